@@ -1,0 +1,42 @@
+# The README's two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: run test lint bench lock clean
+
+run: $(VENV)/.runtime  ## install, migrate, start the service on SQLite (prints the first admin key)
+	$(BIN)/prolo serve
+
+test: $(VENV)/.dev  ## install and run the whole test suite (PROLO_TEST_DATABASE_URL for PostgreSQL)
+	$(BIN)/pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/planner.py
+	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/day_view.py
+
+lock:  ## re-pin every dependency after editing pyproject.toml
+	uv pip compile pyproject.toml --python-version 3.11 --no-header --annotation-style line -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header --annotation-style line -o requirements-dev.lock
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.lock pyproject.toml | $(BIN)/python
+	$(PIP) -r requirements.lock
+	$(PIP) --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(PIP) -r requirements-dev.lock
+	$(PIP) --no-deps -e .
+	touch $@ $(VENV)/.runtime
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,40 @@
+"""Alembic environment: Prolo's models are the target; the URL comes from the caller or PROLO_DATABASE_URL."""
+
+from alembic import context
+from sqlalchemy import Connection, Engine
+from sqlmodel import SQLModel
+
+import models  # noqa: F401 - registers every table on SQLModel.metadata
+from api.db import make_engine
+from api.settings import get_settings
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    # The exclusion constraint is PostgreSQL-only and hand-written (autogenerate cannot render it).
+    return name not in ("alembic_version", "ex_session_practitioner_overlap")
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        include_object=_include_object,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    engine: Engine = make_engine(url)
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()

@@ -1,0 +1,76 @@
+"""The application factory: `create_app(settings)` builds the API around one engine."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from importlib.metadata import version
+
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+from sqlalchemy import Engine
+
+from api.auth import KeyCache
+from api.db import make_engine, write_session
+from api.deps import utc_now
+from api.errors import install_problem_handlers
+from api.routes import ROUTERS
+from api.services.clinic import ensure_clinic
+from api.settings import Settings, get_settings
+
+DESCRIPTION = """
+Prolo plans and keeps prolotherapy treatment courses: a whole course of sessions
+about 14 days apart in one call, inside opening and working hours, around closures,
+time off and other bookings.
+
+**Authorize** with an API key (the first admin key is printed when the service first
+starts; make more with `prolo api-keys create` or `POST /v1/api-keys`).
+Times: `start`/`end` are UTC; `start_local` is the clinic's wall-clock time.
+Errors are RFC 9457 problem details.
+"""
+
+TAGS = [
+    {"name": "courses", "description": "Plan and book whole treatment courses."},
+    {"name": "sessions", "description": "The day view and single sessions."},
+    {"name": "patients", "description": "Patients: register, find, change, archive."},
+    {"name": "practitioners", "description": "Practitioners, their working hours, time off and free slots."},
+    {"name": "protocols", "description": "Course templates and their aftercare rules."},
+    {"name": "clinic", "description": "Opening hours, slot grid, closures and public holidays (admins write)."},
+    {"name": "api keys", "description": "Keys and roles (admins only)."},
+    {"name": "health", "description": "Liveness and readiness, no key needed."},
+]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """Build the API; the database must be migrated already (`prolo serve` does it)."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        with write_session(engine) as db:
+            ensure_clinic(db=db, settings=settings)
+        yield
+
+    app: FastAPI = FastAPIOffline(
+        title="Prolo",
+        version=version("prolo"),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
+        favicon_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.clock = clock
+    app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    install_problem_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,89 @@
+"""The `prolo` command: serve, migrate, make API keys, fill a demo clinic."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api.db import make_engine, write_session
+from api.migrate import upgrade
+from api.services.api_keys import create_api_key, first_admin_key
+from api.services.clinic import ensure_clinic
+from api.settings import get_settings
+from models import Role
+
+app = typer.Typer(help="Prolo: treatment-course scheduler for prolotherapy clinics.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="api-keys")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Migrate the database, print the first admin key on a fresh one, then serve the API."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with write_session(engine) as db:
+        ensure_clinic(db=db, settings=settings)
+    with write_session(engine) as db:
+        created = first_admin_key(db=db, now=_now())
+    engine.dispose()
+    if created is not None:
+        print("First start: an admin API key was made. It is shown only now; store it safely.")
+        print(f"Authorize in http://{host}:{port}/docs with: {created.key}")
+        print(created.key, flush=True)
+    uvicorn.run(
+        "api.main:app", host=host, port=port, workers=workers, log_level="info",
+        proxy_headers=True, server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run the Alembic migrations up to the newest schema."""
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    engine.dispose()
+    print("database is at the newest schema")
+
+
+@keys_app.command("create")
+def api_keys_create(
+    role: Annotated[Role, typer.Option(help="admin, clinician, frontdesk or dispatcher")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key")],
+) -> None:
+    """Make an API key; the key is printed alone on the last line."""
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    with write_session(engine) as db:
+        created = create_api_key(db=db, name=name, role=role, now=_now())
+    engine.dispose()
+    print(f"{created.role} key {created.name!r} ({created.id}); it is shown only now:")
+    print(created.key)
+
+
+@app.command()
+def demo() -> None:
+    """Fill an empty database with a demo clinic: two practitioners, a dozen patients, courses at every stage."""
+    from api.demo import fill_demo  # only this command needs it
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    print(fill_demo(engine=engine, settings=settings, now=_now()))
+    engine.dispose()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,97 @@
+"""What routes get injected: the database session, settings, the clock, the caller, loaded resources."""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.auth import Caller, KeyCache
+from api.db import begin_write
+from api.settings import Settings
+from models import Role
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; requests that change things open it as a writer (R11)."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        if request.method not in _READ_METHODS:
+            begin_write(session)
+        yield session
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session that never writes, for POSTs that only compute (e.g. a course preview)."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_now(request: Request) -> datetime:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+NowDep = Annotated[datetime, Depends(get_now)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def get_caller(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header_key: Annotated[str | None, Security(_header)],
+) -> Caller:
+    key = bearer.credentials if bearer else header_key
+    if not key:
+        raise HTTPException(401, "an API key is needed: Authorization: Bearer … or X-API-Key", _UNAUTHORIZED)
+    cache: KeyCache = request.app.state.key_cache
+    caller = cache.lookup(request.app.state.engine, key)
+    if caller is None:
+        raise HTTPException(401, "unknown or revoked API key", _UNAUTHORIZED)
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def requires(*roles: Role) -> Callable[[Caller], Caller]:
+    """A dependency that lets only these roles through (admin always passes)."""
+    allowed = frozenset((Role.admin, *roles))
+
+    def check(caller: CallerDep) -> Caller:
+        if caller.role not in allowed:
+            raise HTTPException(403, f"the {caller.role} role may not do this")
+        return caller
+
+    return check
+
+
+# The roles of SPEC S4, by what they may touch.
+STAFF = (Role.clinician, Role.frontdesk)
+ADMIN_ONLY: tuple[Role, ...] = ()
+SETUP_READERS = STAFF

@@ -1,0 +1,105 @@
+"""RFC 9457 problem details for every error the API answers (SPEC S2).
+
+One table maps the domain's errors to statuses; the domain never knows HTTP.
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.services.errors import Conflict, InvalidInput, NotFound
+from scheduling import NoSlotAvailable
+
+log = logging.getLogger("prolo.errors")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, detail: str | None = None, *, title: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+    }
+    if detail is not None:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+    return problem(404, str(exc), entity=exc.entity, id=exc.entity_id)
+
+
+def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+    return problem(409, exc.detail, **exc.extra)
+
+
+def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
+    return problem(422, str(exc), errors=[{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}])
+
+
+def _no_slot(_: Request, exc: NoSlotAvailable) -> JSONResponse:
+    # R6: name the session and the tolerance window that could not be met.
+    return problem(
+        409,
+        f"no free slot for session {exc.session_number} between {exc.window_start} and {exc.window_end} "
+        "(or in the 7 days after)",
+        title="No slot available",
+        session_number=exc.session_number,
+        window_start=exc.window_start.isoformat(),
+        window_end=exc.window_end.isoformat(),
+    )
+
+
+def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else None
+    detail = f"{'.'.join(map(str, first['loc']))}: {first['msg']}" if first else "invalid request"
+    return problem(422, detail, errors=errors)
+
+
+def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    response = problem(exc.status_code, exc.detail if isinstance(exc.detail, str) else None)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+    log.info("integrity error answered as 409: %s", type(exc.orig).__name__)
+    return problem(409, "the change conflicts with stored data (someone else changed it meanwhile)")
+
+
+def _operational(_: Request, exc: OperationalError) -> JSONResponse:
+    log.warning("database unavailable: %s", type(exc.orig).__name__)
+    return problem(503, "the database is busy or unreachable; try again")
+
+
+def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return problem(500, "internal error; it has been logged")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    handlers: dict[type[Exception], Any] = {
+        NotFound: _not_found,
+        Conflict: _conflict,
+        InvalidInput: _invalid,
+        NoSlotAvailable: _no_slot,
+        RequestValidationError: _validation,
+        StarletteHTTPException: _http,
+        IntegrityError: _integrity,
+        OperationalError: _operational,
+        Exception: _unexpected,
+    }
+    for exc_type, handler in handlers.items():
+        app.add_exception_handler(exc_type, handler)

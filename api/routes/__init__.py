@@ -1,0 +1,14 @@
+"""HTTP routes, one module per resource. Routes parse, call one use case, return a schema."""
+
+from api.routes import api_keys, clinic, courses, patients, practitioners, protocols, sessions, system
+
+ROUTERS = (
+    system.router,
+    clinic.router,
+    practitioners.router,
+    patients.router,
+    protocols.router,
+    courses.router,
+    sessions.router,
+    api_keys.router,
+)

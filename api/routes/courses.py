@@ -1,0 +1,66 @@
+"""Courses: plan and book a whole course in one call, list, read, cancel."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query
+
+from api.deps import STAFF, NowDep, ReadSessionDep, SessionDep, requires
+from api.routes.common import PROBLEMS, PageDep
+from api.services import courses
+from models import CourseCancel, CourseCreate, CourseRead, CourseStatus, Page
+
+router = APIRouter(prefix="/v1/courses", tags=["courses"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
+
+_EXAMPLE = {
+    "patient_id": "0b5f7a52-3f0e-4c52-9a57-2f6f3c1d9e11",
+    "practitioner_id": "6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e",
+    "start_date": "2027-03-01",
+    "preferred_time": "09:00",
+    "condition": "chronic low back pain, sacroiliac joint",
+}
+CourseBody = Annotated[
+    CourseCreate,
+    Body(openapi_examples={"six sessions at 09:00": {"summary": "Default protocol at 09:00", "value": _EXAMPLE}}),
+]
+
+
+@router.post("/preview", response_model=CourseRead, summary="Preview a course (writes nothing)")
+def preview_course(
+    request: CourseBody,
+    db: ReadSessionDep,
+    now: NowDep,
+) -> CourseRead:
+    """Plans the course exactly as booking would and stores nothing; the ids in the answer are not stored."""
+    return courses.preview_course(db=db, request=request, now=now)
+
+
+@router.post("", status_code=201, response_model=CourseRead, summary="Book a whole course")
+def book_course(request: CourseBody, db: SessionDep, now: NowDep) -> CourseRead:
+    """Plans every session (about every 14 days, inside opening and working hours, around closures,
+    time off and other bookings) and books them in one transaction. 409 names the session that
+    found no slot, with its window."""
+    return courses.book_course(db=db, request=request, now=now)
+
+
+@router.get("", response_model=Page[CourseRead], summary="List courses")
+def list_courses(
+    db: SessionDep,
+    page: PageDep,
+    patient_id: uuid.UUID | None = None,
+    status: Annotated[CourseStatus | None, Query()] = None,
+) -> Page[CourseRead]:
+    """Courses, newest first, each with its sessions."""
+    return courses.list_courses(db=db, patient_id=patient_id, status=status, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{course_id}", response_model=CourseRead, summary="One course")
+def get_course(course_id: uuid.UUID, db: SessionDep) -> CourseRead:
+    """A course with all its sessions."""
+    return courses.get_course(db=db, course_id=course_id)
+
+
+@router.post("/{course_id}/cancel", response_model=CourseRead, summary="Cancel a course")
+def cancel_course(course_id: uuid.UUID, request: CourseCancel, db: SessionDep, now: NowDep) -> CourseRead:
+    """Cancels the course and its future sessions in one transaction; past sessions stay as they are."""
+    return courses.cancel_course(db=db, course_id=course_id, reason=request.reason, now=now)

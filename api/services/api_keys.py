@@ -1,0 +1,46 @@
+"""API keys: made by admins or by `prolo api-keys create`; the first admin key on first start (S4)."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session as DbSession
+
+from api.auth import hash_key, new_key
+from api.services.lookups import get_or_404
+from models import ApiKey, ApiKeyCreated, ApiKeyRead, Page, Role
+
+
+def create_api_key(*, db: DbSession, name: str, role: Role, now: datetime) -> ApiKeyCreated:
+    """A new key; the answer is the only place the key itself ever appears."""
+    key = new_key()
+    row = ApiKey(name=name, role=role.value, key_hash=hash_key(key), created_at=now)
+    db.add(row)
+    db.commit()
+    return ApiKeyCreated(id=row.id, name=row.name, role=role, created_at=row.created_at, key=key)
+
+
+def first_admin_key(*, db: DbSession, now: datetime) -> ApiKeyCreated | None:
+    """On an empty key table, make the first admin key; otherwise nothing."""
+    if db.execute(select(func.count()).select_from(ApiKey)).scalar_one():
+        db.rollback()
+        return None
+    return create_api_key(db=db, name="first admin key", role=Role.admin, now=now)
+
+
+def list_api_keys(*, db: DbSession, limit: int, offset: int) -> Page[ApiKeyRead]:
+    """Keys in use (never the keys themselves)."""
+    query = select(ApiKey).where(ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.execute(query.order_by(ApiKey.created_at, ApiKey.id).limit(limit).offset(offset)).scalars()  # type: ignore[arg-type]
+    items = [ApiKeyRead(id=r.id, name=r.name, role=Role(r.role), created_at=r.created_at) for r in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def revoke_api_key(*, db: DbSession, key_id: uuid.UUID, now: datetime) -> None:
+    """Revoke a key; it stops working within the key cache's few seconds."""
+    row = get_or_404(db, ApiKey, key_id, lock=True)
+    if row.revoked_at is None:
+        row.revoked_at = now
+        db.add(row)
+        db.commit()

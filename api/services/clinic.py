@@ -1,0 +1,64 @@
+"""The clinic's settings: made once from `PROLO_CLINIC_TIMEZONE`, then edited by admins."""
+
+from datetime import time
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from api.settings import Settings
+from models import Clinic, ClinicRead, ClinicWrite
+from models.hours import DEFAULT_OPENING_HOURS, WEEKDAYS
+from scheduling import HoursInterval
+
+
+def ensure_clinic(*, db: Session, settings: Settings) -> Clinic:
+    """Make the clinic row if this database has none yet."""
+    clinic = db.get(Clinic, 1)
+    if clinic is None:
+        values = ClinicWrite(name=settings.clinic_name, timezone=settings.clinic_timezone)
+        clinic = Clinic(id=1, **values.model_dump(mode="json"))
+        db.add(clinic)
+        db.commit()
+    return clinic
+
+
+def get_clinic(session: Session) -> Clinic:
+    """The clinic row (made at start-up by `ensure_clinic`)."""
+    clinic = session.get(Clinic, 1)
+    if clinic is None:  # a database migrated but never started: behave as a fresh clinic would
+        return Clinic(
+            id=1, name="Prolo clinic", timezone="UTC", opening_hours=DEFAULT_OPENING_HOURS,
+            reminder_offsets_minutes=[2880, 120], quiet_hours={"start": "21:00", "end": "08:00"},
+        )
+    return clinic
+
+
+def read_clinic(session: Session) -> ClinicRead:
+    """The clinic's settings as the API shows them."""
+    return ClinicRead.model_validate(get_clinic(session), from_attributes=True)
+
+
+def update_clinic(*, db: Session, values: ClinicWrite) -> ClinicRead:
+    """Replace the clinic's settings. Booked sessions keep their instants."""
+    clinic = db.get(Clinic, 1) or Clinic(id=1, **values.model_dump(mode="json"))
+    for name, value in values.model_dump(mode="json").items():
+        setattr(clinic, name, value)
+    db.add(clinic)
+    db.commit()
+    return ClinicRead.model_validate(clinic, from_attributes=True)
+
+
+def zone_of(clinic: Clinic) -> ZoneInfo:
+    return ZoneInfo(clinic.timezone)
+
+
+def to_intervals(week: list[dict[str, str]]) -> tuple[HoursInterval, ...]:
+    """Stored week hours as the planner's values."""
+    return tuple(
+        HoursInterval(
+            weekday=WEEKDAYS.index(item["weekday"]),
+            start=time.fromisoformat(item["start"]),
+            end=time.fromisoformat(item["end"]),
+        )
+        for item in week
+    )

@@ -1,0 +1,64 @@
+"""Closures and public holidays (the `holidays` package)."""
+
+import uuid
+from datetime import date
+
+import holidays
+from sqlalchemy import select
+from sqlmodel import Session as DbSession
+
+from api.services.errors import InvalidInput
+from api.services.lookups import get_or_404
+from models import Closure, ClosureCreate, ClosureRead, HolidayImport
+
+
+def _read(closure: Closure) -> ClosureRead:
+    return ClosureRead.model_validate(closure, from_attributes=True)
+
+
+def create_closure(*, db: DbSession, values: ClosureCreate) -> ClosureRead:
+    """Close the clinic on these local dates. Booked sessions are not moved."""
+    closure = Closure(**values.model_dump())
+    db.add(closure)
+    db.commit()
+    return _read(closure)
+
+
+def list_closures(*, db: DbSession, from_date: date | None, to_date: date | None) -> list[ClosureRead]:
+    """Closures overlapping [from, to], by start date."""
+    query = select(Closure).order_by(Closure.start_date, Closure.id)
+    if from_date is not None:
+        query = query.where(Closure.end_date >= from_date)
+    if to_date is not None:
+        query = query.where(Closure.start_date <= to_date)
+    return [_read(c) for c in db.execute(query).scalars()]
+
+
+def delete_closure(*, db: DbSession, closure_id: uuid.UUID) -> None:
+    """Reopen those dates."""
+    db.delete(get_or_404(db, Closure, closure_id))
+    db.commit()
+
+
+def import_holidays(*, db: DbSession, request: HolidayImport) -> list[ClosureRead]:
+    """A closure per public holiday; holidays already imported are not made twice."""
+    try:
+        calendar = holidays.country_holidays(request.country.upper(), subdiv=request.subdivision, years=request.year)
+    except NotImplementedError as exc:
+        where = request.country + (f"-{request.subdivision}" if request.subdivision else "")
+        raise InvalidInput("country", f"no public holidays known for {where!r}") from exc
+    existing = {
+        (c.start_date, c.end_date, c.reason)
+        for c in db.execute(
+            select(Closure).where(Closure.start_date >= date(request.year, 1, 1), Closure.start_date <= date(request.year, 12, 31))
+        ).scalars()
+    }
+    made = []
+    for day, name in sorted(calendar.items()):
+        if (day, day, name) in existing:
+            continue
+        closure = Closure(start_date=day, end_date=day, reason=name)
+        db.add(closure)
+        made.append(closure)
+    db.commit()
+    return [_read(c) for c in made]

@@ -1,0 +1,174 @@
+"""Course use cases: preview, book, list, read, cancel (R2–R7, R9, R11)."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlmodel import Session as DbSession
+
+from api.services.calendars import Horizon, load_calendar
+from api.services.clinic import get_clinic
+from api.services.errors import Conflict
+from api.services.lookups import get_or_404
+from api.services.protocols import default_protocol
+from api.services.views import course_read, sessions_by_course
+from models import Course, CourseCreate, CourseRead, CourseStatus, Page, Patient, Practitioner, Protocol, Session
+from models.session import ACTIVE_STATUSES, SessionStatus
+from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable, ProtocolValues, plan_course
+
+# Session 1 is looked for within this many days of start_date; a short first pass
+# keeps the loaded calendar small, the long one runs only when the short one fails.
+FIRST_SESSION_SEARCH_DAYS = (14, 90)
+
+
+def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) -> tuple[Course, CoursePlan, ZoneInfo]:
+    # Lock order everywhere: practitioner, then patient (no deadlocks between writers).
+    practitioner = get_or_404(db, Practitioner, request.practitioner_id, lock=lock)
+    patient = get_or_404(db, Patient, request.patient_id, lock=lock)
+    if patient.archived:
+        raise Conflict("the patient is archived; restore them before booking", patient_id=str(patient.id))
+    protocol = (
+        get_or_404(db, Protocol, request.protocol_id) if request.protocol_id else default_protocol(db)
+    )
+    clinic = get_clinic(db)
+    values = ProtocolValues(
+        session_count=request.session_count or protocol.session_count,
+        interval_days=protocol.interval_days,
+        interval_tolerance_days=protocol.interval_tolerance_days,
+        min_interval_days=protocol.min_interval_days,
+        session_minutes=protocol.session_minutes,
+    )
+    preferred = time.fromisoformat(request.preferred_time) if request.preferred_time else None
+    plan = None
+    for search_days in FIRST_SESSION_SEARCH_DAYS:
+        span = search_days + (values.session_count - 1) * (values.interval_days + values.interval_tolerance_days) + 8
+        horizon = Horizon(first_date=request.start_date, last_date=request.start_date + timedelta(days=span))
+        calendar = load_calendar(db, practitioner=practitioner, patient_id=patient.id, horizon=horizon, clinic=clinic)
+        try:
+            plan = plan_course(
+                calendar, values, start_date=request.start_date, preferred_time=preferred, now=now,
+                first_session_search_days=search_days,
+            )
+            break
+        except NoSlotAvailable as exc:
+            if exc.session_number != 1 or search_days == FIRST_SESSION_SEARCH_DAYS[-1]:
+                raise
+    assert plan is not None
+    course = Course(
+        patient_id=patient.id,
+        practitioner_id=practitioner.id,
+        protocol_id=protocol.id,
+        condition=request.condition,
+        start_date=request.start_date,
+        preferred_time=request.preferred_time,
+        session_count=values.session_count,
+        interval_days=values.interval_days,
+        interval_tolerance_days=values.interval_tolerance_days,
+        min_interval_days=values.min_interval_days,
+        session_minutes=values.session_minutes,
+        injectate=protocol.injectate,
+        rules=protocol.rules,
+        warnings=_course_warnings(plan),
+        created_at=now,
+    )
+    return course, plan, ZoneInfo(clinic.timezone)
+
+
+def _course_warnings(plan: CoursePlan) -> list[dict[str, str]]:
+    return [
+        {"code": OUTSIDE_WINDOW, "message": f"session {s.number} lies outside its interval window (R6)"}
+        for s in plan.sessions
+        if OUTSIDE_WINDOW in s.warnings
+    ]
+
+
+def _sessions(course: Course, plan: CoursePlan) -> list[Session]:
+    return [
+        Session(
+            course_id=course.id,
+            patient_id=course.patient_id,
+            practitioner_id=course.practitioner_id,
+            number=planned.number,
+            start_at=planned.start_at,
+            end_at=planned.end_at,
+            warnings=[
+                {"code": code, "message": "placed after its interval window: no slot fitted inside it (R6)"}
+                for code in planned.warnings
+            ],
+        )
+        for planned in plan.sessions
+    ]
+
+
+def preview_course(*, db: DbSession, request: CourseCreate, now: datetime) -> CourseRead:
+    """Plan a course exactly as booking would, and store nothing (R7). Ids are not stored."""
+    course, plan, zone = _plan(db, request=request, now=now, lock=False)
+    return course_read(course, _sessions(course, plan), zone)
+
+
+def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> CourseRead:
+    """Plan and store a whole course in one transaction."""
+    course, plan, zone = _plan(db, request=request, now=now, lock=True)
+    sessions = _sessions(course, plan)
+    db.add(course)
+    db.add_all(sessions)
+    db.commit()
+    return course_read(course, sessions, zone)
+
+
+def get_course(*, db: DbSession, course_id: uuid.UUID) -> CourseRead:
+    """One course with its sessions."""
+    course = get_or_404(db, Course, course_id)
+    return _read_many(db, [course])[0]
+
+
+def list_courses(
+    *, db: DbSession, patient_id: uuid.UUID | None, status: CourseStatus | None, limit: int, offset: int
+) -> Page[CourseRead]:
+    """Courses, newest first, each with its sessions (one query for all of them)."""
+    query = select(Course)
+    if patient_id is not None:
+        query = query.where(Course.patient_id == patient_id)
+    if status is not None:
+        query = query.where(Course.status == status.value)
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    courses = db.execute(
+        query.order_by(Course.created_at.desc(), Course.id).limit(limit).offset(offset)  # type: ignore[union-attr]
+    ).scalars().all()
+    return Page(items=_read_many(db, courses), total=total, limit=limit, offset=offset)
+
+
+def _read_many(db: DbSession, courses: Sequence[Course]) -> list[CourseRead]:
+    if not courses:
+        return []
+    zone = ZoneInfo(get_clinic(db).timezone)
+    sessions = db.execute(
+        select(Session).where(Session.course_id.in_([c.id for c in courses]))  # type: ignore[attr-defined]
+    ).scalars().all()
+    grouped = sessions_by_course(sessions)
+    return [course_read(c, grouped.get(c.id, []), zone) for c in courses]
+
+
+def cancel_course(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> CourseRead:
+    """Cancel a course and all its future sessions in one transaction (R9)."""
+    course = get_or_404(db, Course, course_id, lock=True)
+    if course.status in (CourseStatus.cancelled, CourseStatus.completed):
+        raise Conflict(f"the course is {course.status} already", status=course.status)
+    course.status = CourseStatus.cancelled.value
+    course.status_reason = reason
+    future = db.execute(
+        select(Session).where(
+            Session.course_id == course.id,
+            Session.status.in_([s.value for s in ACTIVE_STATUSES]),  # type: ignore[attr-defined]
+            Session.start_at >= now,
+        )
+    ).scalars().all()
+    for item in future:
+        item.status = SessionStatus.cancelled.value
+        item.change_reason = reason
+    db.add(course)
+    db.commit()
+    return get_course(db=db, course_id=course.id)
+

@@ -1,0 +1,92 @@
+"""Patient use cases. Patients are archived, never deleted."""
+
+import uuid
+
+import phonenumbers
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session as DbSession
+
+from api.services.errors import DuplicateMrn
+from api.services.lookups import get_or_404
+from models import Page, Patient, PatientCreate, PatientRead, PatientUpdate
+
+
+def create_patient(*, db: DbSession, values: PatientCreate) -> PatientRead:
+    """Register a patient; the MRN must be new (409 otherwise)."""
+    patient = Patient(**values.model_dump(), given_name_key="", family_name_key="")
+    patient.set_name_keys()
+    return _save(db, patient)
+
+
+def get_patient(*, db: DbSession, patient_id: uuid.UUID) -> PatientRead:
+    """One patient."""
+    return PatientRead.of(get_or_404(db, Patient, patient_id))
+
+
+def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpdate) -> PatientRead:
+    """Change the given fields."""
+    patient = get_or_404(db, Patient, patient_id, lock=True)
+    for name, value in changes.model_dump(exclude_unset=True).items():
+        if value is None and name in {"mrn", "given_name", "family_name", "date_of_birth", "reminder_channel",
+                                     "reminder_consent", "medications", "allergies"}:
+            continue  # these cannot be emptied; null means "unchanged"
+        setattr(patient, name, value)
+    patient.set_name_keys()
+    return _save(db, patient)
+
+
+def archive_patient(*, db: DbSession, patient_id: uuid.UUID) -> PatientRead:
+    """Archive a patient: kept with their records, hidden from searches, not bookable."""
+    patient = get_or_404(db, Patient, patient_id, lock=True)
+    patient.archived = True
+    return _save(db, patient)
+
+
+def search_patients(
+    *, db: DbSession, q: str | None, include_archived: bool, limit: int, offset: int
+) -> Page[PatientRead]:
+    """Patients whose given or family name starts with q, or whose MRN or phone is q."""
+    query = select(Patient)
+    if not include_archived:
+        query = query.where(Patient.archived.is_(False))  # type: ignore[attr-defined]
+    if q:
+        term = q.strip()
+        prefix = _like_prefix(term.casefold())
+        matches = [
+            Patient.given_name_key.like(prefix, escape="\\"),  # type: ignore[attr-defined]
+            Patient.family_name_key.like(prefix, escape="\\"),  # type: ignore[attr-defined]
+            Patient.mrn == term,
+        ]
+        phone = _as_phone(term)
+        if phone:
+            matches.append(Patient.phone == phone)
+        query = query.where(or_(*matches))
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.execute(
+        query.order_by(Patient.family_name_key, Patient.given_name_key, Patient.id).limit(limit).offset(offset)
+    ).scalars().all()
+    return Page(items=[PatientRead.of(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def _like_prefix(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _as_phone(term: str) -> str | None:
+    try:
+        number = phonenumbers.parse(term, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _save(db: DbSession, patient: Patient) -> PatientRead:
+    mrn = patient.mrn
+    db.add(patient)
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise DuplicateMrn(mrn) from exc
+    return PatientRead.of(patient)

@@ -1,0 +1,92 @@
+"""Practitioners: set-up, time off, and the free slots staff can offer."""
+
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlmodel import Session as DbSession
+
+from api.services.calendars import Horizon, load_calendar
+from api.services.clinic import get_clinic
+from api.services.errors import InvalidInput
+from api.services.lookups import get_or_404
+from models import (
+    FreeSlot,
+    Page,
+    Practitioner,
+    PractitionerCreate,
+    PractitionerRead,
+    PractitionerUpdate,
+    TimeOff,
+    TimeOffCreate,
+    TimeOffRead,
+)
+from scheduling import free_slots
+
+MAX_FREE_SLOT_DAYS = 62
+
+
+def _read(practitioner: Practitioner) -> PractitionerRead:
+    return PractitionerRead.model_validate(practitioner, from_attributes=True)
+
+
+def create_practitioner(*, db: DbSession, values: PractitionerCreate) -> PractitionerRead:
+    """A new practitioner; without working hours they follow the clinic's opening hours."""
+    practitioner = Practitioner(**values.model_dump(mode="json"))
+    db.add(practitioner)
+    db.commit()
+    return _read(practitioner)
+
+
+def list_practitioners(*, db: DbSession, limit: int, offset: int) -> Page[PractitionerRead]:
+    """Every practitioner, by name."""
+    total = db.execute(select(func.count()).select_from(Practitioner)).scalar_one()
+    rows = db.execute(select(Practitioner).order_by(Practitioner.name, Practitioner.id).limit(limit).offset(offset)).scalars()
+    return Page(items=[_read(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def get_practitioner(*, db: DbSession, practitioner_id: uuid.UUID) -> PractitionerRead:
+    """One practitioner."""
+    return _read(get_or_404(db, Practitioner, practitioner_id))
+
+
+def update_practitioner(*, db: DbSession, practitioner_id: uuid.UUID, changes: PractitionerUpdate) -> PractitionerRead:
+    """Change a practitioner's name or hours. Booked sessions stay where they are."""
+    practitioner = get_or_404(db, Practitioner, practitioner_id, lock=True)
+    for name, value in changes.model_dump(mode="json", exclude_unset=True).items():
+        if name == "name" and value is None:
+            continue
+        setattr(practitioner, name, value)
+    db.add(practitioner)
+    db.commit()
+    return _read(practitioner)
+
+
+def add_time_off(*, db: DbSession, practitioner_id: uuid.UUID, values: TimeOffCreate) -> TimeOffRead:
+    """Time off: no new session is planned into it (R5). Booked sessions are not moved."""
+    practitioner = get_or_404(db, Practitioner, practitioner_id, lock=True)
+    time_off = TimeOff(practitioner_id=practitioner.id, start_at=values.start, end_at=values.end, reason=values.reason)
+    db.add(time_off)
+    db.commit()
+    return TimeOffRead(id=time_off.id, practitioner_id=practitioner.id, start=values.start, end=values.end, reason=values.reason)
+
+
+def list_free_slots(
+    *, db: DbSession, practitioner_id: uuid.UUID, from_date: date, to_date: date, duration_minutes: int,
+    now: datetime,
+) -> list[FreeSlot]:
+    """Every free start on the slot grid, between two local dates (to inclusive)."""
+    if to_date < from_date:
+        raise InvalidInput("to", "must not be before from")
+    if (to_date - from_date).days >= MAX_FREE_SLOT_DAYS:
+        raise InvalidInput("to", f"at most {MAX_FREE_SLOT_DAYS} days at once")
+    practitioner = get_or_404(db, Practitioner, practitioner_id)
+    clinic = get_clinic(db)
+    zone = ZoneInfo(clinic.timezone)
+    calendar = load_calendar(
+        db, practitioner=practitioner, patient_id=None,
+        horizon=Horizon(first_date=from_date, last_date=to_date + timedelta(days=1)), clinic=clinic,
+    )
+    slots = free_slots(calendar, from_date=from_date, to_date=to_date, duration_minutes=duration_minutes, now=now)
+    return [FreeSlot(start=s.start_at, end=s.end_at, start_local=s.start_at.astimezone(zone)) for s in slots]

@@ -1,0 +1,64 @@
+"""Protocol use cases. The default protocol (R13) is made by the first migration."""
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session as DbSession
+
+from api.services.errors import Conflict, InvalidInput, NotFound
+from api.services.lookups import get_or_404
+from models import Page, Protocol, ProtocolCreate, ProtocolRead, ProtocolUpdate
+
+
+def default_protocol(db: DbSession) -> Protocol:
+    """The protocol courses use when none is named."""
+    protocol = db.execute(select(Protocol).where(Protocol.is_default.is_(True))).scalars().first()  # type: ignore[attr-defined]
+    if protocol is None:
+        raise NotFound("protocol", "default")
+    return protocol
+
+
+def list_protocols(*, db: DbSession, limit: int, offset: int) -> Page[ProtocolRead]:
+    """Every protocol, the default first."""
+    total = db.execute(select(func.count()).select_from(Protocol)).scalar_one()
+    rows = db.execute(
+        select(Protocol).order_by(Protocol.is_default.desc(), Protocol.name).limit(limit).offset(offset)  # type: ignore[attr-defined]
+    ).scalars().all()
+    return Page(items=[ProtocolRead.model_validate(r, from_attributes=True) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def create_protocol(*, db: DbSession, values: ProtocolCreate) -> ProtocolRead:
+    """A new course template."""
+    protocol = Protocol(**values.model_dump(mode="json"))
+    return _save(db, protocol)
+
+
+def get_protocol(*, db: DbSession, protocol_id: uuid.UUID) -> ProtocolRead:
+    """One protocol."""
+    return ProtocolRead.model_validate(get_or_404(db, Protocol, protocol_id), from_attributes=True)
+
+
+def update_protocol(*, db: DbSession, protocol_id: uuid.UUID, changes: ProtocolUpdate) -> ProtocolRead:
+    """Change a protocol; courses already booked keep the values they were booked with."""
+    protocol = get_or_404(db, Protocol, protocol_id, lock=True)
+    current = ProtocolRead.model_validate(protocol, from_attributes=True).model_dump(mode="json")
+    merged = {**current, **changes.model_dump(mode="json", exclude_unset=True)}
+    try:
+        checked = ProtocolCreate.model_validate({k: v for k, v in merged.items() if k not in ("id", "is_default")})
+    except ValueError as exc:
+        raise InvalidInput("protocol", str(exc).splitlines()[-1].strip()) from exc
+    for name, value in checked.model_dump(mode="json").items():
+        setattr(protocol, name, value)
+    return _save(db, protocol)
+
+
+def _save(db: DbSession, protocol: Protocol) -> ProtocolRead:
+    name = protocol.name
+    db.add(protocol)
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise Conflict(f"a protocol named {name!r} exists already", name=name) from exc
+    return ProtocolRead.model_validate(protocol, from_attributes=True)

@@ -1,0 +1,31 @@
+"""Settings from the environment (prefix `PROLO_`), read once and passed in; never at import time."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROLO_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///prolo.db", description="SQLAlchemy URL")
+    clinic_timezone: str = Field(default="UTC", description="Used when the clinic row is first made")
+    clinic_name: str = "Prolo clinic"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "reminders@localhost"
+    sms_webhook_url: str | None = None
+    sms_webhook_secret: str | None = None
+    api_key_cache_seconds: float = Field(
+        default=10.0, description="How long a checked key is trusted in memory; revocation takes this long"
+    )
+    db_pool_size: int = 10
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

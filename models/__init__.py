@@ -1,0 +1,82 @@
+"""Tables and API schemas. Field validation only: the rules live in `scheduling/` and the use cases in `api/services/`."""
+
+from models.api_key import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyRead, Role
+from models.base import Page, Problem, Warning
+from models.clinic import Clinic, ClinicRead, ClinicWrite, QuietHours, WeekHours
+from models.closure import Closure, ClosureCreate, ClosureRead, HolidayImport
+from models.course import (
+    Course,
+    CourseCancel,
+    CourseCreate,
+    CourseHold,
+    CourseRead,
+    CourseStatus,
+)
+from models.patient import Patient, PatientCreate, PatientRead, PatientUpdate, ReminderChannel
+from models.practitioner import (
+    FreeSlot,
+    Practitioner,
+    PractitionerCreate,
+    PractitionerRead,
+    PractitionerUpdate,
+    TimeOff,
+    TimeOffCreate,
+    TimeOffRead,
+)
+from models.protocol import (
+    AftercareRule,
+    Protocol,
+    ProtocolCreate,
+    ProtocolRead,
+    ProtocolUpdate,
+    RuleKind,
+)
+from models.session import Session, SessionRead, SessionStatus
+
+__all__ = [
+    "AftercareRule",
+    "ApiKey",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "ApiKeyRead",
+    "Clinic",
+    "ClinicRead",
+    "ClinicWrite",
+    "Closure",
+    "ClosureCreate",
+    "ClosureRead",
+    "Course",
+    "CourseCancel",
+    "CourseCreate",
+    "CourseHold",
+    "CourseRead",
+    "CourseStatus",
+    "FreeSlot",
+    "HolidayImport",
+    "Page",
+    "Patient",
+    "PatientCreate",
+    "PatientRead",
+    "PatientUpdate",
+    "Practitioner",
+    "PractitionerCreate",
+    "PractitionerRead",
+    "PractitionerUpdate",
+    "Problem",
+    "Protocol",
+    "ProtocolCreate",
+    "ProtocolRead",
+    "ProtocolUpdate",
+    "QuietHours",
+    "ReminderChannel",
+    "Role",
+    "RuleKind",
+    "Session",
+    "SessionRead",
+    "SessionStatus",
+    "TimeOff",
+    "TimeOffCreate",
+    "TimeOffRead",
+    "Warning",
+    "WeekHours",
+]

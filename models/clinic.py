@@ -1,0 +1,67 @@
+"""The clinic: one row holding its name, time zone, opening hours and reminder settings."""
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, BaseModel, Field
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from models.base import json_column
+from models.hours import DEFAULT_OPENING_HOURS, LocalTime, WeekHours, WeekTimetable
+
+
+def _check_zone(name: str) -> str:
+    if name not in available_timezones():
+        raise ValueError(f"unknown IANA time zone {name!r}")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_zone), Field(examples=["Europe/Berlin"])]
+
+
+class QuietHours(BaseModel):
+    """No patient reminder goes out between start and end (local time, may wrap midnight)."""
+
+    start: LocalTime = "21:00"
+    end: LocalTime = "08:00"
+
+
+class Clinic(SQLModel, table=True):
+    __tablename__ = "clinic"
+
+    id: int = SQLField(default=1, primary_key=True)
+    name: str
+    timezone: str
+    opening_hours: list[dict[str, Any]] = SQLField(sa_column=json_column())
+    slot_minutes: int = 15
+    reminder_offsets_minutes: list[int] = SQLField(sa_column=json_column())
+    reminder_send_time: str = "09:00"
+    quiet_hours: dict[str, str] = SQLField(sa_column=json_column())
+
+
+class ClinicWrite(BaseModel):
+    """The clinic's settings, as staff set them."""
+
+    name: str = Field(min_length=1, max_length=200, examples=["Riverside Prolotherapy"])
+    timezone: TimeZoneName
+    opening_hours: WeekTimetable = Field(
+        default_factory=lambda: [WeekHours(**h) for h in DEFAULT_OPENING_HOURS],
+        description="Weekly opening hours in local time; several intervals a day allowed.",
+    )
+    slot_minutes: int = Field(default=15, ge=5, le=240, description="Session starts lie on this grid")
+    reminder_offsets_minutes: list[Annotated[int, Field(ge=1, le=20160)]] = Field(
+        default=[2880, 120],
+        max_length=6,
+        description="Appointment reminders, minutes before the start (at most 14 days)",
+    )
+    reminder_send_time: LocalTime = "09:00"
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+
+
+class ClinicRead(ClinicWrite):
+    pass

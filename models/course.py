@@ -1,0 +1,88 @@
+"""Courses: one patient's series of sessions under one protocol, with one practitioner."""
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from models.base import Warning, json_column, new_id, utc_column
+from models.hours import LocalTime
+from models.session import SessionRead
+
+
+class CourseStatus(StrEnum):
+    planned = "planned"
+    active = "active"
+    completed = "completed"
+    cancelled = "cancelled"
+    on_hold = "on_hold"
+
+
+class Course(SQLModel, table=True):
+    __tablename__ = "course"
+
+    id: uuid.UUID = SQLField(default_factory=new_id, primary_key=True)
+    patient_id: uuid.UUID = SQLField(foreign_key="patient.id", index=True)
+    practitioner_id: uuid.UUID = SQLField(foreign_key="practitioner.id", index=True)
+    protocol_id: uuid.UUID = SQLField(foreign_key="protocol.id")
+    status: str = SQLField(default=CourseStatus.planned.value, index=True)
+    condition: str
+    needs_review: bool = False
+    start_date: date
+    preferred_time: str | None = None
+    # The protocol's values as booked: later protocol edits never rewrite a booked course.
+    session_count: int
+    interval_days: int
+    interval_tolerance_days: int
+    min_interval_days: int
+    session_minutes: int
+    injectate: str
+    rules: list[dict[str, Any]] = SQLField(sa_column=json_column())
+    warnings: list[dict[str, str]] = SQLField(sa_column=json_column())
+    status_reason: str | None = None
+    created_at: datetime = SQLField(sa_column=utc_column())
+
+
+class CourseCreate(BaseModel):
+    """A whole course, planned in one call (R2–R7)."""
+
+    patient_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    protocol_id: uuid.UUID | None = Field(default=None, description="Omit for the default protocol")
+    start_date: date = Field(examples=["2027-03-01"], description="Clinic-local date: session 1 on or after it")
+    preferred_time: LocalTime | None = Field(default=None, description="Clinic-local time for the sessions")
+    condition: str = Field(min_length=1, max_length=200, examples=["chronic low back pain, sacroiliac joint"])
+    session_count: int | None = Field(default=None, ge=1, le=12, description="Overrides the protocol's count")
+
+
+class CourseRead(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    protocol_id: uuid.UUID
+    status: CourseStatus
+    condition: str
+    needs_review: bool
+    start_date: date
+    preferred_time: str | None
+    session_count: int
+    interval_days: int
+    interval_tolerance_days: int
+    min_interval_days: int
+    session_minutes: int
+    injectate: str
+    sessions: list[SessionRead]
+    warnings: list[Warning]
+    status_reason: str | None = None
+
+
+class CourseCancel(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, examples=["Patient moved away"])
+
+
+class CourseHold(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, examples=["Patient travelling for a month"])

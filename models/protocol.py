@@ -1,0 +1,104 @@
+"""Protocols: reusable course templates with their aftercare rules (SPEC R12, R13)."""
+
+import uuid
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel, Field, model_validator
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from models.base import json_column, new_id
+
+
+class RuleKind(StrEnum):
+    avoid_medication = "avoid_medication"
+    expect_symptoms = "expect_symptoms"
+    exercise = "exercise"
+    follow_up = "follow_up"
+
+
+class AftercareRule(BaseModel):
+    """What to do or avoid in a window of days around each session (R12)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["avoid_nsaids"])
+    kind: RuleKind
+    start_offset_days: int = Field(ge=-30, le=90, description="0 = the session's local day")
+    duration_days: int = Field(ge=1, le=90, description="Days covered, the first included")
+    instruction: str = Field(min_length=1, max_length=1000)
+    medication_class: str | None = Field(default=None, examples=["nsaid"])
+
+    @model_validator(mode="after")
+    def _medication_class_for_avoidance(self) -> Self:
+        if self.kind is RuleKind.avoid_medication and not self.medication_class:
+            raise ValueError("an avoid_medication rule needs a medication_class")
+        return self
+
+
+class Protocol(SQLModel, table=True):
+    __tablename__ = "protocol"
+
+    id: uuid.UUID = SQLField(default_factory=new_id, primary_key=True)
+    name: str = SQLField(unique=True)
+    session_count: int
+    interval_days: int
+    interval_tolerance_days: int
+    min_interval_days: int
+    session_minutes: int
+    injectate: str
+    is_default: bool = False
+    rules: list[dict[str, Any]] = SQLField(sa_column=json_column())
+
+
+class _ProtocolValues(BaseModel):
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        interval = getattr(self, "interval_days", None)
+        tolerance = getattr(self, "interval_tolerance_days", None)
+        minimum = getattr(self, "min_interval_days", None)
+        if interval is not None and minimum is not None and minimum > interval:
+            raise ValueError("min_interval_days must not exceed interval_days")
+        if interval is not None and tolerance is not None and tolerance >= interval:
+            raise ValueError("interval_tolerance_days must be less than interval_days")
+        rules = getattr(self, "rules", None) or []
+        codes = [rule.code for rule in rules]
+        if len(codes) != len(set(codes)):
+            raise ValueError("rule codes must be unique within a protocol")
+        return self
+
+
+class ProtocolCreate(_ProtocolValues):
+    name: str = Field(min_length=1, max_length=200, examples=["Prolotherapy — knee, 5 × every 21 days"])
+    session_count: int = Field(default=6, ge=1, le=12)
+    interval_days: int = Field(default=14, ge=1, le=90)
+    interval_tolerance_days: int = Field(default=3, ge=0, le=30)
+    min_interval_days: int = Field(default=7, ge=1, le=90, description="R4: hard minimum between sessions")
+    session_minutes: int = Field(default=45, ge=5, le=480)
+    injectate: str = Field(min_length=1, max_length=500, examples=["dextrose 15% + lidocaine 0.2%"])
+    rules: list[AftercareRule] = Field(default_factory=list, max_length=20)
+
+
+class ProtocolUpdate(_ProtocolValues):
+    """Only the fields given change. Booked courses keep the values they were booked with."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    session_count: int | None = Field(default=None, ge=1, le=12)
+    interval_days: int | None = Field(default=None, ge=1, le=90)
+    interval_tolerance_days: int | None = Field(default=None, ge=0, le=30)
+    min_interval_days: int | None = Field(default=None, ge=1, le=90)
+    session_minutes: int | None = Field(default=None, ge=5, le=480)
+    injectate: str | None = Field(default=None, min_length=1, max_length=500)
+    rules: list[AftercareRule] | None = Field(default=None, max_length=20)
+
+
+class ProtocolRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    session_count: int
+    interval_days: int
+    interval_tolerance_days: int
+    min_interval_days: int
+    session_minutes: int
+    injectate: str
+    is_default: bool
+    rules: list[AftercareRule]

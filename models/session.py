@@ -1,0 +1,64 @@
+"""Sessions: one appointment of a course, planned in local time and stored in UTC (R1)."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from models.base import Warning, json_column, new_id, utc_column
+
+
+class SessionStatus(StrEnum):
+    scheduled = "scheduled"
+    confirmed = "confirmed"
+    checked_in = "checked_in"
+    completed = "completed"
+    cancelled = "cancelled"
+    no_show = "no_show"
+
+
+# R5: these statuses occupy the practitioner's and the patient's time.
+ACTIVE_STATUSES = (SessionStatus.scheduled, SessionStatus.confirmed, SessionStatus.checked_in)
+
+
+class Session(SQLModel, table=True):
+    __tablename__ = "session"
+    __table_args__ = (
+        sa.UniqueConstraint("course_id", "number"),
+        sa.Index("ix_session_practitioner_id_start_at", "practitioner_id", "start_at"),
+        sa.Index("ix_session_patient_id_start_at", "patient_id", "start_at"),
+    )
+
+    id: uuid.UUID = SQLField(default_factory=new_id, primary_key=True)
+    course_id: uuid.UUID = SQLField(foreign_key="course.id")
+    patient_id: uuid.UUID = SQLField(foreign_key="patient.id")
+    practitioner_id: uuid.UUID = SQLField(foreign_key="practitioner.id")
+    number: int
+    start_at: datetime = SQLField(sa_column=utc_column(index=True))
+    end_at: datetime = SQLField(sa_column=utc_column())
+    status: str = SessionStatus.scheduled.value
+    warnings: list[dict[str, str]] = SQLField(sa_column=json_column())
+    previous_start_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
+    change_reason: str | None = None
+    record: dict[str, Any] | None = SQLField(default=None, sa_column=json_column(nullable=True))
+
+
+class SessionRead(BaseModel):
+    id: uuid.UUID
+    course_id: uuid.UUID
+    patient_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    number: int
+    start: datetime = Field(description="UTC", examples=["2027-03-01T08:00:00Z"])
+    end: datetime = Field(description="UTC", examples=["2027-03-01T08:45:00Z"])
+    start_local: datetime = Field(description="Clinic-local time with its offset", examples=["2027-03-01T09:00:00+01:00"])
+    status: SessionStatus
+    warnings: list[Warning] = Field(default_factory=list)
+    previous_start: datetime | None = None
+    change_reason: str | None = None
+    record: dict[str, Any] | None = None

@@ -1,0 +1,32 @@
+"""Prolo's pure scheduling core: the course planner and the calendars it reads.
+
+Standard library and zoneinfo only; no I/O, no clock (``now`` is always an argument).
+"""
+
+from scheduling.availability import free_slots
+from scheduling.calendar import Calendar
+from scheduling.errors import NoSlotAvailable, SchedulingError
+from scheduling.hours import HoursInterval
+from scheduling.planner import plan_course
+from scheduling.protocol import (
+    OUTSIDE_WINDOW,
+    CoursePlan,
+    PlannedSession,
+    ProtocolValues,
+)
+from scheduling.spans import Busy, DateRange
+
+__all__ = [
+    "OUTSIDE_WINDOW",
+    "Busy",
+    "Calendar",
+    "CoursePlan",
+    "DateRange",
+    "HoursInterval",
+    "NoSlotAvailable",
+    "PlannedSession",
+    "ProtocolValues",
+    "SchedulingError",
+    "free_slots",
+    "plan_course",
+]
