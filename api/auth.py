@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models import ApiKey, Role
 
@@ -67,8 +67,8 @@ class KeyCache:
 def _load_caller(engine: Engine, digest: str) -> Caller | None:
     with Session(engine) as session:
         row = session.execute(
-            select(ApiKey.id, ApiKey.name, ApiKey.role).where(
-                ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)  # type: ignore[union-attr]
+            select(col(ApiKey.id), col(ApiKey.name), col(ApiKey.role)).where(
+                col(ApiKey.key_hash) == digest, col(ApiKey.revoked_at).is_(None)
             )
         ).first()
     return Caller(key_id=row.id, name=row.name, role=Role(row.role)) if row else None

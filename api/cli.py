@@ -44,8 +44,13 @@ def serve(
         print(f"Authorize in http://{host}:{port}/docs with: {created.key}")
         print(created.key, flush=True)
     uvicorn.run(
-        "api.main:app", host=host, port=port, workers=workers, log_level="info",
-        proxy_headers=True, server_header=False,
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+        server_header=False,
     )
 
 

@@ -20,7 +20,9 @@ log = logging.getLogger("prolo.errors")
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, detail: str | None = None, *, title: str | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, detail: str | None = None, *, title: str | None = None, extra: dict[str, Any] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title or HTTPStatus(status).phrase,
@@ -28,20 +30,22 @@ def problem(status: int, detail: str | None = None, *, title: str | None = None,
     }
     if detail is not None:
         body["detail"] = detail
-    body.update(extra)
+    # extra members never overwrite the standard ones (RFC 9457 §3.2)
+    body.update({k: v for k, v in (extra or {}).items() if k not in body})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
 def _not_found(_: Request, exc: NotFound) -> JSONResponse:
-    return problem(404, str(exc), entity=exc.entity, id=exc.entity_id)
+    return problem(404, str(exc), extra={"entity": exc.entity, "id": exc.entity_id})
 
 
 def _conflict(_: Request, exc: Conflict) -> JSONResponse:
-    return problem(409, exc.detail, **exc.extra)
+    return problem(409, exc.detail, extra=exc.extra)
 
 
 def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
-    return problem(422, str(exc), errors=[{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}])
+    errors = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+    return problem(422, str(exc), extra={"errors": errors})
 
 
 def _no_slot(_: Request, exc: NoSlotAvailable) -> JSONResponse:
@@ -51,20 +55,19 @@ def _no_slot(_: Request, exc: NoSlotAvailable) -> JSONResponse:
         f"no free slot for session {exc.session_number} between {exc.window_start} and {exc.window_end} "
         "(or in the 7 days after)",
         title="No slot available",
-        session_number=exc.session_number,
-        window_start=exc.window_start.isoformat(),
-        window_end=exc.window_end.isoformat(),
+        extra={
+            "session_number": exc.session_number,
+            "window_start": exc.window_start.isoformat(),
+            "window_end": exc.window_end.isoformat(),
+        },
     )
 
 
 def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
-    ]
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
     first = errors[0] if errors else None
     detail = f"{'.'.join(map(str, first['loc']))}: {first['msg']}" if first else "invalid request"
-    return problem(422, detail, errors=errors)
+    return problem(422, detail, extra={"errors": errors})
 
 
 def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

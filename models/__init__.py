@@ -1,8 +1,11 @@
-"""Tables and API schemas. Field validation only: the rules live in `scheduling/` and the use cases in `api/services/`."""
+"""Tables and API schemas.
+
+Field validation only: the rules live in `scheduling/`, the use cases in `api/services/`.
+"""
 
 from models.api_key import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyRead, Role
 from models.base import Page, Problem, Warning
-from models.clinic import Clinic, ClinicRead, ClinicWrite, QuietHours, WeekHours
+from models.clinic import Clinic, ClinicRead, ClinicWrite, QuietHours
 from models.closure import Closure, ClosureCreate, ClosureRead, HolidayImport
 from models.course import (
     Course,
@@ -12,6 +15,7 @@ from models.course import (
     CourseRead,
     CourseStatus,
 )
+from models.hours import WeekHours
 from models.patient import Patient, PatientCreate, PatientRead, PatientUpdate, ReminderChannel
 from models.practitioner import (
     FreeSlot,

@@ -59,7 +59,7 @@ def json_column(*, nullable: bool = False) -> Any:
     return sa.Column(JSONColumn, nullable=nullable)
 
 
-class Warning(BaseModel):  # noqa: A001 - the API's name for it
+class Warning(BaseModel):
     """Something staff should know about, which did not stop the action."""
 
     code: str = Field(examples=["outside_window"])

@@ -1,5 +1,6 @@
 """Weekly hours and local clock times as the API writes them: `{"weekday": "mon", "start": "08:00", "end": "12:00"}`."""
 
+import itertools
 from datetime import time
 from typing import Annotated, Literal, Self
 
@@ -38,7 +39,7 @@ class WeekHours(BaseModel):
 def check_week(intervals: list[WeekHours]) -> list[WeekHours]:
     """Refuse overlapping intervals on one weekday: they would make the slot grid ambiguous."""
     by_day = sorted(intervals, key=lambda i: (WEEKDAYS.index(i.weekday), i.start))
-    for a, b in zip(by_day, by_day[1:], strict=False):
+    for a, b in itertools.pairwise(by_day):
         if a.weekday == b.weekday and b.start < a.end:
             raise ValueError(f"intervals overlap on {a.weekday}: {a.start}-{a.end} and {b.start}-{b.end}")
     return by_day
@@ -46,6 +47,4 @@ def check_week(intervals: list[WeekHours]) -> list[WeekHours]:
 
 WeekTimetable = Annotated[list[WeekHours], AfterValidator(check_week)]
 
-DEFAULT_OPENING_HOURS = [
-    {"weekday": day, "start": "08:00", "end": "17:00"} for day in WEEKDAYS[:5]
-]
+DEFAULT_OPENING_HOURS = [{"weekday": day, "start": "08:00", "end": "17:00"} for day in WEEKDAYS[:5]]

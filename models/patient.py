@@ -25,9 +25,7 @@ def _e164(value: str) -> str:
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(
-            "not a phone number in international format, e.g. +49 30 1234567"
-        ) from exc
+        raise ValueError("not a phone number in international format, e.g. +49 30 1234567") from exc
     if not phonenumbers.is_valid_number(number):
         raise ValueError("not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -71,7 +69,9 @@ class _PatientFields(BaseModel):
 
 
 class PatientCreate(_PatientFields):
-    mrn: str = Field(min_length=1, max_length=64, examples=["MRN-004211"], description="The front-desk system's id, unique")
+    mrn: str = Field(
+        min_length=1, max_length=64, examples=["MRN-004211"], description="The front-desk system's id, unique"
+    )
     given_name: ShortText = Field(examples=["Maria"])
     family_name: ShortText = Field(examples=["Keller"])
     date_of_birth: date = Field(examples=["1971-04-09"])

@@ -56,7 +56,9 @@ class SessionRead(BaseModel):
     number: int
     start: datetime = Field(description="UTC", examples=["2027-03-01T08:00:00Z"])
     end: datetime = Field(description="UTC", examples=["2027-03-01T08:45:00Z"])
-    start_local: datetime = Field(description="Clinic-local time with its offset", examples=["2027-03-01T09:00:00+01:00"])
+    start_local: datetime = Field(
+        description="Clinic-local time with its offset", examples=["2027-03-01T09:00:00+01:00"]
+    )
     status: SessionStatus
     warnings: list[Warning] = Field(default_factory=list)
     previous_start: datetime | None = None

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from api.deps import SETUP_READERS, SessionDep, requires
 from api.routes.common import PROBLEMS
-from api.services import closures, clinic
+from api.services import clinic, closures
 from models import ClinicRead, ClinicWrite, ClosureCreate, ClosureRead, HolidayImport
 
 router = APIRouter(prefix="/v1", tags=["clinic"], responses=PROBLEMS)

@@ -10,7 +10,9 @@ from api.routes.common import PROBLEMS, PageDep
 from api.services import patients
 from models import Page, PatientCreate, PatientRead, PatientUpdate
 
-router = APIRouter(prefix="/v1/patients", tags=["patients"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
+router = APIRouter(
+    prefix="/v1/patients", tags=["patients"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))]
+)
 
 
 @router.post("", status_code=201, response_model=PatientRead, summary="Register a patient")

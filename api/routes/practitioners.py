@@ -39,14 +39,19 @@ def get_practitioner(practitioner_id: uuid.UUID, db: SessionDep) -> Practitioner
     return practitioners.get_practitioner(db=db, practitioner_id=practitioner_id)
 
 
-@router.patch("/{practitioner_id}", response_model=PractitionerRead, dependencies=_admin, summary="Change a practitioner")
+@router.patch(
+    "/{practitioner_id}", response_model=PractitionerRead, dependencies=_admin, summary="Change a practitioner"
+)
 def update_practitioner(practitioner_id: uuid.UUID, changes: PractitionerUpdate, db: SessionDep) -> PractitionerRead:
     """Change the name or the working hours (`null` hours: follow the clinic's)."""
     return practitioners.update_practitioner(db=db, practitioner_id=practitioner_id, changes=changes)
 
 
 @router.post(
-    "/{practitioner_id}/time-off", status_code=201, response_model=TimeOffRead, dependencies=_admin,
+    "/{practitioner_id}/time-off",
+    status_code=201,
+    response_model=TimeOffRead,
+    dependencies=_admin,
     summary="Add time off",
 )
 def add_time_off(practitioner_id: uuid.UUID, values: TimeOffCreate, db: SessionDep) -> TimeOffRead:
@@ -65,7 +70,11 @@ def free_slots(
 ) -> FreeSlotList:
     """Every start on the clinic's slot grid where the practitioner is free for the whole duration."""
     items = practitioners.list_free_slots(
-        db=db, practitioner_id=practitioner_id, from_date=from_date, to_date=to_date,
-        duration_minutes=duration_minutes, now=now,
+        db=db,
+        practitioner_id=practitioner_id,
+        from_date=from_date,
+        to_date=to_date,
+        duration_minutes=duration_minutes,
+        now=now,
     )
     return FreeSlotList(items=items)

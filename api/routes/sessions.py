@@ -11,7 +11,9 @@ from api.routes.common import PROBLEMS, PageDep
 from api.services import sessions
 from models import Page, SessionRead, SessionStatus
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
+router = APIRouter(
+    prefix="/v1/sessions", tags=["sessions"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))]
+)
 
 
 @router.get("", response_model=Page[SessionRead], summary="Day view: sessions by start")
@@ -27,8 +29,15 @@ def list_sessions(
 ) -> Response:
     """The sessions of a day (`date`) or of a range (`from`, `to`), ordered by start, with the clinic-local time."""
     body = sessions.list_sessions_json(
-        db=db, on=on, from_date=from_date, to_date=to_date, practitioner_id=practitioner_id,
-        patient_id=patient_id, status=status, limit=page.limit, offset=page.offset,
+        db=db,
+        on=on,
+        from_date=from_date,
+        to_date=to_date,
+        practitioner_id=practitioner_id,
+        patient_id=patient_id,
+        status=status,
+        limit=page.limit,
+        offset=page.offset,
     )
     return Response(body, media_type="application/json")
 

@@ -1,1 +1,4 @@
-"""Use cases: the only code that touches both `models/` and `scheduling/`. Each owns its transaction and commits once."""
+"""Use cases: the only code that touches both `models/` and `scheduling/`.
+
+Each owns its transaction and commits once.
+"""

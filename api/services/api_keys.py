@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlmodel import Session as DbSession
+from sqlmodel import col
 
 from api.auth import hash_key, new_key
 from api.services.lookups import get_or_404
@@ -30,9 +31,9 @@ def first_admin_key(*, db: DbSession, now: datetime) -> ApiKeyCreated | None:
 
 def list_api_keys(*, db: DbSession, limit: int, offset: int) -> Page[ApiKeyRead]:
     """Keys in use (never the keys themselves)."""
-    query = select(ApiKey).where(ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    query = select(ApiKey).where(col(ApiKey.revoked_at).is_(None))
     total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.execute(query.order_by(ApiKey.created_at, ApiKey.id).limit(limit).offset(offset)).scalars()  # type: ignore[arg-type]
+    rows = db.execute(query.order_by(col(ApiKey.created_at), col(ApiKey.id)).limit(limit).offset(offset)).scalars()
     items = [ApiKeyRead(id=r.id, name=r.name, role=Role(r.role), created_at=r.created_at) for r in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
 from sqlmodel import Session as DbSession
+from sqlmodel import col
 
 from api.services.clinic import get_clinic, to_intervals
 from models import Clinic, Closure, Practitioner, Session, TimeOff
@@ -40,28 +41,37 @@ def _busy(rows: list[tuple[datetime, datetime]]) -> tuple[Busy, ...]:
 
 
 def active_sessions(
-    db: DbSession, *, column: str, owner_id: uuid.UUID, start: datetime, end: datetime,
+    db: DbSession,
+    *,
+    column: str,
+    owner_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
     exclude_course_id: uuid.UUID | None = None,
 ) -> tuple[Busy, ...]:
     """Active sessions of one practitioner or patient overlapping [start, end), by start."""
     owner = getattr(Session, column)
     query = (
-        select(Session.start_at, Session.end_at)
+        select(col(Session.start_at), col(Session.end_at))
         .where(
             owner == owner_id,
-            Session.status.in_([s.value for s in ACTIVE_STATUSES]),  # type: ignore[attr-defined]
-            Session.start_at < end,
-            Session.end_at > start,
+            col(Session.status).in_([s.value for s in ACTIVE_STATUSES]),
+            col(Session.start_at) < end,
+            col(Session.end_at) > start,
         )
-        .order_by(Session.start_at)
+        .order_by(col(Session.start_at))
     )
     if exclude_course_id is not None:
-        query = query.where(Session.course_id != exclude_course_id)
+        query = query.where(col(Session.course_id) != exclude_course_id)
     return _busy([(r.start_at, r.end_at) for r in db.execute(query)])
 
 
 def load_calendar(
-    db: DbSession, *, practitioner: Practitioner, patient_id: uuid.UUID | None, horizon: Horizon,
+    db: DbSession,
+    *,
+    practitioner: Practitioner,
+    patient_id: uuid.UUID | None,
+    horizon: Horizon,
     clinic: Clinic | None = None,
 ) -> Calendar:
     """The practitioner's (and patient's) calendar inside the horizon."""
@@ -69,14 +79,20 @@ def load_calendar(
     zone = ZoneInfo(clinic.timezone)
     start, end = horizon.bounds(zone)
     closures = db.execute(
-        select(Closure.start_date, Closure.end_date).where(
-            Closure.start_date <= horizon.last_date, Closure.end_date >= horizon.first_date
+        select(col(Closure.start_date), col(Closure.end_date)).where(
+            col(Closure.start_date) <= horizon.last_date, col(Closure.end_date) >= horizon.first_date
         )
     ).all()
     time_off = db.execute(
-        select(TimeOff.start_at, TimeOff.end_at)
-        .where(and_(TimeOff.practitioner_id == practitioner.id, TimeOff.start_at < end, TimeOff.end_at > start))
-        .order_by(TimeOff.start_at)
+        select(col(TimeOff.start_at), col(TimeOff.end_at))
+        .where(
+            and_(
+                col(TimeOff.practitioner_id) == practitioner.id,
+                col(TimeOff.start_at) < end,
+                col(TimeOff.end_at) > start,
+            )
+        )
+        .order_by(col(TimeOff.start_at))
     ).all()
     return Calendar(
         zone=zone,

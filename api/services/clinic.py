@@ -27,8 +27,12 @@ def get_clinic(session: Session) -> Clinic:
     clinic = session.get(Clinic, 1)
     if clinic is None:  # a database migrated but never started: behave as a fresh clinic would
         return Clinic(
-            id=1, name="Prolo clinic", timezone="UTC", opening_hours=DEFAULT_OPENING_HOURS,
-            reminder_offsets_minutes=[2880, 120], quiet_hours={"start": "21:00", "end": "08:00"},
+            id=1,
+            name="Prolo clinic",
+            timezone="UTC",
+            opening_hours=DEFAULT_OPENING_HOURS,
+            reminder_offsets_minutes=[2880, 120],
+            quiet_hours={"start": "21:00", "end": "08:00"},
         )
     return clinic
 

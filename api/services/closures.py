@@ -6,6 +6,7 @@ from datetime import date
 import holidays
 from sqlalchemy import select
 from sqlmodel import Session as DbSession
+from sqlmodel import col
 
 from api.services.errors import InvalidInput
 from api.services.lookups import get_or_404
@@ -26,11 +27,11 @@ def create_closure(*, db: DbSession, values: ClosureCreate) -> ClosureRead:
 
 def list_closures(*, db: DbSession, from_date: date | None, to_date: date | None) -> list[ClosureRead]:
     """Closures overlapping [from, to], by start date."""
-    query = select(Closure).order_by(Closure.start_date, Closure.id)
+    query = select(Closure).order_by(col(Closure.start_date), col(Closure.id))
     if from_date is not None:
-        query = query.where(Closure.end_date >= from_date)
+        query = query.where(col(Closure.end_date) >= from_date)
     if to_date is not None:
-        query = query.where(Closure.start_date <= to_date)
+        query = query.where(col(Closure.start_date) <= to_date)
     return [_read(c) for c in db.execute(query).scalars()]
 
 
@@ -50,7 +51,10 @@ def import_holidays(*, db: DbSession, request: HolidayImport) -> list[ClosureRea
     existing = {
         (c.start_date, c.end_date, c.reason)
         for c in db.execute(
-            select(Closure).where(Closure.start_date >= date(request.year, 1, 1), Closure.start_date <= date(request.year, 12, 31))
+            select(Closure).where(
+                col(Closure.start_date) >= date(request.year, 1, 1),
+                col(Closure.start_date) <= date(request.year, 12, 31),
+            )
         ).scalars()
     }
     made = []

@@ -2,11 +2,12 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import Session as DbSession
+from sqlmodel import col
 
 from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
@@ -29,9 +30,7 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
     patient = get_or_404(db, Patient, request.patient_id, lock=lock)
     if patient.archived:
         raise Conflict("the patient is archived; restore them before booking", patient_id=str(patient.id))
-    protocol = (
-        get_or_404(db, Protocol, request.protocol_id) if request.protocol_id else default_protocol(db)
-    )
+    protocol = get_or_404(db, Protocol, request.protocol_id) if request.protocol_id else default_protocol(db)
     clinic = get_clinic(db)
     values = ProtocolValues(
         session_count=request.session_count or protocol.session_count,
@@ -48,7 +47,11 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
         calendar = load_calendar(db, practitioner=practitioner, patient_id=patient.id, horizon=horizon, clinic=clinic)
         try:
             plan = plan_course(
-                calendar, values, start_date=request.start_date, preferred_time=preferred, now=now,
+                calendar,
+                values,
+                start_date=request.start_date,
+                preferred_time=preferred,
+                now=now,
                 first_session_search_days=search_days,
             )
             break
@@ -130,13 +133,15 @@ def list_courses(
     """Courses, newest first, each with its sessions (one query for all of them)."""
     query = select(Course)
     if patient_id is not None:
-        query = query.where(Course.patient_id == patient_id)
+        query = query.where(col(Course.patient_id) == patient_id)
     if status is not None:
-        query = query.where(Course.status == status.value)
+        query = query.where(col(Course.status) == status.value)
     total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    courses = db.execute(
-        query.order_by(Course.created_at.desc(), Course.id).limit(limit).offset(offset)  # type: ignore[union-attr]
-    ).scalars().all()
+    courses = (
+        db.execute(query.order_by(col(Course.created_at).desc(), col(Course.id)).limit(limit).offset(offset))
+        .scalars()
+        .all()
+    )
     return Page(items=_read_many(db, courses), total=total, limit=limit, offset=offset)
 
 
@@ -144,9 +149,7 @@ def _read_many(db: DbSession, courses: Sequence[Course]) -> list[CourseRead]:
     if not courses:
         return []
     zone = ZoneInfo(get_clinic(db).timezone)
-    sessions = db.execute(
-        select(Session).where(Session.course_id.in_([c.id for c in courses]))  # type: ignore[attr-defined]
-    ).scalars().all()
+    sessions = db.execute(select(Session).where(col(Session.course_id).in_([c.id for c in courses]))).scalars().all()
     grouped = sessions_by_course(sessions)
     return [course_read(c, grouped.get(c.id, []), zone) for c in courses]
 
@@ -155,20 +158,23 @@ def cancel_course(*, db: DbSession, course_id: uuid.UUID, reason: str, now: date
     """Cancel a course and all its future sessions in one transaction (R9)."""
     course = get_or_404(db, Course, course_id, lock=True)
     if course.status in (CourseStatus.cancelled, CourseStatus.completed):
-        raise Conflict(f"the course is {course.status} already", status=course.status)
+        raise Conflict(f"the course is {course.status} already", current_status=course.status)
     course.status = CourseStatus.cancelled.value
     course.status_reason = reason
-    future = db.execute(
-        select(Session).where(
-            Session.course_id == course.id,
-            Session.status.in_([s.value for s in ACTIVE_STATUSES]),  # type: ignore[attr-defined]
-            Session.start_at >= now,
+    future = (
+        db.execute(
+            select(Session).where(
+                col(Session.course_id) == course.id,
+                col(Session.status).in_([s.value for s in ACTIVE_STATUSES]),
+                col(Session.start_at) >= now,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for item in future:
         item.status = SessionStatus.cancelled.value
         item.change_reason = reason
     db.add(course)
     db.commit()
     return get_course(db=db, course_id=course.id)
-

@@ -6,6 +6,7 @@ import phonenumbers
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DbSession
+from sqlmodel import col
 
 from api.services.errors import DuplicateMrn
 from api.services.lookups import get_or_404
@@ -28,8 +29,16 @@ def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpda
     """Change the given fields."""
     patient = get_or_404(db, Patient, patient_id, lock=True)
     for name, value in changes.model_dump(exclude_unset=True).items():
-        if value is None and name in {"mrn", "given_name", "family_name", "date_of_birth", "reminder_channel",
-                                     "reminder_consent", "medications", "allergies"}:
+        if value is None and name in {
+            "mrn",
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "reminder_channel",
+            "reminder_consent",
+            "medications",
+            "allergies",
+        }:
             continue  # these cannot be emptied; null means "unchanged"
         setattr(patient, name, value)
     patient.set_name_keys()
@@ -49,23 +58,29 @@ def search_patients(
     """Patients whose given or family name starts with q, or whose MRN or phone is q."""
     query = select(Patient)
     if not include_archived:
-        query = query.where(Patient.archived.is_(False))  # type: ignore[attr-defined]
+        query = query.where(col(Patient.archived).is_(False))
     if q:
         term = q.strip()
         prefix = _like_prefix(term.casefold())
         matches = [
-            Patient.given_name_key.like(prefix, escape="\\"),  # type: ignore[attr-defined]
-            Patient.family_name_key.like(prefix, escape="\\"),  # type: ignore[attr-defined]
-            Patient.mrn == term,
+            col(Patient.given_name_key).like(prefix, escape="\\"),
+            col(Patient.family_name_key).like(prefix, escape="\\"),
+            col(Patient.mrn) == term,
         ]
         phone = _as_phone(term)
         if phone:
-            matches.append(Patient.phone == phone)
+            matches.append(col(Patient.phone) == phone)
         query = query.where(or_(*matches))
     total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.execute(
-        query.order_by(Patient.family_name_key, Patient.given_name_key, Patient.id).limit(limit).offset(offset)
-    ).scalars().all()
+    rows = (
+        db.execute(
+            query.order_by(col(Patient.family_name_key), col(Patient.given_name_key), col(Patient.id))
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
     return Page(items=[PatientRead.of(r) for r in rows], total=total, limit=limit, offset=offset)
 
 

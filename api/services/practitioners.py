@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import Session as DbSession
+from sqlmodel import col
 
 from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
@@ -42,7 +43,9 @@ def create_practitioner(*, db: DbSession, values: PractitionerCreate) -> Practit
 def list_practitioners(*, db: DbSession, limit: int, offset: int) -> Page[PractitionerRead]:
     """Every practitioner, by name."""
     total = db.execute(select(func.count()).select_from(Practitioner)).scalar_one()
-    rows = db.execute(select(Practitioner).order_by(Practitioner.name, Practitioner.id).limit(limit).offset(offset)).scalars()
+    rows = db.execute(
+        select(Practitioner).order_by(col(Practitioner.name), col(Practitioner.id)).limit(limit).offset(offset)
+    ).scalars()
     return Page(items=[_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
@@ -69,11 +72,18 @@ def add_time_off(*, db: DbSession, practitioner_id: uuid.UUID, values: TimeOffCr
     time_off = TimeOff(practitioner_id=practitioner.id, start_at=values.start, end_at=values.end, reason=values.reason)
     db.add(time_off)
     db.commit()
-    return TimeOffRead(id=time_off.id, practitioner_id=practitioner.id, start=values.start, end=values.end, reason=values.reason)
+    return TimeOffRead(
+        id=time_off.id, practitioner_id=practitioner.id, start=values.start, end=values.end, reason=values.reason
+    )
 
 
 def list_free_slots(
-    *, db: DbSession, practitioner_id: uuid.UUID, from_date: date, to_date: date, duration_minutes: int,
+    *,
+    db: DbSession,
+    practitioner_id: uuid.UUID,
+    from_date: date,
+    to_date: date,
+    duration_minutes: int,
     now: datetime,
 ) -> list[FreeSlot]:
     """Every free start on the slot grid, between two local dates (to inclusive)."""
@@ -85,8 +95,11 @@ def list_free_slots(
     clinic = get_clinic(db)
     zone = ZoneInfo(clinic.timezone)
     calendar = load_calendar(
-        db, practitioner=practitioner, patient_id=None,
-        horizon=Horizon(first_date=from_date, last_date=to_date + timedelta(days=1)), clinic=clinic,
+        db,
+        practitioner=practitioner,
+        patient_id=None,
+        horizon=Horizon(first_date=from_date, last_date=to_date + timedelta(days=1)),
+        clinic=clinic,
     )
     slots = free_slots(calendar, from_date=from_date, to_date=to_date, duration_minutes=duration_minutes, now=now)
     return [FreeSlot(start=s.start_at, end=s.end_at, start_local=s.start_at.astimezone(zone)) for s in slots]

@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DbSession
+from sqlmodel import col
 
 from api.services.errors import Conflict, InvalidInput, NotFound
 from api.services.lookups import get_or_404
@@ -13,8 +14,8 @@ from models import Page, Protocol, ProtocolCreate, ProtocolRead, ProtocolUpdate
 
 def default_protocol(db: DbSession) -> Protocol:
     """The protocol courses use when none is named."""
-    protocol = db.execute(select(Protocol).where(Protocol.is_default.is_(True))).scalars().first()  # type: ignore[attr-defined]
-    if protocol is None:
+    protocol = db.execute(select(Protocol).where(col(Protocol.is_default).is_(True))).scalars().first()
+    if not isinstance(protocol, Protocol):
         raise NotFound("protocol", "default")
     return protocol
 
@@ -22,10 +23,19 @@ def default_protocol(db: DbSession) -> Protocol:
 def list_protocols(*, db: DbSession, limit: int, offset: int) -> Page[ProtocolRead]:
     """Every protocol, the default first."""
     total = db.execute(select(func.count()).select_from(Protocol)).scalar_one()
-    rows = db.execute(
-        select(Protocol).order_by(Protocol.is_default.desc(), Protocol.name).limit(limit).offset(offset)  # type: ignore[attr-defined]
-    ).scalars().all()
-    return Page(items=[ProtocolRead.model_validate(r, from_attributes=True) for r in rows], total=total, limit=limit, offset=offset)
+    rows = (
+        db.execute(
+            select(Protocol).order_by(col(Protocol.is_default).desc(), col(Protocol.name)).limit(limit).offset(offset)
+        )
+        .scalars()
+        .all()
+    )
+    return Page(
+        items=[ProtocolRead.model_validate(r, from_attributes=True) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def create_protocol(*, db: DbSession, values: ProtocolCreate) -> ProtocolRead:

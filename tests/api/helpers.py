@@ -1,0 +1,48 @@
+"""Small builders for API tests: each makes one resource through the real API and returns its JSON."""
+
+import itertools
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+_mrns = itertools.count(1)
+
+
+def created(response: Any) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def practitioner(client: TestClient, **fields: Any) -> dict[str, Any]:
+    return created(client.post("/v1/practitioners", json={"name": "Dr. Amara Okafor", **fields}))
+
+
+def patient(client: TestClient, **fields: Any) -> dict[str, Any]:
+    body = {
+        "mrn": f"MRN-{next(_mrns):05d}",
+        "given_name": "Maria",
+        "family_name": "Keller",
+        "date_of_birth": "1971-04-09",
+        **fields,
+    }
+    return created(client.post("/v1/patients", json=body))
+
+
+def course_request(pat: dict[str, Any], prac: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "patient_id": pat["id"],
+        "practitioner_id": prac["id"],
+        "start_date": "2027-03-01",
+        "preferred_time": "09:00",
+        "condition": "chronic low back pain",
+        **fields,
+    }
+
+
+def book(client: TestClient, pat: dict[str, Any], prac: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return created(client.post("/v1/courses", json=course_request(pat, prac, **fields)))
+
+
+def local_times(course: dict[str, Any]) -> list[str]:
+    return [s["start_local"] for s in course["sessions"]]
