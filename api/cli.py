@@ -7,6 +7,7 @@ import typer
 import uvicorn
 
 from api.db import make_engine, write_session
+from api.logs import log_config
 from api.migrate import upgrade
 from api.services.api_keys import create_api_key, first_admin_key
 from api.services.clinic import ensure_clinic
@@ -51,6 +52,7 @@ def serve(
         log_level="info",
         proxy_headers=True,
         server_header=False,
+        log_config=log_config(),
     )
 
 
