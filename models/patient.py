@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
@@ -85,6 +85,10 @@ class PatientCreate(_PatientFields):
 
 class PatientUpdate(_PatientFields):
     """Only the fields given change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"phone": "+49 89 7654321", "medications": ["Aleve 220 mg", "metformin"]}]}
+    )
 
     mrn: str | None = Field(default=None, min_length=1, max_length=64)
     given_name: ShortText | None = None

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Self
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
@@ -24,11 +24,19 @@ class Practitioner(SQLModel, table=True):
 class PractitionerCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["Dr. Amara Okafor"])
     working_hours: WeekTimetable | None = Field(
-        default=None, description="Weekly working hours; omit to follow the clinic's opening hours"
+        default=None,
+        description="Weekly working hours; omit to follow the clinic's opening hours",
+        examples=[
+            [{"weekday": "mon", "start": "08:00", "end": "12:00"}, {"weekday": "wed", "start": "12:00", "end": "18:00"}]
+        ],
     )
 
 
 class PractitionerUpdate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"working_hours": [{"weekday": "tue", "start": "13:00", "end": "17:00"}]}]}
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     working_hours: WeekTimetable | None = None
 

@@ -4,7 +4,7 @@ import uuid
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
@@ -80,6 +80,8 @@ class ProtocolCreate(_ProtocolValues):
 
 class ProtocolUpdate(_ProtocolValues):
     """Only the fields given change. Booked courses keep the values they were booked with."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"session_count": 5, "interval_days": 21}]})
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     session_count: int | None = Field(default=None, ge=1, le=12)
