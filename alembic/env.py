@@ -1,10 +1,10 @@
 """Alembic environment: Prolo's models are the target; the URL comes from the caller or PROLO_DATABASE_URL."""
 
+from alembic import context
 from sqlalchemy import Connection, Engine
 from sqlmodel import SQLModel
 
 import models  # noqa: F401 - registers every table on SQLModel.metadata
-from alembic import context
 from api.db import make_engine
 from api.settings import get_settings
 

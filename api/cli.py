@@ -88,8 +88,11 @@ def demo() -> None:
     settings = get_settings()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    print(fill_demo(engine=engine, settings=settings, now=_now()))
+    summary = fill_demo(engine=engine, settings=settings, now=_now())
+    print(summary)
     engine.dispose()
+    if summary.startswith("Refused:"):
+        raise typer.Exit(1)
 
 
 def main() -> None:
