@@ -3,7 +3,8 @@
 The API layer maps each one to a problem-details answer in one table.
 
     SchedulingError
-    └── NoSlotAvailable   no free slot for a session in its search window (R2, R6)
+    ├── NoSlotAvailable     no free slot for a session in its search window (R2, R6)
+    └── IllegalTransition   a session state change R10 does not allow
 
 Invalid arguments (naive datetimes, hours that end before they start, …) are
 programming errors of the caller and raise ``ValueError`` instead; the API layer
@@ -38,3 +39,16 @@ class NoSlotAvailable(SchedulingError):
             f"no free slot for session {self.session_number} "
             f"between {self.window_start.isoformat()} and {self.window_end.isoformat()}"
         )
+
+
+class IllegalTransition(SchedulingError):
+    """R10: `action` is not allowed from the session's `current` state (or not now)."""
+
+    def __init__(self, current: str, action: str, reason: str) -> None:
+        super().__init__(current, action, reason)
+        self.current = current
+        self.action = action
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason} (the session is {self.current})"

@@ -1,0 +1,65 @@
+"""Session states and the moves between them (R10).
+
+    scheduled ──confirm──▶ confirmed
+    scheduled|confirmed ──check_in (on the session's local day)──▶ checked_in ──complete──▶ completed
+    scheduled|confirmed ──cancel──▶ cancelled
+    scheduled|confirmed|checked_in ──no_show (after the start time)──▶ no_show
+
+Anything else is an IllegalTransition carrying the current state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from scheduling.errors import IllegalTransition
+
+
+class Status(StrEnum):
+    scheduled = "scheduled"
+    confirmed = "confirmed"
+    checked_in = "checked_in"
+    completed = "completed"
+    cancelled = "cancelled"
+    no_show = "no_show"
+
+
+class Action(StrEnum):
+    confirm = "confirm"
+    check_in = "check_in"
+    complete = "complete"
+    cancel = "cancel"
+    no_show = "no_show"
+
+
+# R5: these states hold the practitioner's time and the patient's day.
+ACTIVE = frozenset({Status.scheduled, Status.confirmed, Status.checked_in})
+
+_MOVES: dict[Action, tuple[frozenset[Status], Status]] = {
+    Action.confirm: (frozenset({Status.scheduled}), Status.confirmed),
+    Action.check_in: (frozenset({Status.scheduled, Status.confirmed}), Status.checked_in),
+    Action.complete: (frozenset({Status.checked_in}), Status.completed),
+    Action.cancel: (frozenset({Status.scheduled, Status.confirmed}), Status.cancelled),
+    Action.no_show: (frozenset({Status.scheduled, Status.confirmed, Status.checked_in}), Status.no_show),
+}
+
+
+@dataclass(frozen=True)
+class SessionTimes:
+    start_at: datetime  # aware
+    zone: ZoneInfo
+
+
+def next_status(current: Status, action: Action, *, times: SessionTimes, now: datetime) -> Status:
+    """The state after `action`, or IllegalTransition naming the current state and why."""
+    allowed_from, target = _MOVES[action]
+    if current not in allowed_from:
+        raise IllegalTransition(current.value, action.value, f"a {current.value} session cannot {action.value}")
+    if action is Action.check_in and now.astimezone(times.zone).date() != times.start_at.astimezone(times.zone).date():
+        raise IllegalTransition(current.value, action.value, "check-in only on the session's local day")
+    if action is Action.no_show and now < times.start_at:
+        raise IllegalTransition(current.value, action.value, "no-show only after the start time")
+    return target
