@@ -65,17 +65,11 @@ class Availability:
             yield day
             day += _DAY
 
-    def day_slots(
-        self,
-        day: date,
-        duration: timedelta,
-        now: datetime,
-        taken: Sequence[tuple[datetime, datetime]] = (),
-    ) -> list[Slot]:
+    def day_slots(self, day: date, duration: timedelta, now: datetime) -> list[Slot]:
         """The free slots of one local day, by wall-clock time.
 
-        ``taken`` holds spans that block the practitioner beyond the calendar's own
-        (the sessions a plan has already placed).
+        No slot crosses local midnight: windows end by 23:59:59 and a session must
+        end inside its window in real time.
         """
         windows = self._windows[day.weekday()]
         # R5: closed days and days the patient already has a session are out entirely.
@@ -91,7 +85,7 @@ class Availability:
             candidates = self._regular_day(windows, dur_us)
         else:  # R1: a DST change happens on this day
             candidates = self._changeover_day(day, windows, duration, mid_at)
-        return self._free(candidates, dur_us, mid_at, now, taken)
+        return self._free(candidates, dur_us, mid_at, now)
 
     def _regular_day(self, windows: Sequence[DayWindow], dur_us: int) -> dict[int, int]:
         """Grid starts → start offsets from local midnight, on a day with one UTC offset."""
@@ -122,12 +116,7 @@ class Availability:
         return datetime.combine(day, time_of_micros(us), tzinfo=self.zone).astimezone(UTC)
 
     def _free(
-        self,
-        candidates: dict[int, int],
-        dur_us: int,
-        mid_at: datetime,
-        now: datetime,
-        taken: Sequence[tuple[datetime, datetime]],
+        self, candidates: dict[int, int], dur_us: int, mid_at: datetime, now: datetime
     ) -> list[Slot]:
         """The candidates that start no earlier than now and overlap nothing busy (R5)."""
         if not candidates:
@@ -137,11 +126,6 @@ class Availability:
         runs = self._busy.overlapping(lo_at, hi_at)
         run_starts = [(start_at - mid_at) // _US for start_at, _ in runs]
         run_ends = [(end_at - mid_at) // _US for _, end_at in runs]
-        extra = [
-            ((start_at - mid_at) // _US, (end_at - mid_at) // _US)
-            for start_at, end_at in taken
-            if start_at < hi_at and end_at > lo_at
-        ]
         now_us = (now - mid_at) // _US
         free: list[Slot] = []
         for local_us in sorted(candidates):
@@ -151,8 +135,6 @@ class Availability:
                 continue
             i = bisect_right(run_ends, start_us)  # the first busy run ending after the start
             if i < len(run_starts) and run_starts[i] < end_us:
-                continue
-            if any(s < end_us and start_us < e for s, e in extra):
                 continue
             free.append(Slot(local_us, mid_at + start_us * _US, mid_at + end_us * _US))
         return free

@@ -94,10 +94,14 @@ def _check_arguments(
 
 
 class _Planner:
-    """One planning run: the sessions placed so far block the rest (R5)."""
+    """One planning run and the sessions it has placed so far, in order."""
 
     def __init__(
-        self, availability: Availability, protocol: ProtocolValues, *, now: datetime,
+        self,
+        availability: Availability,
+        protocol: ProtocolValues,
+        *,
+        now: datetime,
         not_before: date,
     ) -> None:
         self._availability = availability
@@ -106,9 +110,10 @@ class _Planner:
         self._now = now
         # No session before now, nor (when continuing) before the requested start date.
         self._not_before = max(not_before, availability.local_date(now))
+        # R5 also holds against the plan's own sessions, by construction: each later
+        # session lands on a later local day (R4, at least one day), and no session
+        # crosses local midnight, so they can neither overlap nor share a day.
         self.placed: list[PlannedSession] = []
-        self._taken: list[tuple[datetime, datetime]] = []
-        self._taken_dates: set[date] = set()
 
     def first_session(
         self, number: int, start_date: date, preferred_time: time | None, search_days: int
@@ -143,17 +148,14 @@ class _Planner:
         raise NoSlotAvailable(number, window_start, window_end)
 
     def _slot_on(self, day: date, target_us: int | None) -> Slot | None:
-        if day < self._not_before or day in self._taken_dates:
+        if day < self._not_before:
             return None
-        slots = self._availability.day_slots(day, self._duration, self._now, self._taken)
+        slots = self._availability.day_slots(day, self._duration, self._now)
         return _nearest(slots, target_us)
 
     def _place(self, number: int, slot: Slot, warnings: tuple[str, ...] = ()) -> PlannedSession:
         session = PlannedSession(number, slot.start_at, slot.end_at, warnings)
         self.placed.append(session)
-        # R5: the plan's own sessions block the practitioner and the patient's day.
-        self._taken.append((slot.start_at, slot.end_at))
-        self._taken_dates.update(self._availability.local_dates(slot.start_at, slot.end_at))
         return session
 
 

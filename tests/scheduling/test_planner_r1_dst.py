@@ -6,9 +6,25 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from planner_builders import BERLIN, NEW_YORK, at, calendar, diary, hours, plan, protocol
+from planner_builders import (
+    BERLIN,
+    NEW_YORK,
+    at,
+    calendar,
+    diary,
+    hours,
+    plan,
+    protocol,
+)
 
 ALL_WEEK = range(7)
+
+
+def offset(instant: datetime, zone: ZoneInfo) -> timedelta:
+    """The zone's UTC offset at an instant."""
+    found = instant.astimezone(zone).utcoffset()
+    assert found is not None
+    return found
 
 
 @pytest.mark.parametrize(
@@ -33,11 +49,11 @@ def test_r1_course_across_both_dst_changes_stays_at_0900_local(
     assert [d for d, _ in diary(course, zone)] == [
         start_date + timedelta(days=28 * k) for k in range(12)
     ]
-    offsets = [s.start_at.astimezone(zone).utcoffset() for s in course.sessions]
+    offsets = [offset(s.start_at, zone) for s in course.sessions]
     spring, autumn = changes
-    for session, offset in zip(course.sessions, offsets, strict=True):
+    for session, session_offset in zip(course.sessions, offsets, strict=True):
         summer = spring <= session.start_at.date() < autumn
-        assert offset == (max(offsets) if summer else min(offsets))
+        assert session_offset == (max(offsets) if summer else min(offsets))
     assert max(offsets) - min(offsets) == timedelta(hours=1)
     assert all(s.start_at.tzinfo is UTC for s in course.sessions)
 
@@ -110,5 +126,5 @@ def test_r1_lord_howe_half_hour_dst_change_keeps_local_time() -> None:
     )
 
     assert [wall for _, wall in diary(course, zone)] == ["09:00"] * 3
-    offsets = {s.start_at.astimezone(zone).utcoffset() for s in course.sessions}
+    offsets = {offset(s.start_at, zone) for s in course.sessions}
     assert offsets == {timedelta(hours=11), timedelta(hours=10, minutes=30)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from planner_builders import (
@@ -112,8 +113,6 @@ def test_r2_busy_spans_need_not_come_sorted() -> None:
 
 
 def test_r2_busy_spans_given_in_another_zone_are_read_as_instants() -> None:
-    from zoneinfo import ZoneInfo
-
     tokyo = ZoneInfo("Asia/Tokyo")
     span = busy(MON, "08:00-12:00")
     cal = calendar(practitioner_busy=[Busy(span.start_at.astimezone(tokyo), span.end_at)])
