@@ -10,6 +10,7 @@ Anything else is an IllegalTransition carrying the current state.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -63,3 +64,36 @@ def next_status(current: Status, action: Action, *, times: SessionTimes, now: da
     if action is Action.no_show and now < times.start_at:
         raise IllegalTransition(current.value, action.value, "no-show only after the start time")
     return target
+
+
+class CourseStatus(StrEnum):
+    planned = "planned"
+    active = "active"
+    completed = "completed"
+    cancelled = "cancelled"
+    on_hold = "on_hold"
+
+
+# R9: two missed sessions and a clinician should look at the course.
+NO_SHOWS_FOR_REVIEW = 2
+
+
+def course_status(current: CourseStatus, sessions: Iterable[Status]) -> CourseStatus:
+    """R9: the course follows its sessions; cancelled and on-hold courses change only by an explicit action.
+
+    Active with its first completed session; completed when no active session is
+    left and at least one was completed.
+    """
+    if current in (CourseStatus.cancelled, CourseStatus.on_hold):
+        return current
+    statuses = list(sessions)
+    if Status.completed not in statuses:
+        return CourseStatus.planned
+    if any(s in ACTIVE for s in statuses):
+        return CourseStatus.active
+    return CourseStatus.completed
+
+
+def needs_review(sessions: Iterable[Status]) -> bool:
+    """R9: the patient missed two sessions (or more) of this course."""
+    return sum(1 for s in sessions if s is Status.no_show) >= NO_SHOWS_FOR_REVIEW

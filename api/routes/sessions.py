@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import STAFF, SessionDep, requires
+from api.deps import STAFF, NowDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
-from api.services import sessions
-from models import Page, SessionRead, SessionStatus
+from api.services import lifecycle, sessions
+from models import Page, Role, SessionRead, SessionStatus
+from models.record import SessionCancel, SessionCancelled, SessionComplete
 
 router = APIRouter(
     prefix="/v1/sessions", tags=["sessions"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))]
@@ -46,3 +47,40 @@ def list_sessions(
 def get_session(session_id: uuid.UUID, db: SessionDep) -> SessionRead:
     """A session with its status, warnings and, once completed, its clinical record."""
     return sessions.get_session(db=db, session_id=session_id)
+
+
+_clinician = [Depends(requires(Role.clinician))]
+
+
+@router.post("/{session_id}/confirm", response_model=SessionRead, summary="Confirm a session")
+def confirm(session_id: uuid.UUID, db: SessionDep, now: NowDep) -> SessionRead:
+    """The patient confirmed they will come (scheduled → confirmed)."""
+    return lifecycle.confirm(db=db, session_id=session_id, now=now)
+
+
+@router.post("/{session_id}/check-in", response_model=SessionRead, summary="Check a patient in")
+def check_in(session_id: uuid.UUID, db: SessionDep, now: NowDep) -> SessionRead:
+    """The patient arrived; only on the session's local day. The answer's `warnings` carry what the clinician
+    must know first: an NSAID taken inside its avoidance window, an earlier infection or allergic reaction,
+    an allergy the injectate mentions."""
+    return lifecycle.check_in(db=db, session_id=session_id, now=now)
+
+
+@router.post(
+    "/{session_id}/complete", response_model=SessionRead, dependencies=_clinician, summary="Complete a session"
+)
+def complete(session_id: uuid.UUID, record: SessionComplete, db: SessionDep, now: NowDep) -> SessionRead:
+    """Record what was injected, the pain before (NRS 0–10) and any adverse events (checked-in sessions only)."""
+    return lifecycle.complete(db=db, session_id=session_id, record=record, now=now)
+
+
+@router.post("/{session_id}/no-show", response_model=SessionRead, summary="Mark a no-show")
+def no_show(session_id: uuid.UUID, db: SessionDep, now: NowDep) -> SessionRead:
+    """The patient did not come; only after the start time. Two no-shows flag the course `needs_review`."""
+    return lifecycle.no_show(db=db, session_id=session_id, now=now)
+
+
+@router.post("/{session_id}/cancel", response_model=SessionCancelled, summary="Cancel a session")
+def cancel(session_id: uuid.UUID, request: SessionCancel, db: SessionDep, now: NowDep) -> SessionCancelled:
+    """Cancel a scheduled or confirmed session; `replace: true` appends a replacement at the end of the course."""
+    return lifecycle.cancel(db=db, session_id=session_id, reason=request.reason, replace=request.replace, now=now)

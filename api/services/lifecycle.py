@@ -1,0 +1,192 @@
+"""Session state changes (R9, R10): confirm, check in, complete with the clinical record, cancel, no-show.
+
+Every change re-derives its course's status and review flag in the same transaction.
+"""
+
+import uuid
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session as DbSession
+from sqlmodel import col
+
+from api.services.calendars import Horizon, load_calendar
+from api.services.clinic import get_clinic
+from api.services.errors import Conflict
+from api.services.lookups import get_or_404
+from api.services.views import session_read
+from models import Course, Patient, Practitioner, Session, SessionRead
+from models.record import ClinicalRecord, SessionCancelled, SessionComplete
+from scheduling import ProtocolValues, plan_course
+from scheduling.aftercare import Rule, SessionRef, windows_for
+from scheduling.errors import IllegalTransition
+from scheduling.lifecycle import (
+    ACTIVE,
+    Action,
+    CourseStatus,
+    SessionTimes,
+    Status,
+    course_status,
+    needs_review,
+    next_status,
+)
+from scheduling.medications import medication_warnings
+from scheduling.safety import PastEvent, adverse_event_warnings, allergy_warnings
+
+
+def _illegal(exc: IllegalTransition) -> Conflict:
+    return Conflict(str(exc), current_status=exc.current, action=exc.action)
+
+
+def _locked(db: DbSession, session_id: uuid.UUID, *, planning: bool = False) -> tuple[Session, Course]:
+    """The session and its course, locked in the writers' order (R11).
+
+    The order is practitioner, patient, course, session everywhere; actions that
+    plan (a replacement) take the first two as well.
+    """
+    found = get_or_404(db, Session, session_id)
+    if planning:
+        get_or_404(db, Practitioner, found.practitioner_id, lock=True)
+        get_or_404(db, Patient, found.patient_id, lock=True)
+    course = get_or_404(db, Course, found.course_id, lock=True)
+    return get_or_404(db, Session, session_id, lock=True), course
+
+
+def _course_sessions(db: DbSession, course_id: uuid.UUID) -> list[Session]:
+    query = select(Session).where(col(Session.course_id) == course_id).order_by(col(Session.number))
+    return list(db.execute(query).scalars())
+
+
+def refresh_course(db: DbSession, course: Course) -> None:
+    """R9: the course's status and review flag follow its sessions."""
+    statuses = [Status(s.status) for s in _course_sessions(db, course.id)]
+    course.status = course_status(CourseStatus(course.status), statuses).value
+    course.needs_review = needs_review(statuses)
+    db.add(course)
+
+
+def _move(
+    db: DbSession, session_id: uuid.UUID, action: Action, now: datetime, *, planning: bool = False
+) -> tuple[Session, Course, ZoneInfo]:
+    row, course = _locked(db, session_id, planning=planning)
+    zone = ZoneInfo(get_clinic(db).timezone)
+    try:
+        row.status = next_status(Status(row.status), action, times=SessionTimes(row.start_at, zone), now=now).value
+    except IllegalTransition as exc:
+        raise _illegal(exc) from exc
+    db.add(row)
+    return row, course, zone
+
+
+def confirm(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRead:
+    """The patient confirmed they will come."""
+    row, course, zone = _move(db, session_id, Action.confirm, now)
+    db.commit()
+    return session_read(row, zone)
+
+
+def no_show(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRead:
+    """The patient did not come (only after the start time); two of them flag the course for review."""
+    row, course, zone = _move(db, session_id, Action.no_show, now)
+    refresh_course(db, course)
+    db.commit()
+    return session_read(row, zone)
+
+
+def check_in(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRead:
+    """The patient arrived (on the session's local day); safety warnings come with the answer."""
+    row, course, zone = _move(db, session_id, Action.check_in, now)
+    warnings = [{"code": w.code, "message": w.message} for w in _safety(db, row, course, zone)]
+    row.warnings = [*(w for w in row.warnings if w not in warnings), *warnings]
+    db.commit()
+    return session_read(row, zone)
+
+
+def _safety(db: DbSession, row: Session, course: Course, zone: ZoneInfo) -> list[Any]:
+    patient = get_or_404(db, Patient, row.patient_id)
+    earlier = [s for s in _course_sessions(db, course.id) if s.number < row.number and s.record]
+    events = [
+        PastEvent(s.number, e["type"], e["severity"])
+        for s in earlier
+        for e in (s.record or {}).get("adverse_events", [])
+    ]
+    windows = windows_for([SessionRef(str(row.id), row.start_at)], [Rule(**r) for r in course.rules], zone)
+    return [
+        *adverse_event_warnings(events),
+        *medication_warnings(patient.medications, windows),
+        *allergy_warnings(patient.allergies, course.injectate),
+    ]
+
+
+def complete(*, db: DbSession, session_id: uuid.UUID, record: SessionComplete, now: datetime) -> SessionRead:
+    """The session took place: store the clinical record; the course becomes active or completed."""
+    row, course, zone = _move(db, session_id, Action.complete, now)
+    row.record = ClinicalRecord(**record.model_dump(), completed_at=now).model_dump(mode="json")
+    refresh_course(db, course)
+    db.commit()
+    return session_read(row, zone)
+
+
+def cancel(*, db: DbSession, session_id: uuid.UUID, reason: str, replace: bool, now: datetime) -> SessionCancelled:
+    """Cancel one session; with `replace`, append session n+1 planned by R3 from the last active one (R9)."""
+    row, course, zone = _move(db, session_id, Action.cancel, now, planning=replace)
+    row.change_reason = reason
+    replacement = _replacement(db, course, zone, now) if replace else None
+    refresh_course(db, course)
+    db.commit()
+    return SessionCancelled(
+        session=session_read(row, zone), replacement=session_read(replacement, zone) if replacement else None
+    )
+
+
+def _replacement(db: DbSession, course: Course, zone: ZoneInfo, now: datetime) -> Session:
+    db.flush()  # the cancelled session no longer blocks its own time
+    sessions = _course_sessions(db, course.id)
+    done = [s for s in sessions if Status(s.status) in ACTIVE or s.status == Status.completed]
+    previous = done[-1] if done else None
+    first = sessions[0].start_at.astimezone(zone).time() if sessions else time(9)
+    today = now.astimezone(zone).date()
+    start_date = max(today, previous.start_at.astimezone(zone).date()) if previous else today
+    values = ProtocolValues(
+        session_count=min(12, max(s.number for s in sessions)),
+        interval_days=course.interval_days,
+        interval_tolerance_days=course.interval_tolerance_days,
+        min_interval_days=course.min_interval_days,
+        session_minutes=course.session_minutes,
+    )
+    span = course.interval_days + course.interval_tolerance_days + 8 + (0 if previous else 90)
+    practitioner = get_or_404(db, Practitioner, course.practitioner_id)  # locked by _locked
+    calendar = load_calendar(
+        db,
+        practitioner=practitioner,
+        patient_id=course.patient_id,
+        horizon=Horizon(first_date=start_date, last_date=start_date + timedelta(days=span)),
+    )
+    number = max(s.number for s in sessions) + 1
+    plan = plan_course(
+        calendar,
+        values,
+        start_date=start_date,
+        preferred_time=None if previous else first,
+        now=now,
+        first_number=number,
+        count=1,
+        previous_start_at=previous.start_at if previous else None,
+        anchor_time=first,
+    )
+    planned = plan.sessions[0]
+    replacement = Session(
+        course_id=course.id,
+        patient_id=course.patient_id,
+        practitioner_id=course.practitioner_id,
+        number=number,
+        start_at=planned.start_at,
+        end_at=planned.end_at,
+        warnings=[{"code": code, "message": "placed after its interval window (R6)"} for code in planned.warnings],
+        change_reason="replacement for a cancelled session",
+    )
+    course.session_count = number
+    db.add(replacement)
+    return replacement
