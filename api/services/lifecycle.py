@@ -82,7 +82,7 @@ def _move(
 
 def confirm(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient confirmed they will come."""
-    row, course, zone = _move(db, session_id, Action.confirm, now)
+    row, _, zone = _move(db, session_id, Action.confirm, now)
     db.commit()
     return session_read(row, zone)
 

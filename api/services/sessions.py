@@ -2,10 +2,11 @@
 
 import uuid
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, String, func, select, type_coerce
 from sqlmodel import Session as DbSession
 
 from api.services.calendars import local_day_bounds
@@ -13,13 +14,33 @@ from api.services.clinic import get_clinic
 from api.services.errors import InvalidInput
 from api.services.lookups import get_or_404
 from api.services.views import session_read
-from models import Page, Session, SessionRead, SessionStatus
+from models import Clinic, Page, Session, SessionRead, SessionStatus
 
 _PAGE = TypeAdapter(Page[SessionRead])
+_SESSION = Session.__table__.c  # type: ignore[attr-defined]
+_CLINIC = Clinic.__table__.c  # type: ignore[attr-defined]
+
+
+def _stored_id(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    # Ids as the driver hands them over: pydantic parses SQLite's text far faster than SQLAlchemy's
+    # uuid.UUID() per column and row; PostgreSQL's driver already gives UUID objects.
+    return type_coerce(column, String)
+
+
+# The day view's columns, named as SessionRead names them; Core, not ORM: the front desk polls it.
 _COLUMNS = (
-    Session.id, Session.course_id, Session.patient_id, Session.practitioner_id, Session.number,
-    Session.start_at, Session.end_at, Session.status, Session.warnings, Session.previous_start_at,
-    Session.change_reason, Session.record,
+    _stored_id(_SESSION.id).label("id"),
+    _stored_id(_SESSION.course_id).label("course_id"),
+    _stored_id(_SESSION.patient_id).label("patient_id"),
+    _stored_id(_SESSION.practitioner_id).label("practitioner_id"),
+    _SESSION.number,
+    _SESSION.start_at.label("start"),
+    _SESSION.end_at.label("end"),
+    _SESSION.status,
+    _SESSION.warnings,
+    _SESSION.previous_start_at.label("previous_start"),
+    _SESSION.change_reason,
+    _SESSION.record,
 )
 
 
@@ -29,35 +50,57 @@ def get_session(*, db: DbSession, session_id: uuid.UUID) -> SessionRead:
     return session_read(row, ZoneInfo(get_clinic(db).timezone))
 
 
+def _clinic_zone(db: DbSession) -> ZoneInfo:
+    """The clinic's zone, read alone, on every request: an admin may change it at any time.
+
+    UTC when the row is missing, as `get_clinic` answers for a database never started.
+    """
+    name = db.connection().execute(select(_CLINIC.timezone).where(_CLINIC.id == 1)).scalar_one_or_none()
+    return ZoneInfo(name or "UTC")
+
+
 def list_sessions_json(
-    *, db: DbSession, on: date | None, from_date: date | None, to_date: date | None,
-    practitioner_id: uuid.UUID | None, patient_id: uuid.UUID | None, status: SessionStatus | None,
-    limit: int, offset: int,
+    *,
+    db: DbSession,
+    on: date | None,
+    from_date: date | None,
+    to_date: date | None,
+    practitioner_id: uuid.UUID | None,
+    patient_id: uuid.UUID | None,
+    status: SessionStatus | None,
+    limit: int,
+    offset: int,
 ) -> bytes:
     """The day view: sessions by start, filtered, one page, already serialised (the front desk polls it)."""
     if on is not None and (from_date is not None or to_date is not None):
         raise InvalidInput("date", "give either date, or from/to")
-    zone = ZoneInfo(get_clinic(db).timezone)
     first, last = (on, on) if on is not None else (from_date, to_date)
+    if first is not None and last is not None and last < first:
+        raise InvalidInput("to", "must not be before from")
+    zone = _clinic_zone(db)
     query = select(*_COLUMNS)
     if first is not None or last is not None:
-        if first is not None and last is not None and last < first:
-            raise InvalidInput("to", "must not be before from")
         start, end = local_day_bounds(first or last, last or first, zone)  # type: ignore[arg-type]
         if first is not None:
-            query = query.where(Session.start_at >= start)
+            query = query.where(_SESSION.start_at >= start)
         if last is not None:
-            query = query.where(Session.start_at < end)
+            query = query.where(_SESSION.start_at < end)
     if practitioner_id is not None:
-        query = query.where(Session.practitioner_id == practitioner_id)
+        query = query.where(_SESSION.practitioner_id == practitioner_id)
     if patient_id is not None:
-        query = query.where(Session.patient_id == patient_id)
+        query = query.where(_SESSION.patient_id == patient_id)
     if status is not None:
-        query = query.where(Session.status == status.value)
-    rows = db.execute(query.order_by(Session.start_at, Session.id).limit(limit).offset(offset)).all()
+        query = query.where(_SESSION.status == status.value)
+    connection = db.connection()
+    rows = connection.execute(query.order_by(_SESSION.start_at, _SESSION.id).limit(limit).offset(offset)).all()
     if offset == 0 and len(rows) < limit:
         total = len(rows)  # the whole answer is on this page: no count query needed
     else:
-        total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    page = Page[SessionRead](items=[session_read(r, zone) for r in rows], total=total, limit=limit, offset=offset)
+        total = connection.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    # Plain dicts validated once as a page, in pydantic's core: the same checks and bytes as
+    # building SessionRead row by row, at a fraction of the cost.
+    items = [
+        {**row._mapping, "warnings": row.warnings or [], "start_local": row.start.astimezone(zone)} for row in rows
+    ]
+    page = _PAGE.validate_python({"items": items, "total": total, "limit": limit, "offset": offset})
     return _PAGE.dump_json(page)
