@@ -86,3 +86,31 @@ class CourseCancel(BaseModel):
 
 class CourseHold(BaseModel):
     reason: str = Field(min_length=1, max_length=500, examples=["Patient travelling for a month"])
+
+
+class CourseResume(BaseModel):
+    start_date: date = Field(examples=["2027-05-03"], description="Clinic-local date: the next session on or after it")
+    preferred_time: LocalTime | None = Field(default=None, description="Clinic-local time; default: session 1's")
+
+
+class PainPoint(BaseModel):
+    number: int
+    pain_before: int
+
+
+class AdverseEventEntry(BaseModel):
+    session_id: uuid.UUID
+    number: int
+    type: str
+    severity: str
+    notes: str | None = None
+
+
+class CourseSummary(BaseModel):
+    """Where a course stands, for the clinician."""
+
+    completed: int = Field(description="Sessions completed")
+    remaining: int = Field(description="Active sessions still to come")
+    next_session: SessionRead | None
+    pain_trend: list[PainPoint] = Field(description="Pain before each completed session, NRS 0–10")
+    adverse_events: list[AdverseEventEntry]

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from api.deps import STAFF, NowDep, ReadSessionDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
-from api.services import courses
-from models import CourseCancel, CourseCreate, CourseRead, CourseStatus, Page
+from api.services import courses, holds, summary
+from models import CourseCancel, CourseCreate, CourseHold, CourseRead, CourseStatus, Page
+from models.course import CourseResume, CourseSummary
 
 router = APIRouter(prefix="/v1/courses", tags=["courses"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
 
@@ -64,3 +65,23 @@ def get_course(course_id: uuid.UUID, db: SessionDep) -> CourseRead:
 def cancel_course(course_id: uuid.UUID, request: CourseCancel, db: SessionDep, now: NowDep) -> CourseRead:
     """Cancels the course and its future sessions in one transaction; past sessions stay as they are."""
     return courses.cancel_course(db=db, course_id=course_id, reason=request.reason, now=now)
+
+
+@router.post("/{course_id}/hold", response_model=CourseRead, summary="Put a course on hold")
+def hold_course(course_id: uuid.UUID, request: CourseHold, db: SessionDep, now: NowDep) -> CourseRead:
+    """Pause a planned or active course: its future sessions are cancelled and their times freed."""
+    return holds.hold(db=db, course_id=course_id, reason=request.reason, now=now)
+
+
+@router.post("/{course_id}/resume", response_model=CourseRead, summary="Resume a course on hold")
+def resume_course(course_id: uuid.UUID, request: CourseResume, db: SessionDep, now: NowDep) -> CourseRead:
+    """Plan the sessions still owed again from `start_date`, never within the minimum interval of the last one."""
+    return holds.resume(
+        db=db, course_id=course_id, start_date=request.start_date, preferred_time=request.preferred_time, now=now
+    )
+
+
+@router.get("/{course_id}/summary", response_model=CourseSummary, summary="Where a course stands")
+def course_summary(course_id: uuid.UUID, db: SessionDep, now: NowDep) -> CourseSummary:
+    """Completed and remaining sessions, the next session, the pain trend and every adverse event."""
+    return summary.course_summary(db=db, course_id=course_id, now=now)

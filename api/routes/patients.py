@@ -1,14 +1,17 @@
 """Patients: register, find, change, archive."""
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import STAFF, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
+from api.services import aftercare as aftercare_service
 from api.services import patients
 from models import Page, PatientCreate, PatientRead, PatientUpdate
+from models.aftercare import AftercareList, Restrictions
 
 router = APIRouter(
     prefix="/v1/patients", tags=["patients"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))]
@@ -48,3 +51,21 @@ def update_patient(patient_id: uuid.UUID, changes: PatientUpdate, db: SessionDep
 def archive_patient(patient_id: uuid.UUID, db: SessionDep) -> PatientRead:
     """Hide a patient from searches and booking; their courses and records are kept."""
     return patients.archive_patient(db=db, patient_id=patient_id)
+
+
+@router.get("/{patient_id}/aftercare", response_model=AftercareList, summary="A patient's aftercare windows")
+def aftercare(patient_id: uuid.UUID, db: SessionDep) -> AftercareList:
+    """Every window (NSAID avoidance, expected symptoms, exercises, follow-up call) of every session that took
+    place or will; cancelled sessions and courses leave none."""
+    return aftercare_service.list_aftercare(db=db, patient_id=patient_id)
+
+
+@router.get("/{patient_id}/restrictions", response_model=Restrictions, summary="What is in force on a day")
+def restrictions(
+    patient_id: uuid.UUID,
+    db: SessionDep,
+    on: Annotated[date, Query(description="Clinic-local date", examples=["2027-03-03"])],
+) -> Restrictions:
+    """The aftercare in force on `on`, each with the day it ends (windows of several sessions merged), and a warning
+    naming any NSAID in the patient's medication list with the dates to pause it."""
+    return aftercare_service.restrictions(db=db, patient_id=patient_id, on=on)

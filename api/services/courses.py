@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -18,6 +19,8 @@ from api.services.views import course_read, sessions_by_course
 from models import Course, CourseCreate, CourseRead, CourseStatus, Page, Patient, Practitioner, Protocol, Session
 from models.session import ACTIVE_STATUSES, SessionStatus
 from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable, ProtocolValues, plan_course
+from scheduling.aftercare import Rule, SessionRef, windows_for
+from scheduling.medications import medication_warnings
 
 # Session 1 is looked for within this many days of start_date; a short first pass
 # keeps the loaded calendar small, the long one runs only when the short one fails.
@@ -73,18 +76,25 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
         session_minutes=values.session_minutes,
         injectate=protocol.injectate,
         rules=protocol.rules,
-        warnings=_course_warnings(plan),
+        warnings=_course_warnings(plan, patient, protocol.rules, ZoneInfo(clinic.timezone)),
         created_at=now,
     )
     return course, plan, ZoneInfo(clinic.timezone)
 
 
-def _course_warnings(plan: CoursePlan) -> list[dict[str, str]]:
-    return [
+def _course_warnings(
+    plan: CoursePlan, patient: Patient, rules: list[dict[str, Any]], zone: ZoneInfo
+) -> list[dict[str, str]]:
+    outside = [
         {"code": OUTSIDE_WINDOW, "message": f"session {s.number} lies outside its interval window (R6)"}
         for s in plan.sessions
         if OUTSIDE_WINDOW in s.warnings
     ]
+    # R15: name any NSAID the patient takes, with the dates to pause it around every session.
+    planned = [SessionRef(f"session {s.number}", s.start_at) for s in plan.sessions]
+    windows = windows_for(planned, [Rule(**rule) for rule in rules], zone)
+    nsaids = [{"code": w.code, "message": w.message} for w in medication_warnings(patient.medications, windows)]
+    return outside + nsaids
 
 
 def _sessions(course: Course, plan: CoursePlan) -> list[Session]:

@@ -187,6 +187,5 @@ def _replacement(db: DbSession, course: Course, zone: ZoneInfo, now: datetime) -
         warnings=[{"code": code, "message": "placed after its interval window (R6)"} for code in planned.warnings],
         change_reason="replacement for a cancelled session",
     )
-    course.session_count = number
     db.add(replacement)
     return replacement

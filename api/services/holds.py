@@ -1,0 +1,124 @@
+"""Putting a course on hold and resuming it (R9).
+
+On hold, a course's future sessions are cancelled (their time freed). Resuming plans
+the sessions still owed — the course's count less those completed — again from the
+resume date, numbered after the last one, never within the minimum interval (R4)
+of the last completed session.
+"""
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session as DbSession
+from sqlmodel import col
+
+from api.services.calendars import Horizon, load_calendar
+from api.services.clinic import get_clinic
+from api.services.courses import get_course
+from api.services.errors import Conflict
+from api.services.lifecycle import refresh_course
+from api.services.lookups import get_or_404
+from models import Course, CourseRead, CourseStatus, Patient, Practitioner, Session
+from models.session import ACTIVE_STATUSES, SessionStatus
+from scheduling import ProtocolValues, plan_course
+
+_HOLDABLE = (CourseStatus.planned.value, CourseStatus.active.value)
+
+
+def _sessions(db: DbSession, course_id: uuid.UUID) -> list[Session]:
+    query = select(Session).where(col(Session.course_id) == course_id).order_by(col(Session.number))
+    return list(db.execute(query).scalars())
+
+
+def hold(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> CourseRead:
+    """Pause a course: its future sessions are cancelled in the same transaction."""
+    course = get_or_404(db, Course, course_id, lock=True)
+    if course.status not in _HOLDABLE:
+        raise Conflict(f"a {course.status} course cannot be put on hold", current_status=course.status)
+    for session in _sessions(db, course.id):
+        if session.status in {s.value for s in ACTIVE_STATUSES} and session.start_at >= now:
+            session.status = SessionStatus.cancelled.value
+            session.change_reason = f"course on hold: {reason}"
+    course.status = CourseStatus.on_hold.value
+    course.status_reason = reason
+    db.add(course)
+    db.commit()
+    return get_course(db=db, course_id=course.id)
+
+
+def resume(
+    *, db: DbSession, course_id: uuid.UUID, start_date: date, preferred_time: str | None, now: datetime
+) -> CourseRead:
+    """Plan the sessions still owed again, from `start_date` (R2 for the first, then R3/R4)."""
+    found = get_or_404(db, Course, course_id)
+    # The writers' lock order: practitioner, patient, course (R11).
+    practitioner = get_or_404(db, Practitioner, found.practitioner_id, lock=True)
+    get_or_404(db, Patient, found.patient_id, lock=True)
+    course = get_or_404(db, Course, course_id, lock=True)
+    if course.status != CourseStatus.on_hold.value:
+        raise Conflict(
+            f"only a course on hold can be resumed; this one is {course.status}", current_status=course.status
+        )
+    zone = ZoneInfo(get_clinic(db).timezone)
+    sessions = _sessions(db, course.id)
+    completed = [s for s in sessions if s.status == SessionStatus.completed.value]
+    owed = course.session_count - len(completed)
+    first_number = (sessions[-1].number if sessions else 0) + 1
+    if owed > 0:
+        anchor = time.fromisoformat(preferred_time) if preferred_time else _first_time(sessions, zone)
+        earliest = start_date
+        if completed:  # R4: never within the minimum interval of the last injection
+            earliest = max(
+                earliest, completed[-1].start_at.astimezone(zone).date() + timedelta(course.min_interval_days)
+            )
+        values = ProtocolValues(
+            session_count=min(12, owed),
+            interval_days=course.interval_days,
+            interval_tolerance_days=course.interval_tolerance_days,
+            min_interval_days=course.min_interval_days,
+            session_minutes=course.session_minutes,
+        )
+        span = 90 + owed * (course.interval_days + course.interval_tolerance_days) + 8
+        calendar = load_calendar(
+            db,
+            practitioner=practitioner,
+            patient_id=course.patient_id,
+            horizon=Horizon(first_date=earliest, last_date=earliest + timedelta(days=span)),
+        )
+        plan = plan_course(
+            calendar,
+            values,
+            start_date=earliest,
+            preferred_time=anchor,
+            now=now,
+            first_number=first_number,
+            count=owed,
+            anchor_time=anchor,
+        )
+        for planned in plan.sessions:
+            db.add(
+                Session(
+                    course_id=course.id,
+                    patient_id=course.patient_id,
+                    practitioner_id=course.practitioner_id,
+                    number=planned.number,
+                    start_at=planned.start_at,
+                    end_at=planned.end_at,
+                    warnings=[
+                        {"code": c, "message": "placed after its interval window (R6)"} for c in planned.warnings
+                    ],
+                    change_reason="planned again when the course resumed",
+                )
+            )
+    course.status = CourseStatus.planned.value
+    course.status_reason = None
+    db.flush()
+    refresh_course(db, course)
+    db.commit()
+    return get_course(db=db, course_id=course.id)
+
+
+def _first_time(sessions: list[Session], zone: ZoneInfo) -> time:
+    return sessions[0].start_at.astimezone(zone).time() if sessions else time(9)

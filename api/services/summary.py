@@ -1,0 +1,39 @@
+"""A course's summary: progress, the next session, the pain trend and adverse events."""
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session as DbSession
+from sqlmodel import col
+
+from api.services.clinic import get_clinic
+from api.services.lookups import get_or_404
+from api.services.views import session_read
+from models import Course, Session
+from models.course import AdverseEventEntry, CourseSummary, PainPoint
+from models.session import ACTIVE_STATUSES, SessionStatus
+
+
+def course_summary(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> CourseSummary:
+    """Completed and remaining sessions, the next one, pain before each session, every adverse event."""
+    course = get_or_404(db, Course, course_id)
+    zone = ZoneInfo(get_clinic(db).timezone)
+    sessions = list(
+        db.execute(select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number))).scalars()
+    )
+    done = [s for s in sessions if s.status == SessionStatus.completed.value and s.record]
+    active = sorted((s for s in sessions if s.status in {a.value for a in ACTIVE_STATUSES}), key=lambda s: s.start_at)
+    upcoming = next((s for s in active if s.end_at > now), None)
+    return CourseSummary(
+        completed=len(done),
+        remaining=len(active),
+        next_session=session_read(upcoming, zone) if upcoming else None,
+        pain_trend=[PainPoint(number=s.number, pain_before=(s.record or {})["pain_before"]) for s in done],
+        adverse_events=[
+            AdverseEventEntry(session_id=s.id, number=s.number, **event)
+            for s in done
+            for event in (s.record or {}).get("adverse_events", [])
+        ],
+    )
