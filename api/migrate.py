@@ -13,7 +13,8 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic config bound to this engine (SQLite's pragmas and BEGIN handling included)."""
     config = Config(toml_file=str(ROOT / "pyproject.toml"))
     config.set_main_option("script_location", str(ROOT / "alembic"))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # ConfigParser reads % as interpolation: a URL with %-escapes (passwords, options) needs %%
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return config
 
 
