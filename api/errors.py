@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.services.errors import Conflict, InvalidInput, NotFound
-from scheduling import NoSlotAvailable
+from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
 
 log = logging.getLogger("prolo.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -63,6 +63,33 @@ def _no_slot(_: Request, exc: NoSlotAvailable) -> JSONResponse:
     )
 
 
+def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
+    # R10: name the state the session is in.
+    return problem(409, str(exc), extra={"current_status": exc.current, "action": exc.action})
+
+
+def _slot_unavailable(_: Request, exc: SlotUnavailable) -> JSONResponse:
+    reasons = ", ".join(r.replace("_", " ") for r in exc.reasons)
+    return problem(
+        409,
+        f"session {exc.session_number} cannot go there: {reasons}",
+        title="Slot unavailable",
+        extra={"session_number": exc.session_number, "reasons": list(exc.reasons)},
+    )
+
+
+def _min_interval(_: Request, exc: MinIntervalViolated) -> JSONResponse:
+    # R4: acute inflammation lasts about a week; say which neighbour and which date would do.
+    bound = {"earliest_date": exc.earliest_date, "latest_date": exc.latest_date}
+    extra: dict[str, Any] = {k: v.isoformat() for k, v in bound.items() if v is not None}
+    return problem(
+        409,
+        f"session {exc.session_number} would be too close to session {exc.neighbour_number} (minimum interval, R4)",
+        title="Minimum interval",
+        extra={"session_number": exc.session_number, "neighbour_number": exc.neighbour_number, **extra},
+    )
+
+
 def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
     first = errors[0] if errors else None
@@ -98,6 +125,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         Conflict: _conflict,
         InvalidInput: _invalid,
         NoSlotAvailable: _no_slot,
+        SlotUnavailable: _slot_unavailable,
+        MinIntervalViolated: _min_interval,
+        IllegalTransition: _illegal,
         RequestValidationError: _validation,
         StarletteHTTPException: _http,
         IntegrityError: _integrity,

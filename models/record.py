@@ -86,3 +86,21 @@ class SessionCancel(BaseModel):
 class SessionCancelled(BaseModel):
     session: SessionRead
     replacement: SessionRead | None
+
+
+class SessionReschedule(BaseModel):
+    """A new time for a session (R8)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"start": "2027-03-24T09:00:00+01:00", "reflow": True, "dry_run": True}]}
+    )
+
+    start: AwareDatetime = Field(description="The new start, with its offset")
+    reflow: bool = Field(default=True, description="Re-plan later sessions that would break R3/R4")
+    dry_run: bool = Field(default=False, description="Answer the same, write nothing")
+    reason: str | None = Field(default=None, max_length=500, examples=["Patient asked for a later date"])
+
+
+class Rescheduled(BaseModel):
+    session: SessionRead
+    moved: list[SessionRead] = Field(description="Every other session that moved, by number")

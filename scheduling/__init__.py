@@ -5,7 +5,7 @@ Standard library and zoneinfo only; no I/O, no clock (``now`` is always an argum
 
 from scheduling.availability import free_slots
 from scheduling.calendar import Calendar
-from scheduling.errors import NoSlotAvailable, SchedulingError
+from scheduling.errors import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SchedulingError, SlotUnavailable
 from scheduling.hours import HoursInterval
 from scheduling.planner import plan_course
 from scheduling.protocol import (
@@ -14,6 +14,7 @@ from scheduling.protocol import (
     PlannedSession,
     ProtocolValues,
 )
+from scheduling.reflow import CourseSession, Move, ReschedulePlan, plan_reschedule
 from scheduling.spans import Busy, DateRange
 
 __all__ = [
@@ -21,12 +22,19 @@ __all__ = [
     "Busy",
     "Calendar",
     "CoursePlan",
+    "CourseSession",
     "DateRange",
     "HoursInterval",
+    "IllegalTransition",
+    "MinIntervalViolated",
+    "Move",
     "NoSlotAvailable",
     "PlannedSession",
     "ProtocolValues",
+    "ReschedulePlan",
     "SchedulingError",
+    "SlotUnavailable",
     "free_slots",
     "plan_course",
+    "plan_reschedule",
 ]

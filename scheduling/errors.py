@@ -4,7 +4,9 @@ The API layer maps each one to a problem-details answer in one table.
 
     SchedulingError
     ├── NoSlotAvailable     no free slot for a session in its search window (R2, R6)
-    └── IllegalTransition   a session state change R10 does not allow
+    ├── IllegalTransition   a session state change R10 does not allow
+    ├── SlotUnavailable     a rescheduled session's requested time is not free (R5, R8)
+    └── MinIntervalViolated a rescheduled session too close to a neighbour (R4, R8)
 
 Invalid arguments (naive datetimes, hours that end before they start, …) are
 programming errors of the caller and raise ``ValueError`` instead; the API layer
@@ -52,3 +54,51 @@ class IllegalTransition(SchedulingError):
 
     def __str__(self) -> str:
         return f"{self.reason} (the session is {self.current})"
+
+
+class SlotUnavailable(SchedulingError):
+    """R5, R8: session ``session_number`` cannot go at the time staff asked for.
+
+    ``reasons`` holds every rule the time breaks, as short codes in this order:
+    ``in_the_past``, ``closed``, ``outside_hours``, ``time_off``,
+    ``practitioner_busy``, ``patient_same_day``.
+    """
+
+    def __init__(self, session_number: int, reasons: tuple[str, ...]) -> None:
+        super().__init__(session_number, reasons)
+        self.session_number = session_number
+        self.reasons = reasons
+
+    def __str__(self) -> str:
+        return f"session {self.session_number} cannot go at that time: {', '.join(self.reasons)}"
+
+
+class MinIntervalViolated(SchedulingError):
+    """R4, R8: session ``session_number`` would come too close to session ``neighbour_number``.
+
+    Exactly one bound is set, as a local date: ``earliest_date`` when the neighbour
+    comes before (the first day allowed), ``latest_date`` when it comes after (the
+    last day allowed, without reflow).
+    """
+
+    def __init__(
+        self,
+        session_number: int,
+        neighbour_number: int,
+        earliest_date: date | None,
+        latest_date: date | None,
+    ) -> None:
+        if (earliest_date is None) == (latest_date is None):
+            raise ValueError("MinIntervalViolated needs exactly one of earliest_date and latest_date")
+        super().__init__(session_number, neighbour_number, earliest_date, latest_date)
+        self.session_number = session_number
+        self.neighbour_number = neighbour_number
+        self.earliest_date = earliest_date
+        self.latest_date = latest_date
+
+    def __str__(self) -> str:
+        if self.earliest_date is not None:
+            bound = f"on or after {self.earliest_date.isoformat()}"
+        else:
+            bound = f"on or before {self.latest_date}"
+        return f"session {self.session_number} is too close to session {self.neighbour_number} (R4): it must be {bound}"

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.deps import STAFF, NowDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import lifecycle, sessions
+from api.services import reschedule as reschedule_service
 from models import Page, Role, SessionRead, SessionStatus
-from models.record import SessionCancel, SessionCancelled, SessionComplete
+from models.record import Rescheduled, SessionCancel, SessionCancelled, SessionComplete, SessionReschedule
 
 router = APIRouter(
     prefix="/v1/sessions", tags=["sessions"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))]
@@ -84,3 +85,12 @@ def no_show(session_id: uuid.UUID, db: SessionDep, now: NowDep) -> SessionRead:
 def cancel(session_id: uuid.UUID, request: SessionCancel, db: SessionDep, now: NowDep) -> SessionCancelled:
     """Cancel a scheduled or confirmed session; `replace: true` appends a replacement at the end of the course."""
     return lifecycle.cancel(db=db, session_id=session_id, reason=request.reason, replace=request.replace, now=now)
+
+
+@router.post("/{session_id}/reschedule", response_model=Rescheduled, summary="Move a session (with reflow)")
+def reschedule(session_id: uuid.UUID, request: SessionReschedule, db: SessionDep, now: NowDep) -> Rescheduled:
+    """Move a session to `start`. The new time must be free and inside hours (R5) and keep the minimum interval
+    to its neighbours (R4). With `reflow` (default) the later sessions that would now break their interval are
+    planned again; the others keep their times. `moved` lists them all. `dry_run: true` answers the same and
+    writes nothing, so staff can look before they commit."""
+    return reschedule_service.reschedule(db=db, session_id=session_id, request=request, now=now)

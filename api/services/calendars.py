@@ -73,6 +73,7 @@ def load_calendar(
     patient_id: uuid.UUID | None,
     horizon: Horizon,
     clinic: Clinic | None = None,
+    exclude_course_id: uuid.UUID | None = None,
 ) -> Calendar:
     """The practitioner's (and patient's) calendar inside the horizon."""
     clinic = clinic or get_clinic(db)
@@ -101,9 +102,18 @@ def load_calendar(
         slot_minutes=clinic.slot_minutes,
         closures=tuple(DateRange(start_date=r.start_date, end_date=r.end_date) for r in closures),
         time_off=_busy([(r.start_at, r.end_at) for r in time_off]),
-        practitioner_busy=active_sessions(db, column="practitioner_id", owner_id=practitioner.id, start=start, end=end),
+        practitioner_busy=active_sessions(
+            db,
+            column="practitioner_id",
+            owner_id=practitioner.id,
+            start=start,
+            end=end,
+            exclude_course_id=exclude_course_id,
+        ),
         patient_busy=(
-            active_sessions(db, column="patient_id", owner_id=patient_id, start=start, end=end)
+            active_sessions(
+                db, column="patient_id", owner_id=patient_id, start=start, end=end, exclude_course_id=exclude_course_id
+            )
             if patient_id is not None
             else ()
         ),

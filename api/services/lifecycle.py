@@ -14,14 +14,12 @@ from sqlmodel import col
 
 from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
-from api.services.errors import Conflict
 from api.services.lookups import get_or_404
 from api.services.views import session_read
 from models import Course, Patient, Practitioner, Session, SessionRead
 from models.record import ClinicalRecord, SessionCancelled, SessionComplete
 from scheduling import ProtocolValues, plan_course
 from scheduling.aftercare import Rule, SessionRef, windows_for
-from scheduling.errors import IllegalTransition
 from scheduling.lifecycle import (
     ACTIVE,
     Action,
@@ -34,10 +32,6 @@ from scheduling.lifecycle import (
 )
 from scheduling.medications import medication_warnings
 from scheduling.safety import PastEvent, adverse_event_warnings, allergy_warnings
-
-
-def _illegal(exc: IllegalTransition) -> Conflict:
-    return Conflict(str(exc), current_status=exc.current, action=exc.action)
 
 
 def _locked(db: DbSession, session_id: uuid.UUID, *, planning: bool = False) -> tuple[Session, Course]:
@@ -72,10 +66,8 @@ def _move(
 ) -> tuple[Session, Course, ZoneInfo]:
     row, course = _locked(db, session_id, planning=planning)
     zone = ZoneInfo(get_clinic(db).timezone)
-    try:
-        row.status = next_status(Status(row.status), action, times=SessionTimes(row.start_at, zone), now=now).value
-    except IllegalTransition as exc:
-        raise _illegal(exc) from exc
+    # an IllegalTransition (R10) reaches the API as a 409 naming the current state
+    row.status = next_status(Status(row.status), action, times=SessionTimes(row.start_at, zone), now=now).value
     db.add(row)
     return row, course, zone
 

@@ -1,0 +1,90 @@
+"""Rescheduling a session, with the reflow of the later ones (R8), or a dry run of it."""
+
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session as DbSession
+from sqlmodel import col
+
+from api.services.calendars import Horizon, load_calendar
+from api.services.clinic import get_clinic
+from api.services.lookups import get_or_404
+from api.services.views import session_read
+from models import Course, Patient, Practitioner, Session
+from models.record import Rescheduled, SessionReschedule
+from scheduling import Calendar, CourseSession, Move, ProtocolValues, plan_reschedule
+from scheduling.lifecycle import Status
+
+
+def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedule, now: datetime) -> Rescheduled:
+    """Move session k; with reflow, re-plan the later sessions that now break R3/R4; a dry run writes nothing."""
+    found = get_or_404(db, Session, session_id)
+    # The writers' lock order (R11): practitioner, patient, course; two staff racing for one slot are serialised.
+    practitioner = get_or_404(db, Practitioner, found.practitioner_id, lock=True)
+    get_or_404(db, Patient, found.patient_id, lock=True)
+    course = get_or_404(db, Course, found.course_id, lock=True)
+    sessions = list(
+        db.execute(
+            select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number)).with_for_update()
+        ).scalars()
+    )
+    zone = ZoneInfo(get_clinic(db).timezone)
+    plan = plan_reschedule(
+        _calendar(db, practitioner, course, sessions, request.start, zone, now),
+        ProtocolValues(
+            session_count=min(12, len(sessions)),
+            interval_days=course.interval_days,
+            interval_tolerance_days=course.interval_tolerance_days,
+            min_interval_days=course.min_interval_days,
+            session_minutes=course.session_minutes,
+        ),
+        [CourseSession(s.number, s.start_at, s.end_at, Status(s.status)) for s in sessions],
+        number=found.number,
+        new_start_at=request.start,
+        anchor_time=sessions[0].start_at.astimezone(zone).time(),
+        now=now,
+        reflow=request.reflow,
+    )
+    by_number = {s.number: s for s in sessions}
+    moved_reason = f"reflow after session {found.number} moved"
+    session = _apply(by_number[plan.session.number], plan.session, request.reason or "rescheduled")
+    moved = [_apply(by_number[m.number], m, moved_reason) for m in plan.moved]
+    answer = Rescheduled(session=session_read(session, zone), moved=[session_read(m, zone) for m in moved])
+    if request.dry_run:
+        db.rollback()
+    else:
+        db.commit()
+    return answer
+
+
+def _calendar(
+    db: DbSession,
+    practitioner: Practitioner,
+    course: Course,
+    sessions: list[Session],
+    start: datetime,
+    zone: ZoneInfo,
+    now: datetime,
+) -> Calendar:
+    first = min(start.astimezone(zone).date(), now.astimezone(zone).date())
+    later = max([start, *(s.start_at for s in sessions)]).astimezone(zone).date()
+    # room for every later session to be re-planned one window further, and the R6 week
+    span = (later - first).days + len(sessions) * (course.interval_days + course.interval_tolerance_days) + 8
+    return load_calendar(
+        db,
+        practitioner=practitioner,
+        patient_id=course.patient_id,
+        horizon=Horizon(first_date=first - timedelta(days=1), last_date=first + timedelta(days=span)),
+        exclude_course_id=course.id,
+    )
+
+
+def _apply(row: Session, move: Move, reason: str) -> Session:
+    row.previous_start_at = row.start_at
+    row.start_at = move.start_at
+    row.end_at = move.end_at
+    row.change_reason = reason
+    row.warnings = [{"code": code, "message": "placed outside its interval window (R6)"} for code in move.warnings]
+    return row

@@ -1,0 +1,117 @@
+"""Rescheduling with reflow (R8), its dry run, and the rules it must keep (R4, R5)."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.helpers import book, local_times, patient, practitioner
+
+
+@pytest.fixture
+def course(client: TestClient) -> dict[str, Any]:
+    return book(client, patient(client), practitioner(client))  # Mondays 09:00 from 2027-03-01
+
+
+def move(client: TestClient, session: dict[str, Any], start: str, **options: Any) -> Any:
+    return client.post(f"/v1/sessions/{session['id']}/reschedule", json={"start": start, **options})
+
+
+def test_r8_reflow_moves_exactly_the_later_sessions_that_must_move(client: TestClient, course: dict[str, Any]) -> None:
+    before = client.get(f"/v1/courses/{course['id']}").json()
+    dry = move(client, course["sessions"][1], "2027-03-24T09:00:00+01:00", dry_run=True, reason="Patient away")
+    assert dry.status_code == 200
+    assert client.get(f"/v1/courses/{course['id']}").json() == before  # a dry run writes nothing
+
+    done = move(client, course["sessions"][1], "2027-03-24T09:00:00+01:00", reason="Patient away")
+    assert done.status_code == 200
+    assert done.json() == dry.json()
+    answer = done.json()
+    assert answer["session"]["start_local"] == "2027-03-24T09:00:00+01:00"
+    assert answer["session"]["previous_start"] == "2027-03-15T08:00:00Z"
+    assert answer["session"]["change_reason"] == "Patient away"
+    assert [(m["number"], m["start_local"][:16]) for m in answer["moved"]] == [
+        (3, "2027-04-07T09:00"),
+        (4, "2027-04-21T09:00"),
+        (5, "2027-05-05T09:00"),
+        (6, "2027-05-19T09:00"),
+    ]
+    after = client.get(f"/v1/courses/{course['id']}").json()
+    assert [s["id"] for s in after["sessions"]] == [s["id"] for s in course["sessions"]]
+    assert [s["number"] for s in after["sessions"]] == [1, 2, 3, 4, 5, 6]
+    assert local_times(after)[0] == local_times(course)[0]
+    assert after["sessions"][2]["change_reason"] == "reflow after session 2 moved"
+
+
+def test_r8_small_move_inside_the_tolerance_moves_nothing_else(client: TestClient, course: dict[str, Any]) -> None:
+    answer = move(client, course["sessions"][1], "2027-03-16T11:00:00+01:00").json()
+    assert answer["moved"] == []
+    assert local_times(client.get(f"/v1/courses/{course['id']}").json())[2:] == local_times(course)[2:]
+
+
+def test_r4_without_reflow_a_move_too_close_to_the_next_session_is_409(
+    client: TestClient, course: dict[str, Any]
+) -> None:
+    response = move(client, course["sessions"][1], "2027-03-24T09:00:00+01:00", reflow=False)
+    assert response.status_code == 409
+    problem = response.json()
+    assert (problem["session_number"], problem["neighbour_number"], problem["latest_date"]) == (2, 3, "2027-03-22")
+    assert local_times(client.get(f"/v1/courses/{course['id']}").json()) == local_times(course)
+
+
+def test_r4_never_within_the_minimum_interval_of_the_previous_session(
+    client: TestClient, course: dict[str, Any]
+) -> None:
+    response = move(client, course["sessions"][1], "2027-03-05T09:00:00+01:00")
+    assert response.status_code == 409
+    assert response.json()["earliest_date"] == "2027-03-08"
+
+
+@pytest.mark.parametrize(
+    ("start", "reason"),
+    [
+        ("2027-03-18T09:00:00+01:00", "closed"),  # the closure below
+        ("2027-03-20T09:00:00+01:00", "outside_hours"),  # a Saturday
+        ("2027-03-16T18:00:00+01:00", "outside_hours"),
+        ("2027-01-04T09:00:00+01:00", "in_the_past"),
+    ],
+)
+def test_r5_the_new_time_must_be_open_and_free(
+    client: TestClient, course: dict[str, Any], start: str, reason: str
+) -> None:
+    client.post("/v1/closures", json={"start_date": "2027-03-18", "end_date": "2027-03-18", "reason": "Training"})
+    response = move(client, course["sessions"][1], start)
+    assert response.status_code == 409
+    assert reason in response.json()["reasons"]
+
+
+def test_r5_r11_a_time_another_patient_holds_is_refused(client: TestClient, course: dict[str, Any]) -> None:
+    prac_id = course["practitioner_id"]
+    other = book(
+        client, patient(client), {"id": prac_id}, start_date="2027-03-17", preferred_time="10:00", session_count=1
+    )
+    response = move(client, course["sessions"][1], other["sessions"][0]["start"])
+    assert response.status_code == 409 and response.json()["reasons"] == ["practitioner_busy"]
+
+
+def test_r8_cannot_move_a_cancelled_session(client: TestClient, course: dict[str, Any]) -> None:
+    client.post(f"/v1/sessions/{course['sessions'][1]['id']}/cancel", json={"reason": "ill"})
+    response = move(client, course["sessions"][1], "2027-03-16T09:00:00+01:00")
+    assert response.status_code == 409 and response.json()["current_status"] == "cancelled"
+
+
+def test_r14_aftercare_windows_follow_a_move(client: TestClient, course: dict[str, Any]) -> None:
+    pat_id = course["patient_id"]
+
+    def nsaid_days(on: str) -> list[tuple[str, str]]:
+        answer = client.get(f"/v1/patients/{pat_id}/restrictions", params={"on": on}).json()
+        return [(r["from"], r["until"]) for r in answer["restrictions"] if r["rule_code"] == "avoid_nsaids"]
+
+    assert nsaid_days("2027-03-16") == [("2027-03-15", "2027-03-19")]
+    move(client, course["sessions"][1], "2027-03-17T09:00:00+01:00")
+    assert nsaid_days("2027-03-16") == []
+    assert nsaid_days("2027-03-18") == [("2027-03-17", "2027-03-21")]
+
+
+def test_s1_reschedule_needs_an_aware_start(client: TestClient, course: dict[str, Any]) -> None:
+    assert move(client, course["sessions"][1], "2027-03-16T09:00:00").status_code == 422
