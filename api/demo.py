@@ -54,25 +54,95 @@ PRACTITIONERS = {
 
 # Made-up people; phone numbers pass E.164 validation, e-mail addresses are on example.org (RFC 2606).
 PATIENTS = [  # mrn, given, family, born, phone, e-mail, reminder channel, consent, medications, allergies
-    ("MRN-004211", "Maria", "Keller", "1971-04-09", "+49 30 23125401", "maria.keller", "email", True,
-     ["metformin"], []),
-    ("MRN-004212", "Thomas", "Becker", "1966-11-23", "+49 151 23456701", "thomas.becker", "sms", True,
-     ["Advil 200 mg", "pantoprazole"], ["penicillin"]),  # an NSAID: bookings and restrictions warn about it (R15)
+    (
+        "MRN-004211",
+        "Maria",
+        "Keller",
+        "1971-04-09",
+        "+49 30 23125401",
+        "maria.keller",
+        "email",
+        True,
+        ["metformin"],
+        [],
+    ),
+    (
+        "MRN-004212",
+        "Thomas",
+        "Becker",
+        "1966-11-23",
+        "+49 151 23456701",
+        "thomas.becker",
+        "sms",
+        True,
+        ["Advil 200 mg", "pantoprazole"],
+        ["penicillin"],
+    ),  # an NSAID: bookings and restrictions warn about it (R15)
     ("MRN-004215", "Aylin", "Demir", "1984-02-17", "+49 176 12345678", "aylin.demir", "sms", True, [], []),
-    ("MRN-004219", "Lukas", "Hoffmann", "1958-07-30", "+49 89 21803301", "lukas.hoffmann", "email", False,
-     ["levothyroxine"], []),  # declined reminders: staff see them `skipped` with the reason (R18)
+    (
+        "MRN-004219",
+        "Lukas",
+        "Hoffmann",
+        "1958-07-30",
+        "+49 89 21803301",
+        "lukas.hoffmann",
+        "email",
+        False,
+        ["levothyroxine"],
+        [],
+    ),  # declined reminders: staff see them `skipped` with the reason (R18)
     ("MRN-004220", "Sophie", "Wagner", "1992-05-03", "+49 170 5550112", "sophie.wagner", "email", True, [], ["latex"]),
     ("MRN-004224", "Jan", "Schulz", "1979-09-12", "+49 40 42861102", "jan.schulz", "outbox", True, ["metoprolol"], []),
-    ("MRN-004231", "Elena", "Rossi", "1962-01-25", "+39 06 69884321", "elena.rossi", "email", True,
-     ["metformin", "atorvastatin"], ["sulfonamides"]),
+    (
+        "MRN-004231",
+        "Elena",
+        "Rossi",
+        "1962-01-25",
+        "+39 06 69884321",
+        "elena.rossi",
+        "email",
+        True,
+        ["metformin", "atorvastatin"],
+        ["sulfonamides"],
+    ),
     ("MRN-004236", "Fatma", "Yıldız", "1988-08-14", "+49 160 98765432", None, "sms", True, [], []),
-    ("MRN-004240", "Peter", "Neumann", "1955-03-02", "+49 221 1234567", "peter.neumann", "none", False,
-     ["paracetamol"], []),
-    ("MRN-004243", "Hannah", "Fischer", "1975-12-19", "+44 20 79460321", "hannah.fischer", "email", True,
-     ["sertraline"], ["codeine"]),
+    (
+        "MRN-004240",
+        "Peter",
+        "Neumann",
+        "1955-03-02",
+        "+49 221 1234567",
+        "peter.neumann",
+        "none",
+        False,
+        ["paracetamol"],
+        [],
+    ),
+    (
+        "MRN-004243",
+        "Hannah",
+        "Fischer",
+        "1975-12-19",
+        "+44 20 79460321",
+        "hannah.fischer",
+        "email",
+        True,
+        ["sertraline"],
+        ["codeine"],
+    ),
     ("MRN-004247", "Mehmet", "Kaya", "1969-06-06", "+49 176 55501234", "mehmet.kaya", "sms", False, ["omeprazole"], []),
-    ("MRN-004250", "Claire", "Dubois", "1990-10-28", "+33 1 42685300", "claire.dubois", "outbox", False, [],
-     ["sulfonamides"]),  # registered, no course yet: someone for a newcomer to book
+    (
+        "MRN-004250",
+        "Claire",
+        "Dubois",
+        "1990-10-28",
+        "+33 1 42685300",
+        "claire.dubois",
+        "outbox",
+        False,
+        [],
+        ["sulfonamides"],
+    ),  # registered, no course yet: someone for a newcomer to book
 ]
 
 # Start dates are days from the day-view date. Starts 14, 28 or 42 days back fall on its weekday,
@@ -127,24 +197,45 @@ def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
     day = _next_working_day(db, today)
 
     practitioners = {
-        name: create_practitioner(db=db, values=PractitionerCreate(
-            name=name, working_hours=_week(week) if week else None,
-        )).id
+        name: create_practitioner(
+            db=db,
+            values=PractitionerCreate(
+                name=name,
+                working_hours=_week(week) if week else None,
+            ),
+        ).id
         for name, week in PRACTITIONERS.items()
     }
     default = default_protocol(db)
-    knee = create_protocol(db=db, values=ProtocolCreate(
-        # One joint needs fewer, wider-spaced sessions and less chair time than a spinal course.
-        name=KNEE_PROTOCOL, session_count=5, interval_days=21, session_minutes=30, rules=default.rules,
-        injectate="dextrose 25% intra-articular, 15% peri-articular, with lidocaine 1%",
-    ))
+    knee = create_protocol(
+        db=db,
+        values=ProtocolCreate(
+            # One joint needs fewer, wider-spaced sessions and less chair time than a spinal course.
+            name=KNEE_PROTOCOL,
+            session_count=5,
+            interval_days=21,
+            session_minutes=30,
+            rules=default.rules,
+            injectate="dextrose 25% intra-articular, 15% peri-articular, with lidocaine 1%",
+        ),
+    )
     protocols = {"default": default.id, "knee": knee.id}
     patients = {
-        mrn: create_patient(db=db, values=PatientCreate(
-            mrn=mrn, given_name=given, family_name=family, date_of_birth=date.fromisoformat(born), phone=phone,
-            email=f"{mail}@example.org" if mail else None, reminder_channel=channel, reminder_consent=consent,
-            medications=medications, allergies=allergies,
-        )).id
+        mrn: create_patient(
+            db=db,
+            values=PatientCreate(
+                mrn=mrn,
+                given_name=given,
+                family_name=family,
+                date_of_birth=date.fromisoformat(born),
+                phone=phone,
+                email=f"{mail}@example.org" if mail else None,
+                reminder_channel=channel,
+                reminder_consent=consent,
+                medications=medications,
+                allergies=allergies,
+            ),
+        ).id
         for mrn, given, family, born, phone, mail, channel, consent, medications, allergies in PATIENTS
     }
 
@@ -153,10 +244,18 @@ def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
         # The planner places nothing before its `now`; older courses were booked a week before they
         # started, which lets their first sessions lie in the past weeks.
         booked_at = min(now, datetime.combine(start - timedelta(days=7), time(), zone))
-        course = book_course(db=db, now=booked_at, request=CourseCreate(
-            patient_id=patients[mrn], practitioner_id=practitioners[who], protocol_id=protocols[protocol],
-            start_date=start, preferred_time=at, condition=condition,
-        ))
+        course = book_course(
+            db=db,
+            now=booked_at,
+            request=CourseCreate(
+                patient_id=patients[mrn],
+                practitioner_id=practitioners[who],
+                protocol_id=protocols[protocol],
+                start_date=start,
+                preferred_time=at,
+                condition=condition,
+            ),
+        )
         if cancelled_because:
             cancel_course(db=db, course_id=course.id, reason=cancelled_because, now=now)
     return _summary(db, zone=zone, today=today, day=day, closures=closures, years=years)
@@ -188,12 +287,14 @@ def _summary(db: DbSession, *, zone: ZoneInfo, today: date, day: date, closures:
     shown = f"{day:%A} {day}"
     when = f"Today, {shown}," if day == today else f"Today, {today:%A} {today}, the clinic is closed; {shown}"
     statuses = ", ".join(f"{n} {name}" for name, n in by_status.items())
-    return "\n".join([
-        f"Demo clinic {CLINIC_NAME!r} ({zone.key}) is ready:",
-        f"  {len(PRACTITIONERS)} practitioners, {len(PATIENTS)} patients, a knee protocol beside the default, "
-        f"{closures} public holidays ({HOLIDAY_COUNTRY}, {years[0]}–{years[-1]})",
-        f"  {sum(by_status.values())} courses ({statuses}) with {sessions} sessions",
-        f"{when} has {on_day.scalar_one()} sessions.",
-        "Start the API with `prolo serve` (a new database prints its admin key), open /docs, Authorize,",
-        f"and call GET /v1/sessions?date={day}",
-    ])
+    return "\n".join(
+        [
+            f"Demo clinic {CLINIC_NAME!r} ({zone.key}) is ready:",
+            f"  {len(PRACTITIONERS)} practitioners, {len(PATIENTS)} patients, a knee protocol beside the default, "
+            f"{closures} public holidays ({HOLIDAY_COUNTRY}, {years[0]}–{years[-1]})",
+            f"  {sum(by_status.values())} courses ({statuses}) with {sessions} sessions",
+            f"{when} has {on_day.scalar_one()} sessions.",
+            "Start the API with `prolo serve` (a new database prints its admin key), open /docs, Authorize,",
+            f"and call GET /v1/sessions?date={day}",
+        ]
+    )
