@@ -13,6 +13,7 @@ from api.auth import KeyCache
 from api.db import make_engine, write_session
 from api.deps import utc_now
 from api.errors import install_problem_handlers
+from api.guard import InputGuard
 from api.routes import ROUTERS
 from api.services.clinic import ensure_clinic
 from api.settings import Settings, get_settings
@@ -71,6 +72,7 @@ def create_app(
     app.state.clock = clock
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     install_problem_handlers(app)
+    app.add_middleware(InputGuard)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.services.errors import Conflict, InvalidInput, NotFound
@@ -114,6 +114,18 @@ def _operational(_: Request, exc: OperationalError) -> JSONResponse:
     return problem(503, "the database is busy or unreachable; try again")
 
 
+def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+    # A safety net behind the schemas' bounds: a value the database or the calendar cannot hold is bad input.
+    log.info("value out of range answered as 422: %s", type(getattr(exc, "orig", exc)).__name__)
+    return problem(422, "a value is out of range for the database or the calendar")
+
+
+def _statement(request: Request, exc: StatementError) -> JSONResponse:
+    if isinstance(exc.orig, OverflowError | ValueError):  # raised while binding a parameter
+        return _out_of_range(request, exc)
+    return _unexpected(request, exc)
+
+
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return problem(500, "internal error; it has been logged")
@@ -132,6 +144,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         StarletteHTTPException: _http,
         IntegrityError: _integrity,
         OperationalError: _operational,
+        DataError: _out_of_range,
+        StatementError: _statement,
+        OverflowError: _out_of_range,
         Exception: _unexpected,
     }
     for exc_type, handler in handlers.items():

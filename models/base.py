@@ -1,11 +1,11 @@
 """Shared pieces of the tables and schemas: naming convention, column types, list and error shapes."""
 
 import uuid
-from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import SQLModel
 
@@ -45,6 +45,18 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+# Dates staff and software may give: far enough either way for any clinic, and far from
+# the calendar's ends (year 1, 9999), where shifting a date to UTC or planning past it overflows.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2200, 12, 31)
+DATE_BOUNDS: dict[str, Any] = {"ge": EARLIEST_DATE, "le": LATEST_DATE}
+PlanDate = Annotated[date, Field(**DATE_BOUNDS)]
+Instant = Annotated[
+    AwareDatetime,
+    Field(ge=datetime(1900, 1, 1, tzinfo=UTC), le=datetime(2200, 12, 31, tzinfo=UTC)),
+]
 
 
 def new_id() -> uuid.UUID:

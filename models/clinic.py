@@ -12,7 +12,8 @@ from models.hours import DEFAULT_OPENING_HOURS, LocalTime, WeekHours, WeekTimeta
 
 
 def _check_zone(name: str) -> str:
-    if name not in available_timezones():
+    # "localtime" follows the host's /etc/localtime and "Factory" is no place: neither is a clinic's zone
+    if name not in available_timezones() or name in ("localtime", "Factory"):
         raise ValueError(f"unknown IANA time zone {name!r}")
     try:
         ZoneInfo(name)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import new_id
+from models.base import PlanDate, new_id
 
 
 class Closure(SQLModel, table=True):
@@ -21,8 +21,8 @@ class Closure(SQLModel, table=True):
 
 
 class ClosureCreate(BaseModel):
-    start_date: date = Field(examples=["2027-12-24"], description="First closed local date")
-    end_date: date = Field(examples=["2027-12-26"], description="Last closed local date (inclusive)")
+    start_date: PlanDate = Field(examples=["2027-12-24"], description="First closed local date")
+    end_date: PlanDate = Field(examples=["2027-12-26"], description="Last closed local date (inclusive)")
     reason: str = Field(min_length=1, max_length=200, examples=["Christmas"])
 
     @model_validator(mode="after")

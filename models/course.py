@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import Warning, json_column, new_id, utc_column
+from models.base import PlanDate, Warning, json_column, new_id, utc_column
 from models.hours import LocalTime
 from models.session import SessionRead
 
@@ -53,7 +53,7 @@ class CourseCreate(BaseModel):
     patient_id: uuid.UUID
     practitioner_id: uuid.UUID
     protocol_id: uuid.UUID | None = Field(default=None, description="Omit for the default protocol")
-    start_date: date = Field(examples=["2027-03-01"], description="Clinic-local date: session 1 on or after it")
+    start_date: PlanDate = Field(examples=["2027-03-01"], description="Clinic-local date: session 1 on or after it")
     preferred_time: LocalTime | None = Field(default=None, description="Clinic-local time for the sessions")
     condition: str = Field(min_length=1, max_length=200, examples=["chronic low back pain, sacroiliac joint"])
     session_count: int | None = Field(default=None, ge=1, le=12, description="Overrides the protocol's count")
@@ -89,7 +89,9 @@ class CourseHold(BaseModel):
 
 
 class CourseResume(BaseModel):
-    start_date: date = Field(examples=["2027-05-03"], description="Clinic-local date: the next session on or after it")
+    start_date: PlanDate = Field(
+        examples=["2027-05-03"], description="Clinic-local date: the next session on or after it"
+    )
     preferred_time: LocalTime | None = Field(default=None, description="Clinic-local time; default: session 1's")
 
 

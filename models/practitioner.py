@@ -4,11 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import json_column, new_id, utc_column
+from models.base import Instant, json_column, new_id, utc_column
 from models.hours import WeekTimetable
 
 
@@ -56,8 +56,8 @@ class TimeOff(SQLModel, table=True):
 
 
 class TimeOffCreate(BaseModel):
-    start: AwareDatetime = Field(examples=["2027-03-01T08:00:00+01:00"])
-    end: AwareDatetime = Field(examples=["2027-03-05T17:00:00+01:00"])
+    start: Instant = Field(examples=["2027-03-01T08:00:00+01:00"])
+    end: Instant = Field(examples=["2027-03-05T17:00:00+01:00"])
     reason: str = Field(min_length=1, max_length=200, examples=["Conference"])
 
     @model_validator(mode="after")

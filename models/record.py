@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from models.base import Instant
 from models.session import SessionRead
 
 
@@ -95,7 +96,7 @@ class SessionReschedule(BaseModel):
         json_schema_extra={"examples": [{"start": "2027-03-24T09:00:00+01:00", "reflow": True, "dry_run": True}]}
     )
 
-    start: AwareDatetime = Field(description="The new start, with its offset")
+    start: Instant = Field(description="The new start, with its offset")
     reflow: bool = Field(default=True, description="Re-plan later sessions that would break R3/R4")
     dry_run: bool = Field(default=False, description="Answer the same, write nothing")
     reason: str | None = Field(default=None, max_length=500, examples=["Patient asked for a later date"])

@@ -11,6 +11,7 @@ from api.deps import SETUP_READERS, SessionDep, requires
 from api.routes.common import PROBLEMS
 from api.services import clinic, closures
 from models import ClinicRead, ClinicWrite, ClosureCreate, ClosureRead, HolidayImport
+from models.base import DATE_BOUNDS
 
 router = APIRouter(prefix="/v1", tags=["clinic"], responses=PROBLEMS)
 _read = [Depends(requires(*SETUP_READERS))]
@@ -42,8 +43,8 @@ def create_closure(values: ClosureCreate, db: SessionDep) -> ClosureRead:
 @router.get("/closures", response_model=ClosureList, dependencies=_read, summary="List closures")
 def list_closures(
     db: SessionDep,
-    from_date: Annotated[date | None, Query(alias="from", description="Local date")] = None,
-    to_date: Annotated[date | None, Query(alias="to", description="Local date, inclusive")] = None,
+    from_date: Annotated[date | None, Query(alias="from", **DATE_BOUNDS, description="Local date")] = None,
+    to_date: Annotated[date | None, Query(alias="to", **DATE_BOUNDS, description="Local date, inclusive")] = None,
 ) -> ClosureList:
     """Closures overlapping the dates given."""
     return ClosureList(items=closures.list_closures(db=db, from_date=from_date, to_date=to_date))

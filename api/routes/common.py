@@ -15,6 +15,8 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem("The body could not be read (it is not UTF-8 text)"),
+    413: _problem("The body is larger than 1 MB"),
     401: _problem("No API key, or an unknown or revoked one"),
     403: _problem("The key's role may not do this"),
     404: _problem("No such resource"),

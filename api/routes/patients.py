@@ -12,6 +12,7 @@ from api.services import aftercare as aftercare_service
 from api.services import patients
 from models import Page, PatientCreate, PatientRead, PatientUpdate
 from models.aftercare import AftercareList, Restrictions
+from models.base import DATE_BOUNDS
 
 router = APIRouter(
     prefix="/v1/patients", tags=["patients"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))]
@@ -64,7 +65,7 @@ def aftercare(patient_id: uuid.UUID, db: SessionDep) -> AftercareList:
 def restrictions(
     patient_id: uuid.UUID,
     db: SessionDep,
-    on: Annotated[date, Query(description="Clinic-local date", examples=["2027-03-03"])],
+    on: Annotated[date, Query(description="Clinic-local date", examples=["2027-03-03"], **DATE_BOUNDS)],
 ) -> Restrictions:
     """The aftercare in force on `on`, each with the day it ends (windows of several sessions merged), and a warning
     naming any NSAID in the patient's medication list with the dates to pause it."""

@@ -11,6 +11,7 @@ from api.deps import SETUP_READERS, NowDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import practitioners
 from models import FreeSlot, Page, PractitionerCreate, PractitionerRead, PractitionerUpdate, TimeOffCreate, TimeOffRead
+from models.base import DATE_BOUNDS
 
 router = APIRouter(prefix="/v1/practitioners", tags=["practitioners"], responses=PROBLEMS)
 _read = [Depends(requires(*SETUP_READERS))]
@@ -64,8 +65,10 @@ def free_slots(
     practitioner_id: uuid.UUID,
     db: SessionDep,
     now: NowDep,
-    from_date: Annotated[date, Query(alias="from", description="First local date")],
-    to_date: Annotated[date, Query(alias="to", description="Last local date, inclusive (62 days at most)")],
+    from_date: Annotated[date, Query(alias="from", **DATE_BOUNDS, description="First local date")],
+    to_date: Annotated[
+        date, Query(alias="to", **DATE_BOUNDS, description="Last local date, inclusive (62 days at most)")
+    ],
     duration_minutes: Annotated[int, Query(ge=5, le=480)] = 45,
 ) -> FreeSlotList:
     """Every start on the clinic's slot grid where the practitioner is free for the whole duration."""

@@ -11,6 +11,7 @@ from api.routes.common import PROBLEMS, PageDep
 from api.services import lifecycle, sessions
 from api.services import reschedule as reschedule_service
 from models import Page, Role, SessionRead, SessionStatus
+from models.base import DATE_BOUNDS
 from models.record import Rescheduled, SessionCancel, SessionCancelled, SessionComplete, SessionReschedule
 
 router = APIRouter(
@@ -22,9 +23,11 @@ router = APIRouter(
 def list_sessions(
     db: SessionDep,
     page: PageDep,
-    on: Annotated[date | None, Query(alias="date", description="One clinic-local date")] = None,
-    from_date: Annotated[date | None, Query(alias="from", description="First clinic-local date")] = None,
-    to_date: Annotated[date | None, Query(alias="to", description="Last clinic-local date, inclusive")] = None,
+    on: Annotated[date | None, Query(alias="date", **DATE_BOUNDS, description="One clinic-local date")] = None,
+    from_date: Annotated[date | None, Query(alias="from", **DATE_BOUNDS, description="First clinic-local date")] = None,
+    to_date: Annotated[
+        date | None, Query(alias="to", **DATE_BOUNDS, description="Last clinic-local date, inclusive")
+    ] = None,
     practitioner_id: uuid.UUID | None = None,
     patient_id: uuid.UUID | None = None,
     status: SessionStatus | None = None,

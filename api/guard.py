@@ -1,0 +1,93 @@
+"""Input no column can hold, refused before it reaches a route (S2).
+
+PostgreSQL text cannot hold NUL characters, so a NUL in a path, query or JSON
+string would fail deep in a write (a 500) on PostgreSQL while SQLite stored it:
+one answer for both databases is a 422 at the door. Bodies are also capped in size.
+"""
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import problem
+
+MAX_BODY_BYTES = 1_000_000
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+class InputGuard:
+    """ASGI middleware: 422 for NUL characters, 413 for bodies over MAX_BODY_BYTES."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw_path = scope.get("raw_path") or b""
+        if b"%00" in scope.get("query_string", b"") or b"%00" in raw_path or "\x00" in scope["path"]:
+            await _refuse(scope, receive, send, 422, "NUL characters are not accepted in paths or queries")
+            return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        body, too_big = await _read_body(receive)
+        if too_big:
+            await _refuse(scope, receive, send, 413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+            return
+        if b"\\u0000" in body and _json_holds_nul(body):
+            await _refuse(scope, receive, send, 422, "NUL characters are not accepted in text")
+            return
+        await self.app(scope, _replay(body), send)
+
+
+def _json_holds_nul(body: bytes) -> bool:
+    try:
+        return _holds_nul(json.loads(body))
+    except ValueError:
+        return False  # not JSON: the route's own validation answers
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), False
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+    await problem(status, detail)(scope, receive, send)

@@ -1,0 +1,154 @@
+"""Fixtures of the whole-system tests: real server processes on 127.0.0.1.
+
+A server is a subprocess (`python -m uvicorn api.main:app` or `prolo serve`) on a
+free port. It is started after the test database is in its freshly migrated
+state, polled on `/healthz` with a generous deadline (CI machines are small and
+busy), and always stopped — terminated, then killed — however the test ends.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from models import Role
+from tests.conftest import Database, make_key
+
+REPO = Path(__file__).resolve().parents[2]
+CLINIC_TIMEZONE = "Europe/Berlin"
+START_TIMEOUT_SECONDS = 90.0
+STOP_TIMEOUT_SECONDS = 20.0
+# Generous: a request on a loaded 2-core machine may wait long for a lock, never for ever.
+REQUEST_TIMEOUT_SECONDS = 120.0
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the server may still lose it to a race; `start_server` retries)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """This process's environment without any PROLO_* setting, plus `values`."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PROLO_")}
+    env.update(values)
+    return env
+
+
+@dataclass
+class Server:
+    """A running server process and where to reach it."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    stdout_path: Path
+    stderr_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def output(self) -> str:
+        return f"--- stdout\n{self.stdout()}\n--- stderr\n{self.stderr()}"
+
+    def stop(self) -> None:
+        """Ask politely (SIGTERM lets uvicorn shut down cleanly), then kill; always reap the process."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+
+def _wait_healthy(server: Server, deadline: float) -> bool:
+    """True once /healthz answers 200; False if the process died first."""
+    with httpx.Client(timeout=5.0) as http:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                return False
+            try:
+                if http.get(f"{server.base_url}/healthz").status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+    raise TimeoutError(f"server on port {server.port} not healthy after {START_TIMEOUT_SECONDS}s\n{server.output()}")
+
+
+def start_server(
+    command: Sequence[str], *, env: Mapping[str, str], cwd: Path, logs: Path, port_option: str = "--port"
+) -> Server:
+    """Start `command --port <free port>` and wait for /healthz; retry on another port if it lost the port race."""
+    logs.mkdir(parents=True, exist_ok=True)
+    last_output = ""
+    for attempt in range(3):
+        port = free_port()
+        stdout_path = logs / f"server-{port}-{attempt}.out"
+        stderr_path = logs / f"server-{port}-{attempt}.err"
+        with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+            process = subprocess.Popen(
+                [*command, port_option, str(port)], cwd=cwd, env=dict(env), stdout=out, stderr=err
+            )
+        server = Server(process=process, port=port, stdout_path=stdout_path, stderr_path=stderr_path)
+        try:
+            if _wait_healthy(server, time.monotonic() + START_TIMEOUT_SECONDS):
+                return server
+        except BaseException:
+            server.stop()
+            raise
+        server.stop()
+        last_output = server.output()
+        if "address already in use" not in last_output.lower():
+            break
+    raise RuntimeError(f"the server did not start\n{last_output}")
+
+
+@dataclass
+class LiveApi:
+    """A uvicorn server of the real app on the test database, and an admin key for it."""
+
+    server: Server
+    admin_key: str
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        """A new HTTP client; each thread of a race gets its own, so requests really run at once."""
+        headers = {"Authorization": f"Bearer {key or self.admin_key}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS)
+
+
+@pytest.fixture
+def live_api(clean_db: Database, tmp_path: Path) -> Iterator[LiveApi]:
+    """`python -m uvicorn api.main:app` on a free port, on the freshly migrated test database."""
+    admin_key = make_key(clean_db.engine, Role.admin, "system test admin")
+    env = clean_env(PROLO_DATABASE_URL=clean_db.url, PROLO_CLINIC_TIMEZONE=CLINIC_TIMEZONE)
+    server = start_server(
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--log-level", "warning"],
+        env=env,
+        cwd=tmp_path,  # no stray .env or prolo.db from the repository's directory
+        logs=tmp_path / "logs",
+    )
+    try:
+        yield LiveApi(server=server, admin_key=admin_key)
+    finally:
+        server.stop()

@@ -1,0 +1,141 @@
+"""Schema changes only through Alembic, and the models and the migrations agree ("Running it").
+
+Each test works on an empty scratch database of its own: a temporary SQLite file, or
+on PostgreSQL a database made for the test on the server of PROLO_TEST_DATABASE_URL
+and dropped after it, so the session's test database is never touched.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session as DbSession
+from sqlmodel import SQLModel
+
+import models  # noqa: F401 - registers every table on SQLModel.metadata
+from api.db import make_engine
+from api.migrate import check, downgrade, upgrade
+from models import Protocol
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture
+def scratch_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An engine on an empty database nobody else uses."""
+    server_url = os.environ.get("PROLO_TEST_DATABASE_URL")
+    if not server_url:
+        engine = make_engine(f"sqlite:///{tmp_path / 'scratch.db'}")
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    name = f"prolo_scratch_{uuid.uuid4().hex[:12]}"
+    url = make_url(server_url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")  # as api.db.make_engine reads a bare URL
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def table_names(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names())
+
+
+def prolo_tables() -> set[str]:
+    return set(SQLModel.metadata.tables)
+
+
+def revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+
+
+def test_migrations_upgrade_check_downgrade_upgrade_on_an_empty_database(scratch_engine: Engine) -> None:
+    assert table_names(scratch_engine) == set()
+
+    upgrade(scratch_engine)
+    assert prolo_tables() <= table_names(scratch_engine)
+    assert revision(scratch_engine) is not None
+    check(scratch_engine)  # `alembic check`: raises if the models and the migrations disagree
+
+    downgrade(scratch_engine, "base")
+    assert table_names(scratch_engine) <= {"alembic_version"}, "downgrade base leaves no Prolo table"
+    assert revision(scratch_engine) is None
+    if scratch_engine.dialect.name == "postgresql":
+        with scratch_engine.connect() as conn:
+            constraints = conn.execute(
+                text("SELECT count(*) FROM pg_constraint WHERE conname = 'ex_session_practitioner_overlap'")
+            ).scalar_one()
+        assert constraints == 0
+
+    upgrade(scratch_engine)
+    assert prolo_tables() <= table_names(scratch_engine)
+    check(scratch_engine)
+
+
+def test_migrations_upgrade_head_twice_changes_nothing(scratch_engine: Engine) -> None:
+    upgrade(scratch_engine)
+    head = revision(scratch_engine)
+    upgrade(scratch_engine)
+    assert revision(scratch_engine) == head
+    with DbSession(scratch_engine) as db:
+        defaults = db.execute(select(Protocol).where(Protocol.is_default)).scalars().all()  # type: ignore[arg-type]
+    assert len(defaults) == 1, "the default protocol is inserted once"
+
+
+def test_migrations_postgresql_guard_against_double_booking_exists(scratch_engine: Engine) -> None:
+    if scratch_engine.dialect.name != "postgresql":
+        pytest.skip("the exclusion constraint is PostgreSQL's")
+    upgrade(scratch_engine)
+    with scratch_engine.connect() as conn:
+        definition = conn.execute(
+            text(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conname = 'ex_session_practitioner_overlap' AND contype = 'x'"
+            )
+        ).scalar_one()
+    assert "practitioner_id WITH =" in definition
+    assert "&&" in definition
+    for status in ("scheduled", "confirmed", "checked_in"):
+        assert status in definition
+
+
+def test_r13_default_protocol_exists_after_upgrade(scratch_engine: Engine) -> None:
+    upgrade(scratch_engine)
+    with DbSession(scratch_engine) as db:
+        defaults = db.execute(select(Protocol).where(Protocol.is_default)).scalars().all()  # type: ignore[arg-type]
+    assert len(defaults) == 1
+    protocol = defaults[0]
+    assert (
+        protocol.session_count,
+        protocol.interval_days,
+        protocol.interval_tolerance_days,
+        protocol.min_interval_days,
+        protocol.session_minutes,
+    ) == (6, 14, 3, 7, 45)
+    rules = {rule["code"]: rule for rule in protocol.rules}
+    assert {code: (r["kind"], r["start_offset_days"], r["duration_days"]) for code, r in rules.items()} == {
+        "avoid_nsaids": ("avoid_medication", 0, 5),
+        "expect_symptoms": ("expect_symptoms", 0, 3),
+        "follow_up": ("follow_up", 3, 1),
+        "exercises": ("exercise", 2, 12),
+    }
+    assert rules["avoid_nsaids"]["medication_class"] == "nsaid"
+    assert all(rule["instruction"] for rule in rules.values())
