@@ -11,6 +11,11 @@ from sqlmodel import SQLModel
 from models.base import json_column, new_id
 
 
+# The longest session a protocol may ask for: it also bounds how far back a booking that
+# overlaps a given instant can start, which keeps the calendar queries on their index.
+MAX_SESSION_MINUTES = 480
+
+
 class RuleKind(StrEnum):
     avoid_medication = "avoid_medication"
     expect_symptoms = "expect_symptoms"
@@ -73,7 +78,7 @@ class ProtocolCreate(_ProtocolValues):
     interval_days: int = Field(default=14, ge=1, le=90)
     interval_tolerance_days: int = Field(default=3, ge=0, le=30)
     min_interval_days: int = Field(default=7, ge=1, le=90, description="R4: hard minimum between sessions")
-    session_minutes: int = Field(default=45, ge=5, le=480)
+    session_minutes: int = Field(default=45, ge=5, le=MAX_SESSION_MINUTES)
     injectate: str = Field(min_length=1, max_length=500, examples=["dextrose 15% + lidocaine 0.2%"])
     rules: list[AftercareRule] = Field(default_factory=list, max_length=20)
 
@@ -88,7 +93,7 @@ class ProtocolUpdate(_ProtocolValues):
     interval_days: int | None = Field(default=None, ge=1, le=90)
     interval_tolerance_days: int | None = Field(default=None, ge=0, le=30)
     min_interval_days: int | None = Field(default=None, ge=1, le=90)
-    session_minutes: int | None = Field(default=None, ge=5, le=480)
+    session_minutes: int | None = Field(default=None, ge=5, le=MAX_SESSION_MINUTES)
     injectate: str | None = Field(default=None, min_length=1, max_length=500)
     rules: list[AftercareRule] | None = Field(default=None, max_length=20)
 

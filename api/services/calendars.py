@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from api.services.clinic import get_clinic, to_intervals
 from models import Clinic, Closure, Practitioner, Session, TimeOff
+from models.protocol import MAX_SESSION_MINUTES
 from models.session import ACTIVE_STATUSES
 from scheduling import Busy, Calendar, DateRange
 
@@ -58,6 +59,8 @@ def active_sessions(
             col(Session.status).in_([s.value for s in ACTIVE_STATUSES]),
             col(Session.start_at) < end,
             col(Session.end_at) > start,
+            # a lower bound on start_at too, so the (owner, start_at) index bounds the scan on both sides
+            col(Session.start_at) > start - timedelta(minutes=MAX_SESSION_MINUTES),
         )
         .order_by(col(Session.start_at))
     )

@@ -1,0 +1,420 @@
+"""What the HTTP bench scripts share: a throw-away database, a filled clinic, uvicorn servers.
+
+Everything stays on 127.0.0.1. A PostgreSQL URL only names the server and the
+credentials: the bench always works in its own database, `prolo_bench`, dropped and
+made again at the start and dropped at the end, never the one the test suite uses.
+
+Longer than most modules because the clinic fill lives here too: both HTTP benches need
+the same clinic, and each row's shape is spelled out so it matches the migrated schema.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session as DbSession
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `python bench/x.py` puts bench/ on the path, not the repository
+
+from api.db import make_engine  # noqa: E402 - the repository root must be importable first
+from api.migrate import upgrade  # noqa: E402
+from api.services.api_keys import create_api_key  # noqa: E402
+from models import Clinic, Closure, Course, Patient, Practitioner, Protocol, Role  # noqa: E402
+from models import Session as SessionRow  # noqa: E402
+from models.hours import DEFAULT_OPENING_HOURS  # noqa: E402
+from scheduling import OUTSIDE_WINDOW  # noqa: E402
+
+BENCH_DATABASE = "prolo_bench"
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+# Both servers a script compares run with exactly these flags: one worker, no access log,
+# the same event loop and HTTP parser, the server header off as `prolo serve` has it.
+UVICORN_FLAGS = (
+    *("--workers", "1", "--loop", "asyncio", "--http", "h11"),
+    *("--no-access-log", "--log-level", "warning", "--no-server-header"),
+)
+READY_SECONDS = 30
+
+
+@contextmanager
+def bench_database(postgres_url: str | None) -> Iterator[str]:
+    """The URL of an empty database for one run: a temp SQLite file, or `prolo_bench` on that server."""
+    if postgres_url is None:
+        with tempfile.TemporaryDirectory(prefix="prolo-bench-") as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    given = make_url(postgres_url)
+    if given.get_backend_name() != "postgresql" or given.host not in LOCAL_HOSTS:
+        raise SystemExit(f"--database-url must be a PostgreSQL URL on 127.0.0.1, not {given!r}")
+    # CREATE/DROP DATABASE cannot run in a transaction, nor from inside the database itself.
+    maintenance = create_engine(given.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    drop = text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+    try:
+        with maintenance.connect() as conn:
+            conn.execute(drop)
+            conn.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
+        yield given.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+    finally:
+        with maintenance.connect() as conn:
+            conn.execute(drop)
+        maintenance.dispose()
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    """The environment a bench server runs with: the app reads its settings from it."""
+    return {
+        **os.environ,
+        "PROLO_DATABASE_URL": database_url,
+        "PROLO_CLINIC_TIMEZONE": "Europe/Berlin",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so the `with` blocks still stop the servers and drop the database."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def uvicorn_server(app: str, env: dict[str, str], *, log_dir: Path) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free local port until the block ends; yields the base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *UVICORN_FLAGS]
+    log_path = log_dir / f"{app.replace(':', '_')}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            _wait_ready(base_url, process, log_path)
+            yield base_url
+        finally:
+            _stop(process)
+
+
+def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass  # not listening yet
+        time.sleep(0.1)
+    raise RuntimeError(f"uvicorn not ready after {READY_SECONDS} s:\n{log_path.read_text()[-3000:]}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop our own server process, by its handle: SIGTERM, then SIGKILL if it hangs."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile: simple, and exact enough for a few hundred samples."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+# --- a realistic clinic -------------------------------------------------------------------
+
+ZONE = ZoneInfo("Europe/Berlin")
+POSITIONS = 12  # 45-minute sessions from 08:00 fill a 08:00-17:00 day twelve times
+SESSION = timedelta(minutes=45)
+INTERVAL = timedelta(days=14)
+TOLERANCE_DAYS = 3
+CONDITIONS = (
+    "chronic low back pain, sacroiliac joint",
+    "lateral epicondylitis",
+    "knee osteoarthritis",
+    "plantar fasciitis",
+    "rotator cuff tendinopathy",
+    "Achilles tendinopathy",
+)
+PRACTITIONERS = (
+    "Dr. Amara Okafor",
+    "Dr. Jonas Weber",
+    "Dr. Lea Schmidt",
+    "Dr. Piotr Nowak",
+    "Dr. Sofia Rossi",
+    "Dr. Emre Yilmaz",
+    "Dr. Hanna Berg",
+    "Dr. Lukas Braun",
+)
+GIVEN = ("Maria", "Thomas", "Anna", "Michael", "Julia", "Stefan", "Laura", "Andreas", "Sarah", "Peter")
+FAMILY = ("Keller", "Müller", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann", "Koch")
+
+
+@dataclass(frozen=True)
+class FilledClinic:
+    """What a bench needs to know about the clinic it filled."""
+
+    practitioner_ids: list[uuid.UUID]
+    patient_ids: list[uuid.UUID]
+    day: date
+    sessions: int
+    day_sessions: int
+    api_key: str
+
+
+def measured_day(now: datetime) -> date:
+    """The front desk's 'today' in the clinic: the next weekday on or after the local date of `now`."""
+    day = now.astimezone(ZONE).date()
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def fill_clinic(
+    database_url: str,
+    *,
+    now: datetime,
+    day: date,
+    sessions: int = 50_000,
+    patients: int = 3_000,
+    day_sessions: int = 40,
+    seed: int = 20261124,
+) -> FilledClinic:
+    """Migrate an empty database, then bulk-insert a clinic with about three years of courses around `day`."""
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            protocol = conn.execute(select(Protocol).where(Protocol.is_default)).one()
+        rows = _ClinicRows(random.Random(seed), now=now, day=day, day_cap=day_sessions, protocol=protocol)
+        rows.add_people(patients)
+        rows.add_courses(sessions)
+        with engine.begin() as conn:
+            for model, values in rows.tables():
+                conn.execute(insert(model.__table__), values)
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:  # what autovacuum would have done on a database this old
+                conn.execute(text("ANALYZE"))
+        with DbSession(engine) as db:
+            key = create_api_key(db=db, name="bench front desk", role=Role.frontdesk, now=now).key
+    finally:
+        engine.dispose()
+    return FilledClinic(
+        practitioner_ids=[p["id"] for p in rows.practitioners],
+        patient_ids=[p["id"] for p in rows.patients],
+        day=day,
+        sessions=len(rows.sessions),
+        day_sessions=rows.day_count,
+        api_key=key,
+    )
+
+
+class _ClinicRows:
+    """The rows of the filled clinic, placed as the planner would: on the slot grid, 14 days apart,
+    one session per practitioner and slot, one per patient and day (R5), never on closures."""
+
+    def __init__(self, rng: random.Random, *, now: datetime, day: date, day_cap: int, protocol: Any) -> None:
+        self.rng, self.now, self.day, self.day_cap, self.protocol = rng, now, day, day_cap, protocol
+        self.first = day - timedelta(days=1000)  # about 2¾ years back, a quarter ahead: ~3 years
+        self.last = day + timedelta(days=95)
+        self.closures = [
+            {"id": self.new_id(), "start_date": s, "end_date": e, "reason": r}
+            for year in range(self.first.year, self.last.year + 1)
+            for s, e, r in (
+                (date(year, 12, 24), date(year + 1, 1, 1), "Christmas closure"),
+                (date(year, 5, 1), date(year, 5, 1), "Labour Day"),
+                (date(year, 10, 3), date(year, 10, 3), "German Unity Day"),
+            )
+        ]
+        self.closed = {
+            s + timedelta(days=n)
+            for c in self.closures
+            for s in [c["start_date"]]
+            for n in range((c["end_date"] - s).days + 1)
+        }
+        self.free: dict[tuple[int, date], list[int]] = {}
+        self.patient_days: set[tuple[int, date]] = set()
+        self.day_count = 0
+        self.clinic = {
+            "id": 1,
+            "name": "Riverside Prolotherapy",
+            "timezone": ZONE.key,
+            "opening_hours": DEFAULT_OPENING_HOURS,
+            "slot_minutes": 15,
+            "reminder_offsets_minutes": [2880, 120],
+            "reminder_send_time": "09:00",
+            "quiet_hours": {"start": "21:00", "end": "08:00"},
+        }
+        self.practitioners = [{"id": self.new_id(), "name": name, "working_hours": None} for name in PRACTITIONERS]
+        self.patients: list[dict[str, Any]] = []
+        self.courses: list[dict[str, Any]] = []
+        self.sessions: list[dict[str, Any]] = []
+
+    def new_id(self) -> uuid.UUID:
+        """A random UUID from the seeded generator: the same seed makes the same database, ids included."""
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+
+    def tables(self) -> list[tuple[type, list[dict[str, Any]]]]:
+        """Rows by table, parents first."""
+        return [
+            (Clinic, [self.clinic]),
+            (Closure, self.closures),
+            (Practitioner, self.practitioners),
+            (Patient, self.patients),
+            (Course, self.courses),
+            (SessionRow, self.sessions),
+        ]
+
+    def add_people(self, count: int) -> None:
+        for n in range(count):
+            given, family = self.rng.choice(GIVEN), self.rng.choice(FAMILY)
+            self.patients.append(
+                {
+                    "id": self.new_id(),
+                    "mrn": f"MRN-{n:06d}",
+                    "given_name": given,
+                    "family_name": family,
+                    "given_name_key": given.casefold(),
+                    "family_name_key": family.casefold(),
+                    "date_of_birth": date(1940 + self.rng.randrange(60), 1 + self.rng.randrange(12), 1 + n % 28),
+                    "phone": f"+4930{5550000 + n}",
+                    "email": f"patient{n}@example.org",
+                    "reminder_channel": "email",
+                    "reminder_consent": True,
+                    "medications": [],
+                    "allergies": [],
+                    "archived": False,
+                }
+            )
+
+    def add_courses(self, total: int) -> None:
+        span = (self.last - self.first).days
+        while len(self.sessions) < total:
+            practitioner, patient = self.rng.randrange(len(self.practitioners)), self.rng.randrange(len(self.patients))
+            start = self.first + timedelta(days=self.rng.randrange(span))
+            slots: list[tuple[date, int]] = []
+            on = start
+            while len(slots) < min(6, total - len(self.sessions)):
+                slot = self._take(practitioner, patient, on)
+                if slot is None:
+                    break  # a course cut short, as happens when a patient stops coming
+                slots.append(slot)
+                on = slot[0] + INTERVAL
+            if slots:
+                self._add_course(practitioner, patient, start, slots)
+
+    def _take(self, practitioner: int, patient: int, wanted: date) -> tuple[date, int] | None:
+        """A free position on `wanted` or within the tolerance days after it, or None."""
+        for on in (wanted + timedelta(days=n) for n in range(TOLERANCE_DAYS + 1)):
+            if on.weekday() >= 5 or on in self.closed or (patient, on) in self.patient_days:
+                continue
+            if on == self.day and self.day_count >= self.day_cap:
+                continue  # the measured day holds about as many sessions as a real front desk sees
+            free = self.free.setdefault((practitioner, on), list(range(POSITIONS)))
+            if free:
+                self.patient_days.add((patient, on))
+                self.day_count += on == self.day
+                return on, free.pop(self.rng.randrange(len(free)))
+        return None
+
+    def _add_course(self, practitioner: int, patient: int, start: date, slots: list[tuple[date, int]]) -> None:
+        starts = [datetime.combine(on, clock_time(8), ZONE).astimezone(UTC) + k * SESSION for on, k in slots]
+        past = sum(s < self.now for s in starts)
+        status = "completed" if past == len(starts) else "active" if past else "planned"
+        course_id, p = self.new_id(), self.protocol
+        self.courses.append(
+            {
+                "id": course_id,
+                "patient_id": self.patients[patient]["id"],
+                "practitioner_id": self.practitioners[practitioner]["id"],
+                "protocol_id": p.id,
+                "status": status,
+                "condition": self.rng.choice(CONDITIONS),
+                "needs_review": False,
+                "start_date": start,
+                "preferred_time": None,
+                "session_count": len(starts),
+                "interval_days": p.interval_days,
+                "interval_tolerance_days": p.interval_tolerance_days,
+                "min_interval_days": p.min_interval_days,
+                "session_minutes": p.session_minutes,
+                "injectate": p.injectate,
+                "rules": p.rules,
+                "warnings": [],
+                "status_reason": None,
+                "created_at": starts[0] - timedelta(days=1 + self.rng.randrange(20)),
+            }
+        )
+        for number, start_at in enumerate(starts, start=1):
+            self.sessions.append(
+                {
+                    "id": self.new_id(),
+                    "course_id": course_id,
+                    "patient_id": self.patients[patient]["id"],
+                    "practitioner_id": self.practitioners[practitioner]["id"],
+                    "number": number,
+                    "start_at": start_at,
+                    "end_at": start_at + SESSION,
+                    **self._history(start_at),
+                }
+            )
+
+    def _history(self, start_at: datetime) -> dict[str, Any]:
+        """Status, warnings, rescheduling and record of one session, in about the proportions a clinic has."""
+        roll = self.rng.random()
+        if start_at < self.now:
+            status = "completed" if roll < 0.9 else "no_show" if roll < 0.95 else "cancelled"
+        else:
+            status = "scheduled" if roll < 0.7 else "confirmed" if roll < 0.95 else "cancelled"
+        moved = self.rng.random() < 0.04
+        late = self.rng.random() < 0.03
+        return {
+            "status": status,
+            "warnings": [{"code": OUTSIDE_WINDOW, "message": "placed after its interval window (R6)"}] if late else [],
+            "previous_start_at": start_at - timedelta(days=7) if moved else None,
+            "change_reason": "patient asked to move it" if moved else None,
+            "record": self._record(start_at + SESSION) if status == "completed" else None,
+        }
+
+    def _record(self, completed_at: datetime) -> dict[str, Any]:
+        """A clinical record as completing a session stores it (models.record.ClinicalRecord, as JSON)."""
+        injectate = self.protocol.injectate
+        bruised = self.rng.random() < 0.1
+        return {
+            "injections": [
+                {"site": "left sacroiliac ligament", "injectate": injectate, "volume_ml": 6.0},
+                {"site": "iliolumbar ligament", "injectate": injectate, "volume_ml": 4.0},
+            ],
+            "pain_before": self.rng.randrange(3, 9),
+            "adverse_events": [{"type": "bruising", "severity": "mild", "notes": None}] if bruised else [],
+            "notes": "Tolerated well.",
+            "completed_at": completed_at.isoformat().replace("+00:00", "Z"),
+        }

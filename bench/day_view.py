@@ -1,0 +1,147 @@
+"""Benchmark the day view, GET /v1/sessions?date=D, under load, against a bare FastAPI floor.
+
+Run from the repository root: ``.venv/bin/python bench/day_view.py`` (SQLite in a temp
+file), or add ``--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test`` to run
+on that server in a database of its own (`prolo_bench`, dropped and made again).
+
+The database is filled with ~3 years of courses (50 000 sessions, 40 on the measured
+day D), then two uvicorn servers run with the same flags: the real app, and
+bench/bare_app.py answering the real endpoint's very bytes from memory. wrk loads them
+in turns (real, bare, real, bare, …) so drift on the machine hits both alike.
+Prints each round's req/s, the medians and real/bare. Target: real/bare ≥ 0.3.
+Needs wrk (``apt-get install -y wrk``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from _support import (
+    UVICORN_FLAGS,
+    bench_database,
+    fill_clinic,
+    measured_day,
+    server_env,
+    stop_on_sigterm,
+    uvicorn_server,
+)
+
+TARGET_RATIO = 0.3
+WARMUP_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    requests_per_second: float
+    p50_latency: str
+    bad_answers: int  # non-2xx answers and socket errors: a run with any is not a valid figure
+
+
+def main() -> int:
+    args = _arguments()
+    stop_on_sigterm()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed, so nothing was measured: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="prolo-day-view-") as tmp, bench_database(args.database_url) as url:
+        clinic = fill_clinic(url, now=now, day=measured_day(now), sessions=args.sessions)
+        print(f"database: {url.split('@')[-1]}  sessions: {clinic.sessions}  on {clinic.day}: {clinic.day_sessions}")
+        headers = {"X-API-Key": clinic.api_key}
+        path = f"/v1/sessions?date={clinic.day.isoformat()}"
+        env = server_env(url)
+        with uvicorn_server("api.main:app", env, log_dir=Path(tmp)) as real:
+            answer = _fetch(real + path, headers)
+            body_file = Path(tmp) / "day.json"
+            body_file.write_bytes(answer.content)
+            with uvicorn_server(
+                "bench.bare_app:app", {**env, "PROLO_BENCH_BODY_FILE": str(body_file)}, log_dir=Path(tmp)
+            ) as bare:
+                floor = _fetch(bare + path, headers)
+                same = (floor.content, floor.headers["content-type"]) == (
+                    answer.content,
+                    answer.headers["content-type"],
+                )
+                print(
+                    f"response: {len(answer.content)} bytes, {len(answer.json()['items'])} sessions, "
+                    f"{answer.headers['content-type']}; real and bare bodies identical: {'yes' if same else 'NO'}"
+                )
+                print(f"both servers: uvicorn {' '.join(UVICORN_FLAGS)}")
+                if not same:
+                    return 1
+                return _compare(real + path, bare + path, headers, args)
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", help="a PostgreSQL server on 127.0.0.1 (default: a temp SQLite file)")
+    parser.add_argument("--rounds", type=int, default=5, help="pairs of runs (real, bare)")
+    parser.add_argument("--seconds", type=int, default=10, help="length of one wrk run")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (one wrk thread)")
+    parser.add_argument("--sessions", type=int, default=50_000, help="sessions in the filled database")
+    return parser.parse_args()
+
+
+def _fetch(url: str, headers: dict[str, str]) -> httpx.Response:
+    response = httpx.get(url, headers=headers, timeout=30)
+    response.raise_for_status()
+    return response
+
+
+def _compare(real_url: str, bare_url: str, headers: dict[str, str], args: argparse.Namespace) -> int:
+    """Alternate wrk runs on the two servers and print each round, the medians and the ratio."""
+    for url in (real_url, bare_url):  # warm both: imports, caches, connection pools
+        _wrk(url, headers, seconds=WARMUP_SECONDS, connections=args.connections)
+    real_rates: list[float] = []
+    bare_rates: list[float] = []
+    valid = True
+    print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds")
+    for number in range(1, args.rounds + 1):
+        real = _wrk(real_url, headers, seconds=args.seconds, connections=args.connections)
+        bare = _wrk(bare_url, headers, seconds=args.seconds, connections=args.connections)
+        real_rates.append(real.requests_per_second)
+        bare_rates.append(bare.requests_per_second)
+        bad = real.bad_answers + bare.bad_answers
+        valid = valid and not bad
+        print(
+            f"  round {number}: real {real.requests_per_second:8.1f} req/s (p50 {real.p50_latency:>8})   "
+            f"bare {bare.requests_per_second:8.1f} req/s (p50 {bare.p50_latency:>8})"
+            + (f"   BAD ANSWERS real {real.bad_answers} bare {bare.bad_answers}" if bad else "")
+        )
+    real_median, bare_median = statistics.median(real_rates), statistics.median(bare_rates)
+    ratio = real_median / bare_median
+    print(f"median: real {real_median:.1f} req/s, bare {bare_median:.1f} req/s")
+    print(f"ratio real/bare: {ratio:.3f} (target >= {TARGET_RATIO})")
+    if not valid:
+        print("some runs had non-2xx answers or socket errors: these figures are not valid")
+        return 1
+    return 0
+
+
+def _wrk(url: str, headers: dict[str, str], *, seconds: int, connections: int) -> WrkRun:
+    header_flags = [flag for name, value in headers.items() for flag in ("-H", f"{name}: {value}")]
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *header_flags, url]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 30).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if rate is None:
+        raise RuntimeError(f"wrk printed no rate:\n{output}")
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    bad = int(non_2xx.group(1)) if non_2xx else 0
+    bad += sum(int(n) for n in errors.groups()) if errors else 0
+    return WrkRun(float(rate.group(1)), p50.group(1) if p50 else "?", bad)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
