@@ -1,12 +1,16 @@
 """Alembic environment: Prolo's models are the target; the URL comes from the caller or PROLO_DATABASE_URL."""
 
+from typing import Literal
+
 from alembic import context
 from sqlalchemy import Connection, Engine
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 import models  # noqa: F401 - registers every table on SQLModel.metadata
 from api.db import make_engine
 from api.settings import get_settings
+from models.base import UTCDateTime
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -17,6 +21,15 @@ def _include_object(obj: object, name: str | None, type_: str, reflected: bool, 
     return name not in ("alembic_version", "ex_session_practitioner_overlap")
 
 
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | Literal[False]:
+    # Migrations stay free of Prolo's Python types: plain SQLAlchemy types render the same schema.
+    if type_ == "type" and isinstance(obj, AutoString):
+        return "sa.String()"
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -24,6 +37,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_object=_include_object,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -45,13 +45,19 @@ class KeyCache:
         self._entries: dict[str, tuple[float, Caller | None]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, key: str) -> tuple[bool, Caller | None]:
+        """(True, caller) when this key was checked within the last few seconds; no I/O."""
+        hit = self._entries.get(hash_key(key))
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
     def lookup(self, engine: Engine, key: str) -> Caller | None:
+        found, caller = self.cached(key)
+        if found:
+            return caller
         digest = hash_key(key)
         now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
         caller = _load_caller(engine, digest)
         with self._lock:
             if len(self._entries) > 10_000:  # unknown keys must not grow memory without bound

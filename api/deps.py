@@ -1,10 +1,11 @@
 """What routes get injected: the database session, settings, the clock, the caller, loaded resources."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -17,12 +18,12 @@ from models import Role
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -41,7 +42,7 @@ def get_read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
 
@@ -61,7 +62,7 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API k
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header_key: Annotated[str | None, Security(_header)],
@@ -70,7 +71,9 @@ def get_caller(
     if not key:
         raise HTTPException(401, "an API key is needed: Authorization: Bearer … or X-API-Key", _UNAUTHORIZED)
     cache: KeyCache = request.app.state.key_cache
-    caller = cache.lookup(request.app.state.engine, key)
+    found, caller = cache.cached(key)
+    if not found:  # only a key not seen for a few seconds costs a database read (in a worker thread)
+        caller = await run_in_threadpool(cache.lookup, request.app.state.engine, key)
     if caller is None:
         raise HTTPException(401, "unknown or revoked API key", _UNAUTHORIZED)
     return caller
@@ -79,11 +82,11 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def requires(*roles: Role) -> Callable[[Caller], Caller]:
+def requires(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency that lets only these roles through (admin always passes)."""
     allowed = frozenset((Role.admin, *roles))
 
-    def check(caller: CallerDep) -> Caller:
+    async def check(caller: CallerDep) -> Caller:
         if caller.role not in allowed:
             raise HTTPException(403, f"the {caller.role} role may not do this")
         return caller

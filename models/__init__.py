@@ -35,6 +35,7 @@ from models.protocol import (
     ProtocolUpdate,
     RuleKind,
 )
+from models.reminder import Reminder, ReminderKind, ReminderRead, ReminderStatus
 from models.session import Session, SessionRead, SessionStatus
 
 __all__ = [
@@ -72,7 +73,11 @@ __all__ = [
     "ProtocolRead",
     "ProtocolUpdate",
     "QuietHours",
+    "Reminder",
     "ReminderChannel",
+    "ReminderKind",
+    "ReminderRead",
+    "ReminderStatus",
     "Role",
     "RuleKind",
     "Session",

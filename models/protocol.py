@@ -10,7 +10,6 @@ from sqlmodel import SQLModel
 
 from models.base import json_column, new_id
 
-
 # The longest session a protocol may ask for: it also bounds how far back a booking that
 # overlaps a given instant can start, which keeps the calendar queries on their index.
 MAX_SESSION_MINUTES = 480

@@ -30,7 +30,7 @@ class PageParams(BaseModel):
     offset: int
 
 
-def _page(
+async def _page(
     limit: Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500)")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
 ) -> PageParams:

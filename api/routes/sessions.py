@@ -5,8 +5,9 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
 
-from api.deps import STAFF, NowDep, SessionDep, requires
+from api.deps import STAFF, EngineDep, NowDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import lifecycle, sessions
 from api.services import reschedule as reschedule_service
@@ -20,8 +21,8 @@ router = APIRouter(
 
 
 @router.get("", response_model=Page[SessionRead], summary="Day view: sessions by start")
-def list_sessions(
-    db: SessionDep,
+async def list_sessions(
+    engine: EngineDep,
     page: PageDep,
     on: Annotated[date | None, Query(alias="date", **DATE_BOUNDS, description="One clinic-local date")] = None,
     from_date: Annotated[date | None, Query(alias="from", **DATE_BOUNDS, description="First clinic-local date")] = None,
@@ -33,8 +34,10 @@ def list_sessions(
     status: SessionStatus | None = None,
 ) -> Response:
     """The sessions of a day (`date`) or of a range (`from`, `to`), ordered by start, with the clinic-local time."""
-    body = sessions.list_sessions_json(
-        db=db,
+    # async, with the whole read in one worker thread: the front desk polls this view all day
+    body = await run_in_threadpool(
+        sessions.list_sessions_json,
+        engine=engine,
         on=on,
         from_date=from_date,
         to_date=to_date,

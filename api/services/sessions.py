@@ -6,8 +6,8 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, Select, String, bindparam, func, select, type_coerce
+from pydantic_core import to_json
+from sqlalchemy import ColumnElement, Connection, Engine, Select, String, bindparam, func, select, type_coerce
 from sqlmodel import Session as DbSession
 
 from api.services.calendars import local_day_bounds
@@ -15,9 +15,8 @@ from api.services.clinic import get_clinic
 from api.services.errors import InvalidInput
 from api.services.lookups import get_or_404
 from api.services.views import session_read
-from models import Clinic, Page, Session, SessionRead, SessionStatus
+from models import Clinic, Session, SessionRead, SessionStatus
 
-_PAGE = TypeAdapter(Page[SessionRead])
 _SESSION = Session.__table__.c  # type: ignore[attr-defined]
 _CLINIC = Clinic.__table__.c  # type: ignore[attr-defined]
 
@@ -63,12 +62,19 @@ _FILTERS = {
 }
 
 
-def _clinic_zone(db: DbSession) -> ZoneInfo:
+def _dashed(value: Any) -> Any:
+    """SQLite stores a UUID as 32 hex digits; the API writes it in the 8-4-4-4-12 form (PostgreSQL gives UUIDs)."""
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return value
+
+
+def _clinic_zone(connection: Connection) -> ZoneInfo:
     """The clinic's zone, read alone, on every request: an admin may change it at any time.
 
     UTC when the row is missing, as `get_clinic` answers for a database never started.
     """
-    name = db.connection().execute(_CLINIC_ZONE).scalar_one_or_none()
+    name = connection.execute(_CLINIC_ZONE).scalar_one_or_none()
     return ZoneInfo(name or "UTC")
 
 
@@ -82,7 +88,7 @@ def _day_view_queries(filters: frozenset[str]) -> tuple[Select[Any], Select[Any]
 
 def list_sessions_json(
     *,
-    db: DbSession,
+    engine: Engine,
     on: date | None,
     from_date: date | None,
     to_date: date | None,
@@ -98,7 +104,21 @@ def list_sessions_json(
     first, last = (on, on) if on is not None else (from_date, to_date)
     if first is not None and last is not None and last < first:
         raise InvalidInput("to", "must not be before from")
-    zone = _clinic_zone(db)
+    with engine.connect() as connection:
+        return _day_view(connection, first, last, practitioner_id, patient_id, status, limit, offset)
+
+
+def _day_view(
+    connection: Connection,
+    first: date | None,
+    last: date | None,
+    practitioner_id: uuid.UUID | None,
+    patient_id: uuid.UUID | None,
+    status: SessionStatus | None,
+    limit: int,
+    offset: int,
+) -> bytes:
+    zone = _clinic_zone(connection)
     given: dict[str, Any] = {
         "practitioner_id": practitioner_id,
         "patient_id": patient_id,
@@ -109,14 +129,27 @@ def list_sessions_json(
         given |= {"start": start if first is not None else None, "end": end if last is not None else None}
     values = {name: value for name, value in given.items() if value is not None}
     page_query, count_query = _day_view_queries(frozenset(values))
-    connection = db.connection()
     rows = connection.execute(page_query, {**values, "limit": limit, "offset": offset}).all()
     complete = offset == 0 and len(rows) < limit  # the whole answer is on this page: no count query needed
     total = len(rows) if complete else connection.execute(count_query, values).scalar_one()
-    # Plain dicts validated once as a page, in pydantic's core: the same checks and bytes as
-    # building SessionRead row by row, at a fraction of the cost.
+    # Plain dicts in SessionRead's field order, serialised by pydantic's core: the very bytes the
+    # model would give (a test keeps them equal), without validating what the database just gave.
     items = [
-        {**row._mapping, "warnings": row.warnings or [], "start_local": row.start.astimezone(zone)} for row in rows
+        {
+            "id": _dashed(row.id),
+            "course_id": _dashed(row.course_id),
+            "patient_id": _dashed(row.patient_id),
+            "practitioner_id": _dashed(row.practitioner_id),
+            "number": row.number,
+            "start": row.start,
+            "end": row.end,
+            "start_local": row.start.astimezone(zone),
+            "status": row.status,
+            "warnings": row.warnings or [],
+            "previous_start": row.previous_start,
+            "change_reason": row.change_reason,
+            "record": row.record,
+        }
+        for row in rows
     ]
-    page = _PAGE.validate_python({"items": items, "total": total, "limit": limit, "offset": offset})
-    return _PAGE.dump_json(page)
+    return to_json({"items": items, "total": total, "limit": limit, "offset": offset})

@@ -194,3 +194,14 @@ def test_start_date_in_the_past_is_planned_from_now(client: TestClient) -> None:
     # The test clock stands at 2027-01-04 12:00 UTC (13:00 in Berlin): nothing is booked before it.
     course = book(client, patient(client), practitioner(client), start_date="2027-01-04", preferred_time="09:00")
     assert local_times(course)[0] == "2027-01-04T13:00:00+01:00"
+
+
+def test_day_view_items_are_exactly_the_session_resources(client: TestClient) -> None:
+    # the day view serialises rows without the model on its hot path: its bytes must match the model's
+    prac = practitioner(client)
+    course = book(client, patient(client), prac, session_count=2)
+    client.post(f"/v1/sessions/{course['sessions'][0]['id']}/cancel", json={"reason": "ill", "replace": True})
+    items = client.get("/v1/sessions", params={"from": "2027-03-01", "to": "2027-12-31"}).json()["items"]
+    assert len(items) == 3
+    for item in items:
+        assert client.get(f"/v1/sessions/{item['id']}").json() == item

@@ -1,0 +1,109 @@
+"""Reminders: one message to one audience at one time, with its delivery state (R16–R22)."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from models.base import new_id, utc_column
+
+
+class ReminderStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    ready = "ready"
+    acknowledged = "acknowledged"
+    failed = "failed"
+    expired = "expired"
+    cancelled = "cancelled"
+    skipped = "skipped"
+
+
+class ReminderKind(StrEnum):
+    appointment = "appointment"
+    aftercare_start = "aftercare_start"
+    aftercare_end = "aftercare_end"
+    exercise = "exercise"
+    follow_up = "follow_up"
+
+
+class Reminder(SQLModel, table=True):
+    __tablename__ = "reminder"
+    __table_args__ = (
+        # the dispatcher's claim: due pending reminders in due order
+        sa.Index("ix_reminder_status_due_at", "status", "due_at"),
+        # R19: at most one pending reminder per (session, kind, rule, offset)
+        sa.Index(
+            "uq_reminder_pending_slot",
+            "session_id",
+            "kind",
+            "rule_code",
+            "offset_minutes",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: uuid.UUID = SQLField(default_factory=new_id, primary_key=True)
+    kind: str
+    audience: str
+    channel: str
+    due_at: datetime = SQLField(sa_column=utc_column())
+    # After this instant the message is stale (the appointment began, the window ended): R20 expires it.
+    expires_at: datetime = SQLField(sa_column=utc_column())
+    status: str = ReminderStatus.pending.value
+    attempts: int = 0
+    next_attempt_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
+    lease_until: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
+    leased_by: str | None = None
+    idempotency_key: str = SQLField(unique=True)
+    patient_id: uuid.UUID = SQLField(foreign_key="patient.id", index=True)
+    session_id: uuid.UUID = SQLField(foreign_key="session.id", index=True)
+    rule_code: str = ""  # "" for appointment reminders
+    offset_minutes: int = 0  # 0 for date-based reminders
+    reason: str | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
+    provider_id: str | None = None
+    to_address: str | None = None
+    subject: str | None = None
+    body: str
+    created_at: datetime = SQLField(sa_column=utc_column())
+
+
+class ReminderRead(BaseModel):
+    id: uuid.UUID
+    kind: ReminderKind
+    audience: str = Field(examples=["patient"])
+    channel: str = Field(examples=["sms"])
+    due_at: datetime
+    due_local: datetime = Field(description="Clinic-local time with its offset")
+    status: ReminderStatus
+    attempts: int
+    next_attempt_at: datetime | None = None
+    idempotency_key: str
+    patient_id: uuid.UUID
+    session_id: uuid.UUID
+    rule_code: str | None = None
+    reason: str | None = Field(default=None, description="Why it was skipped")
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+class DispatchRequest(BaseModel):
+    limit: int | None = Field(default=None, ge=1, le=5000, description="At most this many claimed (default 500)")
+
+
+class DispatchSummary(BaseModel):
+    claimed: int
+    sent: int
+    retried: int
+    failed: int
+    expired: int
+    ready: int = Field(default=0, description="Put in the outbox for front-desk software")
