@@ -14,6 +14,7 @@ from api.db import make_engine, write_session
 from api.deps import utc_now
 from api.errors import install_problem_handlers
 from api.guard import InputGuard
+from api.notify import channels_from
 from api.routes import ROUTERS
 from api.services.clinic import ensure_clinic
 from api.settings import Settings, get_settings
@@ -36,6 +37,7 @@ TAGS = [
     {"name": "practitioners", "description": "Practitioners, their working hours, time off and free slots."},
     {"name": "protocols", "description": "Course templates and their aftercare rules."},
     {"name": "clinic", "description": "Opening hours, slot grid, closures and public holidays (admins write)."},
+    {"name": "reminders", "description": "What will go out, what went and why not; dispatch passes; the outbox."},
     {"name": "api keys", "description": "Keys and roles (admins only)."},
     {"name": "health", "description": "Liveness and readiness, no key needed."},
 ]
@@ -71,6 +73,7 @@ def create_app(
     app.state.engine = engine
     app.state.clock = clock
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    app.state.channels = channels_from(settings)
     install_problem_handlers(app)
     app.add_middleware(InputGuard)
     for router in ROUTERS:

@@ -9,16 +9,20 @@ import uvicorn
 from api.db import make_engine, write_session
 from api.logs import log_config
 from api.migrate import upgrade
+from api.notify import channels_from
 from api.services.api_keys import create_api_key, first_admin_key
 from api.services.clinic import ensure_clinic
+from api.services.dispatch import dispatch
 from api.settings import get_settings
 from models import Role
 
 app = typer.Typer(help="Prolo: treatment-course scheduler for prolotherapy clinics.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+reminders_app = typer.Typer(help="Reminders.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="api-keys")
+app.add_typer(reminders_app, name="reminders")
 
 
 def _now() -> datetime:
@@ -78,6 +82,23 @@ def api_keys_create(
     engine.dispose()
     print(f"{created.role} key {created.name!r} ({created.id}); it is shown only now:")
     print(created.key)
+
+
+@reminders_app.command("dispatch")
+def reminders_dispatch(
+    limit: Annotated[int, typer.Option(min=1, max=5000, help="At most this many reminders in this pass")] = 500,
+) -> None:
+    """One dispatch pass (run it from cron every minute); prints a one-line summary."""
+    settings = get_settings()
+    try:
+        channels = channels_from(settings)
+        engine = make_engine(settings.database_url)
+        summary = dispatch(engine=engine, channels=channels, clock=_now, limit=limit)
+        engine.dispose()
+    except Exception as exc:  # the pass itself could not run: say why, exit non-zero for cron's mail
+        print(f"dispatch failed: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from exc
+    print(" ".join(f"{name}={value}" for name, value in summary.model_dump().items()))
 
 
 @app.command()

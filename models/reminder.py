@@ -97,7 +97,9 @@ class ReminderRead(BaseModel):
 
 
 class DispatchRequest(BaseModel):
-    limit: int | None = Field(default=None, ge=1, le=5000, description="At most this many claimed (default 500)")
+    limit: int | None = Field(
+        default=None, ge=1, le=5000, examples=[500], description="At most this many claimed (default 500)"
+    )
 
 
 class DispatchSummary(BaseModel):

@@ -15,10 +15,20 @@ from scheduling.protocol import (
     ProtocolValues,
 )
 from scheduling.reflow import CourseSession, Move, ReschedulePlan, plan_reschedule
+from scheduling.reminders import (
+    REMINDER_KINDS,
+    PatientContact,
+    PlannedReminder,
+    ReminderSettings,
+    SessionInfo,
+    in_quiet_hours,
+    plan_reminders,
+)
 from scheduling.spans import Busy, DateRange
 
 __all__ = [
     "OUTSIDE_WINDOW",
+    "REMINDER_KINDS",
     "Busy",
     "Calendar",
     "CoursePlan",
@@ -29,12 +39,18 @@ __all__ = [
     "MinIntervalViolated",
     "Move",
     "NoSlotAvailable",
+    "PatientContact",
+    "PlannedReminder",
     "PlannedSession",
     "ProtocolValues",
+    "ReminderSettings",
     "ReschedulePlan",
     "SchedulingError",
+    "SessionInfo",
     "SlotUnavailable",
     "free_slots",
+    "in_quiet_hours",
     "plan_course",
+    "plan_reminders",
     "plan_reschedule",
 ]

@@ -1,6 +1,6 @@
 """HTTP routes, one module per resource. Routes parse, call one use case, return a schema."""
 
-from api.routes import api_keys, clinic, courses, patients, practitioners, protocols, sessions, system
+from api.routes import api_keys, clinic, courses, patients, practitioners, protocols, reminders, sessions, system
 
 ROUTERS = (
     system.router,
@@ -10,5 +10,6 @@ ROUTERS = (
     protocols.router,
     courses.router,
     sessions.router,
+    reminders.router,
     api_keys.router,
 )

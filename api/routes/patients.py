@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import STAFF, SessionDep, requires
+from api.deps import STAFF, NowDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import aftercare as aftercare_service
 from api.services import patients
@@ -43,9 +43,9 @@ def get_patient(patient_id: uuid.UUID, db: SessionDep) -> PatientRead:
 
 
 @router.patch("/{patient_id}", response_model=PatientRead, summary="Change a patient")
-def update_patient(patient_id: uuid.UUID, changes: PatientUpdate, db: SessionDep) -> PatientRead:
+def update_patient(patient_id: uuid.UUID, changes: PatientUpdate, db: SessionDep, now: NowDep) -> PatientRead:
     """Only the fields given change; `phone` or `email` set to null removes them."""
-    return patients.update_patient(db=db, patient_id=patient_id, changes=changes)
+    return patients.update_patient(db=db, patient_id=patient_id, changes=changes, now=now)
 
 
 @router.post("/{patient_id}/archive", response_model=PatientRead, summary="Archive a patient")

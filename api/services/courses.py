@@ -15,6 +15,7 @@ from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lookups import get_or_404
 from api.services.protocols import default_protocol
+from api.services.reminder_plans import sync_course_reminders
 from api.services.views import course_read, sessions_by_course
 from models import Course, CourseCreate, CourseRead, CourseStatus, Page, Patient, Practitioner, Protocol, Session
 from models.session import ACTIVE_STATUSES, SessionStatus
@@ -127,6 +128,7 @@ def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> Cours
     sessions = _sessions(course, plan)
     db.add(course)
     db.add_all(sessions)
+    sync_course_reminders(db, course, now)
     db.commit()
     return course_read(course, sessions, zone)
 
@@ -186,5 +188,6 @@ def cancel_course(*, db: DbSession, course_id: uuid.UUID, reason: str, now: date
         item.status = SessionStatus.cancelled.value
         item.change_reason = reason
     db.add(course)
+    sync_course_reminders(db, course, now)
     db.commit()
     return get_course(db=db, course_id=course.id)

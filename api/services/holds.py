@@ -20,6 +20,7 @@ from api.services.courses import get_course
 from api.services.errors import Conflict
 from api.services.lifecycle import refresh_course
 from api.services.lookups import get_or_404
+from api.services.reminder_plans import sync_course_reminders
 from models import Course, CourseRead, CourseStatus, Patient, Practitioner, Session
 from models.session import ACTIVE_STATUSES, SessionStatus
 from scheduling import ProtocolValues, plan_course
@@ -44,6 +45,7 @@ def hold(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> 
     course.status = CourseStatus.on_hold.value
     course.status_reason = reason
     db.add(course)
+    sync_course_reminders(db, course, now)
     db.commit()
     return get_course(db=db, course_id=course.id)
 
@@ -116,6 +118,7 @@ def resume(
     course.status_reason = None
     db.flush()
     refresh_course(db, course)
+    sync_course_reminders(db, course, now)
     db.commit()
     return get_course(db=db, course_id=course.id)
 

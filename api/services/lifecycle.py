@@ -15,6 +15,7 @@ from sqlmodel import col
 from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.lookups import get_or_404
+from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
 from models import Course, Patient, Practitioner, Session, SessionRead
 from models.record import ClinicalRecord, SessionCancelled, SessionComplete
@@ -54,7 +55,7 @@ def _course_sessions(db: DbSession, course_id: uuid.UUID) -> list[Session]:
 
 
 def refresh_course(db: DbSession, course: Course) -> None:
-    """R9: the course's status and review flag follow its sessions."""
+    """R9: the course's status and review flag follow its sessions (reminders are replanned by the caller)."""
     statuses = [Status(s.status) for s in _course_sessions(db, course.id)]
     course.status = course_status(CourseStatus(course.status), statuses).value
     course.needs_review = needs_review(statuses)
@@ -83,6 +84,7 @@ def no_show(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRe
     """The patient did not come (only after the start time); two of them flag the course for review."""
     row, course, zone = _move(db, session_id, Action.no_show, now)
     refresh_course(db, course)
+    sync_course_reminders(db, course, now)
     db.commit()
     return session_read(row, zone)
 
@@ -117,6 +119,7 @@ def complete(*, db: DbSession, session_id: uuid.UUID, record: SessionComplete, n
     row, course, zone = _move(db, session_id, Action.complete, now)
     row.record = ClinicalRecord(**record.model_dump(), completed_at=now).model_dump(mode="json")
     refresh_course(db, course)
+    sync_course_reminders(db, course, now)
     db.commit()
     return session_read(row, zone)
 
@@ -127,6 +130,7 @@ def cancel(*, db: DbSession, session_id: uuid.UUID, reason: str, replace: bool, 
     row.change_reason = reason
     replacement = _replacement(db, course, zone, now) if replace else None
     refresh_course(db, course)
+    sync_course_reminders(db, course, now)
     db.commit()
     return SessionCancelled(
         session=session_read(row, zone), replacement=session_read(replacement, zone) if replacement else None

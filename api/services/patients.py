@@ -1,6 +1,7 @@
 """Patient use cases. Patients are archived, never deleted."""
 
 import uuid
+from datetime import datetime
 
 import phonenumbers
 from sqlalchemy import func, or_, select
@@ -10,7 +11,11 @@ from sqlmodel import col
 
 from api.services.errors import DuplicateMrn
 from api.services.lookups import get_or_404
+from api.services.reminder_plans import sync_patient_reminders
 from models import Page, Patient, PatientCreate, PatientRead, PatientUpdate
+
+# what reminders are planned from (R18): changing one replans the patient's reminders
+_REMINDER_FIELDS = frozenset({"reminder_channel", "reminder_consent", "email", "phone", "given_name"})
 
 
 def create_patient(*, db: DbSession, values: PatientCreate) -> PatientRead:
@@ -25,7 +30,7 @@ def get_patient(*, db: DbSession, patient_id: uuid.UUID) -> PatientRead:
     return PatientRead.of(get_or_404(db, Patient, patient_id))
 
 
-def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpdate) -> PatientRead:
+def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpdate, now: datetime) -> PatientRead:
     """Change the given fields."""
     patient = get_or_404(db, Patient, patient_id, lock=True)
     for name, value in changes.model_dump(exclude_unset=True).items():
@@ -42,6 +47,8 @@ def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpda
             continue  # these cannot be emptied; null means "unchanged"
         setattr(patient, name, value)
     patient.set_name_keys()
+    if _REMINDER_FIELDS & changes.model_fields_set:
+        sync_patient_reminders(db, patient.id, now)  # consent, channel or contact changed (R18)
     return _save(db, patient)
 
 

@@ -11,6 +11,7 @@ from sqlmodel import col
 from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.lookups import get_or_404
+from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
 from models import Course, Patient, Practitioner, Session
 from models.record import Rescheduled, SessionReschedule
@@ -55,6 +56,7 @@ def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedu
     if request.dry_run:
         db.rollback()
     else:
+        sync_course_reminders(db, course, now)
         db.commit()
     return answer
 

@@ -1,0 +1,216 @@
+"""Dispatching due reminders (R20, R21): claim under a lease, deliver, record — never lost, never twice.
+
+A pass claims due reminders in due order, in batches. PostgreSQL claims with
+`FOR UPDATE SKIP LOCKED`, so dispatchers on several hosts take disjoint batches;
+SQLite claims under `BEGIN IMMEDIATE`, one writer at a time. A claim marks the
+rows `sending` with a lease; a dispatcher killed mid-batch simply lets its lease
+run out and the next pass claims the rows again (same idempotency key). Results
+are recorded only while the lease is still this dispatcher's.
+"""
+
+import logging
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, or_, select, update
+from sqlmodel import col
+
+from api.db import write_session
+from api.notify import Channel, Delivered, DeliveryError, Message
+from models import Reminder, ReminderStatus
+from models.reminder import DispatchSummary
+from scheduling.backoff import retry_at
+
+log = logging.getLogger("prolo.dispatch")
+
+LEASE = timedelta(minutes=5)
+MAX_LATENESS = timedelta(hours=12)  # R20: older than this, a reminder is stale, not late
+BATCH = 100
+OUTBOX = "outbox"
+
+
+@dataclass
+class Tally:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    ready: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> DispatchSummary:
+        return DispatchSummary(
+            claimed=self.claimed,
+            sent=self.sent,
+            retried=self.retried,
+            failed=self.failed,
+            expired=self.expired,
+            ready=self.ready,
+        )
+
+
+def _due(now: datetime) -> object:
+    pending = and_(
+        col(Reminder.status) == ReminderStatus.pending.value,
+        col(Reminder.due_at) <= now,
+        or_(col(Reminder.next_attempt_at).is_(None), col(Reminder.next_attempt_at) <= now),
+    )
+    abandoned = and_(col(Reminder.status) == ReminderStatus.sending.value, col(Reminder.lease_until) < now)
+    return or_(pending, abandoned)
+
+
+def expire_stale(engine: Engine, now: datetime) -> int:
+    """R20: reminders whose moment passed, or overdue past the maximum lateness, become `expired`."""
+    with write_session(engine) as db:
+        stale = or_(col(Reminder.expires_at) <= now, col(Reminder.due_at) < now - MAX_LATENESS)
+        result = db.execute(
+            update(Reminder)
+            .where(_due(now), stale)  # type: ignore[arg-type]
+            .values(status=ReminderStatus.expired.value, lease_until=None, leased_by=None)
+        )
+        db.commit()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def claim(engine: Engine, now: datetime, limit: int, worker: str) -> list[Reminder]:
+    """Take up to `limit` due reminders, in due order, under this dispatcher's lease."""
+    with write_session(engine) as db:
+        ids = select(col(Reminder.id)).where(_due(now)).order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit)  # type: ignore[arg-type]
+        if engine.dialect.name == "postgresql":
+            ids = ids.with_for_update(skip_locked=True)
+        rows = list(
+            db.execute(
+                update(Reminder)
+                .where(col(Reminder.id).in_(ids.scalar_subquery()))
+                .values(
+                    status=ReminderStatus.sending.value,
+                    lease_until=now + LEASE,
+                    leased_by=worker,
+                    attempts=col(Reminder.attempts) + 1,
+                )
+                .returning(Reminder)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )
+        db.commit()
+    return sorted(rows, key=lambda r: (r.due_at, r.id))
+
+
+def _record(engine: Engine, reminder: Reminder, worker: str, **values: object) -> bool:
+    """Write a delivery's outcome, only if the lease is still ours (R21)."""
+    with write_session(engine) as db:
+        result = db.execute(
+            update(Reminder)
+            .where(
+                col(Reminder.id) == reminder.id,
+                col(Reminder.leased_by) == worker,
+                col(Reminder.status) == ReminderStatus.sending.value,
+            )
+            .values(lease_until=None, leased_by=None, **values)
+        )
+        db.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _message(reminder: Reminder) -> Message:
+    return Message(
+        reminder_id=str(reminder.id),
+        idempotency_key=reminder.idempotency_key,
+        kind=reminder.kind,
+        channel=reminder.channel,
+        to=reminder.to_address,
+        subject=reminder.subject,
+        body=reminder.body,
+    )
+
+
+def _deliver(
+    engine: Engine,
+    reminder: Reminder,
+    channels: Mapping[str, Channel],
+    worker: str,
+    clock: Callable[[], datetime],
+    tally: Tally,
+) -> None:
+    now = clock()
+    if reminder.expires_at <= now:  # the moment passed while it waited in the batch
+        tally.expired += _record(engine, reminder, worker, status=ReminderStatus.expired.value)
+        return
+    if reminder.channel == OUTBOX:  # front-desk software collects it and acknowledges (R22)
+        tally.ready += _record(engine, reminder, worker, status=ReminderStatus.ready.value, sent_at=now)
+        return
+    try:
+        channel = channels.get(reminder.channel)
+        if channel is None:
+            raise DeliveryError(
+                f"no channel {reminder.channel!r} is configured", permanent=False, error_class="NoChannel"
+            )
+        delivered: Delivered = channel.send(_message(reminder))
+    except DeliveryError as exc:
+        _failed(engine, reminder, worker, clock(), exc, tally)
+        return
+    except Exception as exc:  # a channel's own bug must not end the pass: retried like a temporary failure
+        log.exception("channel %s raised for reminder %s", reminder.channel, reminder.id)
+        unexpected = DeliveryError(type(exc).__name__, permanent=False, error_class=type(exc).__name__)
+        _failed(engine, reminder, worker, clock(), unexpected, tally)
+        return
+    tally.sent += _record(
+        engine,
+        reminder,
+        worker,
+        status=ReminderStatus.sent.value,
+        sent_at=clock(),
+        provider_id=delivered.provider_id,
+        last_error=None,
+    )
+
+
+def _failed(engine: Engine, reminder: Reminder, worker: str, now: datetime, exc: DeliveryError, tally: Tally) -> None:
+    error = exc.detail[:500]
+    again = None if exc.permanent else retry_at(reminder.attempts, now, random.uniform(-1.0, 1.0))
+    if again is None:
+        tally.failed += _record(engine, reminder, worker, status=ReminderStatus.failed.value, last_error=error)
+    else:
+        tally.retried += _record(
+            engine, reminder, worker, status=ReminderStatus.pending.value, next_attempt_at=again, last_error=error
+        )
+
+
+def _renew(engine: Engine, worker: str, now: datetime) -> None:
+    """Keep the lease on what this pass still holds, so a slow provider does not hand it to another dispatcher."""
+    with write_session(engine) as db:
+        db.execute(
+            update(Reminder)
+            .where(col(Reminder.leased_by) == worker, col(Reminder.status) == ReminderStatus.sending.value)
+            .values(lease_until=now + LEASE)
+        )
+        db.commit()
+
+
+def dispatch(
+    *,
+    engine: Engine,
+    channels: Mapping[str, Channel],
+    clock: Callable[[], datetime],
+    limit: int = 500,
+    worker: str | None = None,
+) -> DispatchSummary:
+    """One pass: expire the stale, then claim and deliver due reminders, at most `limit` of them."""
+    worker = worker or f"dispatcher-{uuid.uuid4().hex[:12]}"
+    tally = Tally(expired=expire_stale(engine, clock()))
+    while tally.claimed < limit:
+        batch = claim(engine, clock(), min(BATCH, limit - tally.claimed), worker)
+        if not batch:
+            break
+        tally.claimed += len(batch)
+        renewed_at = clock()
+        for reminder in batch:
+            if clock() - renewed_at > LEASE / 2:
+                renewed_at = clock()
+                _renew(engine, worker, renewed_at)
+            _deliver(engine, reminder, channels, worker, clock, tally)
+    return tally.summary()

@@ -1,0 +1,122 @@
+"""Keeping a course's reminders in step with its sessions (R16–R19).
+
+Every change to a course or its sessions replans the course's reminders in the
+same transaction: reminders whose key is still planned stay as they are, pending
+(or skipped) ones no longer planned are cancelled, new ones are added, and a
+reminder planned again after it was cancelled (a session moved away and back) is
+revived under its old key. Sent reminders are never touched (R19).
+"""
+
+import uuid
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session as DbSession
+from sqlmodel import col
+
+from api.services.clinic import get_clinic
+from models import Course, CourseStatus, Patient, Reminder, ReminderStatus, Session
+from scheduling.aftercare import Rule
+from scheduling.reminders import (
+    APPOINTMENT,
+    PatientContact,
+    PlannedReminder,
+    ReminderSettings,
+    SessionInfo,
+    plan_reminders,
+)
+
+_REPLANNABLE = (ReminderStatus.pending.value, ReminderStatus.skipped.value)
+_STOPPED = (CourseStatus.cancelled.value, CourseStatus.on_hold.value)  # R9: their reminders stop
+
+
+def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
+    """Replan every reminder of the course's sessions; call before the use case commits."""
+    db.flush()
+    sessions = list(db.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
+    planned = [] if course.status in _STOPPED else _plan(db, course, sessions, now)
+    wanted = {p.idempotency_key: p for p in planned}
+    existing = {
+        r.idempotency_key: r
+        for r in db.execute(select(Reminder).where(col(Reminder.session_id).in_([s.id for s in sessions]))).scalars()
+    }
+    for key, row in existing.items():
+        if row.status in _REPLANNABLE and key not in wanted:
+            row.status = ReminderStatus.cancelled.value
+    db.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
+    patient = db.get(Patient, course.patient_id)
+    starts = {str(s.id): s.start_at for s in sessions}
+    for key, plan in wanted.items():
+        row = existing.get(key)
+        if row is None:
+            db.add(_row(plan, course, patient, starts[plan.session_id], now))
+        elif row.status == ReminderStatus.cancelled.value or (row.status in _REPLANNABLE and row.status != plan.status):
+            row.status, row.reason = plan.status, plan.reason  # revived, or consent changed
+            row.attempts, row.next_attempt_at, row.last_error = 0, None, None
+
+
+def sync_patient_reminders(db: DbSession, patient_id: uuid.UUID, now: datetime) -> None:
+    """A patient's consent, channel or contact changed: replan all their courses."""
+    for course in db.execute(select(Course).where(col(Course.patient_id) == patient_id)).scalars():
+        sync_course_reminders(db, course, now)
+
+
+def _plan(db: DbSession, course: Course, sessions: list[Session], now: datetime) -> list[PlannedReminder]:
+    clinic = get_clinic(db)
+    patient = db.get(Patient, course.patient_id)
+    assert patient is not None
+    settings = ReminderSettings(
+        zone=ZoneInfo(clinic.timezone),
+        appointment_offsets_minutes=tuple(sorted(set(clinic.reminder_offsets_minutes), reverse=True)),
+        send_time=time.fromisoformat(clinic.reminder_send_time),
+        quiet_start=time.fromisoformat(clinic.quiet_hours["start"]),
+        quiet_end=time.fromisoformat(clinic.quiet_hours["end"]),
+    )
+    contact = PatientContact(
+        first_name=patient.given_name,
+        channel=patient.reminder_channel,
+        consent=patient.reminder_consent,
+        email=patient.email,
+        phone=patient.phone,
+    )
+    rules = [Rule(**rule) for rule in course.rules]
+    return [
+        reminder
+        for s in sorted(sessions, key=lambda s: s.number)
+        for reminder in plan_reminders(
+            SessionInfo(str(s.id), str(course.id), s.number, s.start_at, s.status),
+            rules,
+            contact,
+            settings,
+            clinic_name=clinic.name,
+            now=now,
+        )
+    ]
+
+
+def _row(plan: PlannedReminder, course: Course, patient: Patient | None, start_at: datetime, now: datetime) -> Reminder:
+    to = None
+    if patient is not None and plan.channel == "email":
+        to = patient.email
+    elif patient is not None and plan.channel == "sms":
+        to = patient.phone
+    return Reminder(
+        kind=plan.kind,
+        audience=plan.audience,
+        channel=plan.channel,
+        due_at=plan.due_at,
+        # R20: an appointment reminder is stale once the appointment began; a dated one a day after it was due
+        expires_at=start_at if plan.kind == APPOINTMENT else plan.due_at + timedelta(days=1),
+        status=plan.status,
+        idempotency_key=plan.idempotency_key,
+        patient_id=course.patient_id,
+        session_id=uuid.UUID(plan.session_id),
+        rule_code=plan.rule_code or "",
+        offset_minutes=plan.offset_minutes or 0,
+        reason=plan.reason,
+        to_address=to,
+        subject=plan.subject,
+        body=plan.body,
+        created_at=now,
+    )

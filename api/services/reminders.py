@@ -1,0 +1,77 @@
+"""Reminder reads and acknowledgements: what will go out, what went, and why something did not."""
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlmodel import Session as DbSession
+from sqlmodel import col
+
+from api.services.clinic import get_clinic
+from api.services.errors import Conflict
+from api.services.lookups import get_or_404
+from models import Page, Reminder, ReminderKind, ReminderRead, ReminderStatus
+
+
+def reminder_read(row: Reminder, zone: ZoneInfo) -> ReminderRead:
+    return ReminderRead(
+        id=row.id,
+        kind=ReminderKind(row.kind),
+        audience=row.audience,
+        channel=row.channel,
+        due_at=row.due_at,
+        due_local=row.due_at.astimezone(zone),
+        status=ReminderStatus(row.status),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        idempotency_key=row.idempotency_key,
+        patient_id=row.patient_id,
+        session_id=row.session_id,
+        rule_code=row.rule_code or None,
+        reason=row.reason,
+        last_error=row.last_error,
+        sent_at=row.sent_at,
+    )
+
+
+def list_reminders(
+    *,
+    db: DbSession,
+    status: ReminderStatus | None,
+    kind: ReminderKind | None,
+    patient_id: uuid.UUID | None,
+    session_id: uuid.UUID | None,
+    due_before: datetime | None,
+    limit: int,
+    offset: int,
+) -> Page[ReminderRead]:
+    """Reminders by due time, filtered."""
+    query = select(Reminder)
+    for column, value in (
+        (Reminder.status, status),
+        (Reminder.kind, kind),
+        (Reminder.patient_id, patient_id),
+        (Reminder.session_id, session_id),
+    ):
+        if value is not None:
+            query = query.where(col(column) == value)
+    if due_before is not None:
+        query = query.where(col(Reminder.due_at) < due_before)
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.execute(query.order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit).offset(offset)).scalars()
+    zone = ZoneInfo(get_clinic(db).timezone)
+    return Page(items=[reminder_read(r, zone) for r in rows], total=total, limit=limit, offset=offset)
+
+
+def acknowledge(*, db: DbSession, reminder_id: uuid.UUID, now: datetime) -> ReminderRead:
+    """Front-desk software took an outbox reminder (R22): ready → acknowledged."""
+    row = get_or_404(db, Reminder, reminder_id, lock=True)
+    if row.status != ReminderStatus.ready.value:
+        raise Conflict(
+            f"only a ready reminder can be acknowledged; this one is {row.status}", current_status=row.status
+        )
+    row.status = ReminderStatus.acknowledged.value
+    db.add(row)
+    db.commit()
+    return reminder_read(row, ZoneInfo(get_clinic(db).timezone))

@@ -1,0 +1,106 @@
+"""Reminder texts: one template per kind, plain English, the same on every machine (R16, R22).
+
+A text is built from the patient's first name, the clinic's name, dates and times,
+a session number and the name of a medication class, and from nothing else: no
+condition, target area, diagnosis, clinical note, or the protocol's free-text
+instruction ever reaches this module, so an SMS cannot carry a diagnosis (R22)
+by construction. The planner is never handed one either (see ``reminders``).
+
+Dates are spelled with fixed English names ("Mon 1 Mar 2027 at 09:00"), never with
+``strftime``'s ``%a``/``%b``, which follow the process locale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import MappingProxyType
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+# How a patient reads an avoid_medication rule's class (R12, R15). Callers may add
+# or override names; a class not named anywhere reads as its code ("blood_thinners"
+# → "blood thinners").
+DEFAULT_MEDICATION_CLASS_NAMES: Mapping[str, str] = MappingProxyType(
+    {"nsaid": "anti-inflammatory painkillers (NSAIDs)"}
+)
+
+# R13's follow_up rule: what staff ask about on the call.
+FOLLOW_UP_CHECKS = "check for infection, bleeding, allergic reaction"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A reminder's text; ``subject`` only for email."""
+
+    body: str
+    subject: str | None = None
+
+
+def day_text(day: date, *, with_year: bool = True) -> str:
+    """``Mon 1 Mar 2027``, or ``Mon 1 Mar`` without the year."""
+    text = f"{_WEEKDAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+    return f"{text} {day.year}" if with_year else text
+
+
+def moment_text(local: datetime) -> str:
+    """``Mon 1 Mar 2027 at 09:00`` for an aware datetime already in the clinic's zone."""
+    return f"{day_text(local.date())} at {local.hour:02d}:{local.minute:02d}"
+
+
+def span_text(from_date: date, until_date: date) -> str:
+    """``from Mon 1 Mar to Fri 5 Mar`` (both days included), or ``on Mon 1 Mar`` for one day.
+
+    The year is left out unless the span crosses New Year, where it is the only way
+    to read it right.
+    """
+    with_year = from_date.year != until_date.year
+    if from_date == until_date:
+        return f"on {day_text(from_date, with_year=False)}"
+    return f"from {day_text(from_date, with_year=with_year)} to {day_text(until_date, with_year=with_year)}"
+
+
+def class_name(medication_class: str, names: Mapping[str, str] | None = None) -> str:
+    """The patient-facing name of a medication class: ``names`` first, then the defaults."""
+    key = medication_class.casefold()
+    for table in (names or {}, DEFAULT_MEDICATION_CLASS_NAMES):
+        if key in table:
+            return table[key]
+    return medication_class.replace("_", " ")
+
+
+def appointment(first_name: str, clinic_name: str, start_local: datetime, *, email: bool) -> Message:
+    """R16 ``appointment``: where and when, nothing about why."""
+    when = moment_text(start_local)
+    body = f"Hello {first_name}, this is a reminder of your appointment at {clinic_name} on {when}."
+    return Message(body, f"Your appointment at {clinic_name} on {when}" if email else None)
+
+
+def aftercare_start(
+    first_name: str, clinic_name: str, medication: str, from_date: date, until_date: date, *, email: bool
+) -> Message:
+    """R16 ``aftercare_start``: the class to avoid and the days, both included."""
+    span = span_text(from_date, until_date)
+    body = f"Hello {first_name}, this is {clinic_name}. Please avoid {medication} {span}."
+    return Message(body, f"Aftercare: please avoid {medication} {span}" if email else None)
+
+
+def aftercare_end(first_name: str, clinic_name: str, medication: str, resume_date: date, *, email: bool) -> Message:
+    """R16 ``aftercare_end``: "you may resume …" from the day after the window."""
+    day = day_text(resume_date, with_year=False)
+    body = f"Hello {first_name}, this is {clinic_name}. From {day} you may take {medication} again."
+    return Message(body, f"Aftercare: from {day} you may take {medication} again" if email else None)
+
+
+def exercise(first_name: str, clinic_name: str, from_date: date, *, email: bool) -> Message:
+    """R16 ``exercise``: once, on the first day of the exercise window."""
+    day = day_text(from_date, with_year=False)
+    body = f"Hello {first_name}, this is {clinic_name}. From {day}, please start the exercises you were shown."
+    return Message(body, f"Aftercare: your exercises start on {day}" if email else None)
+
+
+def follow_up(first_name: str, session_number: int) -> Message:
+    """R13/R16 ``follow_up``: a call for staff, through the outbox; no subject, no condition."""
+    return Message(f"Follow-up call due: patient {first_name}, session {session_number}, {FOLLOW_UP_CHECKS}.")

@@ -1,0 +1,163 @@
+"""Reminders end to end through the API (R16–R22): planned with every change, dispatched over a real
+SMTP server, stale ones expired after an outage, the outbox acknowledged, skipped ones explained."""
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from models import Role
+from tests.api.helpers import book, patient, practitioner
+from tests.conftest import Clock, Database, make_key
+from tests.system.receivers import SmtpReceiver, smtp_receiver
+
+pytestmark = pytest.mark.system
+
+
+def at(clock: Clock, iso: str) -> None:
+    clock.now = datetime.fromisoformat(iso).astimezone(UTC)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    with smtp_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def api(clean_db: Database, clock: Clock, smtp: SmtpReceiver) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=clean_db.url,
+        clinic_timezone="Europe/Berlin",
+        api_key_cache_seconds=0,
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_starttls=False,
+        smtp_from="clinic@example.org",
+    )
+    with TestClient(create_app(settings, engine=clean_db.engine, clock=clock)) as client:
+        client.headers["Authorization"] = f"Bearer {make_key(clean_db.engine, Role.admin)}"
+        yield client
+
+
+def reminders(client: TestClient, **filters: Any) -> list[dict[str, Any]]:
+    answer = client.get("/v1/reminders", params={"limit": 500, **filters})
+    assert answer.status_code == 200
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def dispatch(client: TestClient) -> dict[str, int]:
+    answer = client.post("/v1/reminders/dispatch", json={})
+    assert answer.status_code == 200
+    summary: dict[str, int] = answer.json()
+    return summary
+
+
+def test_r16_booking_plans_every_kind_of_reminder(api: TestClient) -> None:
+    pat = patient(api, email="maria@example.org", reminder_channel="email", reminder_consent=True)
+    book(api, pat, practitioner(api), session_count=1)  # 2027-03-01 09:00 Berlin
+    by_kind = Counter(r["kind"] for r in reminders(api, patient_id=pat["id"]))
+    assert by_kind == {"appointment": 2, "aftercare_start": 1, "aftercare_end": 1, "exercise": 1, "follow_up": 1}
+    due = {r["kind"]: r["due_local"] for r in reminders(api, patient_id=pat["id"]) if r["kind"] != "appointment"}
+    assert due == {
+        "aftercare_start": "2027-03-01T09:00:00+01:00",
+        "aftercare_end": "2027-03-06T09:00:00+01:00",
+        "exercise": "2027-03-03T09:00:00+01:00",
+        "follow_up": "2027-03-04T09:00:00+01:00",
+    }
+    appointment = sorted(r["due_local"] for r in reminders(api, patient_id=pat["id"], kind="appointment"))
+    # 48 h before; and 2 h before is 07:00, inside quiet hours: 08:00 is still an hour before (R17)
+    assert appointment == ["2027-02-27T09:00:00+01:00", "2027-03-01T08:00:00+01:00"]
+    follow = next(r for r in reminders(api, patient_id=pat["id"]) if r["kind"] == "follow_up")
+    assert (follow["audience"], follow["channel"]) == ("clinic", "outbox")
+    assert all(r["status"] == "pending" for r in reminders(api, patient_id=pat["id"]))
+
+
+def test_r18_without_consent_reminders_are_skipped_with_the_reason(api: TestClient) -> None:
+    pat = patient(api, email="jonas@example.org", reminder_channel="email", reminder_consent=False)
+    book(api, pat, practitioner(api), session_count=1)
+    mine = reminders(api, patient_id=pat["id"])
+    patient_side = [r for r in mine if r["audience"] == "patient"]
+    assert patient_side and {(r["status"], r["reason"]) for r in patient_side} == {("skipped", "no_consent")}
+    assert [r["status"] for r in mine if r["audience"] == "clinic"] == ["pending"]  # staff follow-up still goes
+    api.patch(f"/v1/patients/{pat['id']}", json={"reminder_consent": True})
+    assert {r["status"] for r in reminders(api, patient_id=pat["id"])} == {"pending"}
+
+
+def test_r19_moves_and_cancels_replan_without_duplicates(api: TestClient) -> None:
+    pat = patient(api, phone="+4930123456", reminder_channel="sms", reminder_consent=True)
+    course = book(api, pat, practitioner(api), session_count=2)
+    second = course["sessions"][1]
+    for start in ("2027-03-17T10:00:00+01:00", "2027-03-16T09:00:00+01:00", "2027-03-15T09:00:00+01:00"):
+        assert api.post(f"/v1/sessions/{second['id']}/reschedule", json={"start": start}).status_code == 200
+        pending = reminders(api, session_id=second["id"], status="pending")
+        slots = Counter(
+            (r["kind"], r["rule_code"], r["due_at"] if r["kind"] == "appointment" else None) for r in pending
+        )
+        assert len(pending) == 6 and max(slots.values()) == 1
+    assert api.post(f"/v1/sessions/{second['id']}/cancel", json={"reason": "ill"}).status_code == 200
+    assert reminders(api, session_id=second["id"], status="pending") == []
+    api.post(f"/v1/courses/{course['id']}/cancel", json={"reason": "stopped"})
+    assert reminders(api, patient_id=pat["id"], status="pending") == []
+
+
+def test_r20_r22_dispatch_sends_over_smtp_once_and_expires_stale_ones(
+    api: TestClient, clock: Clock, smtp: SmtpReceiver
+) -> None:
+    pat = patient(api, email="maria@example.org", reminder_channel="email", reminder_consent=True)
+    book(api, pat, practitioner(api), session_count=1)
+    at(clock, "2027-02-27T09:01:00+01:00")
+    assert dispatch(api) == {"claimed": 1, "sent": 1, "retried": 0, "failed": 0, "expired": 0, "ready": 0}
+    assert dispatch(api)["claimed"] == 0  # never twice
+    [mail] = smtp.mails
+    sent = reminders(api, patient_id=pat["id"], status="sent")[0]
+    assert mail.rcpt_tos == ("maria@example.org",)
+    assert mail.message["Prolo-Idempotency-Key"] == sent["idempotency_key"]
+    assert sent["idempotency_key"] in mail.message["Message-ID"]
+    assert "Maria" in mail.message.get_content() and sent["sent_at"] is not None
+
+    # no dispatcher ran for days: everything overdue is stale and expires instead of flooding the patient
+    at(clock, "2027-03-04T09:30:00+01:00")
+    summary = dispatch(api)
+    assert summary["expired"] == 3 and summary["sent"] == 0
+    assert summary["ready"] == 1  # the staff follow-up is in the outbox
+    assert len(smtp.mails) == 1
+    [outbox] = reminders(api, status="ready")
+    assert api.post(f"/v1/reminders/{outbox['id']}/ack").json()["status"] == "acknowledged"
+    assert api.post(f"/v1/reminders/{outbox['id']}/ack").status_code == 409
+
+
+def test_r20_smtp_down_is_retried_then_delivered(api: TestClient, clock: Clock, clean_db: Database) -> None:
+    settings = Settings(
+        database_url=clean_db.url,
+        clinic_timezone="Europe/Berlin",
+        api_key_cache_seconds=0,
+        smtp_host="127.0.0.1",
+        smtp_port=9,
+        smtp_starttls=False,  # nothing listens on the discard port
+    )
+    pat = patient(api, email="maria@example.org", reminder_channel="email", reminder_consent=True)
+    book(api, pat, practitioner(api), session_count=1)
+    at(clock, "2027-02-27T09:01:00+01:00")
+    with TestClient(create_app(settings, engine=clean_db.engine, clock=clock)) as down:
+        down.headers["Authorization"] = api.headers["Authorization"]
+        assert dispatch(down)["retried"] == 1
+    [waiting] = reminders(api, patient_id=pat["id"], kind="appointment", status="pending")[:1]
+    assert waiting["attempts"] == 1 and waiting["last_error"] and waiting["next_attempt_at"]
+    assert dispatch(api)["claimed"] == 0  # not before its next attempt
+    at(clock, "2027-02-27T09:05:00+01:00")
+    assert dispatch(api)["sent"] == 1
+
+
+def test_dispatch_needs_the_dispatcher_role(api: TestClient, clean_db: Database) -> None:
+    desk = {"Authorization": f"Bearer {make_key(clean_db.engine, Role.frontdesk)}"}
+    assert api.post("/v1/reminders/dispatch", json={}, headers=desk).status_code == 403
+    robot = {"Authorization": f"Bearer {make_key(clean_db.engine, Role.dispatcher)}"}
+    assert api.post("/v1/reminders/dispatch", json={}, headers=robot).status_code == 200
+    assert api.get("/v1/patients", headers=robot).status_code == 403
