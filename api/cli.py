@@ -1,6 +1,6 @@
 """The `prolo` command: serve, migrate, make API keys, fill a demo clinic."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -93,7 +93,8 @@ def reminders_dispatch(
     try:
         channels = channels_from(settings)
         engine = make_engine(settings.database_url)
-        summary = dispatch(engine=engine, channels=channels, clock=_now, limit=limit)
+        lease = timedelta(seconds=settings.dispatch_lease_seconds)
+        summary = dispatch(engine=engine, channels=channels, clock=_now, limit=limit, lease=lease)
         engine.dispose()
     except Exception as exc:  # the pass itself could not run: say why, exit non-zero for cron's mail
         print(f"dispatch failed: {type(exc).__name__}: {exc}")

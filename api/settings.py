@@ -24,6 +24,9 @@ class Settings(BaseSettings):
         default=10.0, description="How long a checked key is trusted in memory; revocation takes this long"
     )
     db_pool_size: int = 10
+    dispatch_lease_seconds: float = Field(
+        default=300.0, gt=0, description="How long a dispatcher holds what it claimed before another may take it"
+    )
 
 
 @lru_cache

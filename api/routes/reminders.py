@@ -1,6 +1,7 @@
 """Reminders: what will go out, what went and why not; dispatch passes; outbox acknowledgements."""
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -46,7 +47,11 @@ def dispatch_pass(request: DispatchRequest, http: Request, engine: EngineDep) ->
     """Claim due reminders (at most `limit`, default 500), deliver them and record the outcome; the same as
     `prolo reminders dispatch`. Several passes may run at once: none sends a reminder twice."""
     return dispatch.dispatch(
-        engine=engine, channels=http.app.state.channels, clock=http.app.state.clock, limit=request.limit or 500
+        engine=engine,
+        channels=http.app.state.channels,
+        clock=http.app.state.clock,
+        limit=request.limit or 500,
+        lease=timedelta(seconds=http.app.state.settings.dispatch_lease_seconds),
     )
 
 

@@ -76,7 +76,7 @@ def expire_stale(engine: Engine, now: datetime) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def claim(engine: Engine, now: datetime, limit: int, worker: str) -> list[Reminder]:
+def claim(engine: Engine, now: datetime, limit: int, worker: str, lease: timedelta = LEASE) -> list[Reminder]:
     """Take up to `limit` due reminders, in due order, under this dispatcher's lease."""
     with write_session(engine) as db:
         ids = select(col(Reminder.id)).where(_due(now)).order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit)  # type: ignore[arg-type]
@@ -88,7 +88,7 @@ def claim(engine: Engine, now: datetime, limit: int, worker: str) -> list[Remind
                 .where(col(Reminder.id).in_(ids.scalar_subquery()))
                 .values(
                     status=ReminderStatus.sending.value,
-                    lease_until=now + LEASE,
+                    lease_until=now + lease,
                     leased_by=worker,
                     attempts=col(Reminder.attempts) + 1,
                 )
@@ -180,13 +180,13 @@ def _failed(engine: Engine, reminder: Reminder, worker: str, now: datetime, exc:
         )
 
 
-def _renew(engine: Engine, worker: str, now: datetime) -> None:
+def _renew(engine: Engine, worker: str, now: datetime, lease: timedelta) -> None:
     """Keep the lease on what this pass still holds, so a slow provider does not hand it to another dispatcher."""
     with write_session(engine) as db:
         db.execute(
             update(Reminder)
             .where(col(Reminder.leased_by) == worker, col(Reminder.status) == ReminderStatus.sending.value)
-            .values(lease_until=now + LEASE)
+            .values(lease_until=now + lease)
         )
         db.commit()
 
@@ -198,19 +198,20 @@ def dispatch(
     clock: Callable[[], datetime],
     limit: int = 500,
     worker: str | None = None,
+    lease: timedelta = LEASE,
 ) -> DispatchSummary:
     """One pass: expire the stale, then claim and deliver due reminders, at most `limit` of them."""
     worker = worker or f"dispatcher-{uuid.uuid4().hex[:12]}"
     tally = Tally(expired=expire_stale(engine, clock()))
     while tally.claimed < limit:
-        batch = claim(engine, clock(), min(BATCH, limit - tally.claimed), worker)
+        batch = claim(engine, clock(), min(BATCH, limit - tally.claimed), worker, lease)
         if not batch:
             break
         tally.claimed += len(batch)
         renewed_at = clock()
         for reminder in batch:
-            if clock() - renewed_at > LEASE / 2:
+            if clock() - renewed_at > lease / 2:
                 renewed_at = clock()
-                _renew(engine, worker, renewed_at)
+                _renew(engine, worker, renewed_at, lease)
             _deliver(engine, reminder, channels, worker, clock, tally)
     return tally.summary()
