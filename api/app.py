@@ -13,6 +13,7 @@ from api.auth import KeyCache
 from api.db import make_engine, write_session
 from api.deps import utc_now
 from api.errors import install_problem_handlers
+from api.freshness import AnswerCache, ChangeToken
 from api.guard import InputGuard
 from api.notify import channels_from
 from api.routes import ROUTERS
@@ -53,11 +54,14 @@ def create_app(
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
 
+    token = ChangeToken(engine)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         with write_session(engine) as db:
             ensure_clinic(db=db, settings=settings)
         yield
+        token.close()
 
     app: FastAPI = FastAPIOffline(
         title="Prolo",
@@ -74,6 +78,7 @@ def create_app(
     app.state.clock = clock
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.channels = channels_from(settings)
+    app.state.day_view_cache = AnswerCache(token)
     install_problem_handlers(app)
     app.add_middleware(InputGuard)
     for router in ROUTERS:

@@ -5,7 +5,7 @@ from datetime import date
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import STAFF, EngineDep, NowDep, SessionDep, requires
@@ -23,6 +23,7 @@ router = APIRouter(
 
 @router.get("", response_model=Page[SessionRead], summary="Day view: sessions by start")
 async def list_sessions(
+    http: Request,
     engine: EngineDep,
     page: PageDep,
     on: Annotated[date | None, Query(alias="date", **DATE_BOUNDS, description="One clinic-local date")] = None,
@@ -38,6 +39,7 @@ async def list_sessions(
     read = partial(
         sessions.list_sessions_json,
         engine=engine,
+        cache=http.app.state.day_view_cache,
         on=on,
         from_date=from_date,
         to_date=to_date,

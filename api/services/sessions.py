@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session as DbSession
 
+from api.freshness import AnswerCache
 from api.services.calendars import local_day_bounds
 from api.services.clinic import get_clinic
 from api.services.errors import InvalidInput
@@ -102,6 +103,7 @@ def _day_view_queries(filters: frozenset[str]) -> tuple[Select[Any], Select[Any]
 def list_sessions_json(
     *,
     engine: Engine,
+    cache: AnswerCache | None = None,
     on: date | None,
     from_date: date | None,
     to_date: date | None,
@@ -111,14 +113,22 @@ def list_sessions_json(
     limit: int,
     offset: int,
 ) -> bytes:
-    """The day view: sessions by start, filtered, one page, already serialised (the front desk polls it)."""
+    """The day view: sessions by start, filtered, one page, already serialised (the front desk polls it).
+
+    With a cache, an answer is reused while the database has not changed since it was made.
+    """
     if on is not None and (from_date is not None or to_date is not None):
         raise InvalidInput("date", "give either date, or from/to")
     first, last = (on, on) if on is not None else (from_date, to_date)
     if first is not None and last is not None and last < first:
         raise InvalidInput("to", "must not be before from")
-    with engine.connect() as connection:
-        return _day_view(connection, first, last, practitioner_id, patient_id, status, limit, offset)
+
+    def compute() -> bytes:
+        with engine.connect() as connection:
+            return _day_view(connection, first, last, practitioner_id, patient_id, status, limit, offset)
+
+    key = (first, last, practitioner_id, patient_id, status, limit, offset)
+    return cache.get(key, compute) if cache is not None else compute()
 
 
 def _day_view(

@@ -3,8 +3,10 @@
 from datetime import date, datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.api.helpers import book, course_request, local_times, patient, practitioner
+from tests.conftest import Database
 
 
 def test_r2_r3_course_of_six_at_the_preferred_time_every_14_days(client: TestClient) -> None:
@@ -205,3 +207,17 @@ def test_day_view_items_are_exactly_the_session_resources(client: TestClient) ->
     assert len(items) == 3
     for item in items:
         assert client.get(f"/v1/sessions/{item['id']}").json() == item
+
+
+def test_day_view_never_serves_an_answer_older_than_a_commit(client: TestClient, clean_db: Database) -> None:
+    # answers are reused only while the database is unchanged: a write by any other connection
+    # (another worker, another host, a script) shows in the very next poll
+    course = book(client, patient(client), practitioner(client), session_count=1)
+    day = {"date": "2027-03-01"}
+    assert client.get("/v1/sessions", params=day).json()["items"][0]["status"] == "scheduled"
+    assert client.get("/v1/sessions", params=day).json()["items"][0]["status"] == "scheduled"
+    with clean_db.engine.begin() as conn:
+        conn.execute(text("UPDATE session SET status = 'confirmed'"))
+    assert client.get("/v1/sessions", params=day).json()["items"][0]["status"] == "confirmed"
+    client.post(f"/v1/sessions/{course['sessions'][0]['id']}/cancel", json={"reason": "x"})
+    assert client.get("/v1/sessions", params=day).json()["items"][0]["status"] == "cancelled"
