@@ -9,9 +9,10 @@ revived under its old key. Sent reminders are never touched (R19).
 
 import uuid
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
@@ -47,13 +48,16 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
     db.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
     patient = db.get(Patient, course.patient_id)
     starts = {str(s.id): s.start_at for s in sessions}
+    new_rows = []
     for key, plan in wanted.items():
         row = existing.get(key)
         if row is None:
-            db.add(_row(plan, course, patient, starts[plan.session_id], now))
+            new_rows.append(_row(plan, course, patient, starts[plan.session_id], now))
         elif row.status == ReminderStatus.cancelled.value or (row.status in _REPLANNABLE and row.status != plan.status):
             row.status, row.reason = plan.status, plan.reason  # revived, or consent changed
             row.attempts, row.next_attempt_at, row.last_error = 0, None, None
+    if new_rows:  # one multi-row INSERT: a booking plans dozens of reminders
+        db.execute(insert(Reminder), new_rows)
 
 
 def sync_patient_reminders(db: DbSession, patient_id: uuid.UUID, now: datetime) -> None:
@@ -95,13 +99,16 @@ def _plan(db: DbSession, course: Course, sessions: list[Session], now: datetime)
     ]
 
 
-def _row(plan: PlannedReminder, course: Course, patient: Patient | None, start_at: datetime, now: datetime) -> Reminder:
+def _row(
+    plan: PlannedReminder, course: Course, patient: Patient | None, start_at: datetime, now: datetime
+) -> dict[str, Any]:
     to = None
     if patient is not None and plan.channel == "email":
         to = patient.email
     elif patient is not None and plan.channel == "sms":
         to = patient.phone
-    return Reminder(
+    return dict(
+        id=uuid.uuid4(),
         kind=plan.kind,
         audience=plan.audience,
         channel=plan.channel,
@@ -109,6 +116,7 @@ def _row(plan: PlannedReminder, course: Course, patient: Patient | None, start_a
         # R20: an appointment reminder is stale once the appointment began; a dated one a day after it was due
         expires_at=start_at if plan.kind == APPOINTMENT else plan.due_at + timedelta(days=1),
         status=plan.status,
+        attempts=0,
         idempotency_key=plan.idempotency_key,
         patient_id=course.patient_id,
         session_id=uuid.UUID(plan.session_id),
