@@ -128,7 +128,7 @@ def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> Cours
     sessions = _sessions(course, plan)
     db.add(course)
     db.add_all(sessions)
-    sync_course_reminders(db, course, now)
+    sync_course_reminders(db, course, now, new_sessions=sessions)
     db.commit()
     return course_read(course, sessions, zone)
 

@@ -6,6 +6,18 @@ SQLite claims under `BEGIN IMMEDIATE`, one writer at a time. A claim marks the
 rows `sending` with a lease; a dispatcher killed mid-batch simply lets its lease
 run out and the next pass claims the rows again (same idempotency key). Results
 are recorded only while the lease is still this dispatcher's.
+
+Throughput: a commit costs far more than a row (an fsync on PostgreSQL), so the
+pass does as much as it safely can per statement. Its claim is one
+`UPDATE … RETURNING` of a whole batch that also finishes, in the same statement,
+every row no channel has to carry: `outbox` reminders become `ready` (R22) and
+those whose moment has passed `expired`. Such a row goes from due to done in one
+transaction — there is no window in which it is claimed but not recorded. Only
+reminders for a channel (email, SMS) stay `sending` under the lease; each one's
+outcome is still recorded in its own short transaction right after its delivery,
+so a dispatcher that dies mid-batch leaves at most the one message in flight to
+be sent again (with the same idempotency key), not the rest of the batch. The hot
+path uses Core statements on the table and the few columns it needs, not ORM objects.
 """
 
 import logging
@@ -14,8 +26,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, Row, Select, Table, and_, case, literal, null, or_, select, update
 from sqlmodel import col
 
 from api.db import write_session
@@ -28,8 +41,22 @@ log = logging.getLogger("prolo.dispatch")
 
 LEASE = timedelta(minutes=5)
 MAX_LATENESS = timedelta(hours=12)  # R20: older than this, a reminder is stale, not late
+# Reminders claimed per statement. While batches hold email/SMS to send, BATCH: one
+# dispatcher should not sit on hundreds of slow messages that others could be sending.
+# Once a batch needed no channel at all (outbox, expired: the claim finished it), the
+# next claims take FULL_BATCH, so one commit serves hundreds of rows.
 BATCH = 100
+FULL_BATCH = 500
 OUTBOX = "outbox"
+REMINDER: Table = Reminder.__table__  # type: ignore[attr-defined]  # Core: the pass's statements skip the ORM
+# What a pass reads back from its claim: the new status, and what delivery needs
+_CLAIMED = tuple(
+    REMINDER.c[name]
+    for name in (
+        *("id", "status", "channel", "attempts", "due_at", "expires_at"),
+        *("idempotency_key", "kind", "to_address", "subject", "body"),
+    )
+)
 
 
 @dataclass
@@ -76,12 +103,18 @@ def expire_stale(engine: Engine, now: datetime) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _next_due(engine: Engine, now: datetime, limit: int) -> Select[Any]:
+    """The ids of the next `limit` due reminders in due order; on PostgreSQL only rows no one else is claiming."""
+    ids = select(col(Reminder.id)).where(_due(now)).order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit)  # type: ignore[arg-type]
+    if engine.dialect.name == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
+    return ids
+
+
 def claim(engine: Engine, now: datetime, limit: int, worker: str, lease: timedelta = LEASE) -> list[Reminder]:
     """Take up to `limit` due reminders, in due order, under this dispatcher's lease."""
     with write_session(engine) as db:
-        ids = select(col(Reminder.id)).where(_due(now)).order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit)  # type: ignore[arg-type]
-        if engine.dialect.name == "postgresql":
-            ids = ids.with_for_update(skip_locked=True)
+        ids = _next_due(engine, now, limit)
         rows = list(
             db.execute(
                 update(Reminder)
@@ -100,23 +133,54 @@ def claim(engine: Engine, now: datetime, limit: int, worker: str, lease: timedel
     return sorted(rows, key=lambda r: (r.due_at, r.id))
 
 
-def _record(engine: Engine, reminder: Reminder, worker: str, **values: object) -> bool:
+def _claim_batch(engine: Engine, now: datetime, limit: int, worker: str, lease: timedelta) -> list[Row[Any]]:
+    """claim(), for a pass: one statement that also finishes the rows no channel carries.
+
+    Each claimed row counts an attempt, as in claim(). One already past `expires_at`
+    becomes `expired`; an `outbox` one becomes `ready` (sent_at = now); both leave
+    without a lease. The rest are `sending` under this dispatcher's lease. Returns
+    the columns delivery needs, with the new status, in due order.
+    """
+    c = REMINDER.c
+    expired = c.expires_at <= now  # its moment passed after expire_stale() ran
+    ready = and_(~expired, c.channel == OUTBOX)  # front-desk software collects it (R22)
+    finished = or_(expired, c.channel == OUTBOX)
+    instant = c.lease_until.type  # UTC handling of bound instants (naive UTC on SQLite), as the ORM does it
+    with write_session(engine) as db:
+        rows = db.execute(
+            update(REMINDER)
+            .where(c.id.in_(_next_due(engine, now, limit).scalar_subquery()))
+            .values(
+                status=case(
+                    (expired, ReminderStatus.expired.value),
+                    (c.channel == OUTBOX, ReminderStatus.ready.value),
+                    else_=ReminderStatus.sending.value,
+                ),
+                attempts=c.attempts + 1,
+                lease_until=case((finished, null()), else_=literal(now + lease, instant)),
+                leased_by=case((finished, null()), else_=literal(worker)),
+                sent_at=case((ready, literal(now, instant)), else_=c.sent_at),
+            )
+            .returning(*_CLAIMED)
+        ).all()
+        db.commit()
+    return sorted(rows, key=lambda r: (r.due_at, r.id))
+
+
+def _record(engine: Engine, reminder_id: uuid.UUID, worker: str, **values: object) -> bool:
     """Write a delivery's outcome, only if the lease is still ours (R21)."""
+    c = REMINDER.c
     with write_session(engine) as db:
         result = db.execute(
-            update(Reminder)
-            .where(
-                col(Reminder.id) == reminder.id,
-                col(Reminder.leased_by) == worker,
-                col(Reminder.status) == ReminderStatus.sending.value,
-            )
+            update(REMINDER)
+            .where(c.id == reminder_id, c.leased_by == worker, c.status == ReminderStatus.sending.value)
             .values(lease_until=None, leased_by=None, **values)
         )
         db.commit()
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _message(reminder: Reminder) -> Message:
+def _message(reminder: Row[Any]) -> Message:
     return Message(
         reminder_id=str(reminder.id),
         idempotency_key=reminder.idempotency_key,
@@ -130,18 +194,15 @@ def _message(reminder: Reminder) -> Message:
 
 def _deliver(
     engine: Engine,
-    reminder: Reminder,
+    reminder: Row[Any],
     channels: Mapping[str, Channel],
     worker: str,
     clock: Callable[[], datetime],
     tally: Tally,
 ) -> None:
-    now = clock()
-    if reminder.expires_at <= now:  # the moment passed while it waited in the batch
-        tally.expired += _record(engine, reminder, worker, status=ReminderStatus.expired.value)
-        return
-    if reminder.channel == OUTBOX:  # front-desk software collects it and acknowledges (R22)
-        tally.ready += _record(engine, reminder, worker, status=ReminderStatus.ready.value, sent_at=now)
+    """Send one claimed reminder through its channel and record the outcome (outbox rows never get here)."""
+    if reminder.expires_at <= clock():  # the moment passed while it waited in the batch
+        tally.expired += _record(engine, reminder.id, worker, status=ReminderStatus.expired.value)
         return
     try:
         channel = channels.get(reminder.channel)
@@ -160,7 +221,7 @@ def _deliver(
         return
     tally.sent += _record(
         engine,
-        reminder,
+        reminder.id,
         worker,
         status=ReminderStatus.sent.value,
         sent_at=clock(),
@@ -169,14 +230,14 @@ def _deliver(
     )
 
 
-def _failed(engine: Engine, reminder: Reminder, worker: str, now: datetime, exc: DeliveryError, tally: Tally) -> None:
+def _failed(engine: Engine, reminder: Row[Any], worker: str, now: datetime, exc: DeliveryError, tally: Tally) -> None:
     error = exc.detail[:500]
     again = None if exc.permanent else retry_at(reminder.attempts, now, random.uniform(-1.0, 1.0))
     if again is None:
-        tally.failed += _record(engine, reminder, worker, status=ReminderStatus.failed.value, last_error=error)
+        tally.failed += _record(engine, reminder.id, worker, status=ReminderStatus.failed.value, last_error=error)
     else:
         tally.retried += _record(
-            engine, reminder, worker, status=ReminderStatus.pending.value, next_attempt_at=again, last_error=error
+            engine, reminder.id, worker, status=ReminderStatus.pending.value, next_attempt_at=again, last_error=error
         )
 
 
@@ -203,13 +264,18 @@ def dispatch(
     """One pass: expire the stale, then claim and deliver due reminders, at most `limit` of them."""
     worker = worker or f"dispatcher-{uuid.uuid4().hex[:12]}"
     tally = Tally(expired=expire_stale(engine, clock()))
+    size = BATCH
     while tally.claimed < limit:
-        batch = claim(engine, clock(), min(BATCH, limit - tally.claimed), worker, lease)
+        batch = _claim_batch(engine, clock(), min(size, limit - tally.claimed), worker, lease)
         if not batch:
             break
         tally.claimed += len(batch)
+        tally.ready += sum(r.status == ReminderStatus.ready.value for r in batch)
+        tally.expired += sum(r.status == ReminderStatus.expired.value for r in batch)
+        to_send = [r for r in batch if r.status == ReminderStatus.sending.value]
+        size = BATCH if to_send else FULL_BATCH
         renewed_at = clock()
-        for reminder in batch:
+        for reminder in to_send:
             if clock() - renewed_at > lease / 2:
                 renewed_at = clock()
                 _renew(engine, worker, renewed_at, lease)

@@ -32,16 +32,26 @@ _REPLANNABLE = (ReminderStatus.pending.value, ReminderStatus.skipped.value)
 _STOPPED = (CourseStatus.cancelled.value, CourseStatus.on_hold.value)  # R9: their reminders stop
 
 
-def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
-    """Replan every reminder of the course's sessions; call before the use case commits."""
+def sync_course_reminders(
+    db: DbSession, course: Course, now: datetime, *, new_sessions: list[Session] | None = None
+) -> None:
+    """Replan every reminder of the course's sessions; call before the use case commits.
+
+    `new_sessions`: the sessions of a course booked in this transaction, which has no reminders yet.
+    """
     db.flush()
-    sessions = list(db.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
+    if new_sessions is not None:
+        sessions, existing = new_sessions, {}
+    else:
+        sessions = list(db.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
+        existing = {
+            r.idempotency_key: r
+            for r in db.execute(
+                select(Reminder).where(col(Reminder.session_id).in_([s.id for s in sessions]))
+            ).scalars()
+        }
     planned = [] if course.status in _STOPPED else _plan(db, course, sessions, now)
     wanted = {p.idempotency_key: p for p in planned}
-    existing = {
-        r.idempotency_key: r
-        for r in db.execute(select(Reminder).where(col(Reminder.session_id).in_([s.id for s in sessions]))).scalars()
-    }
     for key, row in existing.items():
         if row.status in _REPLANNABLE and key not in wanted:
             row.status = ReminderStatus.cancelled.value
