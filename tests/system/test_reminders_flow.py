@@ -161,3 +161,64 @@ def test_dispatch_needs_the_dispatcher_role(api: TestClient, clean_db: Database)
     robot = {"Authorization": f"Bearer {make_key(clean_db.engine, Role.dispatcher)}"}
     assert api.post("/v1/reminders/dispatch", json={}, headers=robot).status_code == 200
     assert api.get("/v1/patients", headers=robot).status_code == 403
+
+
+def _one_pending_per_slot(client: TestClient, patient_id: str) -> list[dict[str, Any]]:
+    pending = reminders(client, patient_id=patient_id, status="pending")
+    slots = Counter(
+        (r["session_id"], r["kind"], r["rule_code"], r["due_at"] if r["kind"] == "appointment" else None)
+        for r in pending
+    )
+    assert not [slot for slot, n in slots.items() if n > 1], "two pending reminders for one slot"
+    per_session = Counter((r["session_id"], r["kind"], r["rule_code"]) for r in pending)
+    assert all(n <= 2 for (_, kind, _), n in per_session.items() if kind == "appointment")  # 48 h and 2 h
+    assert all(n == 1 for (_, kind, _), n in per_session.items() if kind != "appointment")
+    return pending
+
+
+def test_r19_every_kind_of_change_leaves_exactly_one_pending_reminder_per_slot(api: TestClient, clock: Clock) -> None:
+    pat = patient(api, email="maria@example.org", reminder_channel="email", reminder_consent=True)
+    course = book(api, pat, practitioner(api), session_count=4)
+    first, second, third, _ = course["sessions"]
+
+    def sessions_with_pending() -> set[str]:
+        return {r["session_id"] for r in _one_pending_per_slot(api, pat["id"])}
+
+    assert sessions_with_pending() == {s["id"] for s in course["sessions"]}  # book
+    # reschedule with reflow: session 2 to the 24th moves 3 and 4 as well
+    moved = api.post(f"/v1/sessions/{second['id']}/reschedule", json={"start": "2027-03-24T09:00:00+01:00"}).json()
+    assert {m["number"] for m in moved["moved"]} == {3, 4}
+    due = {r["due_local"] for r in reminders(api, session_id=third["id"], status="pending", kind="appointment")}
+    assert "2027-04-05T09:00:00+02:00" in due  # 48 h before the reflowed 7 April
+    sessions_with_pending()
+    # complete session 1: its aftercare reminders stay, its appointment ones are past
+    at(clock, "2027-03-01T08:55:00+01:00")
+    api.post(f"/v1/sessions/{first['id']}/check-in")
+    api.post(
+        f"/v1/sessions/{first['id']}/complete",
+        json={"injections": [{"site": "knee", "injectate": "dextrose", "volume_ml": 5}], "pain_before": 6},
+    )
+    assert {r["kind"] for r in reminders(api, session_id=first["id"], status="pending")} >= {
+        "aftercare_end",
+        "exercise",
+    }
+    sessions_with_pending()
+    # no-show: nothing more goes out for that session
+    at(clock, "2027-03-24T10:00:00+01:00")
+    api.post(f"/v1/sessions/{second['id']}/no-show")
+    assert reminders(api, session_id=second["id"], status="pending") == []
+    # hold: every pending reminder of the course stops
+    api.post(f"/v1/courses/{course['id']}/hold", json={"reason": "travelling"})
+    assert reminders(api, patient_id=pat["id"], status="pending") == []
+    # resume: the new sessions get their reminders, once each
+    resumed = api.post(f"/v1/courses/{course['id']}/resume", json={"start_date": "2027-05-03"}).json()
+    new_ids = {s["id"] for s in resumed["sessions"] if s["status"] == "scheduled"}
+    assert len(new_ids) == 3 and new_ids <= sessions_with_pending()
+    # cancel one with a replacement, then the whole course
+    target = sorted(new_ids)[0]
+    replacement = api.post(f"/v1/sessions/{target}/cancel", json={"reason": "ill", "replace": True}).json()[
+        "replacement"
+    ]
+    assert replacement["id"] in sessions_with_pending() and target not in sessions_with_pending()
+    api.post(f"/v1/courses/{course['id']}/cancel", json={"reason": "stopped"})
+    assert reminders(api, patient_id=pat["id"], status="pending") == []
