@@ -121,6 +121,15 @@ def test_r20_r22_dispatch_sends_over_smtp_once_and_expires_stale_ones(
     assert mail.message["Prolo-Idempotency-Key"] == sent["idempotency_key"]
     assert sent["idempotency_key"] in mail.message["Message-ID"]
     assert "Maria" in mail.message.get_content() and sent["sent_at"] is not None
+    # R19: replanning never touches what was sent
+    session_id = sent["session_id"]
+    assert (
+        api.post(f"/v1/sessions/{session_id}/reschedule", json={"start": "2027-03-02T10:00:00+01:00"}).status_code
+        == 200
+    )
+    assert [r["id"] for r in reminders(api, status="sent")] == [sent["id"]]
+    assert reminders(api, status="sent")[0]["due_at"] == sent["due_at"]
+    api.post(f"/v1/sessions/{session_id}/reschedule", json={"start": "2027-03-01T09:00:00+01:00"})
 
     # no dispatcher ran for days: everything overdue is stale and expires instead of flooding the patient
     at(clock, "2027-03-04T09:30:00+01:00")
