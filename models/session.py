@@ -24,6 +24,8 @@ class SessionStatus(StrEnum):
 
 # R5: these statuses occupy the practitioner's and the patient's time.
 ACTIVE_STATUSES = (SessionStatus.scheduled, SessionStatus.confirmed, SessionStatus.checked_in)
+# R10: only these can be cancelled; a checked-in patient is in the clinic and is completed or marked no-show.
+CANCELLABLE_STATUSES = (SessionStatus.scheduled, SessionStatus.confirmed)
 
 
 class Session(SQLModel, table=True):

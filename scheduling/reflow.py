@@ -141,6 +141,14 @@ def plan_reschedule(
             raise MinIntervalViolated(number, previous.number, previous_date + gap, None)
         if not _in_window(protocol, previous_date, new_date):
             warnings = (OUTSIDE_WINDOW,)  # allowed (staff chose it), but flagged (R3)
+    # R4 also holds against an injection numbered after this session (a later session took place
+    # while this one was never marked): a week either side of every completed session.
+    for done in (s for s in course if s.number > number and s.status is Status.completed):
+        done_date = done.start_at.astimezone(zone).date()
+        if abs((new_date - done_date).days) < gap.days:
+            if new_date < done_date:
+                raise MinIntervalViolated(number, done.number, None, done_date - gap)
+            raise MinIntervalViolated(number, done.number, done_date + gap, None)
     session = Move(number, start_at, end_at, warnings)
 
     if not reflow:

@@ -18,7 +18,7 @@ from api.services.protocols import default_protocol
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import course_read, sessions_by_course
 from models import Course, CourseCreate, CourseRead, CourseStatus, Page, Patient, Practitioner, Protocol, Session
-from models.session import ACTIVE_STATUSES, SessionStatus
+from models.session import CANCELLABLE_STATUSES, SessionStatus
 from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable, ProtocolValues, plan_course
 from scheduling.aftercare import Rule, SessionRef, windows_for
 from scheduling.medications import medication_warnings
@@ -177,7 +177,7 @@ def cancel_course(*, db: DbSession, course_id: uuid.UUID, reason: str, now: date
         db.execute(
             select(Session).where(
                 col(Session.course_id) == course.id,
-                col(Session.status).in_([s.value for s in ACTIVE_STATUSES]),
+                col(Session.status).in_([s.value for s in CANCELLABLE_STATUSES]),
                 col(Session.start_at) >= now,
             )
         )

@@ -22,10 +22,13 @@ from api.services.lifecycle import refresh_course
 from api.services.lookups import get_or_404
 from api.services.reminder_plans import sync_course_reminders
 from models import Course, CourseRead, CourseStatus, Patient, Practitioner, Session
-from models.session import ACTIVE_STATUSES, SessionStatus
+from models.session import CANCELLABLE_STATUSES, SessionStatus
 from scheduling import ProtocolValues, plan_course
 
 _HOLDABLE = (CourseStatus.planned.value, CourseStatus.active.value)
+_KEPT = frozenset(
+    {*(s.value for s in CANCELLABLE_STATUSES), SessionStatus.checked_in.value, SessionStatus.completed.value}
+)
 
 
 def _sessions(db: DbSession, course_id: uuid.UUID) -> list[Session]:
@@ -39,7 +42,7 @@ def hold(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> 
     if course.status not in _HOLDABLE:
         raise Conflict(f"a {course.status} course cannot be put on hold", current_status=course.status)
     for session in _sessions(db, course.id):
-        if session.status in {s.value for s in ACTIVE_STATUSES} and session.start_at >= now:
+        if session.status in {s.value for s in CANCELLABLE_STATUSES} and session.start_at >= now:
             session.status = SessionStatus.cancelled.value
             session.change_reason = f"course on hold: {reason}"
     course.status = CourseStatus.on_hold.value
@@ -65,16 +68,16 @@ def resume(
         )
     zone = ZoneInfo(get_clinic(db).timezone)
     sessions = _sessions(db, course.id)
-    completed = [s for s in sessions if s.status == SessionStatus.completed.value]
-    owed = course.session_count - len(completed)
+    # what took place or still may (a session checked in before the hold is still in the chair)
+    kept = [s for s in sessions if s.status in _KEPT]
+    owed = course.session_count - len(kept)
     first_number = (sessions[-1].number if sessions else 0) + 1
     if owed > 0:
         anchor = time.fromisoformat(preferred_time) if preferred_time else _first_time(sessions, zone)
         earliest = start_date
-        if completed:  # R4: never within the minimum interval of the last injection
-            earliest = max(
-                earliest, completed[-1].start_at.astimezone(zone).date() + timedelta(course.min_interval_days)
-            )
+        if kept:  # R4: never within the minimum interval of the last injection, done or still to come
+            last = max(s.start_at for s in kept).astimezone(zone).date()
+            earliest = max(earliest, last + timedelta(days=max(course.min_interval_days, 1)))
         values = ProtocolValues(
             session_count=min(12, owed),
             interval_days=course.interval_days,

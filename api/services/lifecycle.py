@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
+from api.services.errors import Conflict
 from api.services.lookups import get_or_404
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
@@ -127,6 +128,8 @@ def complete(*, db: DbSession, session_id: uuid.UUID, record: SessionComplete, n
 def cancel(*, db: DbSession, session_id: uuid.UUID, reason: str, replace: bool, now: datetime) -> SessionCancelled:
     """Cancel one session; with `replace`, append session n+1 planned by R3 from the last active one (R9)."""
     row, course, zone = _move(db, session_id, Action.cancel, now, planning=replace)
+    if replace and course.status in (CourseStatus.cancelled, CourseStatus.on_hold):
+        raise Conflict(f"the course is {course.status}: no replacement is planned", current_status=course.status)
     row.change_reason = reason
     replacement = _replacement(db, course, zone, now) if replace else None
     refresh_course(db, course)

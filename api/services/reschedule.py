@@ -10,10 +10,11 @@ from sqlmodel import col
 
 from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
+from api.services.errors import Conflict
 from api.services.lookups import get_or_404
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
-from models import Course, Patient, Practitioner, Session
+from models import Course, CourseStatus, Patient, Practitioner, Session
 from models.record import Rescheduled, SessionReschedule
 from scheduling import Calendar, CourseSession, Move, ProtocolValues, plan_reschedule
 from scheduling.lifecycle import Status
@@ -26,6 +27,8 @@ def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedu
     practitioner = get_or_404(db, Practitioner, found.practitioner_id, lock=True)
     get_or_404(db, Patient, found.patient_id, lock=True)
     course = get_or_404(db, Course, found.course_id, lock=True)
+    if course.status in (CourseStatus.cancelled, CourseStatus.on_hold):  # R9: its sessions stay where they are
+        raise Conflict(f"the course is {course.status}: its sessions cannot move", current_status=course.status)
     sessions = list(
         db.execute(
             select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number)).with_for_update()
