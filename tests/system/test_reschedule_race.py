@@ -83,8 +83,8 @@ def created(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def book_one_session_courses(http: httpx.Client, practitioner_id: str, count: int, day: date) -> list[dict[str, Any]]:
-    """`count` patients, each with a one-session course on `day` (the practitioner's times that day, one each)."""
+def book_courses(http: httpx.Client, practitioner_id: str, count: int, day: date) -> list[dict[str, Any]]:
+    """`count` patients, each with a three-session course from `day`; their first sessions, one time each that day."""
     sessions = []
     for i in range(count):
         patient = created(
@@ -106,7 +106,7 @@ def book_one_session_courses(http: httpx.Client, practitioner_id: str, count: in
                     "practitioner_id": practitioner_id,
                     "start_date": day.isoformat(),
                     "preferred_time": "09:00",
-                    "session_count": 1,
+                    "session_count": 3,
                     "condition": "chronic low back pain",
                 },
             )
@@ -117,11 +117,15 @@ def book_one_session_courses(http: httpx.Client, practitioner_id: str, count: in
 
 
 def setup(live_api: LiveApi, racers: int) -> tuple[str, list[dict[str, Any]], datetime]:
-    """A practitioner, `racers` one-session courses on a Monday, and a free slot on the Wednesday after."""
+    """A practitioner, `racers` courses from a Monday, and a free slot on the Wednesday after.
+
+    Wednesday keeps R4 (two days after Monday, twelve before session 2) and R3 (session 2
+    stays inside its window), so nothing but the practitioner's time decides the race.
+    """
     monday = next_year_monday()
     with live_api.client() as http:
         practitioner_id = str(created(http.post("/v1/practitioners", json={"name": "Dr. Amara Okafor"}))["id"])
-        sessions = book_one_session_courses(http, practitioner_id, racers, monday)
+        sessions = book_courses(http, practitioner_id, racers, monday)
     return practitioner_id, sessions, at_local(monday + timedelta(days=2), "11:00")
 
 
