@@ -14,12 +14,13 @@ from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lookups import get_or_404
+from api.services.planning import new_session, planner_values
 from api.services.protocols import default_protocol
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import course_read, sessions_by_course
 from models import Course, CourseCreate, CourseRead, CourseStatus, Page, Patient, Practitioner, Protocol, Session
 from models.session import CANCELLABLE_STATUSES, SessionStatus
-from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable, ProtocolValues, plan_course
+from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable, plan_course
 from scheduling.aftercare import Rule, SessionRef, windows_for
 from scheduling.medications import medication_warnings
 
@@ -36,13 +37,7 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
         raise Conflict("the patient is archived; restore them before booking", patient_id=str(patient.id))
     protocol = get_or_404(db, Protocol, request.protocol_id) if request.protocol_id else default_protocol(db)
     clinic = get_clinic(db)
-    values = ProtocolValues(
-        session_count=request.session_count or protocol.session_count,
-        interval_days=protocol.interval_days,
-        interval_tolerance_days=protocol.interval_tolerance_days,
-        min_interval_days=protocol.min_interval_days,
-        session_minutes=protocol.session_minutes,
-    )
+    values = planner_values(protocol, request.session_count or protocol.session_count)
     preferred = time.fromisoformat(request.preferred_time) if request.preferred_time else None
     plan = None
     for search_days in FIRST_SESSION_SEARCH_DAYS:
@@ -99,21 +94,7 @@ def _course_warnings(
 
 
 def _sessions(course: Course, plan: CoursePlan) -> list[Session]:
-    return [
-        Session(
-            course_id=course.id,
-            patient_id=course.patient_id,
-            practitioner_id=course.practitioner_id,
-            number=planned.number,
-            start_at=planned.start_at,
-            end_at=planned.end_at,
-            warnings=[
-                {"code": code, "message": "placed after its interval window: no slot fitted inside it (R6)"}
-                for code in planned.warnings
-            ],
-        )
-        for planned in plan.sessions
-    ]
+    return [new_session(course, planned) for planned in plan.sessions]
 
 
 def preview_course(*, db: DbSession, request: CourseCreate, now: datetime) -> CourseRead:

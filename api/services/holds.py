@@ -20,10 +20,11 @@ from api.services.courses import get_course
 from api.services.errors import Conflict
 from api.services.lifecycle import refresh_course
 from api.services.lookups import get_or_404
+from api.services.planning import new_session, planner_values
 from api.services.reminder_plans import sync_course_reminders
 from models import Course, CourseRead, CourseStatus, Patient, Practitioner, Session
 from models.session import CANCELLABLE_STATUSES, SessionStatus
-from scheduling import ProtocolValues, plan_course
+from scheduling import plan_course
 
 _HOLDABLE = (CourseStatus.planned.value, CourseStatus.active.value)
 _KEPT = frozenset(
@@ -78,13 +79,7 @@ def resume(
         if kept:  # R4: never within the minimum interval of the last injection, done or still to come
             last = max(s.start_at for s in kept).astimezone(zone).date()
             earliest = max(earliest, last + timedelta(days=max(course.min_interval_days, 1)))
-        values = ProtocolValues(
-            session_count=min(12, owed),
-            interval_days=course.interval_days,
-            interval_tolerance_days=course.interval_tolerance_days,
-            min_interval_days=course.min_interval_days,
-            session_minutes=course.session_minutes,
-        )
+        values = planner_values(course, owed)
         span = 90 + owed * (course.interval_days + course.interval_tolerance_days) + 8
         calendar = load_calendar(
             db,
@@ -103,20 +98,7 @@ def resume(
             anchor_time=anchor,
         )
         for planned in plan.sessions:
-            db.add(
-                Session(
-                    course_id=course.id,
-                    patient_id=course.patient_id,
-                    practitioner_id=course.practitioner_id,
-                    number=planned.number,
-                    start_at=planned.start_at,
-                    end_at=planned.end_at,
-                    warnings=[
-                        {"code": c, "message": "placed after its interval window (R6)"} for c in planned.warnings
-                    ],
-                    change_reason="planned again when the course resumed",
-                )
-            )
+            db.add(new_session(course, planned, change_reason="planned again when the course resumed"))
     course.status = CourseStatus.planned.value
     course.status_reason = None
     db.flush()

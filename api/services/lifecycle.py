@@ -16,11 +16,12 @@ from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lookups import get_or_404
+from api.services.planning import new_session, planner_values
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
 from models import Course, Patient, Practitioner, Session, SessionRead
 from models.record import ClinicalRecord, SessionCancelled, SessionComplete
-from scheduling import ProtocolValues, plan_course
+from scheduling import plan_course
 from scheduling.aftercare import Rule, SessionRef, windows_for
 from scheduling.lifecycle import (
     ACTIVE,
@@ -148,13 +149,7 @@ def _replacement(db: DbSession, course: Course, zone: ZoneInfo, now: datetime) -
     first = sessions[0].start_at.astimezone(zone).time() if sessions else time(9)
     today = now.astimezone(zone).date()
     start_date = max(today, previous.start_at.astimezone(zone).date()) if previous else today
-    values = ProtocolValues(
-        session_count=min(12, max(s.number for s in sessions)),
-        interval_days=course.interval_days,
-        interval_tolerance_days=course.interval_tolerance_days,
-        min_interval_days=course.min_interval_days,
-        session_minutes=course.session_minutes,
-    )
+    values = planner_values(course, max(s.number for s in sessions))
     span = course.interval_days + course.interval_tolerance_days + 8 + (0 if previous else 90)
     practitioner = get_or_404(db, Practitioner, course.practitioner_id)  # locked by _locked
     calendar = load_calendar(
@@ -175,16 +170,6 @@ def _replacement(db: DbSession, course: Course, zone: ZoneInfo, now: datetime) -
         previous_start_at=previous.start_at if previous else None,
         anchor_time=first,
     )
-    planned = plan.sessions[0]
-    replacement = Session(
-        course_id=course.id,
-        patient_id=course.patient_id,
-        practitioner_id=course.practitioner_id,
-        number=number,
-        start_at=planned.start_at,
-        end_at=planned.end_at,
-        warnings=[{"code": code, "message": "placed after its interval window (R6)"} for code in planned.warnings],
-        change_reason="replacement for a cancelled session",
-    )
+    replacement = new_session(course, plan.sessions[0], change_reason="replacement for a cancelled session")
     db.add(replacement)
     return replacement

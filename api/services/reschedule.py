@@ -12,11 +12,12 @@ from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lookups import get_or_404
+from api.services.planning import planner_values
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
 from models import Course, CourseStatus, Patient, Practitioner, Session
 from models.record import Rescheduled, SessionReschedule
-from scheduling import Calendar, CourseSession, Move, ProtocolValues, plan_reschedule
+from scheduling import Calendar, CourseSession, Move, plan_reschedule
 from scheduling.lifecycle import Status
 
 
@@ -37,13 +38,7 @@ def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedu
     zone = ZoneInfo(get_clinic(db).timezone)
     plan = plan_reschedule(
         _calendar(db, practitioner, course, sessions, request.start, zone, now),
-        ProtocolValues(
-            session_count=min(12, len(sessions)),
-            interval_days=course.interval_days,
-            interval_tolerance_days=course.interval_tolerance_days,
-            min_interval_days=course.min_interval_days,
-            session_minutes=course.session_minutes,
-        ),
+        planner_values(course, len(sessions)),
         [CourseSession(s.number, s.start_at, s.end_at, Status(s.status)) for s in sessions],
         number=found.number,
         new_start_at=request.start,

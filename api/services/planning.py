@@ -1,0 +1,31 @@
+"""Between booked courses and the planner: a course's timing as planner values, planned sessions as rows."""
+
+from models import Course, Protocol, Session
+from scheduling import PlannedSession, ProtocolValues
+
+_OUTSIDE_WINDOW_MESSAGE = "placed after its interval window: no slot fitted inside it (R6)"
+
+
+def planner_values(source: Course | Protocol, session_count: int) -> ProtocolValues:
+    """The timing a course was booked with (or a protocol's), for planning `session_count` sessions (1..12)."""
+    return ProtocolValues(
+        session_count=min(12, max(1, session_count)),
+        interval_days=source.interval_days,
+        interval_tolerance_days=source.interval_tolerance_days,
+        min_interval_days=source.min_interval_days,
+        session_minutes=source.session_minutes,
+    )
+
+
+def new_session(course: Course, planned: PlannedSession, *, change_reason: str | None = None) -> Session:
+    """A row for a session the planner placed."""
+    return Session(
+        course_id=course.id,
+        patient_id=course.patient_id,
+        practitioner_id=course.practitioner_id,
+        number=planned.number,
+        start_at=planned.start_at,
+        end_at=planned.end_at,
+        warnings=[{"code": code, "message": _OUTSIDE_WINDOW_MESSAGE} for code in planned.warnings],
+        change_reason=change_reason,
+    )
