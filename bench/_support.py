@@ -56,10 +56,10 @@ READY_SECONDS = 30
 
 
 @contextmanager
-def bench_database(postgres_url: str | None) -> Iterator[str]:
-    """The URL of an empty database for one run: a temp SQLite file, or `prolo_bench` on that server."""
+def bench_database(postgres_url: str | None, name: str = BENCH_DATABASE) -> Iterator[str]:
+    """The URL of an empty database for one run: a temp SQLite file, or `name` on that server (dropped after)."""
     if postgres_url is None:
-        with tempfile.TemporaryDirectory(prefix="prolo-bench-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{name}-".replace("_", "-")) as tmp:
             yield f"sqlite:///{tmp}/bench.db"
         return
     given = make_url(postgres_url)
@@ -67,12 +67,12 @@ def bench_database(postgres_url: str | None) -> Iterator[str]:
         raise SystemExit(f"--database-url must be a PostgreSQL URL on 127.0.0.1, not {given!r}")
     # CREATE/DROP DATABASE cannot run in a transaction, nor from inside the database itself.
     maintenance = create_engine(given.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    drop = text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+    drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     try:
         with maintenance.connect() as conn:
             conn.execute(drop)
-            conn.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
-        yield given.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield given.set(database=name).render_as_string(hide_password=False)
     finally:
         with maintenance.connect() as conn:
             conn.execute(drop)

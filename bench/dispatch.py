@@ -33,17 +33,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from _support import ROOT, fill_clinic, measured_day, stop_on_sigterm
-from sqlalchemy import Engine, create_engine, delete, func, insert, select, text
-from sqlalchemy.engine import make_url
+from _support import ROOT, bench_database, fill_clinic, measured_day, stop_on_sigterm
+from sqlalchemy import Engine, delete, func, insert, select, text
 from sqlmodel import col
 
 from api.db import make_engine
@@ -69,7 +65,7 @@ def main() -> int:
     postgres = args.database_url is not None
     counts = args.dispatchers or ([1, 4] if postgres else [1])
     results: list[Result] = []
-    with _bench_database(args.database_url) as url:
+    with bench_database(args.database_url, BENCH_DATABASE) as url:
         sessions = _fill_clinic(url)
         print(f"database: {url.split('@')[-1]}  {args.rounds} rounds each, median counts")
         for channel, n in (("outbox", args.reminders), ("sms", args.sms_reminders)):
@@ -99,30 +95,6 @@ def _arguments() -> argparse.Namespace:
 
 
 # --- the database ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _bench_database(postgres_url: str | None) -> Iterator[str]:
-    """A temp SQLite file, or `prolo_bench_dispatch` on that server: made empty now, dropped at the end."""
-    if postgres_url is None:
-        with tempfile.TemporaryDirectory(prefix="prolo-bench-dispatch-") as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    given = make_url(postgres_url)
-    if given.get_backend_name() != "postgresql" or given.host not in LOCAL_HOSTS:
-        raise SystemExit(f"--database-url must be a PostgreSQL URL on 127.0.0.1, not {given!r}")
-    # CREATE/DROP DATABASE cannot run in a transaction, nor from inside the database itself.
-    maintenance = create_engine(given.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    drop = text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-    try:
-        with maintenance.connect() as conn:
-            conn.execute(drop)
-            conn.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
-        yield given.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
-    finally:
-        with maintenance.connect() as conn:
-            conn.execute(drop)
-        maintenance.dispose()
 
 
 def _fill_clinic(url: str) -> list[tuple[uuid.UUID, uuid.UUID]]:
