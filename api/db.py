@@ -47,10 +47,6 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def begin_write(session: Session) -> None:
     """Open this session's transaction as a writer: on SQLite the write lock is taken now."""
     if session.in_transaction():

@@ -269,7 +269,7 @@ def _next_working_day(db: DbSession, today: date) -> date:
     """Today, or after a weekend or holiday the next day the clinic opens: the day view worth showing."""
     closed = {
         c.start_date + timedelta(days=n)
-        for c in list_closures(db=db, from_date=today, to_date=today + timedelta(days=31))
+        for c in list_closures(db=db, from_date=today, to_date=today + timedelta(days=31), limit=500, offset=0).items
         for n in range((c.end_date - c.start_date).days + 1)
     }
     day = today

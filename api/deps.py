@@ -96,5 +96,4 @@ def requires(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
 
 # The roles of SPEC S4, by what they may touch.
 STAFF = (Role.clinician, Role.frontdesk)
-ADMIN_ONLY: tuple[Role, ...] = ()
 SETUP_READERS = STAFF

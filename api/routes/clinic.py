@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from api.deps import SETUP_READERS, SessionDep, requires
-from api.routes.common import PROBLEMS
+from api.routes.common import PROBLEMS, PageDep
 from api.services import clinic, closures
-from models import ClinicRead, ClinicWrite, ClosureCreate, ClosureRead, HolidayImport
+from models import ClinicRead, ClinicWrite, ClosureCreate, ClosureRead, HolidayImport, Page
 from models.base import DATE_BOUNDS
 
 router = APIRouter(prefix="/v1", tags=["clinic"], responses=PROBLEMS)
@@ -40,14 +40,15 @@ def create_closure(values: ClosureCreate, db: SessionDep) -> ClosureRead:
     return closures.create_closure(db=db, values=values)
 
 
-@router.get("/closures", response_model=ClosureList, dependencies=_read, summary="List closures")
+@router.get("/closures", response_model=Page[ClosureRead], dependencies=_read, summary="List closures")
 def list_closures(
     db: SessionDep,
+    page: PageDep,
     from_date: Annotated[date | None, Query(alias="from", **DATE_BOUNDS, description="Local date")] = None,
     to_date: Annotated[date | None, Query(alias="to", **DATE_BOUNDS, description="Local date, inclusive")] = None,
-) -> ClosureList:
+) -> Page[ClosureRead]:
     """Closures overlapping the dates given."""
-    return ClosureList(items=closures.list_closures(db=db, from_date=from_date, to_date=to_date))
+    return closures.list_closures(db=db, from_date=from_date, to_date=to_date, limit=page.limit, offset=page.offset)
 
 
 @router.delete("/closures/{closure_id}", status_code=204, dependencies=_admin, summary="Remove a closure")

@@ -4,13 +4,13 @@ import uuid
 from datetime import date
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.services.errors import InvalidInput
 from api.services.lookups import get_or_404
-from models import Closure, ClosureCreate, ClosureRead, HolidayImport
+from models import Closure, ClosureCreate, ClosureRead, HolidayImport, Page
 
 
 def _read(closure: Closure) -> ClosureRead:
@@ -25,14 +25,18 @@ def create_closure(*, db: DbSession, values: ClosureCreate) -> ClosureRead:
     return _read(closure)
 
 
-def list_closures(*, db: DbSession, from_date: date | None, to_date: date | None) -> list[ClosureRead]:
-    """Closures overlapping [from, to], by start date."""
+def list_closures(
+    *, db: DbSession, from_date: date | None, to_date: date | None, limit: int, offset: int
+) -> Page[ClosureRead]:
+    """Closures overlapping [from, to], by start date (S3: paginated, with the total)."""
     query = select(Closure).order_by(col(Closure.start_date), col(Closure.id))
     if from_date is not None:
         query = query.where(col(Closure.end_date) >= from_date)
     if to_date is not None:
         query = query.where(col(Closure.start_date) <= to_date)
-    return [_read(c) for c in db.execute(query).scalars()]
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.execute(query.limit(limit).offset(offset)).scalars()
+    return Page(items=[_read(c) for c in rows], total=total, limit=limit, offset=offset)
 
 
 def delete_closure(*, db: DbSession, closure_id: uuid.UUID) -> None:

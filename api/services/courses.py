@@ -13,6 +13,7 @@ from sqlmodel import col
 from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
+from api.services.lifecycle import course_changed
 from api.services.lookups import get_or_404
 from api.services.planning import new_session, planner_values
 from api.services.protocols import default_protocol
@@ -168,7 +169,6 @@ def cancel_course(*, db: DbSession, course_id: uuid.UUID, reason: str, now: date
     for item in future:
         item.status = SessionStatus.cancelled.value
         item.change_reason = reason
-    db.add(course)
-    sync_course_reminders(db, course, now)
+    course_changed(db, course, now)
     db.commit()
     return get_course(db=db, course_id=course.id)

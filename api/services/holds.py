@@ -18,10 +18,9 @@ from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.courses import get_course
 from api.services.errors import Conflict
-from api.services.lifecycle import refresh_course
+from api.services.lifecycle import course_changed
 from api.services.lookups import get_or_404
 from api.services.planning import new_session, planner_values
-from api.services.reminder_plans import sync_course_reminders
 from models import Course, CourseRead, CourseStatus, Patient, Practitioner, Session
 from models.session import CANCELLABLE_STATUSES, SessionStatus
 from scheduling import plan_course
@@ -48,8 +47,7 @@ def hold(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> 
             session.change_reason = f"course on hold: {reason}"
     course.status = CourseStatus.on_hold.value
     course.status_reason = reason
-    db.add(course)
-    sync_course_reminders(db, course, now)
+    course_changed(db, course, now)
     db.commit()
     return get_course(db=db, course_id=course.id)
 
@@ -102,8 +100,7 @@ def resume(
     course.status = CourseStatus.planned.value
     course.status_reason = None
     db.flush()
-    refresh_course(db, course)
-    sync_course_reminders(db, course, now)
+    course_changed(db, course, now)
     db.commit()
     return get_course(db=db, course_id=course.id)
 

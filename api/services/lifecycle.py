@@ -56,12 +56,14 @@ def _course_sessions(db: DbSession, course_id: uuid.UUID) -> list[Session]:
     return list(db.execute(query).scalars())
 
 
-def refresh_course(db: DbSession, course: Course) -> None:
-    """R9: the course's status and review flag follow its sessions (reminders are replanned by the caller)."""
+def course_changed(db: DbSession, course: Course, now: datetime) -> None:
+    """After any change to a course or its sessions, in the same transaction: status and review
+    flag follow the sessions (R9; cancelled and on-hold courses keep theirs), reminders are replanned (R19)."""
     statuses = [Status(s.status) for s in _course_sessions(db, course.id)]
     course.status = course_status(CourseStatus(course.status), statuses).value
     course.needs_review = needs_review(statuses)
     db.add(course)
+    sync_course_reminders(db, course, now)
 
 
 def _move(
@@ -85,8 +87,7 @@ def confirm(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRe
 def no_show(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient did not come (only after the start time); two of them flag the course for review."""
     row, course, zone = _move(db, session_id, Action.no_show, now)
-    refresh_course(db, course)
-    sync_course_reminders(db, course, now)
+    course_changed(db, course, now)
     db.commit()
     return session_read(row, zone)
 
@@ -120,8 +121,7 @@ def complete(*, db: DbSession, session_id: uuid.UUID, record: SessionComplete, n
     """The session took place: store the clinical record; the course becomes active or completed."""
     row, course, zone = _move(db, session_id, Action.complete, now)
     row.record = ClinicalRecord(**record.model_dump(), completed_at=now).model_dump(mode="json")
-    refresh_course(db, course)
-    sync_course_reminders(db, course, now)
+    course_changed(db, course, now)
     db.commit()
     return session_read(row, zone)
 
@@ -133,8 +133,7 @@ def cancel(*, db: DbSession, session_id: uuid.UUID, reason: str, replace: bool, 
         raise Conflict(f"the course is {course.status}: no replacement is planned", current_status=course.status)
     row.change_reason = reason
     replacement = _replacement(db, course, zone, now) if replace else None
-    refresh_course(db, course)
-    sync_course_reminders(db, course, now)
+    course_changed(db, course, now)
     db.commit()
     return SessionCancelled(
         session=session_read(row, zone), replacement=session_read(replacement, zone) if replacement else None

@@ -11,9 +11,9 @@ from sqlmodel import col
 from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
+from api.services.lifecycle import course_changed
 from api.services.lookups import get_or_404
 from api.services.planning import planner_values
-from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
 from models import Course, CourseStatus, Patient, Practitioner, Session
 from models.record import Rescheduled, SessionReschedule
@@ -54,7 +54,7 @@ def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedu
     if request.dry_run:
         db.rollback()
     else:
-        sync_course_reminders(db, course, now)
+        course_changed(db, course, now)
         db.commit()
     return answer
 

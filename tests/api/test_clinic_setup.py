@@ -56,7 +56,9 @@ def test_closures_create_list_delete(client: TestClient) -> None:
         "/v1/closures", json={"start_date": "2027-12-24", "end_date": "2027-12-31", "reason": "Winter break"}
     )
     assert made.status_code == 201
-    listed = client.get("/v1/closures", params={"from": "2027-12-30", "to": "2028-01-05"}).json()["items"]
+    page = client.get("/v1/closures", params={"from": "2027-12-30", "to": "2028-01-05"}).json()
+    assert (page["total"], page["limit"], page["offset"]) == (1, 50, 0)  # S3: lists are paginated
+    listed = page["items"]
     assert [c["reason"] for c in listed] == ["Winter break"]
     assert client.get("/v1/closures", params={"from": "2028-01-01"}).json()["items"] == []
     assert client.delete(f"/v1/closures/{made.json()['id']}").status_code == 204

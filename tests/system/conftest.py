@@ -11,10 +11,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -135,6 +137,37 @@ class LiveApi:
         """A new HTTP client; each thread of a race gets its own, so requests really run at once."""
         headers = {"Authorization": f"Bearer {key or self.admin_key}"}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS)
+
+    def race(self, requests: list[tuple[str, str, dict[str, Any]]]) -> list[httpx.Response]:
+        """Send (method, path, body) requests at once, one thread and one open connection each.
+
+        Every connection is opened first and all requests are released by one barrier; the
+        answers come back in request order.
+        """
+        barrier = threading.Barrier(len(requests))
+        answers: list[httpx.Response | None] = [None] * len(requests)
+        errors: list[BaseException] = []
+
+        def fire(index: int, method: str, path: str, body: dict[str, Any]) -> None:
+            try:
+                with self.client() as http:
+                    http.get("/healthz")  # open the connection before the start line
+                    barrier.wait(timeout=REQUEST_TIMEOUT_SECONDS)
+                    answers[index] = http.request(method, path, json=body)
+            except BaseException as exc:
+                errors.append(exc)
+                barrier.abort()
+
+        threads = [threading.Thread(target=fire, args=(i, *request)) for i, request in enumerate(requests)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=2 * REQUEST_TIMEOUT_SECONDS)
+        assert not any(thread.is_alive() for thread in threads), "a racing request never came back"
+        if errors:
+            raise errors[0]
+        assert all(answer is not None for answer in answers)
+        return [answer for answer in answers if answer is not None]
 
 
 @pytest.fixture

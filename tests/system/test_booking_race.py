@@ -7,7 +7,6 @@ one, so the dates are in the next calendar year. The same tests run on SQLite
 exclusion constraint) — R11 demands both.
 """
 
-import threading
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,7 +24,7 @@ from models import Course
 from models import Session as SessionRow
 from models.session import ACTIVE_STATUSES
 from tests.conftest import Database
-from tests.system.conftest import CLINIC_TIMEZONE, REQUEST_TIMEOUT_SECONDS, LiveApi
+from tests.system.conftest import CLINIC_TIMEZONE, LiveApi
 
 pytestmark = pytest.mark.system
 
@@ -52,30 +51,7 @@ def at_local(day: date, clock: str) -> datetime:
 
 def race(live_api: LiveApi, requests: list[tuple[str, str, dict[str, Any]]]) -> list[httpx.Response]:
     """Send the requests at once, one thread and one connection each; the answers in request order."""
-    barrier = threading.Barrier(len(requests))
-    answers: list[httpx.Response | None] = [None] * len(requests)
-    errors: list[BaseException] = []
-
-    def fire(index: int, method: str, path: str, body: dict[str, Any]) -> None:
-        try:
-            with live_api.client() as http:
-                http.get("/healthz")  # open the connection before the start line
-                barrier.wait(timeout=REQUEST_TIMEOUT_SECONDS)
-                answers[index] = http.request(method, path, json=body)
-        except BaseException as exc:
-            errors.append(exc)
-            barrier.abort()
-
-    threads = [threading.Thread(target=fire, args=(i, *request)) for i, request in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=2 * REQUEST_TIMEOUT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "a racing request never came back"
-    if errors:
-        raise errors[0]
-    assert all(answer is not None for answer in answers)
-    return [answer for answer in answers if answer is not None]
+    return live_api.race(requests)
 
 
 def created(response: httpx.Response) -> dict[str, Any]:

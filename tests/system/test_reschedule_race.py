@@ -9,7 +9,6 @@ database, on SQLite (writers serialised by `BEGIN IMMEDIATE`) and on PostgreSQL 
 locks plus the exclusion constraint). A dry run racing real reschedules never writes.
 """
 
-import threading
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,7 +24,7 @@ from sqlmodel import Session as DbSession
 from models import Session as SessionRow
 from models.session import ACTIVE_STATUSES
 from tests.conftest import Database
-from tests.system.conftest import CLINIC_TIMEZONE, REQUEST_TIMEOUT_SECONDS, LiveApi
+from tests.system.conftest import CLINIC_TIMEZONE, LiveApi
 
 pytestmark = pytest.mark.system
 
@@ -52,29 +51,7 @@ def instant(value: str) -> datetime:
 
 def race(live_api: LiveApi, requests: list[Request]) -> list[httpx.Response]:
     """POST them all at once, one thread and one open connection each; the answers in request order."""
-    barrier = threading.Barrier(len(requests))
-    answers: list[httpx.Response | None] = [None] * len(requests)
-    errors: list[BaseException] = []
-
-    def fire(index: int, path: str, body: dict[str, Any]) -> None:
-        try:
-            with live_api.client() as http:
-                http.get("/healthz")  # the connection is open before the start line
-                barrier.wait(timeout=REQUEST_TIMEOUT_SECONDS)
-                answers[index] = http.post(path, json=body)
-        except BaseException as exc:
-            errors.append(exc)
-            barrier.abort()
-
-    threads = [threading.Thread(target=fire, args=(i, *request)) for i, request in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=2 * REQUEST_TIMEOUT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "a racing request never came back"
-    if errors:
-        raise errors[0]
-    return [answer for answer in answers if answer is not None]
+    return live_api.race([("POST", path, body) for path, body in requests])
 
 
 def created(response: httpx.Response) -> dict[str, Any]:
