@@ -3,9 +3,9 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Response
 
-from api.deps import STAFF, NowDep, ReadSessionDep, SessionDep, requires
+from api.deps import STAFF, EngineDep, NowDep, ReadSessionDep, SessionDep, answer_from_writer, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import courses, holds, summary
 from models import CourseCancel, CourseCreate, CourseHold, CourseRead, CourseStatus, Page
@@ -37,11 +37,13 @@ def preview_course(
 
 
 @router.post("", status_code=201, response_model=CourseRead, summary="Book a whole course")
-def book_course(request: CourseBody, db: SessionDep, now: NowDep) -> CourseRead:
+async def book_course(request: CourseBody, engine: EngineDep, now: NowDep) -> Response:
     """Plans every session (about every 14 days, inside opening and working hours, around closures,
     time off and other bookings) and books them in one transaction. 409 names the session that
     found no slot, with its window."""
-    return courses.book_course(db=db, request=request, now=now)
+    return await answer_from_writer(
+        engine, lambda db: courses.book_course(db=db, request=request, now=now), status_code=201
+    )
 
 
 @router.get("", response_model=Page[CourseRead], summary="List courses")

@@ -1,11 +1,13 @@
 """Load what the planner needs, and only inside the search horizon, with indexed queries."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import Row, Select, and_, bindparam, select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
@@ -37,36 +39,59 @@ def local_day_bounds(first_date: date, last_date: date, zone: ZoneInfo) -> tuple
     return start, end
 
 
-def _busy(rows: list[tuple[datetime, datetime]]) -> tuple[Busy, ...]:
-    return tuple(Busy(start_at=start, end_at=end) for start, end in rows)
+def _busy(rows: Iterable[Row[datetime, datetime]]) -> tuple[Busy, ...]:
+    # Rows come back aware (UTCDateTime), and ends after starts: sessions are start + length,
+    # time off is checked on its way in.
+    trusted = Busy.trusted
+    return tuple(trusted(start, end) for start, end in rows)
+
+
+def _active_query(column: str, *, excluding_course: bool) -> Select[datetime, datetime]:
+    """Active sessions of one owner overlapping [:start, :end), by start; built once, executed often."""
+    owner = getattr(Session, column)
+    query = (
+        select(col(Session.start_at), col(Session.end_at))
+        .where(
+            owner == bindparam("owner_id"),
+            col(Session.status).in_([s.value for s in ACTIVE_STATUSES]),
+            col(Session.start_at) < bindparam("end"),
+            col(Session.end_at) > bindparam("start"),
+            # a lower bound on start_at too, so the (owner, start_at) index bounds the scan on both sides
+            col(Session.start_at) > bindparam("lowest_start"),
+        )
+        .order_by(col(Session.start_at))
+    )
+    return query.where(col(Session.course_id) != bindparam("course_id")) if excluding_course else query
+
+
+# Built once: composing a statement costs about as much as running it on a small calendar.
+_ACTIVE_QUERIES = {
+    (column, excluding): _active_query(column, excluding_course=excluding)
+    for column in ("practitioner_id", "patient_id")
+    for excluding in (False, True)
+}
 
 
 def active_sessions(
     db: DbSession,
     *,
-    column: str,
+    column: Literal["practitioner_id", "patient_id"],
     owner_id: uuid.UUID,
     start: datetime,
     end: datetime,
     exclude_course_id: uuid.UUID | None = None,
 ) -> tuple[Busy, ...]:
     """Active sessions of one practitioner or patient overlapping [start, end), by start."""
-    owner = getattr(Session, column)
-    query = (
-        select(col(Session.start_at), col(Session.end_at))
-        .where(
-            owner == owner_id,
-            col(Session.status).in_([s.value for s in ACTIVE_STATUSES]),
-            col(Session.start_at) < end,
-            col(Session.end_at) > start,
-            # a lower bound on start_at too, so the (owner, start_at) index bounds the scan on both sides
-            col(Session.start_at) > start - timedelta(minutes=MAX_SESSION_MINUTES),
-        )
-        .order_by(col(Session.start_at))
-    )
-    if exclude_course_id is not None:
-        query = query.where(col(Session.course_id) != exclude_course_id)
-    return _busy([(r.start_at, r.end_at) for r in db.execute(query)])
+    query = _ACTIVE_QUERIES[column, exclude_course_id is not None]
+    params = {
+        "owner_id": owner_id,
+        "start": start,
+        "end": end,
+        "lowest_start": start - timedelta(minutes=MAX_SESSION_MINUTES),
+        "course_id": exclude_course_id,
+    }
+    # Core, not the ORM session: plain rows, hundreds per planning pass
+    return _busy(db.connection().execute(query, params).all())
 
 
 def load_calendar(
@@ -82,12 +107,14 @@ def load_calendar(
     clinic = clinic or get_clinic(db)
     zone = ZoneInfo(clinic.timezone)
     start, end = horizon.bounds(zone)
-    closures = db.execute(
+    db.flush()  # the Core reads below must see this transaction's pending changes, as ORM reads would
+    conn = db.connection()
+    closures = conn.execute(
         select(col(Closure.start_date), col(Closure.end_date)).where(
             col(Closure.start_date) <= horizon.last_date, col(Closure.end_date) >= horizon.first_date
         )
     ).all()
-    time_off = db.execute(
+    time_off = conn.execute(
         select(col(TimeOff.start_at), col(TimeOff.end_at))
         .where(
             and_(
@@ -97,14 +124,14 @@ def load_calendar(
             )
         )
         .order_by(col(TimeOff.start_at))
-    ).all()
+    )
     return Calendar(
         zone=zone,
         opening_hours=to_intervals(clinic.opening_hours),
         working_hours=to_intervals(practitioner.working_hours or clinic.opening_hours),
         slot_minutes=clinic.slot_minutes,
         closures=tuple(DateRange(start_date=r.start_date, end_date=r.end_date) for r in closures),
-        time_off=_busy([(r.start_at, r.end_at) for r in time_off]),
+        time_off=_busy(time_off.all()),
         practitioner_busy=active_sessions(
             db,
             column="practitioner_id",

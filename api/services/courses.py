@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,9 +18,20 @@ from api.services.lifecycle import course_changed
 from api.services.lookups import get_or_404
 from api.services.planning import new_session, planner_values
 from api.services.protocols import default_protocol
-from api.services.reminder_plans import sync_course_reminders
+from api.services.reminder_plans import plan_new_course_reminders
 from api.services.views import course_read, sessions_by_course
-from models import Course, CourseCreate, CourseRead, CourseStatus, Page, Patient, Practitioner, Protocol, Session
+from models import (
+    Clinic,
+    Course,
+    CourseCreate,
+    CourseRead,
+    CourseStatus,
+    Page,
+    Patient,
+    Practitioner,
+    Protocol,
+    Session,
+)
 from models.session import CANCELLABLE_STATUSES, SessionStatus
 from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable, plan_course
 from scheduling.aftercare import Rule, SessionRef, windows_for
@@ -30,7 +42,18 @@ from scheduling.medications import medication_warnings
 FIRST_SESSION_SEARCH_DAYS = (14, 90)
 
 
-def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) -> tuple[Course, CoursePlan, ZoneInfo]:
+@dataclass(frozen=True)
+class _Planned:
+    """A course planned for a request, with what booking it needs again."""
+
+    course: Course
+    plan: CoursePlan
+    zone: ZoneInfo
+    patient: Patient
+    clinic: Clinic
+
+
+def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) -> _Planned:
     # Lock order everywhere: practitioner, then patient (no deadlocks between writers).
     practitioner = get_or_404(db, Practitioner, request.practitioner_id, lock=lock)
     patient = get_or_404(db, Patient, request.patient_id, lock=lock)
@@ -76,7 +99,7 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
         warnings=_course_warnings(plan, patient, protocol.rules, ZoneInfo(clinic.timezone)),
         created_at=now,
     )
-    return course, plan, ZoneInfo(clinic.timezone)
+    return _Planned(course, plan, ZoneInfo(clinic.timezone), patient, clinic)
 
 
 def _course_warnings(
@@ -100,19 +123,20 @@ def _sessions(course: Course, plan: CoursePlan) -> list[Session]:
 
 def preview_course(*, db: DbSession, request: CourseCreate, now: datetime) -> CourseRead:
     """Plan a course exactly as booking would, and store nothing (R7). Ids are not stored."""
-    course, plan, zone = _plan(db, request=request, now=now, lock=False)
-    return course_read(course, _sessions(course, plan), zone)
+    planned = _plan(db, request=request, now=now, lock=False)
+    return course_read(planned.course, _sessions(planned.course, planned.plan), planned.zone)
 
 
 def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> CourseRead:
     """Plan and store a whole course in one transaction."""
-    course, plan, zone = _plan(db, request=request, now=now, lock=True)
-    sessions = _sessions(course, plan)
+    planned = _plan(db, request=request, now=now, lock=True)
+    course = planned.course
+    sessions = _sessions(course, planned.plan)
     db.add(course)
     db.add_all(sessions)
-    sync_course_reminders(db, course, now, new_sessions=sessions)
+    plan_new_course_reminders(db, course, sessions, now, patient=planned.patient, clinic=planned.clinic)
     db.commit()
-    return course_read(course, sessions, zone)
+    return course_read(course, sessions, planned.zone)
 
 
 def get_course(*, db: DbSession, course_id: uuid.UUID) -> CourseRead:

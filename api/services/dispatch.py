@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, Table, and_, case, literal, null, or_, select, update
+from sqlalchemy import Engine, Row, Select, and_, case, literal, null, or_, select, update
 from sqlmodel import col
 
 from api.db import write_session
 from api.notify import Channel, Delivered, DeliveryError, Message
 from models import Reminder, ReminderStatus
+from models.base import table_of
 from models.reminder import DispatchSummary
 from scheduling.backoff import retry_at
 
@@ -48,7 +49,7 @@ MAX_LATENESS = timedelta(hours=12)  # R20: older than this, a reminder is stale,
 BATCH = 100
 FULL_BATCH = 500
 OUTBOX = "outbox"
-REMINDER: Table = Reminder.__table__  # type: ignore[attr-defined]  # Core: the pass's statements skip the ORM
+REMINDER = table_of(Reminder)  # Core: the pass's statements skip the ORM
 # What a pass reads back from its claim: the new status, and what delivery needs
 _CLAIMED = tuple(
     REMINDER.c[name]

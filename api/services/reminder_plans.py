@@ -17,7 +17,8 @@ from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.services.clinic import get_clinic
-from models import Course, CourseStatus, Patient, Reminder, ReminderStatus, Session
+from models import Clinic, Course, CourseStatus, Patient, Reminder, ReminderStatus, Session
+from models.base import new_id, table_of
 from scheduling.aftercare import Rule
 from scheduling.reminders import (
     APPOINTMENT,
@@ -28,46 +29,44 @@ from scheduling.reminders import (
     plan_reminders,
 )
 
+_REMINDER = table_of(Reminder)
 _REPLANNABLE = (ReminderStatus.pending.value, ReminderStatus.skipped.value)
 _STOPPED = (CourseStatus.cancelled.value, CourseStatus.on_hold.value)  # R9: their reminders stop
 
 
-def sync_course_reminders(
-    db: DbSession, course: Course, now: datetime, *, new_sessions: list[Session] | None = None
+def plan_new_course_reminders(
+    db: DbSession, course: Course, sessions: list[Session], now: datetime, *, patient: Patient, clinic: Clinic
 ) -> None:
-    """Replan every reminder of the course's sessions; call before the use case commits.
+    """Every reminder of a course booked in this transaction, which has none yet; call before the commit."""
+    db.flush()  # the sessions exist before the reminders that refer to them
+    _insert(db, _plan(course, sessions, now, patient, clinic), course, patient, sessions, now)
 
-    `new_sessions`: the sessions of a course booked in this transaction, which has no reminders yet.
-    """
+
+def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
+    """Replan every reminder of the course's sessions; call before the use case commits."""
     db.flush()
-    if new_sessions is not None:
-        sessions, existing = new_sessions, {}
-    else:
-        sessions = list(db.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
-        existing = {
-            r.idempotency_key: r
-            for r in db.execute(
-                select(Reminder).where(col(Reminder.session_id).in_([s.id for s in sessions]))
-            ).scalars()
-        }
-    planned = [] if course.status in _STOPPED else _plan(db, course, sessions, now)
+    sessions = list(db.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
+    existing = {
+        r.idempotency_key: r
+        for r in db.execute(select(Reminder).where(col(Reminder.session_id).in_([s.id for s in sessions]))).scalars()
+    }
+    patient = db.get(Patient, course.patient_id)
+    assert patient is not None  # a foreign key
+    planned = [] if course.status in _STOPPED else _plan(course, sessions, now, patient, get_clinic(db))
     wanted = {p.idempotency_key: p for p in planned}
     for key, row in existing.items():
         if row.status in _REPLANNABLE and key not in wanted:
             row.status = ReminderStatus.cancelled.value
     db.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
-    patient = db.get(Patient, course.patient_id)
-    starts = {str(s.id): s.start_at for s in sessions}
-    new_rows = []
+    new_plans = []
     for key, plan in wanted.items():
         row = existing.get(key)
         if row is None:
-            new_rows.append(_row(plan, course, patient, starts[plan.session_id], now))
+            new_plans.append(plan)
         elif row.status == ReminderStatus.cancelled.value or (row.status in _REPLANNABLE and row.status != plan.status):
             row.status, row.reason = plan.status, plan.reason  # revived, or consent changed
             row.attempts, row.next_attempt_at, row.last_error = 0, None, None
-    if new_rows:  # one multi-row INSERT: a booking plans dozens of reminders
-        db.execute(insert(Reminder), new_rows)
+    _insert(db, new_plans, course, patient, sessions, now)
 
 
 def sync_patient_reminders(db: DbSession, patient_id: uuid.UUID, now: datetime) -> None:
@@ -76,10 +75,9 @@ def sync_patient_reminders(db: DbSession, patient_id: uuid.UUID, now: datetime) 
         sync_course_reminders(db, course, now)
 
 
-def _plan(db: DbSession, course: Course, sessions: list[Session], now: datetime) -> list[PlannedReminder]:
-    clinic = get_clinic(db)
-    patient = db.get(Patient, course.patient_id)
-    assert patient is not None
+def _plan(
+    course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
+) -> list[PlannedReminder]:
     settings = ReminderSettings(
         zone=ZoneInfo(clinic.timezone),
         appointment_offsets_minutes=tuple(sorted(set(clinic.reminder_offsets_minutes), reverse=True)),
@@ -109,16 +107,29 @@ def _plan(db: DbSession, course: Course, sessions: list[Session], now: datetime)
     ]
 
 
-def _row(
-    plan: PlannedReminder, course: Course, patient: Patient | None, start_at: datetime, now: datetime
-) -> dict[str, Any]:
+def _insert(
+    db: DbSession,
+    plans: list[PlannedReminder],
+    course: Course,
+    patient: Patient,
+    sessions: list[Session],
+    now: datetime,
+) -> None:
+    if not plans:
+        return
+    starts = {str(s.id): s.start_at for s in sessions}
+    # one Core executemany, no ORM objects: a booking plans dozens of reminders
+    db.connection().execute(insert(_REMINDER), [_row(p, course, patient, starts[p.session_id], now) for p in plans])
+
+
+def _row(plan: PlannedReminder, course: Course, patient: Patient, start_at: datetime, now: datetime) -> dict[str, Any]:
     to = None
-    if patient is not None and plan.channel == "email":
+    if plan.channel == "email":
         to = patient.email
-    elif patient is not None and plan.channel == "sms":
+    elif plan.channel == "sms":
         to = patient.phone
     return dict(
-        id=uuid.uuid4(),
+        id=new_id(),
         kind=plan.kind,
         audience=plan.audience,
         channel=plan.channel,

@@ -29,9 +29,10 @@ from api.services.errors import InvalidInput
 from api.services.lookups import get_or_404
 from api.services.views import session_read
 from models import Clinic, Session, SessionRead, SessionStatus
+from models.base import table_of
 
-_SESSION = Session.__table__.c  # type: ignore[attr-defined]
-_CLINIC = Clinic.__table__.c  # type: ignore[attr-defined]
+_SESSION = table_of(Session).c
+_CLINIC = table_of(Clinic).c
 
 
 def _stored_id(column: ColumnElement[Any]) -> ColumnElement[Any]:
