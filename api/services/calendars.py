@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, and_, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
@@ -94,6 +94,20 @@ def active_sessions(
     return _busy(db.connection().execute(query, params).all())
 
 
+_CLOSURES = select(col(Closure.start_date), col(Closure.end_date)).where(
+    col(Closure.start_date) <= bindparam("last_date"), col(Closure.end_date) >= bindparam("first_date")
+)
+_TIME_OFF = (
+    select(col(TimeOff.start_at), col(TimeOff.end_at))
+    .where(
+        col(TimeOff.practitioner_id) == bindparam("practitioner_id"),
+        col(TimeOff.start_at) < bindparam("end"),
+        col(TimeOff.end_at) > bindparam("start"),
+    )
+    .order_by(col(TimeOff.start_at))
+)
+
+
 def load_calendar(
     db: DbSession,
     *,
@@ -109,22 +123,8 @@ def load_calendar(
     start, end = horizon.bounds(zone)
     db.flush()  # the Core reads below must see this transaction's pending changes, as ORM reads would
     conn = db.connection()
-    closures = conn.execute(
-        select(col(Closure.start_date), col(Closure.end_date)).where(
-            col(Closure.start_date) <= horizon.last_date, col(Closure.end_date) >= horizon.first_date
-        )
-    ).all()
-    time_off = conn.execute(
-        select(col(TimeOff.start_at), col(TimeOff.end_at))
-        .where(
-            and_(
-                col(TimeOff.practitioner_id) == practitioner.id,
-                col(TimeOff.start_at) < end,
-                col(TimeOff.end_at) > start,
-            )
-        )
-        .order_by(col(TimeOff.start_at))
-    )
+    closures = conn.execute(_CLOSURES, {"first_date": horizon.first_date, "last_date": horizon.last_date})
+    time_off = conn.execute(_TIME_OFF, {"practitioner_id": practitioner.id, "start": start, "end": end})
     return Calendar(
         zone=zone,
         opening_hours=to_intervals(clinic.opening_hours),

@@ -11,10 +11,12 @@ from api.services.errors import Conflict, InvalidInput, NotFound
 from api.services.lookups import get_or_404
 from models import Page, Protocol, ProtocolCreate, ProtocolRead, ProtocolUpdate
 
+_DEFAULT = select(Protocol).where(col(Protocol.is_default).is_(True))
+
 
 def default_protocol(db: DbSession) -> Protocol:
     """The protocol courses use when none is named."""
-    protocol = db.execute(select(Protocol).where(col(Protocol.is_default).is_(True))).scalars().first()
+    protocol = db.execute(_DEFAULT).scalars().first()
     if not isinstance(protocol, Protocol):
         raise NotFound("protocol", "default")
     return protocol
