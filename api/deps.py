@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.auth import Caller, KeyCache
-from api.db import begin_write, write_session
+from api.db import write_session
 from api.settings import Settings
 from models import Role
 
@@ -31,9 +31,12 @@ async def get_settings_dep(request: Request) -> Settings:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; requests that change things open it as a writer (R11)."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        if request.method not in _READ_METHODS:
-            begin_write(session)
+    engine = request.app.state.engine
+    if request.method in _READ_METHODS:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+        return
+    with write_session(engine) as session:
         yield session
 
 

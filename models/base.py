@@ -1,6 +1,7 @@
 """Shared pieces of the tables and schemas: naming convention, column types, list and error shapes."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -23,14 +24,10 @@ SQLModel.metadata.naming_convention = {
 JSONColumn = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
-class _SQLiteInstantText(SQLITE_DATETIME):
-    """SQLite's DATETIME column, whose values UTCDateTime converts itself (no second processing layer)."""
-
-    def bind_processor(self, dialect: sa.Dialect) -> None:
-        return None
-
-    def result_processor(self, dialect: sa.Dialect, coltype: object) -> None:
-        return None
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given for an instant column")
+    return value.astimezone(UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -38,40 +35,48 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
     SQLite keeps no offset, so naive values would come back from it; we refuse
     naive input and normalise everything to UTC on the way in and out. On SQLite
-    the value is stored as SQLAlchemy's own DATETIME text ("2027-01-04 09:00:00.000000")
-    and converted here in one step with the C-implemented ``isoformat`` and
-    ``fromisoformat``: a calendar load reads hundreds of these per booking.
+    the column uses `SQLiteInstant` instead (see `utc_column`).
     """
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return _SQLiteInstantText()  # type: ignore[no-untyped-call]  # SQLAlchemy's own __init__
-        return dialect.type_descriptor(self.impl_instance)
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else _utc(value)
 
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | str | None:
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given for an instant column")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":  # "2027-01-04 09:00:00.000000+00:00" without its offset
-            return value.isoformat(" ", "microseconds")[:26]
-        return value
-
-    def process_result_value(self, value: datetime | str | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # SQLite: appending the offset beats datetime.replace() several times over
-            try:
-                return datetime.fromisoformat(value + "+00:00")
-            except ValueError:  # text written with an offset by something other than Prolo
-                value = datetime.fromisoformat(value)
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class SQLiteInstant(SQLITE_DATETIME):
+    """UTCDateTime on SQLite: SQLAlchemy's own DATETIME text ("2027-01-04 09:00:00.000000", UTC).
+
+    Converted in one C call each way (``isoformat``, ``fromisoformat``) by processors
+    SQLAlchemy calls directly, not through a TypeDecorator's extra layer: a booking reads
+    about a thousand instants while it plans.
+    """
+
+    def bind_processor(self, dialect: sa.Dialect) -> Callable[[datetime | None], str | None]:
+        def process(value: datetime | None) -> str | None:
+            # "2027-01-04 09:00:00.000000+00:00" without its offset
+            return None if value is None else _utc(value).isoformat(" ", "microseconds")[:26]
+
+        return process
+
+    def result_processor(self, dialect: sa.Dialect, coltype: object) -> Callable[[str | None], datetime | None]:
+        def process(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            try:  # appending the offset beats datetime.replace(tzinfo=UTC) several times over
+                return datetime.fromisoformat(value + "+00:00")
+            except ValueError:  # text written with an offset by something other than Prolo
+                return _utc(datetime.fromisoformat(value))
+
+        return process
 
 
 # Dates staff and software may give: far enough either way for any clinic, and far from
@@ -97,7 +102,8 @@ def new_id() -> uuid.UUID:
 
 
 def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
-    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+    instant = UTCDateTime().with_variant(SQLiteInstant(), "sqlite")  # type: ignore[no-untyped-call]
+    return sa.Column(instant, nullable=nullable, index=index)
 
 
 def json_column(*, nullable: bool = False) -> Any:
