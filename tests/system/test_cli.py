@@ -73,6 +73,9 @@ def test_running_it_prolo_db_upgrade_migrates_a_fresh_sqlite_file(tmp_path: Path
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
             assert conn.execute(text("SELECT count(*) FROM protocol WHERE is_default")).scalar_one() == 1
             assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+            # README: every commit is synced to disk (FULL = 2); the WAL is checkpointed every 4 000 pages
+            assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 2
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == 4000
     finally:
         engine.dispose()
     # Running it again is harmless.
