@@ -7,10 +7,12 @@ one, so the dates are in the next calendar year. The same tests run on SQLite
 exclusion constraint) — R11 demands both.
 """
 
+import threading
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,8 +21,10 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DbSession
+from sqlmodel import col
 
-from models import Course
+from api.db import begin_write
+from models import Course, Practitioner
 from models import Session as SessionRow
 from models.session import ACTIVE_STATUSES
 from tests.conftest import Database
@@ -290,6 +294,39 @@ def test_r11_r9_a_cancelled_courses_time_can_be_booked_again(live_api: LiveApi, 
 
     rows = assert_stored_sessions_sound(clean_db.engine, practitioner_id)
     assert len(rows) == 1 + 6  # the blocked course's session and the new course; the cancelled ones are inactive
+
+
+def test_r11_a_booking_waits_for_another_writer_while_reads_go_on(live_api: LiveApi, clean_db: Database) -> None:
+    """Another process mid-write (the reminder cron, a second server): the booking waits, then books;
+    reads are answered meanwhile. SQLite: that process holds the database's write lock;
+    PostgreSQL: it holds the practitioner's row."""
+    start = next_year_monday()
+    with live_api.client() as http:
+        practitioner_id = add_practitioner(http)
+        (patient_id,) = add_patients(http, 1)
+    engine = clean_db.engine
+    booked: list[httpx.Response] = []
+    with DbSession(engine) as other:
+        begin_write(other)  # SQLite: BEGIN IMMEDIATE, the database's write lock
+        # PostgreSQL: the practitioner's row, which every booking for them locks first
+        other.execute(select(Practitioner).where(col(Practitioner.id) == uuid.UUID(practitioner_id)).with_for_update())
+        def book() -> None:
+            with live_api.client() as http:
+                booked.append(http.post("/v1/courses", json=course_request(patient_id, practitioner_id, start, 6)))
+
+        booking = threading.Thread(target=book)
+        booking.start()
+        booking.join(timeout=1.0)
+        assert booking.is_alive(), "the booking did not wait for the other writer"
+        with live_api.client() as http:  # the server still answers while its booking waits
+            for _ in range(3):
+                started = monotonic()
+                assert http.get("/v1/sessions", params={"date": start.isoformat()}).status_code == 200
+                assert monotonic() - started < 0.5
+        other.rollback()
+    booking.join(timeout=30)
+    assert len(booked) == 1
+    assert local(created(booked[0])["sessions"][0]["start"]) == at_local(start, "09:00")
 
 
 # ---------------------------------------------------------------------------
