@@ -55,9 +55,9 @@ async def answer_from_writer(engine: Engine, use_case: Callable[[Session], BaseM
     """Run a use case in a writer's session and answer with its model as JSON, for the busiest writes.
 
     One worker-thread hop opens the session, runs the use case, commits (the use case does)
-    and serialises the answer in one pass of pydantic-core: the same bytes FastAPI would send
-    for the route's response model, without its three extra hops (session open, close,
-    response validation) and four passes over the answer (dump, validate, serialise, json.dumps).
+    and serialises the answer in one pass of pydantic-core: the JSON FastAPI would send for
+    the route's response model, without its three extra hops (session open, close, response
+    validation) and four passes over the answer (dump, validate, serialise, json.dumps).
     """
 
     def run() -> bytes:

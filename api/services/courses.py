@@ -139,7 +139,7 @@ def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> Cours
     course = planned.course
     rows = [session_values(course, session) for session in planned.plan.sessions]
     # Core INSERTs, not the ORM's unit of work: nothing in this transaction changes these rows
-    # again, and building ORM objects and flushing them was a quarter of a booking's time.
+    # again, and building ORM objects and flushing them was a fifth of a booking's time.
     conn = db.connection()
     conn.execute(insert(_COURSE), course.model_dump())
     conn.execute(insert(_SESSION), rows)
