@@ -149,6 +149,39 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
+class StealMeter:
+    """The share of CPU time the hypervisor gave to other machines while a block ran (Linux /proc/stat).
+
+    On a shared virtual machine this is the noise in every figure: rounds with steal are slower
+    for reasons no change to Prolo explains. None where /proc/stat is not there.
+    """
+
+    def __init__(self) -> None:
+        self.share: float | None = None
+
+    def __enter__(self) -> StealMeter:
+        self._start = _cpu_times()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        end = _cpu_times()
+        if self._start is not None and end is not None:
+            busy = sum(end) - sum(self._start)
+            self.share = (end[7] - self._start[7]) / busy if busy else 0.0
+
+    def text(self) -> str:
+        return "steal n/a" if self.share is None else f"steal {self.share:4.1%}"
+
+
+def _cpu_times() -> list[int] | None:
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()[1:]
+    except OSError:
+        return None
+    return [int(x) for x in fields[:8]] if len(fields) >= 8 else None
+
+
 # --- a realistic clinic -------------------------------------------------------------------
 
 ZONE = ZoneInfo("Europe/Berlin")

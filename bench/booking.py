@@ -31,6 +31,7 @@ import httpx
 from _support import (
     CONDITIONS,
     FilledClinic,
+    StealMeter,
     bench_database,
     fill_clinic,
     measured_day,
@@ -54,6 +55,7 @@ class Round:
     latencies: list[float] = field(default_factory=list)
     session_counts: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
+    steal: StealMeter = field(default_factory=StealMeter)
 
     @property
     def courses_per_second(self) -> float:
@@ -139,9 +141,11 @@ def _book(base_url: str, key: str, requests: list[dict[str, Any]], *, deadline: 
 
 
 def _sequential_round(base_url: str, key: str, requests: list[dict[str, Any]], max_seconds: float) -> Round:
-    started = time.perf_counter()
-    result = _book(base_url, key, requests, deadline=time.monotonic() + max_seconds)
-    result.seconds = time.perf_counter() - started
+    with StealMeter() as steal:
+        started = time.perf_counter()
+        result = _book(base_url, key, requests, deadline=time.monotonic() + max_seconds)
+        result.seconds = time.perf_counter() - started
+    result.steal = steal
     return result
 
 
@@ -157,12 +161,13 @@ def _concurrent_round(base_url: str, key: str, requests: _Requests, args: argpar
         results[index] = _book(base_url, key, shares[index], deadline=deadline)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(shares))]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    total = Round(seconds=time.perf_counter() - started)
+    with StealMeter() as steal:
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        total = Round(seconds=time.perf_counter() - started, steal=steal)
     for result in results:
         total.merge(result)
     return total
@@ -197,7 +202,8 @@ def _print_round(label: str, result: Round) -> None:
         f"  {label}: {result.courses_per_second:6.1f} courses/s   "
         f"latency median {statistics.median(result.latencies) * 1000:6.1f} ms, "
         f"p90 {percentile(result.latencies, 0.9) * 1000:6.1f} ms   "
-        f"answers {{{statuses}}} in {result.seconds:.1f} s   sessions per course: {sizes}"
+        f"answers {{{statuses}}} in {result.seconds:.1f} s   sessions per course: {sizes}   "
+        f"CPU {result.steal.text()}"
     )
 
 
