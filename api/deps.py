@@ -4,10 +4,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Response, Security
+from fastapi import Depends, HTTPException, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -49,22 +48,6 @@ def get_read_session(request: Request) -> Iterator[Session]:
 async def get_now(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
-
-
-async def answer_from_writer(engine: Engine, use_case: Callable[[Session], BaseModel], *, status_code: int) -> Response:
-    """Run a use case in a writer's session and answer with its model as JSON, for the busiest writes.
-
-    One worker-thread hop opens the session, runs the use case, commits (the use case does)
-    and serialises the answer in one pass of pydantic-core: the JSON FastAPI would send for
-    the route's response model, without its three extra hops (session open, close, response
-    validation) and four passes over the answer (dump, validate, serialise, json.dumps).
-    """
-
-    def run() -> bytes:
-        with write_session(engine) as db:
-            return use_case(db).model_dump_json().encode()
-
-    return Response(await run_in_threadpool(run), status_code=status_code, media_type="application/json")
 
 
 def utc_now() -> datetime:

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
-from api.deps import STAFF, EngineDep, NowDep, ReadSessionDep, SessionDep, answer_from_writer, requires
-from api.routes.common import PROBLEMS, PageDep
+from api.deps import STAFF, EngineDep, NowDep, ReadSessionDep, SessionDep, requires
+from api.routes.common import PROBLEMS, PageDep, answer_from_writer
 from api.services import courses, holds, summary
 from models import CourseCancel, CourseCreate, CourseHold, CourseRead, CourseStatus, Page
 from models.course import CourseResume, CourseSummary
