@@ -37,8 +37,10 @@ _STOPPED = (CourseStatus.cancelled.value, CourseStatus.on_hold.value)  # R9: the
 def plan_new_course_reminders(
     db: DbSession, course: Course, sessions: list[Session], now: datetime, *, patient: Patient, clinic: Clinic
 ) -> None:
-    """Every reminder of a course booked in this transaction, which has none yet; call before the commit."""
-    db.flush()  # the sessions exist before the reminders that refer to them
+    """Every reminder of a course booked in this transaction, which has none yet; call before the commit.
+
+    The course and its sessions are stored already: the reminders refer to them.
+    """
     _insert(db, _plan(course, sessions, now, patient, clinic), course, patient, sessions, now)
 
 

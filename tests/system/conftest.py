@@ -30,6 +30,7 @@ START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 20.0
 # Generous: a request on a loaded 2-core machine may wait long for a lock, never for ever.
 REQUEST_TIMEOUT_SECONDS = 120.0
+PROBLEM_JSON = "application/problem+json"
 
 
 def free_port() -> int:
@@ -185,3 +186,12 @@ def live_api(clean_db: Database, tmp_path: Path) -> Iterator[LiveApi]:
         yield LiveApi(server=server, admin_key=admin_key)
     finally:
         server.stop()
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """An RFC 9457 problem answer with this status; its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body

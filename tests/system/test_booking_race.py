@@ -28,14 +28,13 @@ from models import Course, Practitioner
 from models import Session as SessionRow
 from models.session import ACTIVE_STATUSES
 from tests.conftest import Database
-from tests.system.conftest import CLINIC_TIMEZONE, LiveApi
+from tests.system.conftest import CLINIC_TIMEZONE, LiveApi, assert_problem
 
 pytestmark = pytest.mark.system
 
 ZONE = ZoneInfo(CLINIC_TIMEZONE)
 ACTIVE = {s.value for s in ACTIVE_STATUSES}
 RACERS = 12
-PROBLEM_JSON = "application/problem+json"
 
 
 def next_year_monday(month: int = 2) -> date:
@@ -135,14 +134,6 @@ def listed_sessions(http: httpx.Client, practitioner_id: str, first: date, last:
     assert page["total"] == len(page["items"]), "all sessions fit on one page of 500"
     items: list[dict[str, Any]] = page["items"]
     return items
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 def test_r11_concurrent_course_bookings_get_one_time_each_never_an_overlap(

@@ -24,13 +24,12 @@ from sqlmodel import Session as DbSession
 from models import Session as SessionRow
 from models.session import ACTIVE_STATUSES
 from tests.conftest import Database
-from tests.system.conftest import CLINIC_TIMEZONE, LiveApi
+from tests.system.conftest import CLINIC_TIMEZONE, LiveApi, assert_problem
 
 pytestmark = pytest.mark.system
 
 ZONE = ZoneInfo(CLINIC_TIMEZONE)
 ACTIVE = {s.value for s in ACTIVE_STATUSES}
-PROBLEM_JSON = "application/problem+json"
 
 Request = tuple[str, dict[str, Any]]  # a path and its JSON body, POSTed
 
@@ -108,14 +107,6 @@ def setup(live_api: LiveApi, racers: int) -> tuple[str, list[dict[str, Any]], da
 
 def move(session: dict[str, Any], start: datetime, **options: Any) -> Request:
     return f"/v1/sessions/{session['id']}/reschedule", {"start": start.isoformat(), **options}
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 def stored(engine: Engine, practitioner_id: str) -> dict[str, tuple[Any, ...]]:
