@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
+from api.admission import Admission
 from api.auth import KeyCache
 from api.db import make_engine, write_session
 from api.deps import utc_now
@@ -55,11 +56,13 @@ def create_app(
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
 
     token = ChangeToken(engine)
+    admission = Admission.for_engine(engine)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         with write_session(engine) as db:
             ensure_clinic(db=db, settings=settings)
+        admission.fit_thread_limiter()
         yield
         token.close()
 
@@ -76,6 +79,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.clock = clock
+    app.state.admission = admission
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.channels = channels_from(settings)
     app.state.day_view_cache = AnswerCache(token)

@@ -15,6 +15,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 _WRITE = "prolo_write"
@@ -23,10 +24,21 @@ _GATES: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine configured for Prolo's concurrency model on either database."""
+    """An engine configured for Prolo's concurrency model on either database.
+
+    The pool keeps `pool_size` connections and may open as many again: the server admits
+    `pool_size` requests to the database at once (api/admission.py), the overflow serves
+    health checks, key lookups and the day view's change watcher, so nobody waits on the pool.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": _GATE_WAIT_SECONDS})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": _GATE_WAIT_SECONDS},
+            poolclass=QueuePool,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
         _configure_sqlite(engine)
         _GATES[engine] = threading.Lock()
         return engine

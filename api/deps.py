@@ -1,6 +1,6 @@
 """What routes get injected: the database session, settings, the clock, the caller, loaded resources."""
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from api.admission import Admission
 from api.auth import Caller, KeyCache
 from api.db import write_session
 from api.settings import Settings
@@ -28,7 +29,36 @@ async def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def _admission(request: Request) -> Admission:
+    admission: Admission = request.app.state.admission
+    return admission
+
+
+async def _turn(request: Request) -> AsyncIterator[None]:
+    """This request's turn at the database: a writer's for requests that change things (api/admission.py)."""
+    admission = _admission(request)
+    async with admission.read() if request.method in _READ_METHODS else admission.write():
+        yield
+
+
+async def _read_turn(request: Request) -> AsyncIterator[None]:
+    async with _admission(request).read():
+        yield
+
+
+async def get_admitted_engine(request: Request) -> AsyncIterator[Engine]:
+    """The engine, for a route that opens its own transactions, within a reader's turn."""
+    async with _admission(request).read():
+        yield request.app.state.engine
+
+
+async def get_writer_engine(request: Request) -> AsyncIterator[Engine]:
+    """The engine, for a route that writes in its own worker-thread call, within a writer's turn."""
+    async with _admission(request).write():
+        yield request.app.state.engine
+
+
+def get_session(request: Request, _: Annotated[None, Depends(_turn)]) -> Iterator[Session]:
     """One session per request; requests that change things open it as a writer (R11)."""
     engine = request.app.state.engine
     if request.method in _READ_METHODS:
@@ -39,7 +69,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
+def get_read_session(request: Request, _: Annotated[None, Depends(_read_turn)]) -> Iterator[Session]:
     """A session that never writes, for POSTs that only compute (e.g. a course preview)."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
@@ -55,6 +85,8 @@ def utc_now() -> datetime:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+AdmittedEngineDep = Annotated[Engine, Depends(get_admitted_engine)]
+WriterEngineDep = Annotated[Engine, Depends(get_writer_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
@@ -76,7 +108,8 @@ async def get_caller(
     cache: KeyCache = request.app.state.key_cache
     found, caller = cache.cached(key)
     if not found:  # only a key not seen for a few seconds costs a database read (in a worker thread)
-        caller = await run_in_threadpool(cache.lookup, request.app.state.engine, key)
+        async with _admission(request).read():
+            caller = await run_in_threadpool(cache.lookup, request.app.state.engine, key)
     if caller is None:
         raise HTTPException(401, "unknown or revoked API key", _UNAUTHORIZED)
     return caller

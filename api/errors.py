@@ -11,13 +11,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.admission import AdmissionTimeout
 from api.services.errors import Conflict, InvalidInput, NotFound
 from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
 
 log = logging.getLogger("prolo.errors")
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5  # what a busy answer asks the client to wait before trying again
 
 
 def problem(
@@ -109,9 +112,25 @@ def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
     return problem(409, "the change conflicts with stored data (someone else changed it meanwhile)")
 
 
+def _busy(detail: str) -> JSONResponse:
+    response = problem(503, detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _operational(_: Request, exc: OperationalError) -> JSONResponse:
     log.warning("database unavailable: %s", type(exc.orig).__name__)
-    return problem(503, "the database is busy or unreachable; try again")
+    return _busy("the database is busy or unreachable; try again")
+
+
+def _no_turn(_: Request, exc: AdmissionTimeout) -> JSONResponse:
+    log.warning("request turned away: %s", exc)
+    return _busy(f"the service is busy: no turn at the database within {exc.waited_seconds:g} s; try again")
+
+
+def _pool_timeout(_: Request, exc: PoolTimeout) -> JSONResponse:
+    log.warning("no database connection free: %s", exc)
+    return _busy("the service is busy: no database connection was free; try again")
 
 
 def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
@@ -144,6 +163,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         StarletteHTTPException: _http,
         IntegrityError: _integrity,
         OperationalError: _operational,
+        AdmissionTimeout: _no_turn,
+        PoolTimeout: _pool_timeout,
         DataError: _out_of_range,
         StatementError: _statement,
         OverflowError: _out_of_range,

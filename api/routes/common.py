@@ -27,6 +27,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: _problem("No such resource"),
     409: _problem("Conflicts with what is stored, or an illegal transition"),
     422: _problem("Invalid input, with a message per field in `errors`"),
+    503: _problem("The database stayed busy too long for this request; try again after `Retry-After` seconds"),
 }
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import STAFF, EngineDep, NowDep, SessionDep, requires
+from api.deps import STAFF, AdmittedEngineDep, NowDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import dispatch, reminders
 from models import Page, ReminderKind, ReminderRead, ReminderStatus, Role
@@ -43,7 +43,7 @@ def list_reminders(
 
 
 @router.post("/dispatch", response_model=DispatchSummary, dependencies=_dispatcher, summary="Run one dispatch pass")
-def dispatch_pass(request: DispatchRequest, http: Request, engine: EngineDep) -> DispatchSummary:
+def dispatch_pass(request: DispatchRequest, http: Request, engine: AdmittedEngineDep) -> DispatchSummary:
     """Claim due reminders (at most `limit`, default 500), deliver them and record the outcome; the same as
     `prolo reminders dispatch`. Several passes may run at once: none sends a reminder twice."""
     return dispatch.dispatch(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import STAFF, EngineDep, NowDep, SessionDep, requires
+from api.deps import STAFF, AdmittedEngineDep, NowDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import lifecycle, sessions
 from api.services import reschedule as reschedule_service
@@ -24,7 +24,7 @@ router = APIRouter(
 @router.get("", response_model=Page[SessionRead], summary="Day view: sessions by start")
 async def list_sessions(
     http: Request,
-    engine: EngineDep,
+    engine: AdmittedEngineDep,
     page: PageDep,
     on: Annotated[date | None, Query(alias="date", **DATE_BOUNDS, description="One clinic-local date")] = None,
     from_date: Annotated[date | None, Query(alias="from", **DATE_BOUNDS, description="First clinic-local date")] = None,
