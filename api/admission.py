@@ -5,10 +5,12 @@ worker thread to wait for the write lock, while the one writer holding it needed
 to finish: the server stalled for the 30 s lock timeout, then answered 500s as the
 connection pool ran dry. Here, waiting costs a coroutine, not a thread: at most
 `slots` requests use the database at once (the connection pool's steady size; its
-overflow serves health checks and the change watcher), and of those at most `writers`
-write (one on SQLite, which writes one at a time anyway; half the slots on PostgreSQL,
-so reads always get in). Turns are first come, first served. A request that waits
-longer than `wait_seconds` is answered 503 with Retry-After, never left hanging.
+overflow serves health checks, dispatch passes and the change watcher), and of those at
+most `writers` write (one on SQLite, which writes one at a time anyway; half the slots on
+PostgreSQL, so reads always get in). Writers are let in in the order they came, as are
+readers. A request that waits longer than `wait_seconds` in all is answered 503 with
+Retry-After, never left hanging. A turn ends when the route has its answer, before the
+answer is sent: a client slow to read holds up nobody.
 """
 
 import asyncio
@@ -57,24 +59,29 @@ class Admission:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[None]:
-        """A turn to read (or to run something that opens its own short transactions)."""
+        """A turn to read."""
         async with self._turn(self._slots):
             yield
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[None]:
         """A writer's turn: queue among writers first, so waiting writers never hold readers' slots."""
-        async with self._turn(self._writers), self._turn(self._slots):
+        async with self._turn(self._writers, self._slots):
             yield
 
     @asynccontextmanager
-    async def _turn(self, semaphore: asyncio.Semaphore) -> AsyncIterator[None]:
+    async def _turn(self, *semaphores: asyncio.Semaphore) -> AsyncIterator[None]:
+        taken: list[asyncio.Semaphore] = []
         try:
-            async with asyncio.timeout(self.wait_seconds):
-                await semaphore.acquire()
-        except TimeoutError:
-            raise AdmissionTimeout(self.wait_seconds) from None
-        try:
+            async with asyncio.timeout(self.wait_seconds):  # one deadline for the whole turn
+                for semaphore in semaphores:
+                    await semaphore.acquire()
+                    taken.append(semaphore)
             yield
+        except TimeoutError:
+            if len(taken) == len(semaphores):
+                raise  # not ours: raised by the request itself
+            raise AdmissionTimeout(self.wait_seconds) from None
         finally:
-            semaphore.release()
+            for semaphore in reversed(taken):
+                semaphore.release()

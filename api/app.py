@@ -56,13 +56,14 @@ def create_app(
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
 
     token = ChangeToken(engine)
-    admission = Admission.for_engine(engine)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with write_session(engine) as db:
             ensure_clinic(db=db, settings=settings)
-        admission.fit_thread_limiter()
+        # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).
+        app.state.admission = Admission.for_engine(engine)
+        app.state.admission.fit_thread_limiter()
         yield
         token.close()
 
@@ -79,7 +80,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.clock = clock
-    app.state.admission = admission
+    app.state.admission = Admission.for_engine(engine)
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.channels = channels_from(settings)
     app.state.day_view_cache = AnswerCache(token)

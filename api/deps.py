@@ -52,13 +52,7 @@ async def get_admitted_engine(request: Request) -> AsyncIterator[Engine]:
         yield request.app.state.engine
 
 
-async def get_writer_engine(request: Request) -> AsyncIterator[Engine]:
-    """The engine, for a route that writes in its own worker-thread call, within a writer's turn."""
-    async with _admission(request).write():
-        yield request.app.state.engine
-
-
-def get_session(request: Request, _: Annotated[None, Depends(_turn)]) -> Iterator[Session]:
+def get_session(request: Request, _: Annotated[None, Depends(_turn, scope="function")]) -> Iterator[Session]:
     """One session per request; requests that change things open it as a writer (R11)."""
     engine = request.app.state.engine
     if request.method in _READ_METHODS:
@@ -69,7 +63,9 @@ def get_session(request: Request, _: Annotated[None, Depends(_turn)]) -> Iterato
         yield session
 
 
-def get_read_session(request: Request, _: Annotated[None, Depends(_read_turn)]) -> Iterator[Session]:
+def get_read_session(
+    request: Request, _: Annotated[None, Depends(_read_turn, scope="function")]
+) -> Iterator[Session]:
     """A session that never writes, for POSTs that only compute (e.g. a course preview)."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
@@ -85,11 +81,12 @@ def utc_now() -> datetime:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
-AdmittedEngineDep = Annotated[Engine, Depends(get_admitted_engine)]
-WriterEngineDep = Annotated[Engine, Depends(get_writer_engine)]
+AdmittedEngineDep = Annotated[Engine, Depends(get_admitted_engine, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[Session, Depends(get_session)]
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+# scope="function": the session closes and the turn ends once the route has its answer, not after
+# the answer is sent, so a client slow to read holds neither a connection nor a turn (api/admission.py).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token")

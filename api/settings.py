@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(
         default=10.0, description="How long a checked key is trusted in memory; revocation takes this long"
     )
-    db_pool_size: int = 10
+    db_pool_size: int = Field(
+        default=10, ge=1, le=200, description="Requests using the database at once; the pool keeps as many again"
+    )
     dispatch_lease_seconds: float = Field(
         default=300.0, gt=0, description="How long a dispatcher holds what it claimed before another may take it"
     )

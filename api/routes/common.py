@@ -3,12 +3,13 @@
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from api.admission import Admission
 from api.db import write_session
 from models import Problem
 
@@ -46,8 +47,13 @@ async def _page(
 PageDep = Annotated[PageParams, Depends(_page)]
 
 
-async def answer_from_writer(engine: Engine, use_case: Callable[[Session], BaseModel], *, status_code: int) -> Response:
+async def answer_from_writer(
+    request: Request, use_case: Callable[[Session], BaseModel], *, status_code: int
+) -> Response:
     """Run a use case in a writer's session and answer with its model as JSON, for the busiest writes.
+
+    The writer's turn (api/admission.py) is taken here, after FastAPI validated the request:
+    a malformed booking gets its 422 at once, even while writers queue.
 
     One worker-thread hop opens the session, runs the use case, commits (the use case does)
     and serialises the answer in one pass of pydantic-core: the JSON FastAPI would send for
@@ -55,8 +61,13 @@ async def answer_from_writer(engine: Engine, use_case: Callable[[Session], BaseM
     validation) and four passes over the answer (dump, validate, serialise, json.dumps).
     """
 
+    engine: Engine = request.app.state.engine
+
     def run() -> bytes:
         with write_session(engine) as db:
             return use_case(db).model_dump_json().encode()
 
-    return Response(await run_in_threadpool(run), status_code=status_code, media_type="application/json")
+    admission: Admission = request.app.state.admission
+    async with admission.write():
+        body = await run_in_threadpool(run)
+    return Response(body, status_code=status_code, media_type="application/json")

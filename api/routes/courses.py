@@ -3,9 +3,9 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
-from api.deps import STAFF, NowDep, ReadSessionDep, SessionDep, WriterEngineDep, requires
+from api.deps import STAFF, NowDep, ReadSessionDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep, answer_from_writer
 from api.services import courses, holds, summary
 from models import CourseCancel, CourseCreate, CourseHold, CourseRead, CourseStatus, Page
@@ -37,12 +37,12 @@ def preview_course(
 
 
 @router.post("", status_code=201, response_model=CourseRead, summary="Book a whole course")
-async def book_course(request: CourseBody, engine: WriterEngineDep, now: NowDep) -> Response:
+async def book_course(request: CourseBody, http: Request, now: NowDep) -> Response:
     """Plans every session (about every 14 days, inside opening and working hours, around closures,
     time off and other bookings) and books them in one transaction. 409 names the session that
     found no slot, with its window."""
     return await answer_from_writer(
-        engine, lambda db: courses.book_course(db=db, request=request, now=now), status_code=201
+        http, lambda db: courses.book_course(db=db, request=request, now=now), status_code=201
     )
 
 

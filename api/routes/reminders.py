@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import STAFF, AdmittedEngineDep, NowDep, SessionDep, requires
+from api.deps import STAFF, EngineDep, NowDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import dispatch, reminders
 from models import Page, ReminderKind, ReminderRead, ReminderStatus, Role
@@ -43,9 +43,12 @@ def list_reminders(
 
 
 @router.post("/dispatch", response_model=DispatchSummary, dependencies=_dispatcher, summary="Run one dispatch pass")
-def dispatch_pass(request: DispatchRequest, http: Request, engine: AdmittedEngineDep) -> DispatchSummary:
+def dispatch_pass(request: DispatchRequest, http: Request, engine: EngineDep) -> DispatchSummary:
     """Claim due reminders (at most `limit`, default 500), deliver them and record the outcome; the same as
     `prolo reminders dispatch`. Several passes may run at once: none sends a reminder twice."""
+    # No turn at the database (api/admission.py) for the pass as a whole: it spends most of its time
+    # delivering, one connection at a time from the pool's overflow, and each of its short writes
+    # takes turns with the other writers on the process's writer lock (api/db.py).
     return dispatch.dispatch(
         engine=engine,
         channels=http.app.state.channels,

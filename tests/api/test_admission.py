@@ -1,11 +1,14 @@
 """Turns at the database (api/admission.py): a request that gets none in time is told so; nothing is written."""
 
+import asyncio
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.admission import Admission
+from api.admission import Admission, AdmissionTimeout
 from tests.api.helpers import patient
 from tests.system.conftest import assert_problem
 
@@ -58,3 +61,59 @@ def test_a_read_that_gets_no_slot_is_503(client: TestClient, admission: Admissio
         assert_problem(client.get("/v1/patients"), 503)
         assert_problem(client.get("/v1/sessions", params={"date": "2027-03-01"}), 503)
     assert client.get("/v1/patients").status_code == 200
+
+
+def test_a_malformed_booking_gets_its_422_at_once_while_writers_queue(client: TestClient, admission: Admission) -> None:
+    assert client.portal is not None
+    with client.portal.wrap_async_context_manager(admission.write()):
+        response = client.post("/v1/courses", json={"patient_id": "not-an-id"})
+    assert_problem(response, 422)
+
+
+def test_a_client_slow_to_read_its_answer_holds_up_no_writer(client: TestClient, admission: Admission) -> None:
+    """The turn ends when the route has its answer, not when the client has read it."""
+    key = client.headers["Authorization"].encode()
+    body = json.dumps(PATIENT).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/patients",
+        "raw_path": b"/v1/patients",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"authorization", key), (b"content-type", b"application/json"), (b"host", b"prolo")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("prolo", 80),
+        "state": {},
+    }
+
+    async def scenario() -> tuple[int, bool]:
+        client_reads = asyncio.Event()
+        status: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            elif message["type"] == "http.response.body":
+                await client_reads.wait()  # the client's socket buffer is full; the server waits to send
+
+        answering = asyncio.create_task(client.app(scope, receive, send))  # type: ignore[arg-type]
+        while not status:
+            await asyncio.sleep(0.01)
+        try:
+            async with admission.write():  # another writer gets its turn meanwhile
+                writer_got_in = True
+        except AdmissionTimeout:
+            writer_got_in = False
+        client_reads.set()
+        await answering
+        return status[0], writer_got_in
+
+    assert client.portal is not None
+    assert client.portal.call(scenario) == (201, True)
