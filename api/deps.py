@@ -41,11 +41,6 @@ async def _turn(request: Request) -> AsyncIterator[None]:
         yield
 
 
-async def _read_turn(request: Request) -> AsyncIterator[None]:
-    async with _admission(request).read():
-        yield
-
-
 async def get_admitted_engine(request: Request) -> AsyncIterator[Engine]:
     """The engine, for a route that opens its own transactions, within a reader's turn."""
     async with _admission(request).read():
@@ -63,11 +58,9 @@ def get_session(request: Request, _: Annotated[None, Depends(_turn, scope="funct
         yield session
 
 
-def get_read_session(
-    request: Request, _: Annotated[None, Depends(_read_turn, scope="function")]
-) -> Iterator[Session]:
-    """A session that never writes, for POSTs that only compute (e.g. a course preview)."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+def get_read_session(engine: Annotated[Engine, Depends(get_admitted_engine, scope="function")]) -> Iterator[Session]:
+    """A session that never writes, for POSTs that only compute (e.g. a course preview), within a reader's turn."""
+    with Session(engine, expire_on_commit=False) as session:
         yield session
 
 
