@@ -107,7 +107,31 @@ def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     return response
 
 
-def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+# PostgreSQL's exclusion_violation: the constraint that refuses overlapping active sessions (R11).
+_EXCLUSION_VIOLATION = "23P01"
+
+
+def integrity_problem(_: Request | None, exc: IntegrityError) -> JSONResponse:
+    """A unique key raced for (two registrations of one MRN) is a conflict; an overlap is Prolo's own defect.
+
+    Every writer that places a session locks the practitioner's row first (R11), so a
+    racing booking waits, then plans around the winner. An overlap that still reaches
+    the exclusion constraint was planned on a calendar that missed a stored session: no
+    other user is to blame and a retry would not help, so it is a 500, logged as an error.
+    """
+    if getattr(exc.orig, "sqlstate", None) == _EXCLUSION_VIOLATION:
+        diag = getattr(exc.orig, "diag", None)
+        log.error(
+            "a planned session overlapped a stored one (%s: %s); nothing was stored",
+            getattr(diag, "constraint_name", None),
+            getattr(diag, "message_detail", None),  # practitioner id and instants, nothing about a patient
+        )
+        return problem(
+            500,
+            "a session was planned over another active session of the same practitioner, so nothing was stored. "
+            "This is a defect in Prolo, not a change by someone else; it has been logged",
+            title="Planning defect",
+        )
     log.info("integrity error answered as 409: %s", type(exc.orig).__name__)
     return problem(409, "the change conflicts with stored data (someone else changed it meanwhile)")
 
@@ -161,7 +185,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         IllegalTransition: _illegal,
         RequestValidationError: _validation,
         StarletteHTTPException: _http,
-        IntegrityError: _integrity,
+        IntegrityError: integrity_problem,
         OperationalError: _operational,
         AdmissionTimeout: _no_turn,
         PoolTimeout: _pool_timeout,

@@ -5,7 +5,14 @@ Standard library and zoneinfo only; no I/O, no clock (``now`` is always an argum
 
 from scheduling.availability import free_slots
 from scheduling.calendar import Calendar
-from scheduling.errors import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SchedulingError, SlotUnavailable
+from scheduling.errors import (
+    CalendarTooShort,
+    IllegalTransition,
+    MinIntervalViolated,
+    NoSlotAvailable,
+    SchedulingError,
+    SlotUnavailable,
+)
 from scheduling.hours import HoursInterval
 from scheduling.planner import plan_course
 from scheduling.protocol import (
@@ -14,6 +21,7 @@ from scheduling.protocol import (
     PlannedSession,
     ProtocolValues,
 )
+from scheduling.reach import course_reach, reschedule_reach
 from scheduling.reflow import CourseSession, Move, ReschedulePlan, plan_reschedule
 from scheduling.reminders import (
     REMINDER_KINDS,
@@ -31,6 +39,7 @@ __all__ = [
     "REMINDER_KINDS",
     "Busy",
     "Calendar",
+    "CalendarTooShort",
     "CoursePlan",
     "CourseSession",
     "DateRange",
@@ -48,9 +57,11 @@ __all__ = [
     "SchedulingError",
     "SessionInfo",
     "SlotUnavailable",
+    "course_reach",
     "free_slots",
     "in_quiet_hours",
     "plan_course",
     "plan_reminders",
     "plan_reschedule",
+    "reschedule_reach",
 ]

@@ -10,8 +10,9 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
+from scheduling.errors import CalendarTooShort
 from scheduling.hours import DayWindow, time_of_micros, weekly_windows
-from scheduling.spans import Busy, BusyIndex, DateIndex, require_aware
+from scheduling.spans import Busy, BusyIndex, DateIndex, DateRange, require_aware
 
 if TYPE_CHECKING:
     from scheduling.calendar import Calendar
@@ -47,6 +48,7 @@ class Availability:
 
     def __init__(self, calendar: Calendar) -> None:
         self.zone = calendar.zone
+        self._span = calendar.span
         self._slot_us = calendar.slot_minutes * 60_000_000
         self._windows = weekly_windows(calendar.opening_hours, calendar.working_hours)
         self._closures = DateIndex(calendar.closures)
@@ -71,6 +73,10 @@ class Availability:
         No slot crosses local midnight: windows end by 23:59:59 and a session must
         end inside its window in real time.
         """
+        span = self._span
+        if span is not None and not span.start_date <= day <= span.end_date:
+            # a day never loaded looks free whatever is booked on it: refuse, never guess
+            raise CalendarTooShort((day, day), (span.start_date, span.end_date))
         windows = self._windows[day.weekday()]
         # R5: closed days and days the patient already has a session are out entirely.
         if not windows or day in self._closures or day in self._patient_dates:
@@ -115,9 +121,7 @@ class Availability:
         """A window bound as an instant; a bound in a gap or a fold reads with fold=0."""
         return datetime.combine(day, time_of_micros(us), tzinfo=self.zone).astimezone(UTC)
 
-    def _free(
-        self, candidates: dict[int, int], dur_us: int, mid_at: datetime, now: datetime
-    ) -> list[Slot]:
+    def _free(self, candidates: dict[int, int], dur_us: int, mid_at: datetime, now: datetime) -> list[Slot]:
         """The candidates that start no earlier than now and overlap nothing busy (R5)."""
         if not candidates:
             return []
@@ -150,6 +154,7 @@ def free_slots(
     require_aware(now, "now")
     if duration_minutes < 1:
         raise ValueError(f"duration_minutes must be at least 1, got {duration_minutes}")
+    calendar.require(DateRange(from_date, max(from_date, to_date)))
     availability = calendar.availability
     duration = timedelta(minutes=duration_minutes)
     found: list[Busy] = []

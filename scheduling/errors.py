@@ -10,7 +10,8 @@ The API layer maps each one to a problem-details answer in one table.
 
 Invalid arguments (naive datetimes, hours that end before they start, …) are
 programming errors of the caller and raise ``ValueError`` instead; the API layer
-validates its input before it builds a calendar.
+validates its input before it builds a calendar. :class:`CalendarTooShort` is one of
+them, with data: the caller loaded fewer days than the question reaches.
 """
 
 from __future__ import annotations
@@ -102,3 +103,22 @@ class MinIntervalViolated(SchedulingError):
         else:
             bound = f"on or before {self.latest_date}"
         return f"session {self.session_number} is too close to session {self.neighbour_number} (R4): it must be {bound}"
+
+
+class CalendarTooShort(ValueError):
+    """The planner was asked about days its calendar was not loaded for.
+
+    A day outside the calendar would look free whatever is booked on it, so the planner
+    refuses rather than plan on a guess. ``needed`` is what the question reaches
+    (:mod:`scheduling.reach`), ``loaded`` what the calendar holds. A caller's bug, never
+    the user's: the service must load what :mod:`scheduling.reach` names.
+    """
+
+    def __init__(self, needed: tuple[date, date], loaded: tuple[date, date]) -> None:
+        super().__init__(needed, loaded)
+        self.needed = needed
+        self.loaded = loaded
+
+    def __str__(self) -> str:
+        (first, last), (lo, hi) = self.needed, self.loaded
+        return f"the plan reaches {first}..{last}, but the calendar holds only {lo}..{hi}"

@@ -19,10 +19,8 @@ from scheduling.protocol import (
     PlannedSession,
     ProtocolValues,
 )
+from scheduling.reach import FIRST_SESSION_SEARCH_DAYS, OUTSIDE_WINDOW_DAYS, course_reach
 from scheduling.spans import require_aware
-
-# R6: how many days after the tolerance window a session may still go, with a warning.
-OUTSIDE_WINDOW_DAYS = 7
 
 
 def plan_course(
@@ -36,7 +34,7 @@ def plan_course(
     count: int | None = None,
     previous_start_at: datetime | None = None,
     anchor_time: time | None = None,
-    first_session_search_days: int = 90,
+    first_session_search_days: int = FIRST_SESSION_SEARCH_DAYS,
 ) -> CoursePlan:
     """Plan sessions ``first_number`` .. ``first_number + count - 1`` of a course.
 
@@ -51,21 +49,33 @@ def plan_course(
 
     ``count`` defaults to the rest of the course. Raises :class:`NoSlotAvailable`
     for the first session that finds no slot; nothing of the plan is kept then.
+    The calendar must hold every date :func:`~scheduling.reach.course_reach` names for
+    the same arguments, else :class:`~scheduling.errors.CalendarTooShort`.
     """
     require_aware(now, "now")
     count = protocol.session_count - first_number + 1 if count is None else count
     _check_arguments(first_number, count, first_session_search_days, preferred_time, anchor_time)
+    if previous_start_at is not None:
+        require_aware(previous_start_at, "previous_start_at")
+    calendar.require(
+        course_reach(
+            protocol,
+            calendar.zone,
+            start_date=start_date,
+            first_number=first_number,
+            count=count,
+            previous_start_at=previous_start_at,
+            first_session_search_days=first_session_search_days,
+        )
+    )
     planner = _Planner(calendar.availability, protocol, now=now, not_before=start_date)
     numbers = iter(range(first_number, first_number + count))
     if previous_start_at is None:
         number = next(numbers, None)
         if number is None:
             return CoursePlan(())
-        previous_at = planner.first_session(
-            number, start_date, preferred_time, first_session_search_days
-        ).start_at
+        previous_at = planner.first_session(number, start_date, preferred_time, first_session_search_days).start_at
     else:
-        require_aware(previous_start_at, "previous_start_at")
         previous_at = previous_start_at
     if anchor_time is None:
         # R3: later sessions keep the local time of the session before the new ones.
@@ -135,7 +145,7 @@ class _Planner:
         window_end = target + timedelta(days=protocol.interval_tolerance_days)
         # R4: acute inflammation lasts about a week, so never sooner than the minimum;
         # and a session never goes before (R5: nor on the day of) its predecessor.
-        earliest = previous_date + timedelta(days=max(protocol.min_interval_days, 1))
+        earliest = previous_date + protocol.min_gap
         for day in _nearest_first(target, protocol.interval_tolerance_days):
             slot = self._slot_on(day, anchor_us) if day >= earliest else None
             if slot is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 # R6: the session lies after its tolerance window (in the 7 days that follow it).
 OUTSIDE_WINDOW = "outside_window"
@@ -26,6 +26,11 @@ class ProtocolValues:
             raise ValueError("interval_days and session_minutes must be at least 1")
         if self.interval_tolerance_days < 0 or self.min_interval_days < 0:
             raise ValueError("interval_tolerance_days and min_interval_days must not be negative")
+
+    @property
+    def min_gap(self) -> timedelta:
+        """R4: the fewest days between two injections; at least one, as two sessions never share a day (R5)."""
+        return timedelta(days=max(self.min_interval_days, 1))
 
 
 @dataclass(frozen=True)

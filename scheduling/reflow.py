@@ -33,6 +33,7 @@ from scheduling.hours import time_of_micros, weekly_windows
 from scheduling.lifecycle import ACTIVE, Status
 from scheduling.planner import plan_course
 from scheduling.protocol import OUTSIDE_WINDOW, ProtocolValues
+from scheduling.reach import reschedule_reach
 from scheduling.spans import Busy, require_aware
 
 # SlotUnavailable's reasons, in the order they are reported (R5).
@@ -103,6 +104,7 @@ def plan_reschedule(
 
     ``calendar`` must not hold this course's sessions: the ones that keep their times
     are made busy here. Re-planned sessions go by R3/R4/R6 at ``anchor_time`` (local).
+    It must hold every date :func:`~scheduling.reach.reschedule_reach` names.
     Raises :class:`SlotUnavailable` (R5), :class:`MinIntervalViolated` (R4),
     :class:`IllegalTransition` for a session that is not active, and
     :class:`NoSlotAvailable` when a session to re-plan finds no slot.
@@ -122,6 +124,9 @@ def plan_reschedule(
     end_at = start_at + timedelta(minutes=protocol.session_minutes)
     earlier = [s for s in course if s.number < number]
     later = [s for s in course if s.number > number and s.active]
+    calendar.require(
+        reschedule_reach(protocol, calendar.zone, new_start_at=start_at, later_start_ats=[s.start_at for s in later])
+    )
     # R5 against the course's own sessions that keep their times. Without reflow that is
     # every other active one; with it, a later one on the new day (or before it) breaks
     # R4 and makes way, so only the earlier ones can be in the way.
@@ -132,7 +137,7 @@ def plan_reschedule(
 
     zone = calendar.zone
     new_date = start_at.astimezone(zone).date()
-    gap = timedelta(days=max(protocol.min_interval_days, 1))
+    gap = protocol.min_gap
     previous = next((s for s in reversed(earlier) if s.injected), None)
     warnings: tuple[str, ...] = ()
     if previous is not None:
@@ -175,7 +180,7 @@ def _reflow(
 ) -> tuple[Move, ...]:
     """Walk the later active sessions; re-plan each that breaks R3/R4 after its new predecessor."""
     zone = calendar.zone
-    gap = timedelta(days=max(protocol.min_interval_days, 1))
+    gap = protocol.min_gap
     moved: list[Move] = []
     for current in later:
         previous_date = previous_at.astimezone(zone).date()
@@ -214,7 +219,7 @@ def _in_window(protocol: ProtocolValues, previous_date: date, day: date) -> bool
     """R3 and R4 hold: ``day`` is within target ± tolerance and at least the minimum after."""
     target = previous_date + timedelta(days=protocol.interval_days)
     tolerance = timedelta(days=protocol.interval_tolerance_days)
-    earliest = previous_date + timedelta(days=max(protocol.min_interval_days, 1))
+    earliest = previous_date + protocol.min_gap
     return day >= earliest and target - tolerance <= day <= target + tolerance
 
 

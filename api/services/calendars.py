@@ -1,8 +1,11 @@
-"""Load what the planner needs, and only inside the search horizon, with indexed queries."""
+"""Load what the planner needs for the dates its question reaches, with indexed queries.
+
+The dates come from the core (:mod:`scheduling.reach`), never from arithmetic here:
+the calendar carries them, and the planner refuses to look past them.
+"""
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -16,20 +19,6 @@ from models import Clinic, Closure, Practitioner, Session, TimeOff
 from models.protocol import MAX_SESSION_MINUTES
 from models.session import ACTIVE_STATUSES
 from scheduling import Busy, Calendar, DateRange
-
-
-@dataclass(frozen=True)
-class Horizon:
-    """The local dates a plan may touch, first and last included."""
-
-    first_date: date
-    last_date: date
-
-    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
-        # one day of slack on each side covers every UTC offset
-        start = datetime.combine(self.first_date - timedelta(days=1), time(), zone).astimezone(UTC)
-        end = datetime.combine(self.last_date + timedelta(days=2), time(), zone).astimezone(UTC)
-        return start, end
 
 
 def local_day_bounds(first_date: date, last_date: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -113,17 +102,21 @@ def load_calendar(
     *,
     practitioner: Practitioner,
     patient_id: uuid.UUID | None,
-    horizon: Horizon,
+    span: DateRange,
     clinic: Clinic | None = None,
     exclude_course_id: uuid.UUID | None = None,
 ) -> Calendar:
-    """The practitioner's (and patient's) calendar inside the horizon."""
+    """The practitioner's (and patient's) calendar for the local dates of ``span``, which it carries.
+
+    Busy time is loaded for the instants those dates cover (a session or time off that
+    starts the evening before still counts, R5), closures for the dates themselves.
+    """
     clinic = clinic or get_clinic(db)
     zone = ZoneInfo(clinic.timezone)
-    start, end = horizon.bounds(zone)
+    start, end = local_day_bounds(span.start_date, span.end_date, zone)
     db.flush()  # the Core reads below must see this transaction's pending changes, as ORM reads would
     conn = db.connection()
-    closures = conn.execute(_CLOSURES, {"first_date": horizon.first_date, "last_date": horizon.last_date})
+    closures = conn.execute(_CLOSURES, {"first_date": span.start_date, "last_date": span.end_date})
     time_off = conn.execute(_TIME_OFF, {"practitioner_id": practitioner.id, "start": start, "end": end})
     return Calendar(
         zone=zone,
@@ -147,4 +140,5 @@ def load_calendar(
             if patient_id is not None
             else ()
         ),
+        span=span,
     )

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,12 +11,11 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
-from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
 from api.services.lookups import get_or_404
-from api.services.planning import planner_values, session_values
+from api.services.planning import plan_sessions, planner_values, session_values
 from api.services.protocols import default_protocol
 from api.services.reminder_plans import plan_new_course_reminders
 from api.services.views import course_read, sessions_by_course
@@ -34,13 +33,14 @@ from models import (
 )
 from models.base import table_of
 from models.session import CANCELLABLE_STATUSES, SessionStatus
-from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable, plan_course
+from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable
 from scheduling.aftercare import Rule, SessionRef, windows_for
 from scheduling.medications import medication_warnings
+from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
 
-# Session 1 is looked for within this many days of start_date; a short first pass
-# keeps the loaded calendar small, the long one runs only when the short one fails.
-FIRST_SESSION_SEARCH_DAYS = (14, 90)
+# Session 1 is looked for within this many days of start_date (R2): a short first pass keeps
+# the loaded calendar small, the core's full search runs only when the short one finds nothing.
+FIRST_SESSION_PASSES = (14, FIRST_SESSION_SEARCH_DAYS)
 _COURSE = table_of(Course)
 _SESSION = table_of(Session)
 
@@ -64,25 +64,26 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
         raise Conflict("the patient is archived; restore them before booking", patient_id=str(patient.id))
     protocol = get_or_404(db, Protocol, request.protocol_id) if request.protocol_id else default_protocol(db)
     clinic = get_clinic(db)
+    zone = ZoneInfo(clinic.timezone)
     values = planner_values(protocol, request.session_count or protocol.session_count)
     preferred = time.fromisoformat(request.preferred_time) if request.preferred_time else None
     plan = None
-    for search_days in FIRST_SESSION_SEARCH_DAYS:
-        span = search_days + (values.session_count - 1) * (values.interval_days + values.interval_tolerance_days) + 8
-        horizon = Horizon(first_date=request.start_date, last_date=request.start_date + timedelta(days=span))
-        calendar = load_calendar(db, practitioner=practitioner, patient_id=patient.id, horizon=horizon, clinic=clinic)
+    for search_days in FIRST_SESSION_PASSES:
         try:
-            plan = plan_course(
-                calendar,
-                values,
+            plan = plan_sessions(
+                db,
+                practitioner=practitioner,
+                patient_id=patient.id,
+                clinic=clinic,
+                values=values,
+                now=now,
                 start_date=request.start_date,
                 preferred_time=preferred,
-                now=now,
                 first_session_search_days=search_days,
             )
             break
         except NoSlotAvailable as exc:
-            if exc.session_number != 1 or search_days == FIRST_SESSION_SEARCH_DAYS[-1]:
+            if exc.session_number != 1 or search_days == FIRST_SESSION_PASSES[-1]:
                 raise
     assert plan is not None
     # model_construct: the values are the validated request's and the planner's own
@@ -100,10 +101,10 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
         session_minutes=values.session_minutes,
         injectate=protocol.injectate,
         rules=protocol.rules,
-        warnings=_course_warnings(plan, patient, protocol.rules, ZoneInfo(clinic.timezone)),
+        warnings=_course_warnings(plan, patient, protocol.rules, zone),
         created_at=now,
     )
-    return _Planned(course, plan, ZoneInfo(clinic.timezone), patient, clinic)
+    return _Planned(course, plan, zone, patient, clinic)
 
 
 def _course_warnings(

@@ -7,23 +7,21 @@ of the last completed session.
 """
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
-from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.courses import get_course
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
 from api.services.lookups import get_or_404
-from api.services.planning import new_session, planner_values
+from api.services.planning import new_session, plan_sessions, planner_values
 from models import Course, CourseRead, CourseStatus, Patient, Practitioner, Session
 from models.session import CANCELLABLE_STATUSES, SessionStatus
-from scheduling import plan_course
 
 _HOLDABLE = (CourseStatus.planned.value, CourseStatus.active.value)
 _KEPT = frozenset(
@@ -65,7 +63,8 @@ def resume(
         raise Conflict(
             f"only a course on hold can be resumed; this one is {course.status}", current_status=course.status
         )
-    zone = ZoneInfo(get_clinic(db).timezone)
+    clinic = get_clinic(db)
+    zone = ZoneInfo(clinic.timezone)
     sessions = _sessions(db, course.id)
     # what took place or still may (a session checked in before the hold is still in the chair)
     kept = [s for s in sessions if s.status in _KEPT]
@@ -73,21 +72,17 @@ def resume(
     first_number = (sessions[-1].number if sessions else 0) + 1
     if owed > 0:
         anchor = time.fromisoformat(preferred_time) if preferred_time else _first_time(sessions, zone)
+        values = planner_values(course, owed)
         earliest = start_date
         if kept:  # R4: never within the minimum interval of the last injection, done or still to come
             last = max(s.start_at for s in kept).astimezone(zone).date()
-            earliest = max(earliest, last + timedelta(days=max(course.min_interval_days, 1)))
-        values = planner_values(course, owed)
-        span = 90 + owed * (course.interval_days + course.interval_tolerance_days) + 8
-        calendar = load_calendar(
+            earliest = max(earliest, last + values.min_gap)
+        plan = plan_sessions(
             db,
             practitioner=practitioner,
             patient_id=course.patient_id,
-            horizon=Horizon(first_date=earliest, last_date=earliest + timedelta(days=span)),
-        )
-        plan = plan_course(
-            calendar,
-            values,
+            clinic=clinic,
+            values=values,
             start_date=earliest,
             preferred_time=anchor,
             now=now,

@@ -4,7 +4,7 @@ Every change re-derives its course's status and review flag in the same transact
 """
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,16 +12,14 @@ from sqlalchemy import select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
-from api.services.calendars import Horizon, load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lookups import get_or_404
-from api.services.planning import new_session, planner_values
+from api.services.planning import new_session, plan_sessions, planner_values
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
 from models import Course, Patient, Practitioner, Session, SessionRead
 from models.record import ClinicalRecord, SessionCancelled, SessionComplete
-from scheduling import plan_course
 from scheduling.aftercare import Rule, SessionRef, windows_for
 from scheduling.lifecycle import (
     ACTIVE,
@@ -149,18 +147,13 @@ def _replacement(db: DbSession, course: Course, zone: ZoneInfo, now: datetime) -
     today = now.astimezone(zone).date()
     start_date = max(today, previous.start_at.astimezone(zone).date()) if previous else today
     values = planner_values(course, max(s.number for s in sessions))
-    span = course.interval_days + course.interval_tolerance_days + 8 + (0 if previous else 90)
-    practitioner = get_or_404(db, Practitioner, course.practitioner_id)  # locked by _locked
-    calendar = load_calendar(
-        db,
-        practitioner=practitioner,
-        patient_id=course.patient_id,
-        horizon=Horizon(first_date=start_date, last_date=start_date + timedelta(days=span)),
-    )
     number = max(s.number for s in sessions) + 1
-    plan = plan_course(
-        calendar,
-        values,
+    plan = plan_sessions(
+        db,
+        practitioner=get_or_404(db, Practitioner, course.practitioner_id),  # locked by _locked
+        patient_id=course.patient_id,
+        clinic=get_clinic(db),
+        values=values,
         start_date=start_date,
         preferred_time=None if previous else first,
         now=now,

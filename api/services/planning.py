@@ -1,10 +1,18 @@
-"""Between booked courses and the planner: a course's timing as planner values, planned sessions as rows."""
+"""Between booked courses and the planner: a course's timing as planner values, planned sessions as rows,
+and a plan made on exactly the dates it reaches."""
 
+import uuid
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from models import Course, Protocol, Session, SessionStatus
+from sqlmodel import Session as DbSession
+
+from api.services.calendars import load_calendar
+from models import Clinic, Course, Practitioner, Protocol, Session, SessionStatus
 from models.base import new_id
-from scheduling import PlannedSession, ProtocolValues
+from scheduling import CoursePlan, PlannedSession, ProtocolValues, course_reach, plan_course
+from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
 
 _OUTSIDE_WINDOW_MESSAGE = "placed after its interval window: no slot fitted inside it (R6)"
 
@@ -41,3 +49,44 @@ def session_values(course: Course, planned: PlannedSession, *, change_reason: st
 def new_session(course: Course, planned: PlannedSession, *, change_reason: str | None = None) -> Session:
     """A row for a session the planner placed, to add to the database session."""
     return Session(**session_values(course, planned, change_reason=change_reason))
+
+
+def plan_sessions(
+    db: DbSession,
+    *,
+    practitioner: Practitioner,
+    patient_id: uuid.UUID,
+    clinic: Clinic,
+    values: ProtocolValues,
+    now: datetime,
+    start_date: date,
+    preferred_time: time | None = None,
+    first_number: int = 1,
+    count: int | None = None,
+    previous_start_at: datetime | None = None,
+    anchor_time: time | None = None,
+    first_session_search_days: int = FIRST_SESSION_SEARCH_DAYS,
+) -> CoursePlan:
+    """`plan_course` on a calendar loaded for exactly the dates the core says the question reaches."""
+    reach = course_reach(
+        values,
+        ZoneInfo(clinic.timezone),
+        start_date=start_date,
+        first_number=first_number,
+        count=count,
+        previous_start_at=previous_start_at,
+        first_session_search_days=first_session_search_days,
+    )
+    calendar = load_calendar(db, practitioner=practitioner, patient_id=patient_id, span=reach, clinic=clinic)
+    return plan_course(
+        calendar,
+        values,
+        start_date=start_date,
+        preferred_time=preferred_time,
+        now=now,
+        first_number=first_number,
+        count=count,
+        previous_start_at=previous_start_at,
+        anchor_time=anchor_time,
+        first_session_search_days=first_session_search_days,
+    )

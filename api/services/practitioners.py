@@ -1,14 +1,14 @@
 """Practitioners: set-up, time off, and the free slots staff can offer."""
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
-from api.services.calendars import Horizon, load_calendar
+from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import InvalidInput
 from api.services.lookups import get_or_404
@@ -23,7 +23,7 @@ from models import (
     TimeOffCreate,
     TimeOffRead,
 )
-from scheduling import free_slots
+from scheduling import DateRange, free_slots
 
 MAX_FREE_SLOT_DAYS = 62
 
@@ -98,7 +98,7 @@ def list_free_slots(
         db,
         practitioner=practitioner,
         patient_id=None,
-        horizon=Horizon(first_date=from_date, last_date=to_date + timedelta(days=1)),
+        span=DateRange(from_date, to_date),
         clinic=clinic,
     )
     slots = free_slots(calendar, from_date=from_date, to_date=to_date, duration_minutes=duration_minutes, now=now)

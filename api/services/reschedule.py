@@ -1,14 +1,14 @@
 """Rescheduling a session, with the reflow of the later ones (R8), or a dry run of it."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
-from api.services.calendars import Horizon, load_calendar
+from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
@@ -17,8 +17,8 @@ from api.services.planning import planner_values
 from api.services.views import session_read
 from models import Course, CourseStatus, Patient, Practitioner, Session
 from models.record import Rescheduled, SessionReschedule
-from scheduling import Calendar, CourseSession, Move, plan_reschedule
-from scheduling.lifecycle import Status
+from scheduling import Calendar, CourseSession, Move, ProtocolValues, plan_reschedule, reschedule_reach
+from scheduling.lifecycle import ACTIVE, Status
 
 
 def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedule, now: datetime) -> Rescheduled:
@@ -36,9 +36,11 @@ def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedu
         ).scalars()
     )
     zone = ZoneInfo(get_clinic(db).timezone)
+    values = planner_values(course, len(sessions))
+    later = [s.start_at for s in sessions if s.number > found.number and Status(s.status) in ACTIVE]
     plan = plan_reschedule(
-        _calendar(db, practitioner, course, sessions, request.start, zone, now),
-        planner_values(course, len(sessions)),
+        _calendar(db, practitioner, course, values, request.start, later, zone),
+        values,
         [CourseSession(s.number, s.start_at, s.end_at, Status(s.status)) for s in sessions],
         number=found.number,
         new_start_at=request.start,
@@ -63,20 +65,17 @@ def _calendar(
     db: DbSession,
     practitioner: Practitioner,
     course: Course,
-    sessions: list[Session],
+    values: ProtocolValues,
     start: datetime,
+    later: list[datetime],
     zone: ZoneInfo,
-    now: datetime,
 ) -> Calendar:
-    first = min(start.astimezone(zone).date(), now.astimezone(zone).date())
-    later = max([start, *(s.start_at for s in sessions)]).astimezone(zone).date()
-    # room for every later session to be re-planned one window further, and the R6 week
-    span = (later - first).days + len(sessions) * (course.interval_days + course.interval_tolerance_days) + 8
+    """Everyone else's bookings on every date the move and its reflow may reach (the course's own are the plan's)."""
     return load_calendar(
         db,
         practitioner=practitioner,
         patient_id=course.patient_id,
-        horizon=Horizon(first_date=first - timedelta(days=1), last_date=first + timedelta(days=span)),
+        span=reschedule_reach(values, zone, new_start_at=start, later_start_ats=later),
         exclude_course_id=course.id,
     )
 

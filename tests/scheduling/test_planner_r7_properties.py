@@ -24,6 +24,7 @@ from scheduling import (
     Calendar,
     NoSlotAvailable,
     ProtocolValues,
+    course_reach,
     free_slots,
     plan_course,
 )
@@ -94,9 +95,7 @@ def literal_plan(cal: Calendar, protocol: ProtocolValues, q: Question) -> Outcom
         after = [target + tolerance + timedelta(days=k) for k in range(1, 8)]
         earliest = previous_date + timedelta(days=max(protocol.min_interval_days, 1))
         candidates = [(d, ()) for d in by_distance] + [(d, (OUTSIDE_WINDOW,)) for d in after]
-        chosen = next(
-            ((c, w) for d, w in candidates if d >= earliest and (c := choose(d, anchor))), None
-        )
+        chosen = next(((c, w) for d, w in candidates if d >= earliest and (c := choose(d, anchor))), None)
         if chosen is None:
             return number, target - tolerance, target + tolerance
         placed.append((number, *chosen))
@@ -104,9 +103,7 @@ def literal_plan(cal: Calendar, protocol: ProtocolValues, q: Question) -> Outcom
     return placed
 
 
-def assert_follows_the_rules(
-    cal: Calendar, protocol: ProtocolValues, q: Question, placed: Placed
-) -> None:
+def assert_follows_the_rules(cal: Calendar, protocol: ProtocolValues, q: Question, placed: Placed) -> None:
     duration = timedelta(minutes=protocol.session_minutes)
     count = protocol.session_count - q.first_number + 1 if q.count is None else q.count
     assert [n for n, _, _ in placed] == list(range(q.first_number, q.first_number + count))
@@ -148,6 +145,18 @@ def test_r7_plans_follow_every_rule_or_raise_no_slot_available(data: st.DataObje
     assert ask(cal, protocol, q) == outcome
     assert ask(shuffled, protocol, q) == outcome
     assert literal_plan(cal, protocol, q) == outcome
+    # A calendar holding only the dates the reach names gets the same answer: the planner
+    # never looks past its reach (a day outside would raise CalendarTooShort).
+    reach = course_reach(
+        protocol,
+        zone,
+        start_date=q.start_date,
+        first_number=q.first_number,
+        count=q.count,
+        previous_start_at=q.previous_start_at,
+        first_session_search_days=q.search_days,
+    )
+    assert ask(dataclasses.replace(cal, span=reach), protocol, q) == outcome
     if isinstance(outcome, list):
         event(f"placed {len(outcome)}")
         assert_follows_the_rules(cal, protocol, q, outcome)

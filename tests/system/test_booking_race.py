@@ -24,6 +24,7 @@ from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.db import begin_write
+from api.errors import integrity_problem
 from models import Course, Practitioner
 from models import Session as SessionRow
 from models.session import ACTIVE_STATUSES
@@ -301,6 +302,7 @@ def test_r11_a_booking_waits_for_another_writer_while_reads_go_on(live_api: Live
         begin_write(other)  # SQLite: BEGIN IMMEDIATE, the database's write lock
         # PostgreSQL: the practitioner's row, which every booking for them locks first
         other.execute(select(Practitioner).where(col(Practitioner.id) == uuid.UUID(practitioner_id)).with_for_update())
+
         def book() -> None:
             with live_api.client() as http:
                 booked.append(http.post("/v1/courses", json=course_request(patient_id, practitioner_id, start, 6)))
@@ -345,8 +347,11 @@ def _insert_booking(engine: Engine, practitioner_id: uuid.UUID, start: datetime,
                 " 1, 14, 3, 7, :minutes, injectate, rules, '[]', now() FROM protocol WHERE is_default"
             ),
             {
-                "id": course_id, "patient_id": patient_id, "practitioner_id": practitioner_id,
-                "start_date": start.date(), "minutes": minutes,
+                "id": course_id,
+                "patient_id": patient_id,
+                "practitioner_id": practitioner_id,
+                "start_date": start.date(),
+                "minutes": minutes,
             },
         )
     with engine.begin() as conn:
@@ -357,8 +362,12 @@ def _insert_booking(engine: Engine, practitioner_id: uuid.UUID, start: datetime,
                 " 'scheduled', '[]')"
             ),
             {
-                "id": session_id, "course_id": course_id, "patient_id": patient_id,
-                "practitioner_id": practitioner_id, "start": start, "end": start + timedelta(minutes=minutes),
+                "id": session_id,
+                "course_id": course_id,
+                "patient_id": patient_id,
+                "practitioner_id": practitioner_id,
+                "start": start,
+                "end": start + timedelta(minutes=minutes),
             },
         )
     return session_id
@@ -380,8 +389,13 @@ def test_r11_postgresql_exclusion_constraint_refuses_overlapping_active_sessions
     first = _insert_booking(engine, practitioner_id, nine)
 
     for start in (nine, nine + timedelta(minutes=30), nine - timedelta(minutes=15)):
-        with pytest.raises(IntegrityError, match="ex_session_practitioner_overlap"):
+        with pytest.raises(IntegrityError, match="ex_session_practitioner_overlap") as refused:
             _insert_booking(engine, practitioner_id, start)
+        # Writers lock the practitioner before they plan, so an overlap reaching the constraint is
+        # Prolo's own defect: answered as one (500, logged), never blamed on "someone else".
+        answer = integrity_problem(None, refused.value)
+        assert answer.status_code == 500 and answer.media_type == "application/problem+json"
+        assert b"defect in Prolo" in answer.body and b"someone else changed" not in answer.body
     # Touching is not overlapping ('[)' ranges), and another practitioner is free at the same time.
     _insert_booking(engine, practitioner_id, nine + timedelta(minutes=45))
     _insert_booking(engine, other_practitioner_id, nine)
