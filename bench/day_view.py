@@ -8,8 +8,12 @@ The database is filled with ~3 years of courses (50 000 sessions, 40 on the meas
 day D), then two uvicorn servers run with the same flags: the real app, and
 bench/bare_app.py answering the real endpoint's very bytes from memory. wrk loads them
 in turns (real, bare, real, bare, …) so drift on the machine hits both alike.
-Prints each round's req/s, the medians and real/bare. Target: real/bare ≥ 0.3.
-Needs wrk (``apt-get install -y wrk``).
+
+Two phases: with the database unchanged (the day view's answer cache hits), and with
+about 20 writes a second going on (patients registered over the API by a paced
+client), which changes the database between polls, so most answers are computed
+again. Prints each round's req/s, the medians and real/bare per phase.
+Target: real/bare ≥ 0.3. Needs wrk (``apt-get install -y wrk``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +97,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=10, help="length of one wrk run")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (one wrk thread)")
     parser.add_argument("--sessions", type=int, default=50_000, help="sessions in the filled database")
+    parser.add_argument("--writes", type=float, default=20.0, help="writes per second in the second phase")
     return parser.parse_args()
 
 
@@ -99,33 +108,85 @@ def _fetch(url: str, headers: dict[str, str]) -> httpx.Response:
 
 
 def _compare(real_url: str, bare_url: str, headers: dict[str, str], args: argparse.Namespace) -> int:
-    """Alternate wrk runs on the two servers and print each round, the medians and the ratio."""
+    """Alternate wrk runs on the two servers, without writes and then with them; print rounds, medians, ratios."""
     for url in (real_url, bare_url):  # warm both: imports, caches, connection pools
         _wrk(url, headers, seconds=WARMUP_SECONDS, connections=args.connections)
-    real_rates: list[float] = []
-    bare_rates: list[float] = []
+    base_url = real_url.split("/v1/", 1)[0]
+    print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds per phase")
     valid = True
-    print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds")
-    for number in range(1, args.rounds + 1):
-        real = _wrk(real_url, headers, seconds=args.seconds, connections=args.connections)
-        bare = _wrk(bare_url, headers, seconds=args.seconds, connections=args.connections)
-        real_rates.append(real.requests_per_second)
-        bare_rates.append(bare.requests_per_second)
-        bad = real.bad_answers + bare.bad_answers
-        valid = valid and not bad
-        print(
-            f"  round {number}: real {real.requests_per_second:8.1f} req/s (p50 {real.p50_latency:>8})   "
-            f"bare {bare.requests_per_second:8.1f} req/s (p50 {bare.p50_latency:>8})"
-            + (f"   BAD ANSWERS real {real.bad_answers} bare {bare.bad_answers}" if bad else "")
-        )
-    real_median, bare_median = statistics.median(real_rates), statistics.median(bare_rates)
-    ratio = real_median / bare_median
-    print(f"median: real {real_median:.1f} req/s, bare {bare_median:.1f} req/s")
-    print(f"ratio real/bare: {ratio:.3f} (target >= {TARGET_RATIO})")
+    for phase, writes in (("unchanged database (answer cache hits)", 0.0), (f"~{args.writes:g} writes/s", args.writes)):
+        print(f"phase: {phase}")
+        real_rates: list[float] = []
+        bare_rates: list[float] = []
+        for number in range(1, args.rounds + 1):
+            with _writing(base_url, headers, per_second=writes) as written:
+                real = _wrk(real_url, headers, seconds=args.seconds, connections=args.connections)
+            bare = _wrk(bare_url, headers, seconds=args.seconds, connections=args.connections)
+            real_rates.append(real.requests_per_second)
+            bare_rates.append(bare.requests_per_second)
+            bad = real.bad_answers + bare.bad_answers + written.failed
+            valid = valid and not bad
+            wrote = f"   writes {written.done / args.seconds:5.1f}/s" if writes else ""
+            print(
+                f"  round {number}: real {real.requests_per_second:8.1f} req/s (p50 {real.p50_latency:>8})   "
+                f"bare {bare.requests_per_second:8.1f} req/s (p50 {bare.p50_latency:>8}){wrote}"
+                + (
+                    f"   BAD ANSWERS real {real.bad_answers} bare {bare.bad_answers} writes {written.failed}"
+                    if bad
+                    else ""
+                )
+            )
+        real_median, bare_median = statistics.median(real_rates), statistics.median(bare_rates)
+        print(f"  median: real {real_median:.1f} req/s, bare {bare_median:.1f} req/s")
+        print(f"  ratio real/bare: {real_median / bare_median:.3f} (target >= {TARGET_RATIO})")
     if not valid:
-        print("some runs had non-2xx answers or socket errors: these figures are not valid")
+        print("some runs had non-2xx answers, socket errors or failed writes: these figures are not valid")
         return 1
     return 0
+
+
+@dataclass
+class Written:
+    done: int = 0
+    failed: int = 0
+
+
+WRITERS = 8  # clients writing at once: a write queued behind wrk's polls must not slow the pace
+
+
+@contextmanager
+def _writing(base_url: str, headers: dict[str, str], *, per_second: float) -> Iterator[Written]:
+    """Register patients at a steady pace from WRITERS threads while the block runs (nothing when per_second is 0)."""
+    written = Written()
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def write(number: int) -> None:
+        pace = per_second / WRITERS
+        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+            started, sent = time.monotonic() + number / per_second, 0
+            while not stop.wait(max(0.0, started + sent / pace - time.monotonic())):
+                body = {
+                    "mrn": f"BENCH-{number}-{time.monotonic_ns()}",
+                    "given_name": "Bench",
+                    "family_name": "Writer",
+                    "date_of_birth": "1970-01-01",
+                }
+                ok = client.post("/v1/patients", json=body).status_code == 201
+                sent += 1  # paced on the clock, not on the answers: a slow answer is not followed by a burst
+                with lock:
+                    written.done += ok
+                    written.failed += not ok
+
+    threads = [threading.Thread(target=write, args=(n,), daemon=True) for n in range(WRITERS if per_second else 0)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield written
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
 
 
 def _wrk(url: str, headers: dict[str, str], *, seconds: int, connections: int) -> WrkRun:
