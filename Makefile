@@ -14,6 +14,7 @@ test: $(VENV)/.dev  ## install and run the whole test suite (PROLO_TEST_DATABASE
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: $(VENV)/.dev

@@ -51,9 +51,9 @@ PROTOCOL = ProtocolValues(
 def build_calendar(rng: random.Random) -> Calendar:
     """Mon-Fri 08:00-17:00, a few closures, 10 000 existing 45-min sessions."""
     hours = tuple(HoursInterval(d, clock_time(8), clock_time(17)) for d in range(5))
-    closures = tuple(
-        DateRange(date(year, 12, 24), date(year, 12, 31)) for year in range(2026, 2031)
-    ) + tuple(DateRange(date(year, 5, 1), date(year, 5, 1)) for year in range(2026, 2031))
+    closures = tuple(DateRange(date(year, 12, 24), date(year, 12, 31)) for year in range(2026, 2031)) + tuple(
+        DateRange(date(year, 5, 1), date(year, 5, 1)) for year in range(2026, 2031)
+    )
     # Every 45-min position of every working day, then 10 000 of them at random:
     # about 10 of the 12 positions of a day are taken, so many days are full.
     positions = [
@@ -63,18 +63,13 @@ def build_calendar(rng: random.Random) -> Calendar:
         for k in range(12)
     ]
     starts = sorted(rng.sample(positions, BOOKINGS))
-    busy = tuple(
-        Busy(s.astimezone(UTC), (s + timedelta(minutes=45)).astimezone(UTC)) for s in starts
-    )
+    busy = tuple(Busy(s.astimezone(UTC), (s + timedelta(minutes=45)).astimezone(UTC)) for s in starts)
     return Calendar(ZONE, hours, hours, 15, closures=closures, practitioner_busy=busy)
 
 
 def questions(rng: random.Random) -> list[tuple[date, clock_time | None]]:
     preferred = [None, *(clock_time(h, m) for h in range(8, 17) for m in (0, 20, 30))]
-    return [
-        (FIRST_DAY + timedelta(days=rng.randrange(3 * 365)), rng.choice(preferred))
-        for _ in range(WARMUP + RUNS)
-    ]
+    return [(FIRST_DAY + timedelta(days=rng.randrange(3 * 365)), rng.choice(preferred)) for _ in range(WARMUP + RUNS)]
 
 
 def run(calendar: Calendar, asked: list[tuple[date, clock_time | None]], *, cold: bool) -> None:
@@ -84,9 +79,7 @@ def run(calendar: Calendar, asked: list[tuple[date, clock_time | None]], *, cold
         cal = dataclasses.replace(calendar) if cold else calendar
         began = time.perf_counter_ns()
         try:
-            plan = plan_course(
-                cal, PROTOCOL, start_date=start_date, preferred_time=preferred, now=NOW
-            )
+            plan = plan_course(cal, PROTOCOL, start_date=start_date, preferred_time=preferred, now=NOW)
         except NoSlotAvailable:
             plan = None
         elapsed = time.perf_counter_ns() - began

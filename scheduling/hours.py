@@ -73,7 +73,4 @@ def weekly_windows(
                 window = DayWindow(micros_of_day(start), micros_of_day(end), origin)
                 by_day[open_.weekday].append(window)
     # Sorted so that the planner sees the same windows in the same order every time (R7).
-    return tuple(
-        tuple(sorted(windows, key=lambda w: (w.start_us, w.end_us, w.grid_origin_us)))
-        for windows in by_day
-    )
+    return tuple(tuple(sorted(windows, key=lambda w: (w.start_us, w.end_us, w.grid_origin_us))) for windows in by_day)

@@ -44,8 +44,18 @@ _NSAIDS: dict[str, tuple[str, ...]] = {
         "disprin",
         "excedrin",  # most Excedrin products hold aspirin with paracetamol and caffeine
     ),
-    "diclofenac": ("diclofenac", "voltaren", "voltarol", "cataflam", "zorvolex", "zipsor", "cambia",
-                   "arthrotec", "pennsaid", "flector"),
+    "diclofenac": (
+        "diclofenac",
+        "voltaren",
+        "voltarol",
+        "cataflam",
+        "zorvolex",
+        "zipsor",
+        "cambia",
+        "arthrotec",
+        "pennsaid",
+        "flector",
+    ),
     "aceclofenac": ("aceclofenac",),
     "celecoxib": ("celecoxib", "celebrex"),
     "etoricoxib": ("etoricoxib", "arcoxia"),
@@ -160,9 +170,7 @@ def medication_warnings(medications: Iterable[str], windows: Iterable[Window | R
 
 def _avoiding(medication_class: str, windows: Iterable[Window | Restriction]) -> list[Window | Restriction]:
     return [
-        w
-        for w in windows
-        if w.kind == AVOID_MEDICATION and (w.medication_class or "").casefold() == medication_class
+        w for w in windows if w.kind == AVOID_MEDICATION and (w.medication_class or "").casefold() == medication_class
     ]
 
 

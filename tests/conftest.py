@@ -42,9 +42,7 @@ def test_database_url(tmp_dir: Path) -> str:
         return f"sqlite:///{tmp_dir / 'prolo-test.db'}"
     schema = f"prolo_test_{uuid.uuid4().hex[:12]}"
     parsed = make_url(url)
-    return parsed.update_query_dict({"options": f"-csearch_path={schema},public"}).render_as_string(
-        hide_password=False
-    )
+    return parsed.update_query_dict({"options": f"-csearch_path={schema},public"}).render_as_string(hide_password=False)
 
 
 def _schema(engine: Engine) -> str | None:

@@ -50,9 +50,7 @@ def weekly_hours(draw: st.DrawFn) -> tuple[HoursInterval, ...]:
         for _ in range(draw(st.integers(0, 2))):
             start = draw(st.integers(0, 24 * 12 - 2))
             end = min(start + draw(st.integers(1, 12 * 12)), 24 * 12 - 1)
-            intervals.append(
-                HoursInterval(weekday, time(start // 12, start % 12 * 5), time(end // 12, end % 12 * 5))
-            )
+            intervals.append(HoursInterval(weekday, time(start // 12, start % 12 * 5), time(end // 12, end % 12 * 5)))
     return tuple(intervals)
 
 

@@ -60,8 +60,9 @@ def in_force(restrictions: list[Restriction]) -> list[tuple[str, int, int, str]]
 def test_r12_r13_default_rules_give_the_spec_windows() -> None:
     windows = windows_for([session(0)], DEFAULT_RULES, BERLIN)
 
-    assert [(w.rule_code, w.kind, (w.from_date - SESSION_DAY).days, (w.until_date - SESSION_DAY).days)
-            for w in windows] == [
+    assert [
+        (w.rule_code, w.kind, (w.from_date - SESSION_DAY).days, (w.until_date - SESSION_DAY).days) for w in windows
+    ] == [
         ("avoid_nsaids", AVOID_MEDICATION, 0, 4),
         ("expect_symptoms", EXPECT_SYMPTOMS, 0, 2),
         ("exercises", EXERCISE, 2, 13),

@@ -32,9 +32,7 @@ def test_r3_continuation_plans_from_the_predecessor_at_its_time() -> None:
 
 
 def test_r3_continuation_anchor_time_overrides_the_predecessor_time() -> None:
-    course = plan(
-        calendar(), first_number=3, count=2, previous_start_at=PREVIOUS_AT, anchor_time=t("14:00")
-    )
+    course = plan(calendar(), first_number=3, count=2, previous_start_at=PREVIOUS_AT, anchor_time=t("14:00"))
 
     assert diary(course) == [(day(14), "14:00"), (day(28), "14:00")]
 

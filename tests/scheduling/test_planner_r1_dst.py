@@ -46,9 +46,7 @@ def test_r1_course_across_both_dst_changes_stays_at_0900_local(
     )
 
     assert [wall for _, wall in diary(course, zone)] == ["09:00"] * 12
-    assert [d for d, _ in diary(course, zone)] == [
-        start_date + timedelta(days=28 * k) for k in range(12)
-    ]
+    assert [d for d, _ in diary(course, zone)] == [start_date + timedelta(days=28 * k) for k in range(12)]
     offsets = [offset(s.start_at, zone) for s in course.sessions]
     spring, autumn = changes
     for session, session_offset in zip(course.sessions, offsets, strict=True):
@@ -76,7 +74,9 @@ def test_r1_spring_forward_gap_slot_is_never_produced() -> None:
     sunday = date(2027, 3, 14)
     cal = calendar(NEW_YORK, opening=hours("01:00-05:00", days=ALL_WEEK), slot_minutes=30)
     course = plan(
-        cal, protocol(session_count=1, session_minutes=30), start_date=sunday,
+        cal,
+        protocol(session_count=1, session_minutes=30),
+        start_date=sunday,
         preferred_time="02:30",
     )
 
@@ -91,7 +91,9 @@ def test_r1_fall_back_ambiguous_time_takes_the_first_occurrence() -> None:
     sunday = date(2027, 11, 7)
     cal = calendar(NEW_YORK, opening=hours("00:00-04:00", days=ALL_WEEK), slot_minutes=60)
     course = plan(
-        cal, protocol(session_count=1, session_minutes=60), start_date=sunday,
+        cal,
+        protocol(session_count=1, session_minutes=60),
+        start_date=sunday,
         preferred_time="01:00",
     )
 
@@ -107,7 +109,9 @@ def test_r1_session_end_is_start_plus_length_in_real_time_on_a_short_night() -> 
     sunday = date(2027, 3, 14)
     cal = calendar(NEW_YORK, opening=hours("01:00-04:00", days=ALL_WEEK), slot_minutes=30)
     course = plan(
-        cal, protocol(session_count=1, session_minutes=60), start_date=sunday,
+        cal,
+        protocol(session_count=1, session_minutes=60),
+        start_date=sunday,
         preferred_time="01:30",
     )
 
@@ -121,7 +125,9 @@ def test_r1_lord_howe_half_hour_dst_change_keeps_local_time() -> None:
     # Australia/Lord_Howe moves its clocks by 30 minutes (back on 4 April 2027).
     zone = ZoneInfo("Australia/Lord_Howe")
     course = plan(
-        calendar(zone), protocol(session_count=3), start_date=date(2027, 3, 22),
+        calendar(zone),
+        protocol(session_count=3),
+        start_date=date(2027, 3, 22),
         preferred_time="09:00",
     )
 

@@ -80,9 +80,7 @@ def test_r3_keeps_session_one_time_when_free() -> None:
         ("anchor taken, earlier nearer", ["10:45-12:30"], "10:00"),
     ],
 )
-def test_r3_nearest_free_time_when_anchor_taken(
-    case: str, booked_on_target: list[str], expected_time: str
-) -> None:
+def test_r3_nearest_free_time_when_anchor_taken(case: str, booked_on_target: list[str], expected_time: str) -> None:
     cal = calendar(practitioner_busy=[busy(day(14), span) for span in booked_on_target])
 
     course = plan(cal, protocol(session_count=3), preferred_time="11:00")

@@ -81,9 +81,7 @@ def test_r4_applies_to_a_continued_course() -> None:
     cal = calendar(opening=EVERY_DAY, closures=[closed(day(11), day(40))])
     previous_at = busy(MON, "09:00-09:45").start_at
 
-    course = plan(
-        cal, wide, start_date=MON, first_number=3, count=1, previous_start_at=previous_at
-    )
+    course = plan(cal, wide, start_date=MON, first_number=3, count=1, previous_start_at=previous_at)
 
     assert diary(course) == [(day(10), "09:00")]
     assert [s.number for s in course.sessions] == [3]

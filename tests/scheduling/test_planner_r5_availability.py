@@ -101,9 +101,7 @@ LUNCH_BREAK = hours("08:00-12:00", "13:00-17:00")
         ),
     ],
 )
-def test_r5_first_session_avoids(
-    case: str, cal: Calendar, preferred: str | None, expected: tuple[date, str]
-) -> None:
+def test_r5_first_session_avoids(case: str, cal: Calendar, preferred: str | None, expected: tuple[date, str]) -> None:
     assert diary(plan(cal, ONE, preferred_time=preferred)) == [expected], case
 
 
@@ -138,4 +136,3 @@ def test_r5_overlapping_opening_intervals_are_both_used() -> None:
     cal = calendar(opening=opening, working=opening, slot_minutes=30)
 
     assert diary(plan(cal, ONE, preferred_time="08:12")) == [(MON, "08:10")]
-

@@ -175,7 +175,10 @@ def test_r16_follow_up_is_for_the_clinic_through_the_outbox() -> None:
     follow_up = next(r for r in reminders if r.kind == "follow_up")
 
     assert (follow_up.audience, follow_up.channel, follow_up.status, follow_up.reason) == (
-        "clinic", "outbox", "pending", None,
+        "clinic",
+        "outbox",
+        "pending",
+        None,
     )
     assert follow_up.subject is None
     assert follow_up.body == (
@@ -213,15 +216,13 @@ def test_r16_unknown_states_channels_and_naive_times_are_caller_bugs() -> None:
 # --- R17: quiet hours -------------------------------------------------------------------------------
 
 # Days on both sides of each 2027 DST change, and the change days themselves.
-DST_DAYS = [
-    (BERLIN, date(2027, 3, d)) for d in (27, 28, 29)
-] + [
-    (BERLIN, date(2027, 10, d)) for d in (30, 31)
-] + [(BERLIN, date(2027, 11, 1))] + [
-    (NEW_YORK, date(2027, 3, d)) for d in (13, 14, 15)
-] + [
-    (NEW_YORK, date(2027, 11, d)) for d in (6, 7, 8)
-]
+DST_DAYS = (
+    [(BERLIN, date(2027, 3, d)) for d in (27, 28, 29)]
+    + [(BERLIN, date(2027, 10, d)) for d in (30, 31)]
+    + [(BERLIN, date(2027, 11, 1))]
+    + [(NEW_YORK, date(2027, 3, d)) for d in (13, 14, 15)]
+    + [(NEW_YORK, date(2027, 11, d)) for d in (6, 7, 8)]
+)
 CHANGE_DAYS = {date(2027, 3, 28), date(2027, 10, 31), date(2027, 3, 14), date(2027, 11, 7)}
 
 
@@ -239,8 +240,9 @@ CHANGE_DAYS = {date(2027, 3, 28), date(2027, 10, 31), date(2027, 3, 14), date(20
         ("03:00", time(0), time(0), False),  # equal: no quiet hours
     ],
 )
-def test_r17_quiet_hours_are_read_on_the_local_wall_clock(wall: str, quiet_start: time, quiet_end: time,
-                                                         quiet: bool) -> None:
+def test_r17_quiet_hours_are_read_on_the_local_wall_clock(
+    wall: str, quiet_start: time, quiet_end: time, quiet: bool
+) -> None:
     cfg = ReminderSettings(NEW_YORK, quiet_start=quiet_start, quiet_end=quiet_end)
     at = local(date(2027, 11, 7), wall, NEW_YORK).astimezone(UTC)
     assert in_quiet_hours(at, cfg) is quiet
@@ -338,8 +340,10 @@ def test_r17_date_based_reminders_stay_on_their_date_and_staff_ones_stay_put(
         assert wall == (clinic_due if r.audience == "clinic" else patient_due), r.kind
     days = {r.kind: r.due_at.astimezone(BERLIN).date() for r in reminders if r.kind != "appointment"}
     assert days == {
-        "aftercare_start": date(2027, 3, 1), "exercise": date(2027, 3, 3),
-        "follow_up": date(2027, 3, 4), "aftercare_end": date(2027, 3, 6),
+        "aftercare_start": date(2027, 3, 1),
+        "exercise": date(2027, 3, 3),
+        "follow_up": date(2027, 3, 4),
+        "aftercare_end": date(2027, 3, 6),
     }
 
 
@@ -372,8 +376,10 @@ def test_r17_settings_that_cannot_work_are_refused(options: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     ("now", "kinds"),
     [
-        ("2027-02-27T13:59", ["appointment", "aftercare_start", "appointment", "exercise", "follow_up",
-                              "aftercare_end"]),
+        (
+            "2027-02-27T13:59",
+            ["appointment", "aftercare_start", "appointment", "exercise", "follow_up", "aftercare_end"],
+        ),
         ("2027-02-27T14:00", ["aftercare_start", "appointment", "exercise", "follow_up", "aftercare_end"]),  # due = now
         ("2027-03-01T08:59", ["aftercare_start", "appointment", "exercise", "follow_up", "aftercare_end"]),
         ("2027-03-01T12:00", ["exercise", "follow_up", "aftercare_end"]),
@@ -503,8 +509,14 @@ def test_r19_keys_differ_between_sessions() -> None:
 # --- Properties -----------------------------------------------------------------------------------------
 
 ZONES = ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "America/Santiago", "UTC")
-CHANGES = [date(2027, 3, 14), date(2027, 3, 28), date(2027, 4, 4), date(2027, 9, 5), date(2027, 10, 31),
-           date(2027, 11, 7)]
+CHANGES = [
+    date(2027, 3, 14),
+    date(2027, 3, 28),
+    date(2027, 4, 4),
+    date(2027, 9, 5),
+    date(2027, 10, 31),
+    date(2027, 11, 7),
+]
 BOUNDED = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -527,15 +539,21 @@ def cases(draw: st.DrawFn) -> tuple[SessionInfo, ReminderSettings, PatientContac
     start_at = datetime.combine(day, draw(quarter(0, 24)), tzinfo=zone).astimezone(UTC)
     cfg = ReminderSettings(
         zone,
-        appointment_offsets_minutes=tuple(draw(st.sets(st.integers(1, 96).map(lambda n: n * 30), min_size=1,
-                                                       max_size=3))),
+        appointment_offsets_minutes=tuple(
+            draw(st.sets(st.integers(1, 96).map(lambda n: n * 30), min_size=1, max_size=3))
+        ),
         send_time=draw(quarter(0, 24)),
         quiet_start=draw(st.one_of(quarter(18, 24), quarter(12, 14))),
         quiet_end=draw(st.one_of(quarter(5, 11), quarter(14, 16))),
     )
     status = draw(st.sampled_from([s.value for s in Status]))
-    contact = PatientContact("Anna", draw(st.sampled_from(["email", "sms", "outbox", "none"])), draw(st.booleans()),
-                             "anna@example.org", draw(st.sampled_from([None, "+4915112345678"])))
+    contact = PatientContact(
+        "Anna",
+        draw(st.sampled_from(["email", "sms", "outbox", "none"])),
+        draw(st.booleans()),
+        "anna@example.org",
+        draw(st.sampled_from([None, "+4915112345678"])),
+    )
     now = start_at + timedelta(minutes=draw(st.integers(-6 * 24 * 60, 6 * 24 * 60)))
     return SessionInfo("s-1", "c-1", 1, start_at, status), cfg, contact, now
 

@@ -85,8 +85,9 @@ def test_running_it_prolo_db_upgrade_migrates_a_fresh_sqlite_file(tmp_path: Path
 def test_s4_prolo_api_keys_create_prints_the_key_alone_on_the_last_line_and_it_works(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "keys.db")
     prolo("db", "upgrade", cwd=tmp_path, PROLO_DATABASE_URL=url)
-    result = prolo("api-keys", "create", "--role", "frontdesk", "--name", "Front desk PC 1", cwd=tmp_path,
-                   PROLO_DATABASE_URL=url)
+    result = prolo(
+        "api-keys", "create", "--role", "frontdesk", "--name", "Front desk PC 1", cwd=tmp_path, PROLO_DATABASE_URL=url
+    )
     lines = result.stdout.rstrip("\n").splitlines()
     key = lines[-1]
     assert KEY_LINE.match(key), f"the last line is not a key alone: {key!r}"
@@ -111,9 +112,7 @@ def test_s4_prolo_api_keys_create_prints_the_key_alone_on_the_last_line_and_it_w
 
 def start_prolo_serve(workdir: Path, logs: Path) -> Server:
     """`prolo serve` in `workdir` with no PROLO_DATABASE_URL: the default `prolo.db` there."""
-    return start_server(
-        [prolo_executable(), "serve", "--host", "127.0.0.1"], env=clean_env(), cwd=workdir, logs=logs
-    )
+    return start_server([prolo_executable(), "serve", "--host", "127.0.0.1"], env=clean_env(), cwd=workdir, logs=logs)
 
 
 def test_s4_s8_prolo_serve_on_a_fresh_machine_migrates_prints_one_admin_key_and_serves_offline_docs(

@@ -98,7 +98,8 @@ def test_demo_sessions_keep_the_planner_rules(client: TestClient, clean_db: Data
             for week in (clinic["opening_hours"], hours):
                 assert any(
                     h["weekday"] == WEEKDAYS[start.weekday()]
-                    and time.fromisoformat(h["start"]) <= start.time() and end.time() <= time.fromisoformat(h["end"])
+                    and time.fromisoformat(h["start"]) <= start.time()
+                    and end.time() <= time.fromisoformat(h["end"])
                     for h in week
                 ), s
 
