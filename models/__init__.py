@@ -13,7 +13,6 @@ from models.course import (
     CourseCreate,
     CourseHold,
     CourseRead,
-    CourseStatus,
 )
 from models.hours import WeekHours
 from models.patient import Patient, PatientCreate, PatientRead, PatientUpdate, ReminderChannel
@@ -35,8 +34,8 @@ from models.protocol import (
     ProtocolUpdate,
     RuleKind,
 )
-from models.reminder import Reminder, ReminderKind, ReminderRead, ReminderStatus
-from models.session import Session, SessionRead, SessionStatus
+from models.reminder import Reminder, ReminderRead
+from models.session import Session, SessionRead
 
 __all__ = [
     "AftercareRule",
@@ -55,7 +54,6 @@ __all__ = [
     "CourseCreate",
     "CourseHold",
     "CourseRead",
-    "CourseStatus",
     "FreeSlot",
     "HolidayImport",
     "Page",
@@ -75,14 +73,11 @@ __all__ = [
     "QuietHours",
     "Reminder",
     "ReminderChannel",
-    "ReminderKind",
     "ReminderRead",
-    "ReminderStatus",
     "Role",
     "RuleKind",
     "Session",
     "SessionRead",
-    "SessionStatus",
     "TimeOff",
     "TimeOffCreate",
     "TimeOffRead",

@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -108,6 +109,33 @@ def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
 
 def json_column(*, nullable: bool = False) -> Any:
     return sa.Column(JSONColumn, nullable=nullable)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(sa.types.TypeDecorator[E]):
+    """A state from the core's vocabulary (a StrEnum), stored as its text and read back as the enum.
+
+    Plain VARCHAR, no database enum type: adding a state needs no migration of the type.
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[E]) -> None:
+        super().__init__()
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: E | str | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else self.enum_type(value).value
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> E | None:
+        return None if value is None else self.enum_type(value)
+
+
+def enum_column(enum_type: type[StrEnum], *, index: bool = False) -> Any:
+    return sa.Column(EnumText(enum_type), nullable=False, index=index)
 
 
 class Warning(BaseModel):

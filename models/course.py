@@ -2,24 +2,16 @@
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import PlanDate, Warning, json_column, new_id, utc_column
+from models.base import PlanDate, Warning, enum_column, json_column, new_id, utc_column
 from models.hours import LocalTime
 from models.session import SessionRead
-
-
-class CourseStatus(StrEnum):
-    planned = "planned"
-    active = "active"
-    completed = "completed"
-    cancelled = "cancelled"
-    on_hold = "on_hold"
+from scheduling.lifecycle import CourseStatus
 
 
 class Course(SQLModel, table=True):
@@ -29,7 +21,7 @@ class Course(SQLModel, table=True):
     patient_id: uuid.UUID = SQLField(foreign_key="patient.id", index=True)
     practitioner_id: uuid.UUID = SQLField(foreign_key="practitioner.id", index=True)
     protocol_id: uuid.UUID = SQLField(foreign_key="protocol.id")
-    status: str = SQLField(default=CourseStatus.planned.value, index=True)
+    status: CourseStatus = SQLField(default=CourseStatus.planned, sa_column=enum_column(CourseStatus, index=True))
     condition: str
     needs_review: bool = False
     start_date: date

@@ -2,34 +2,14 @@
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import new_id, utc_column
-
-
-class ReminderStatus(StrEnum):
-    pending = "pending"
-    sending = "sending"
-    sent = "sent"
-    ready = "ready"
-    acknowledged = "acknowledged"
-    failed = "failed"
-    expired = "expired"
-    cancelled = "cancelled"
-    skipped = "skipped"
-
-
-class ReminderKind(StrEnum):
-    appointment = "appointment"
-    aftercare_start = "aftercare_start"
-    aftercare_end = "aftercare_end"
-    exercise = "exercise"
-    follow_up = "follow_up"
+from models.base import enum_column, new_id, utc_column
+from scheduling.reminders import ReminderKind, ReminderStatus
 
 
 class Reminder(SQLModel, table=True):
@@ -51,13 +31,13 @@ class Reminder(SQLModel, table=True):
     )
 
     id: uuid.UUID = SQLField(default_factory=new_id, primary_key=True)
-    kind: str
+    kind: ReminderKind = SQLField(sa_column=enum_column(ReminderKind))
     audience: str
     channel: str
     due_at: datetime = SQLField(sa_column=utc_column())
     # After this instant the message is stale (the appointment began, the window ended): R20 expires it.
     expires_at: datetime = SQLField(sa_column=utc_column())
-    status: str = ReminderStatus.pending.value
+    status: ReminderStatus = SQLField(default=ReminderStatus.pending, sa_column=enum_column(ReminderStatus))
     attempts: int = 0
     next_attempt_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
     lease_until: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))

@@ -2,7 +2,6 @@
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,22 +9,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import Warning, json_column, new_id, utc_column
-
-
-class SessionStatus(StrEnum):
-    scheduled = "scheduled"
-    confirmed = "confirmed"
-    checked_in = "checked_in"
-    completed = "completed"
-    cancelled = "cancelled"
-    no_show = "no_show"
-
-
-# R5: these statuses occupy the practitioner's and the patient's time.
-ACTIVE_STATUSES = (SessionStatus.scheduled, SessionStatus.confirmed, SessionStatus.checked_in)
-# R10: only these can be cancelled; a checked-in patient is in the clinic and is completed or marked no-show.
-CANCELLABLE_STATUSES = (SessionStatus.scheduled, SessionStatus.confirmed)
+from models.base import Warning, enum_column, json_column, new_id, utc_column
+from scheduling.lifecycle import SessionStatus
 
 
 class Session(SQLModel, table=True):
@@ -43,7 +28,7 @@ class Session(SQLModel, table=True):
     number: int
     start_at: datetime = SQLField(sa_column=utc_column(index=True))
     end_at: datetime = SQLField(sa_column=utc_column())
-    status: str = SessionStatus.scheduled.value
+    status: SessionStatus = SQLField(default=SessionStatus.scheduled, sa_column=enum_column(SessionStatus))
     warnings: list[dict[str, str]] = SQLField(sa_column=json_column())
     previous_start_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
     change_reason: str | None = None

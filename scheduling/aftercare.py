@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduling.lifecycle import ACTIVE, Status
+from scheduling.lifecycle import ACTIVE, SessionStatus
 from scheduling.spans import DateRange, require_aware
 
 AVOID_MEDICATION = "avoid_medication"
@@ -28,7 +28,7 @@ KINDS = (AVOID_MEDICATION, EXPECT_SYMPTOMS, EXERCISE, FOLLOW_UP)
 
 # R14: a session that took place or still will. Cancelled and no-show sessions had no
 # injection, so they leave no aftercare; the caller filters with this before windows_for.
-WINDOW_STATUSES = ACTIVE | {Status.completed}
+WINDOW_STATUSES = ACTIVE | {SessionStatus.completed}
 
 _DAY = timedelta(days=1)
 

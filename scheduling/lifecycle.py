@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from scheduling.errors import IllegalTransition
 
 
-class Status(StrEnum):
+class SessionStatus(StrEnum):
     scheduled = "scheduled"
     confirmed = "confirmed"
     checked_in = "checked_in"
@@ -37,15 +37,21 @@ class Action(StrEnum):
 
 
 # R5: these states hold the practitioner's time and the patient's day.
-ACTIVE = frozenset({Status.scheduled, Status.confirmed, Status.checked_in})
+ACTIVE = frozenset({SessionStatus.scheduled, SessionStatus.confirmed, SessionStatus.checked_in})
 
-_MOVES: dict[Action, tuple[frozenset[Status], Status]] = {
-    Action.confirm: (frozenset({Status.scheduled}), Status.confirmed),
-    Action.check_in: (frozenset({Status.scheduled, Status.confirmed}), Status.checked_in),
-    Action.complete: (frozenset({Status.checked_in}), Status.completed),
-    Action.cancel: (frozenset({Status.scheduled, Status.confirmed}), Status.cancelled),
-    Action.no_show: (frozenset({Status.scheduled, Status.confirmed, Status.checked_in}), Status.no_show),
+_MOVES: dict[Action, tuple[frozenset[SessionStatus], SessionStatus]] = {
+    Action.confirm: (frozenset({SessionStatus.scheduled}), SessionStatus.confirmed),
+    Action.check_in: (frozenset({SessionStatus.scheduled, SessionStatus.confirmed}), SessionStatus.checked_in),
+    Action.complete: (frozenset({SessionStatus.checked_in}), SessionStatus.completed),
+    Action.cancel: (frozenset({SessionStatus.scheduled, SessionStatus.confirmed}), SessionStatus.cancelled),
+    Action.no_show: (
+        frozenset({SessionStatus.scheduled, SessionStatus.confirmed, SessionStatus.checked_in}),
+        SessionStatus.no_show,
+    ),
 }
+# R10: what can still be cancelled (a course cancelled or put on hold cancels these of its future sessions);
+# a checked-in patient is in the clinic and is completed or marked no-show instead.
+CANCELLABLE = _MOVES[Action.cancel][0]
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class SessionTimes:
     zone: ZoneInfo
 
 
-def next_status(current: Status, action: Action, *, times: SessionTimes, now: datetime) -> Status:
+def next_status(current: SessionStatus, action: Action, *, times: SessionTimes, now: datetime) -> SessionStatus:
     """The state after `action`, or IllegalTransition naming the current state and why."""
     allowed_from, target = _MOVES[action]
     if current not in allowed_from:
@@ -78,7 +84,7 @@ class CourseStatus(StrEnum):
 NO_SHOWS_FOR_REVIEW = 2
 
 
-def course_status(current: CourseStatus, sessions: Iterable[Status]) -> CourseStatus:
+def course_status(current: CourseStatus, sessions: Iterable[SessionStatus]) -> CourseStatus:
     """R9: the course follows its sessions; cancelled and on-hold courses change only by an explicit action.
 
     Active with its first completed session; completed when no active session is
@@ -87,13 +93,13 @@ def course_status(current: CourseStatus, sessions: Iterable[Status]) -> CourseSt
     if current in (CourseStatus.cancelled, CourseStatus.on_hold):
         return current
     statuses = list(sessions)
-    if Status.completed not in statuses:
+    if SessionStatus.completed not in statuses:
         return CourseStatus.planned
     if any(s in ACTIVE for s in statuses):
         return CourseStatus.active
     return CourseStatus.completed
 
 
-def needs_review(sessions: Iterable[Status]) -> bool:
+def needs_review(sessions: Iterable[SessionStatus]) -> bool:
     """R9: the patient missed two sessions (or more) of this course."""
-    return sum(1 for s in sessions if s is Status.no_show) >= NO_SHOWS_FOR_REVIEW
+    return sum(1 for s in sessions if s is SessionStatus.no_show) >= NO_SHOWS_FOR_REVIEW

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from scheduling.calendar import Calendar
 from scheduling.errors import IllegalTransition, MinIntervalViolated, SlotUnavailable
 from scheduling.hours import time_of_micros, weekly_windows
-from scheduling.lifecycle import ACTIVE, Status
+from scheduling.lifecycle import ACTIVE, SessionStatus
 from scheduling.planner import plan_course
 from scheduling.protocol import OUTSIDE_WINDOW, ProtocolValues
 from scheduling.reach import reschedule_reach
@@ -55,7 +55,7 @@ class CourseSession:
     number: int
     start_at: datetime  # aware
     end_at: datetime  # aware
-    status: Status
+    status: SessionStatus
 
     def __post_init__(self) -> None:
         _busy(self)  # aware, and ends after it starts
@@ -68,7 +68,7 @@ class CourseSession:
     @property
     def injected(self) -> bool:
         """R4 counts from it: it is planned (active) or was done (completed)."""
-        return self.active or self.status is Status.completed
+        return self.active or self.status is SessionStatus.completed
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def plan_reschedule(
             warnings = (OUTSIDE_WINDOW,)  # allowed (staff chose it), but flagged (R3)
     # R4 also holds against an injection numbered after this session (a later session took place
     # while this one was never marked): a week either side of every completed session.
-    for done in (s for s in course if s.number > number and s.status is Status.completed):
+    for done in (s for s in course if s.number > number and s.status is SessionStatus.completed):
         done_date = done.start_at.astimezone(zone).date()
         if abs((new_date - done_date).days) < gap.days:
             if new_date < done_date:

@@ -40,18 +40,52 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from scheduling import messages
 from scheduling.aftercare import AVOID_MEDICATION, EXERCISE, FOLLOW_UP, WINDOW_STATUSES, Rule, SessionRef, windows_for
-from scheduling.lifecycle import ACTIVE, Status
+from scheduling.lifecycle import ACTIVE, SessionStatus
 from scheduling.spans import require_aware
 
-APPOINTMENT, AFTERCARE_START, AFTERCARE_END = "appointment", "aftercare_start", "aftercare_end"
-REMINDER_KINDS = (APPOINTMENT, AFTERCARE_START, AFTERCARE_END, EXERCISE, FOLLOW_UP)  # also the list's tie order
+
+class ReminderKind(StrEnum):
+    """R16: what a reminder is about; the order is also the plan's tie order."""
+
+    appointment = "appointment"
+    aftercare_start = "aftercare_start"
+    aftercare_end = "aftercare_end"
+    exercise = EXERCISE
+    follow_up = FOLLOW_UP
+
+
+class ReminderStatus(StrEnum):
+    """A reminder's life: planned here as ``pending`` or ``skipped`` (R18), then delivered by the shell (R20–R22).
+
+    pending → sending → sent | pending (retry) | failed; pending | sending → expired;
+    outbox: pending → ready → acknowledged; any pending one → cancelled when replanned (R19).
+    """
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    ready = "ready"
+    acknowledged = "acknowledged"
+    failed = "failed"
+    expired = "expired"
+    cancelled = "cancelled"
+    skipped = "skipped"
+
+
+APPOINTMENT, AFTERCARE_START, AFTERCARE_END = (
+    ReminderKind.appointment,
+    ReminderKind.aftercare_start,
+    ReminderKind.aftercare_end,
+)
+REMINDER_KINDS = tuple(ReminderKind)
 PATIENT, CLINIC = "patient", "clinic"
 CHANNELS = ("email", "sms", "outbox", "none")
-PENDING, SKIPPED = "pending", "skipped"
+PENDING, SKIPPED = ReminderStatus.pending, ReminderStatus.skipped
 NO_CONSENT, CHANNEL_NONE, NO_EMAIL, NO_PHONE = "no_consent", "channel_none", "no_email", "no_phone"
 
 _MIN_LEAD = timedelta(minutes=60)  # R17: 08:00 only if still ≥ 60 min before the appointment
@@ -107,7 +141,7 @@ class SessionInfo:
 
     def __post_init__(self) -> None:
         require_aware(self.start_at, "start_at")
-        Status(self.status)  # ValueError for an unknown state
+        SessionStatus(self.status)  # ValueError for an unknown state
 
 
 @dataclass(frozen=True)
@@ -148,7 +182,7 @@ def plan_reminders(
     codes = [r.code for r in rules]
     if len(set(codes)) != len(codes):
         raise ValueError("rule codes must be unique: R19 keys reminders by them")
-    status = Status(session.status)
+    status = SessionStatus(session.status)
     drafts: list[_Draft] = []
     if status in ACTIVE:
         drafts += _appointment_drafts(session, contact, settings, clinic_name)

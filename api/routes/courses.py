@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from api.deps import STAFF, NowDep, ReadSessionDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep, answer_from_writer
 from api.services import courses, holds, summary
-from models import CourseCancel, CourseCreate, CourseHold, CourseRead, CourseStatus, Page
+from models import CourseCancel, CourseCreate, CourseHold, CourseRead, Page
 from models.course import CourseResume, CourseSummary
+from scheduling.lifecycle import CourseStatus
 
 router = APIRouter(prefix="/v1/courses", tags=["courses"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.deps import STAFF, EngineDep, NowDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import dispatch, reminders
-from models import Page, ReminderKind, ReminderRead, ReminderStatus, Role
+from models import Page, ReminderRead, Role
 from models.base import Instant
 from models.reminder import DispatchRequest, DispatchSummary
+from scheduling.reminders import ReminderKind, ReminderStatus
 
 router = APIRouter(prefix="/v1/reminders", tags=["reminders"], responses=PROBLEMS)
 _readers = [Depends(requires(*STAFF, Role.dispatcher))]

@@ -12,9 +12,10 @@ from api.deps import STAFF, AdmittedEngineDep, NowDep, SessionDep, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import lifecycle, sessions
 from api.services import reschedule as reschedule_service
-from models import Page, Role, SessionRead, SessionStatus
+from models import Page, Role, SessionRead
 from models.base import DATE_BOUNDS
 from models.record import Rescheduled, SessionCancel, SessionCancelled, SessionComplete, SessionReschedule
+from scheduling.lifecycle import SessionStatus
 
 router = APIRouter(
     prefix="/v1/sessions", tags=["sessions"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))]

@@ -10,10 +10,11 @@ from sqlmodel import col
 
 from api.services.clinic import get_clinic
 from api.services.lookups import get_or_404
-from models import Course, CourseStatus, Patient, Session
+from models import Course, Patient, Session
 from models.aftercare import AftercareList, AftercareWindow, Restrictions
 from models.base import Warning
 from scheduling.aftercare import WINDOW_STATUSES, Restriction, Rule, SessionRef, Window, restrictions_on, windows_for
+from scheduling.lifecycle import CourseStatus
 from scheduling.medications import medication_warnings
 
 
@@ -41,8 +42,8 @@ def patient_windows(db: DbSession, patient: Patient) -> list[Window]:
         .join(Course, col(Course.id) == col(Session.course_id))
         .where(
             col(Session.patient_id) == patient.id,
-            col(Course.status) != CourseStatus.cancelled.value,
-            col(Session.status).in_([s.value for s in WINDOW_STATUSES]),
+            col(Course.status) != CourseStatus.cancelled,
+            col(Session.status).in_(WINDOW_STATUSES),
         )
         .order_by(col(Session.start_at))
     ).all()

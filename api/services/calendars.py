@@ -17,8 +17,8 @@ from sqlmodel import col
 from api.services.clinic import get_clinic, to_intervals
 from models import Clinic, Closure, Practitioner, Session, TimeOff
 from models.protocol import MAX_SESSION_MINUTES
-from models.session import ACTIVE_STATUSES
 from scheduling import Busy, Calendar, DateRange
+from scheduling.lifecycle import ACTIVE
 
 
 def local_day_bounds(first_date: date, last_date: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -42,7 +42,7 @@ def _active_query(column: str, *, excluding_course: bool) -> Select[datetime, da
         select(col(Session.start_at), col(Session.end_at))
         .where(
             owner == bindparam("owner_id"),
-            col(Session.status).in_([s.value for s in ACTIVE_STATUSES]),
+            col(Session.status).in_(ACTIVE),
             col(Session.start_at) < bindparam("end"),
             col(Session.end_at) > bindparam("start"),
             # a lower bound on start_at too, so the (owner, start_at) index bounds the scan on both sides

@@ -24,7 +24,6 @@ from models import (
     Course,
     CourseCreate,
     CourseRead,
-    CourseStatus,
     Page,
     Patient,
     Practitioner,
@@ -32,9 +31,9 @@ from models import (
     Session,
 )
 from models.base import table_of
-from models.session import CANCELLABLE_STATUSES, SessionStatus
 from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable
 from scheduling.aftercare import Rule, SessionRef, windows_for
+from scheduling.lifecycle import CANCELLABLE, CourseStatus, SessionStatus
 from scheduling.medications import medication_warnings
 from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
 
@@ -164,7 +163,7 @@ def list_courses(
     if patient_id is not None:
         query = query.where(col(Course.patient_id) == patient_id)
     if status is not None:
-        query = query.where(col(Course.status) == status.value)
+        query = query.where(col(Course.status) == status)
     total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     courses = (
         db.execute(query.order_by(col(Course.created_at).desc(), col(Course.id)).limit(limit).offset(offset))
@@ -188,13 +187,13 @@ def cancel_course(*, db: DbSession, course_id: uuid.UUID, reason: str, now: date
     course = get_or_404(db, Course, course_id, lock=True)
     if course.status in (CourseStatus.cancelled, CourseStatus.completed):
         raise Conflict(f"the course is {course.status} already", current_status=course.status)
-    course.status = CourseStatus.cancelled.value
+    course.status = CourseStatus.cancelled
     course.status_reason = reason
     future = (
         db.execute(
             select(Session).where(
                 col(Session.course_id) == course.id,
-                col(Session.status).in_([s.value for s in CANCELLABLE_STATUSES]),
+                col(Session.status).in_(CANCELLABLE),
                 col(Session.start_at) >= now,
             )
         )
@@ -202,7 +201,7 @@ def cancel_course(*, db: DbSession, course_id: uuid.UUID, reason: str, now: date
         .all()
     )
     for item in future:
-        item.status = SessionStatus.cancelled.value
+        item.status = SessionStatus.cancelled
         item.change_reason = reason
     course_changed(db, course, now)
     db.commit()

@@ -33,10 +33,11 @@ from sqlmodel import col
 
 from api.db import write_session
 from api.notify import Channel, Delivered, DeliveryError, Message
-from models import Reminder, ReminderStatus
+from models import Reminder
 from models.base import table_of
 from models.reminder import DispatchSummary
 from scheduling.backoff import retry_at
+from scheduling.reminders import ReminderStatus
 
 log = logging.getLogger("prolo.dispatch")
 
@@ -83,11 +84,11 @@ class Tally:
 
 def _due(now: datetime) -> object:
     pending = and_(
-        col(Reminder.status) == ReminderStatus.pending.value,
+        col(Reminder.status) == ReminderStatus.pending,
         col(Reminder.due_at) <= now,
         or_(col(Reminder.next_attempt_at).is_(None), col(Reminder.next_attempt_at) <= now),
     )
-    abandoned = and_(col(Reminder.status) == ReminderStatus.sending.value, col(Reminder.lease_until) < now)
+    abandoned = and_(col(Reminder.status) == ReminderStatus.sending, col(Reminder.lease_until) < now)
     return or_(pending, abandoned)
 
 
@@ -98,7 +99,7 @@ def expire_stale(engine: Engine, now: datetime) -> int:
         result = db.execute(
             update(Reminder)
             .where(_due(now), stale)  # type: ignore[arg-type]
-            .values(status=ReminderStatus.expired.value, lease_until=None, leased_by=None)
+            .values(status=ReminderStatus.expired, lease_until=None, leased_by=None)
         )
         db.commit()
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -121,7 +122,7 @@ def claim(engine: Engine, now: datetime, limit: int, worker: str, lease: timedel
                 update(Reminder)
                 .where(col(Reminder.id).in_(ids.scalar_subquery()))
                 .values(
-                    status=ReminderStatus.sending.value,
+                    status=ReminderStatus.sending,
                     lease_until=now + lease,
                     leased_by=worker,
                     attempts=col(Reminder.attempts) + 1,
@@ -153,9 +154,9 @@ def _claim_batch(engine: Engine, now: datetime, limit: int, worker: str, lease: 
             .where(c.id.in_(_next_due(engine, now, limit).scalar_subquery()))
             .values(
                 status=case(
-                    (expired, ReminderStatus.expired.value),
-                    (c.channel == OUTBOX, ReminderStatus.ready.value),
-                    else_=ReminderStatus.sending.value,
+                    (expired, ReminderStatus.expired),
+                    (c.channel == OUTBOX, ReminderStatus.ready),
+                    else_=ReminderStatus.sending,
                 ),
                 attempts=c.attempts + 1,
                 lease_until=case((finished, null()), else_=literal(now + lease, instant)),
@@ -174,7 +175,7 @@ def _record(engine: Engine, reminder_id: uuid.UUID, worker: str, **values: objec
     with write_session(engine) as db:
         result = db.execute(
             update(REMINDER)
-            .where(c.id == reminder_id, c.leased_by == worker, c.status == ReminderStatus.sending.value)
+            .where(c.id == reminder_id, c.leased_by == worker, c.status == ReminderStatus.sending)
             .values(lease_until=None, leased_by=None, **values)
         )
         db.commit()
@@ -203,7 +204,7 @@ def _deliver(
 ) -> None:
     """Send one claimed reminder through its channel and record the outcome (outbox rows never get here)."""
     if reminder.expires_at <= clock():  # the moment passed while it waited in the batch
-        tally.expired += _record(engine, reminder.id, worker, status=ReminderStatus.expired.value)
+        tally.expired += _record(engine, reminder.id, worker, status=ReminderStatus.expired)
         return
     try:
         channel = channels.get(reminder.channel)
@@ -224,7 +225,7 @@ def _deliver(
         engine,
         reminder.id,
         worker,
-        status=ReminderStatus.sent.value,
+        status=ReminderStatus.sent,
         sent_at=clock(),
         provider_id=delivered.provider_id,
         last_error=None,
@@ -235,10 +236,10 @@ def _failed(engine: Engine, reminder: Row[Any], worker: str, now: datetime, exc:
     error = exc.detail[:500]
     again = None if exc.permanent else retry_at(reminder.attempts, now, random.uniform(-1.0, 1.0))
     if again is None:
-        tally.failed += _record(engine, reminder.id, worker, status=ReminderStatus.failed.value, last_error=error)
+        tally.failed += _record(engine, reminder.id, worker, status=ReminderStatus.failed, last_error=error)
     else:
         tally.retried += _record(
-            engine, reminder.id, worker, status=ReminderStatus.pending.value, next_attempt_at=again, last_error=error
+            engine, reminder.id, worker, status=ReminderStatus.pending, next_attempt_at=again, last_error=error
         )
 
 
@@ -247,7 +248,7 @@ def _renew(engine: Engine, worker: str, now: datetime, lease: timedelta) -> None
     with write_session(engine) as db:
         db.execute(
             update(Reminder)
-            .where(col(Reminder.leased_by) == worker, col(Reminder.status) == ReminderStatus.sending.value)
+            .where(col(Reminder.leased_by) == worker, col(Reminder.status) == ReminderStatus.sending)
             .values(lease_until=now + lease)
         )
         db.commit()
@@ -271,9 +272,9 @@ def dispatch(
         if not batch:
             break
         tally.claimed += len(batch)
-        tally.ready += sum(r.status == ReminderStatus.ready.value for r in batch)
-        tally.expired += sum(r.status == ReminderStatus.expired.value for r in batch)
-        to_send = [r for r in batch if r.status == ReminderStatus.sending.value]
+        tally.ready += sum(r.status == ReminderStatus.ready for r in batch)
+        tally.expired += sum(r.status == ReminderStatus.expired for r in batch)
+        to_send = [r for r in batch if r.status == ReminderStatus.sending]
         size = BATCH if to_send else FULL_BATCH
         renewed_at = clock()
         for reminder in to_send:

@@ -20,13 +20,11 @@ from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
 from api.services.lookups import get_or_404
 from api.services.planning import new_session, plan_sessions, planner_values
-from models import Course, CourseRead, CourseStatus, Patient, Practitioner, Session
-from models.session import CANCELLABLE_STATUSES, SessionStatus
+from models import Course, CourseRead, Patient, Practitioner, Session
+from scheduling.lifecycle import CANCELLABLE, CourseStatus, SessionStatus
 
-_HOLDABLE = (CourseStatus.planned.value, CourseStatus.active.value)
-_KEPT = frozenset(
-    {*(s.value for s in CANCELLABLE_STATUSES), SessionStatus.checked_in.value, SessionStatus.completed.value}
-)
+_HOLDABLE = (CourseStatus.planned, CourseStatus.active)
+_KEPT = frozenset({*CANCELLABLE, SessionStatus.checked_in, SessionStatus.completed})
 
 
 def _sessions(db: DbSession, course_id: uuid.UUID) -> list[Session]:
@@ -40,10 +38,10 @@ def hold(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> 
     if course.status not in _HOLDABLE:
         raise Conflict(f"a {course.status} course cannot be put on hold", current_status=course.status)
     for session in _sessions(db, course.id):
-        if session.status in {s.value for s in CANCELLABLE_STATUSES} and session.start_at >= now:
-            session.status = SessionStatus.cancelled.value
+        if session.status in CANCELLABLE and session.start_at >= now:
+            session.status = SessionStatus.cancelled
             session.change_reason = f"course on hold: {reason}"
-    course.status = CourseStatus.on_hold.value
+    course.status = CourseStatus.on_hold
     course.status_reason = reason
     course_changed(db, course, now)
     db.commit()
@@ -59,7 +57,7 @@ def resume(
     practitioner = get_or_404(db, Practitioner, found.practitioner_id, lock=True)
     get_or_404(db, Patient, found.patient_id, lock=True)
     course = get_or_404(db, Course, course_id, lock=True)
-    if course.status != CourseStatus.on_hold.value:
+    if course.status != CourseStatus.on_hold:
         raise Conflict(
             f"only a course on hold can be resumed; this one is {course.status}", current_status=course.status
         )
@@ -92,7 +90,7 @@ def resume(
         )
         for planned in plan.sessions:
             db.add(new_session(course, planned, change_reason="planned again when the course resumed"))
-    course.status = CourseStatus.planned.value
+    course.status = CourseStatus.planned
     course.status_reason = None
     db.flush()
     course_changed(db, course, now)

@@ -25,8 +25,8 @@ from scheduling.lifecycle import (
     ACTIVE,
     Action,
     CourseStatus,
+    SessionStatus,
     SessionTimes,
-    Status,
     course_status,
     needs_review,
     next_status,
@@ -57,8 +57,8 @@ def _course_sessions(db: DbSession, course_id: uuid.UUID) -> list[Session]:
 def course_changed(db: DbSession, course: Course, now: datetime) -> None:
     """After any change to a course or its sessions, in the same transaction: status and review
     flag follow the sessions (R9; cancelled and on-hold courses keep theirs), reminders are replanned (R19)."""
-    statuses = [Status(s.status) for s in _course_sessions(db, course.id)]
-    course.status = course_status(CourseStatus(course.status), statuses).value
+    statuses = [s.status for s in _course_sessions(db, course.id)]
+    course.status = course_status(course.status, statuses)
     course.needs_review = needs_review(statuses)
     db.add(course)
     sync_course_reminders(db, course, now)
@@ -70,7 +70,7 @@ def _move(
     row, course = _locked(db, session_id, planning=planning)
     zone = ZoneInfo(get_clinic(db).timezone)
     # an IllegalTransition (R10) reaches the API as a 409 naming the current state
-    row.status = next_status(Status(row.status), action, times=SessionTimes(row.start_at, zone), now=now).value
+    row.status = next_status(row.status, action, times=SessionTimes(row.start_at, zone), now=now)
     db.add(row)
     return row, course, zone
 
@@ -141,7 +141,7 @@ def cancel(*, db: DbSession, session_id: uuid.UUID, reason: str, replace: bool, 
 def _replacement(db: DbSession, course: Course, zone: ZoneInfo, now: datetime) -> Session:
     db.flush()  # the cancelled session no longer blocks its own time
     sessions = _course_sessions(db, course.id)
-    done = [s for s in sessions if Status(s.status) in ACTIVE or s.status == Status.completed]
+    done = [s for s in sessions if s.status in ACTIVE or s.status == SessionStatus.completed]
     previous = done[-1] if done else None
     first = sessions[0].start_at.astimezone(zone).time() if sessions else time(9)
     today = now.astimezone(zone).date()

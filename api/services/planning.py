@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session as DbSession
 
 from api.services.calendars import load_calendar
-from models import Clinic, Course, Practitioner, Protocol, Session, SessionStatus
+from models import Clinic, Course, Practitioner, Protocol, Session
 from models.base import new_id
 from scheduling import CoursePlan, PlannedSession, ProtocolValues, course_reach, plan_course
+from scheduling.lifecycle import SessionStatus
 from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
 
 _OUTSIDE_WINDOW_MESSAGE = "placed after its interval window: no slot fitted inside it (R6)"
@@ -38,7 +39,7 @@ def session_values(course: Course, planned: PlannedSession, *, change_reason: st
         "number": planned.number,
         "start_at": planned.start_at,
         "end_at": planned.end_at,
-        "status": SessionStatus.scheduled.value,
+        "status": SessionStatus.scheduled,
         "warnings": [{"code": code, "message": _OUTSIDE_WINDOW_MESSAGE} for code in planned.warnings],
         "previous_start_at": None,
         "change_reason": change_reason,

@@ -17,21 +17,23 @@ from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.services.clinic import get_clinic
-from models import Clinic, Course, CourseStatus, Patient, Reminder, ReminderStatus, Session
+from models import Clinic, Course, Patient, Reminder, Session
 from models.base import new_id, table_of
 from scheduling.aftercare import Rule
+from scheduling.lifecycle import CourseStatus
 from scheduling.reminders import (
     APPOINTMENT,
     PatientContact,
     PlannedReminder,
     ReminderSettings,
+    ReminderStatus,
     SessionInfo,
     plan_reminders,
 )
 
 _REMINDER = table_of(Reminder)
-_REPLANNABLE = (ReminderStatus.pending.value, ReminderStatus.skipped.value)
-_STOPPED = (CourseStatus.cancelled.value, CourseStatus.on_hold.value)  # R9: their reminders stop
+_REPLANNABLE = (ReminderStatus.pending, ReminderStatus.skipped)
+_STOPPED = (CourseStatus.cancelled, CourseStatus.on_hold)  # R9: their reminders stop
 
 
 def plan_new_course_reminders(
@@ -58,14 +60,14 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
     wanted = {p.idempotency_key: p for p in planned}
     for key, row in existing.items():
         if row.status in _REPLANNABLE and key not in wanted:
-            row.status = ReminderStatus.cancelled.value
+            row.status = ReminderStatus.cancelled
     db.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
     new_plans = []
     for key, plan in wanted.items():
         row = existing.get(key)
         if row is None:
             new_plans.append(plan)
-        elif row.status == ReminderStatus.cancelled.value or (row.status in _REPLANNABLE and row.status != plan.status):
+        elif row.status == ReminderStatus.cancelled or (row.status in _REPLANNABLE and row.status != plan.status):
             row.status, row.reason = plan.status, plan.reason  # revived, or consent changed
             row.attempts, row.next_attempt_at, row.last_error = 0, None, None
     _insert(db, new_plans, course, patient, sessions, now)

@@ -11,18 +11,19 @@ from sqlmodel import col
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lookups import get_or_404
-from models import Page, Reminder, ReminderKind, ReminderRead, ReminderStatus
+from models import Page, Reminder, ReminderRead
+from scheduling.reminders import ReminderKind, ReminderStatus
 
 
 def reminder_read(row: Reminder, zone: ZoneInfo) -> ReminderRead:
     return ReminderRead(
         id=row.id,
-        kind=ReminderKind(row.kind),
+        kind=row.kind,
         audience=row.audience,
         channel=row.channel,
         due_at=row.due_at,
         due_local=row.due_at.astimezone(zone),
-        status=ReminderStatus(row.status),
+        status=row.status,
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
         idempotency_key=row.idempotency_key,
@@ -67,11 +68,11 @@ def list_reminders(
 def acknowledge(*, db: DbSession, reminder_id: uuid.UUID, now: datetime) -> ReminderRead:
     """Front-desk software took an outbox reminder (R22): ready → acknowledged."""
     row = get_or_404(db, Reminder, reminder_id, lock=True)
-    if row.status != ReminderStatus.ready.value:
+    if row.status != ReminderStatus.ready:
         raise Conflict(
             f"only a ready reminder can be acknowledged; this one is {row.status}", current_status=row.status
         )
-    row.status = ReminderStatus.acknowledged.value
+    row.status = ReminderStatus.acknowledged
     db.add(row)
     db.commit()
     return reminder_read(row, ZoneInfo(get_clinic(db).timezone))

@@ -15,10 +15,10 @@ from api.services.lifecycle import course_changed
 from api.services.lookups import get_or_404
 from api.services.planning import planner_values
 from api.services.views import session_read
-from models import Course, CourseStatus, Patient, Practitioner, Session
+from models import Course, Patient, Practitioner, Session
 from models.record import Rescheduled, SessionReschedule
 from scheduling import Calendar, CourseSession, Move, ProtocolValues, plan_reschedule, reschedule_reach
-from scheduling.lifecycle import ACTIVE, Status
+from scheduling.lifecycle import ACTIVE, CourseStatus
 
 
 def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedule, now: datetime) -> Rescheduled:
@@ -37,11 +37,11 @@ def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedu
     )
     zone = ZoneInfo(get_clinic(db).timezone)
     values = planner_values(course, len(sessions))
-    later = [s.start_at for s in sessions if s.number > found.number and Status(s.status) in ACTIVE]
+    later = [s.start_at for s in sessions if s.number > found.number and s.status in ACTIVE]
     plan = plan_reschedule(
         _calendar(db, practitioner, course, values, request.start, later, zone),
         values,
-        [CourseSession(s.number, s.start_at, s.end_at, Status(s.status)) for s in sessions],
+        [CourseSession(s.number, s.start_at, s.end_at, s.status) for s in sessions],
         number=found.number,
         new_start_at=request.start,
         anchor_time=sessions[0].start_at.astimezone(zone).time(),

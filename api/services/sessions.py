@@ -28,8 +28,9 @@ from api.services.clinic import get_clinic
 from api.services.errors import InvalidInput
 from api.services.lookups import get_or_404
 from api.services.views import session_read
-from models import Clinic, Session, SessionRead, SessionStatus
+from models import Clinic, Session, SessionRead
 from models.base import table_of
+from scheduling.lifecycle import SessionStatus
 
 _SESSION = table_of(Session).c
 _CLINIC = table_of(Clinic).c
@@ -146,7 +147,7 @@ def _day_view(
     given: dict[str, Any] = {
         "practitioner_id": practitioner_id,
         "patient_id": patient_id,
-        "status": status.value if status is not None else None,
+        "status": status,
     }
     if first is not None or last is not None:
         start, end = local_day_bounds(first or last, last or first, zone)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from api.services.lookups import get_or_404
 from api.services.views import session_read
 from models import Course, Session
 from models.course import AdverseEventEntry, CourseSummary, PainPoint
-from models.session import ACTIVE_STATUSES, SessionStatus
+from scheduling.lifecycle import ACTIVE, SessionStatus
 
 
 def course_summary(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> CourseSummary:
@@ -23,8 +23,8 @@ def course_summary(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> Cou
     sessions = list(
         db.execute(select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number))).scalars()
     )
-    done = [s for s in sessions if s.status == SessionStatus.completed.value and s.record]
-    active = sorted((s for s in sessions if s.status in {a.value for a in ACTIVE_STATUSES}), key=lambda s: s.start_at)
+    done = [s for s in sessions if s.status == SessionStatus.completed and s.record]
+    active = sorted((s for s in sessions if s.status in ACTIVE), key=lambda s: s.start_at)
     upcoming = next((s for s in active if s.end_at > now), None)
     return CourseSummary(
         completed=len(done),

@@ -24,7 +24,7 @@ from scheduling.aftercare import (
     restrictions_on,
     windows_for,
 )
-from scheduling.lifecycle import Status
+from scheduling.lifecycle import SessionStatus
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -206,9 +206,14 @@ def test_r14_restriction_takes_the_latest_sessions_instruction() -> None:
     assert (restriction.instruction, restriction.session_id, restriction.until_date) == ("New text.", "s2", day(6))
 
 
-@pytest.mark.parametrize("status", list(Status))
-def test_r14_only_sessions_that_happen_leave_aftercare(status: Status) -> None:
-    produces = status in {Status.scheduled, Status.confirmed, Status.checked_in, Status.completed}
+@pytest.mark.parametrize("status", list(SessionStatus))
+def test_r14_only_sessions_that_happen_leave_aftercare(status: SessionStatus) -> None:
+    produces = status in {
+        SessionStatus.scheduled,
+        SessionStatus.confirmed,
+        SessionStatus.checked_in,
+        SessionStatus.completed,
+    }
     assert (status in WINDOW_STATUSES) is produces
 
 

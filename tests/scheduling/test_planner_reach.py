@@ -13,7 +13,7 @@ import pytest
 from planner_builders import BERLIN, MON, NOW, PROTOCOL, at, calendar, closed, day, hours, plan, protocol
 
 from scheduling import CalendarTooShort, DateRange, course_reach, free_slots, plan_reschedule, reschedule_reach
-from scheduling.lifecycle import Status
+from scheduling.lifecycle import SessionStatus
 from scheduling.reflow import CourseSession
 
 EVERY_DAY = hours("08:00-17:00", days=range(7))
@@ -74,7 +74,7 @@ def test_a_day_outside_the_calendar_is_never_looked_at() -> None:
 
 def test_a_reflow_on_a_calendar_too_short_is_refused() -> None:
     course = [
-        CourseSession(n, at(day(14 * (n - 1)), "09:00"), at(day(14 * (n - 1)), "09:45"), Status.scheduled)
+        CourseSession(n, at(day(14 * (n - 1)), "09:00"), at(day(14 * (n - 1)), "09:45"), SessionStatus.scheduled)
         for n in range(1, 4)
     ]
     short = dataclasses.replace(calendar(opening=EVERY_DAY), span=DateRange(MON, day(40)))

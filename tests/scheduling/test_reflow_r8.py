@@ -32,7 +32,7 @@ from scheduling import (
     reschedule_reach,
 )
 from scheduling.errors import IllegalTransition, MinIntervalViolated, SlotUnavailable
-from scheduling.lifecycle import Status
+from scheduling.lifecycle import SessionStatus
 from scheduling.reflow import CourseSession, ReschedulePlan, plan_reschedule
 
 NOW = datetime(2027, 2, 1, tzinfo=UTC)
@@ -53,13 +53,13 @@ def d(month: int, day: int) -> date:
 
 
 def course(
-    cal: Calendar | None = None, statuses: dict[int, Status] | None = None, start: date = MONDAYS[0]
+    cal: Calendar | None = None, statuses: dict[int, SessionStatus] | None = None, start: date = MONDAYS[0]
 ) -> list[CourseSession]:
     """The course as stored: planned by plan_course, every session scheduled unless told otherwise."""
     planned = plan(cal or calendar(), start_date=start, preferred_time="09:00", now=NOW)
     statuses = statuses or {}
     return [
-        CourseSession(s.number, s.start_at, s.end_at, statuses.get(s.number, Status.scheduled))
+        CourseSession(s.number, s.start_at, s.end_at, statuses.get(s.number, SessionStatus.scheduled))
         for s in planned.sessions
     ]
 
@@ -210,7 +210,7 @@ def test_r8_the_previous_session_keeps_its_minimum_interval(on: date, allowed: b
 
 def test_r8_a_completed_session_counts_as_the_previous_one() -> None:
     # Sessions 1 and 2 are done; session 3 cannot come 4 days after the injection on 15 March.
-    sessions = course(statuses={1: Status.completed, 2: Status.completed})
+    sessions = course(statuses={1: SessionStatus.completed, 2: SessionStatus.completed})
 
     with pytest.raises(MinIntervalViolated) as raised:
         reschedule(sessions, d(3, 19), number=3, now=at(d(3, 16), "12:00"))
@@ -218,11 +218,11 @@ def test_r8_a_completed_session_counts_as_the_previous_one() -> None:
     assert (raised.value.neighbour_number, raised.value.earliest_date) == (2, d(3, 22))
 
 
-@pytest.mark.parametrize("missed", [Status.cancelled, Status.no_show])
-def test_r8_cancelled_and_missed_sessions_are_not_the_previous_one(missed: Status) -> None:
+@pytest.mark.parametrize("missed", [SessionStatus.cancelled, SessionStatus.no_show])
+def test_r8_cancelled_and_missed_sessions_are_not_the_previous_one(missed: SessionStatus) -> None:
     # Session 2 was no injection: session 3 counts from session 1 (1 March) and may go on
     # Fri 19 March (outside the window 12-18 March: flagged). The rest follow on Fridays.
-    sessions = course(statuses={1: Status.completed, 2: missed})
+    sessions = course(statuses={1: SessionStatus.completed, 2: missed})
 
     result = reschedule(sessions, d(3, 19), number=3, now=at(d(3, 16), "12:00"))
 
@@ -235,7 +235,7 @@ def test_r8_cancelled_and_missed_sessions_are_not_the_previous_one(missed: Statu
 
 
 def test_r8_cancelled_later_sessions_are_skipped() -> None:
-    sessions = course(statuses={3: Status.cancelled})
+    sessions = course(statuses={3: SessionStatus.cancelled})
 
     # Without reflow: the next active session is 4 (12 April), far enough from 24 March.
     assert reschedule(sessions, d(3, 24), reflow=False).moved == ()
@@ -381,7 +381,7 @@ def test_r7_r8_the_same_question_gets_the_same_answer() -> None:
 
 def test_r8_only_an_active_session_can_be_rescheduled() -> None:
     with pytest.raises(IllegalTransition) as raised:
-        reschedule(course(statuses={2: Status.completed}), d(3, 17))
+        reschedule(course(statuses={2: SessionStatus.completed}), d(3, 17))
 
     assert (raised.value.current, raised.value.action) == ("completed", "reschedule")
 
@@ -423,8 +423,8 @@ def test_r8_errors_carry_their_data() -> None:
 
 
 BOUNDED = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-DONE = [Status.completed, Status.completed, Status.no_show, Status.cancelled]
-OPEN = [Status.scheduled, Status.confirmed, Status.checked_in, Status.cancelled]
+DONE = [SessionStatus.completed, SessionStatus.completed, SessionStatus.no_show, SessionStatus.cancelled]
+OPEN = [SessionStatus.scheduled, SessionStatus.confirmed, SessionStatus.checked_in, SessionStatus.cancelled]
 
 
 def inside_hours(cal: Calendar, start_at: datetime, end_at: datetime) -> bool:
@@ -512,7 +512,7 @@ def test_r8_reflow_never_breaks_r4_or_r5_and_moves_only_what_changes(data: st.Da
     done = min(data.draw(st.sampled_from([0, 0, 0, 1, 2, 3]), label="sessions done"), len(planned) - 1)
     k = min(done + data.draw(st.sampled_from([1, 1, 1, 2, 3]), label="session to move"), len(planned))
     statuses = [data.draw(st.sampled_from(DONE if n <= done else OPEN)) for n in range(1, len(planned) + 1)]
-    statuses[k - 1] = Status.scheduled
+    statuses[k - 1] = SessionStatus.scheduled
     before = [CourseSession(s.number, s.start_at, s.end_at, st_) for s, st_ in zip(planned, statuses, strict=True)]
     now = planned[done - 1].start_at + timedelta(hours=1) if done else booked_at
     k_date = planned[k - 1].start_at.astimezone(zone).date()

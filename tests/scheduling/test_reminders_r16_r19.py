@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduling.aftercare import AVOID_MEDICATION, EXERCISE, EXPECT_SYMPTOMS, FOLLOW_UP, Rule
-from scheduling.lifecycle import Status
+from scheduling.lifecycle import SessionStatus
 from scheduling.reminders import (
     PatientContact,
     PlannedReminder,
@@ -189,15 +189,15 @@ def test_r16_follow_up_is_for_the_clinic_through_the_outbox() -> None:
 @pytest.mark.parametrize(
     ("status", "kinds"),
     [
-        (Status.scheduled, {"appointment", "aftercare_start", "aftercare_end", "exercise", "follow_up"}),
-        (Status.confirmed, {"appointment", "aftercare_start", "aftercare_end", "exercise", "follow_up"}),
-        (Status.checked_in, {"appointment", "aftercare_start", "aftercare_end", "exercise", "follow_up"}),
-        (Status.completed, {"aftercare_start", "aftercare_end", "exercise", "follow_up"}),  # windows stand (R14)
-        (Status.cancelled, set()),
-        (Status.no_show, set()),  # no injection, no aftercare
+        (SessionStatus.scheduled, {"appointment", "aftercare_start", "aftercare_end", "exercise", "follow_up"}),
+        (SessionStatus.confirmed, {"appointment", "aftercare_start", "aftercare_end", "exercise", "follow_up"}),
+        (SessionStatus.checked_in, {"appointment", "aftercare_start", "aftercare_end", "exercise", "follow_up"}),
+        (SessionStatus.completed, {"aftercare_start", "aftercare_end", "exercise", "follow_up"}),  # windows stand (R14)
+        (SessionStatus.cancelled, set()),
+        (SessionStatus.no_show, set()),  # no injection, no aftercare
     ],
 )
-def test_r16_which_sessions_get_which_reminders(status: Status, kinds: set[str]) -> None:
+def test_r16_which_sessions_get_which_reminders(status: SessionStatus, kinds: set[str]) -> None:
     reminders = plan(local(date(2027, 3, 1), "14:00"), status=status.value)
     assert {r.kind for r in reminders} == kinds
 
@@ -546,7 +546,7 @@ def cases(draw: st.DrawFn) -> tuple[SessionInfo, ReminderSettings, PatientContac
         quiet_start=draw(st.one_of(quarter(18, 24), quarter(12, 14))),
         quiet_end=draw(st.one_of(quarter(5, 11), quarter(14, 16))),
     )
-    status = draw(st.sampled_from([s.value for s in Status]))
+    status = draw(st.sampled_from([s.value for s in SessionStatus]))
     contact = PatientContact(
         "Anna",
         draw(st.sampled_from(["email", "sms", "outbox", "none"])),

@@ -22,8 +22,9 @@ from sqlalchemy import Engine, insert, select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
-from models import Course, CourseStatus, Patient, Practitioner, Protocol, Reminder, ReminderStatus, Session
-from models.session import SessionStatus
+from models import Course, Patient, Practitioner, Protocol, Reminder, Session
+from scheduling.lifecycle import CourseStatus, SessionStatus
+from scheduling.reminders import ReminderStatus
 
 PHONE = "+4930123456"
 EMAIL = "maria@example.org"
@@ -64,7 +65,7 @@ def make_owner(engine: Engine, now: datetime) -> Owner:
             patient_id=patient.id,
             practitioner_id=practitioner.id,
             protocol_id=protocol.id,
-            status=CourseStatus.active.value,
+            status=CourseStatus.active,
             condition="chronic low back pain",
             start_date=(now + timedelta(days=2)).date(),
             session_count=1,
@@ -85,7 +86,7 @@ def make_owner(engine: Engine, now: datetime) -> Owner:
             number=1,
             start_at=start,
             end_at=start + timedelta(minutes=protocol.session_minutes),
-            status=SessionStatus.scheduled.value,
+            status=SessionStatus.scheduled,
             warnings=[],
         )
         for row in (practitioner, patient, course, session):  # no ORM relationships: the foreign keys set the order
@@ -116,7 +117,7 @@ def reminder_rows(
                 "channel": channel,
                 "due_at": due_at,
                 "expires_at": expires_at,
-                "status": ReminderStatus.pending.value,
+                "status": ReminderStatus.pending,
                 "attempts": 0,
                 "next_attempt_at": None,
                 "lease_until": None,

@@ -27,14 +27,13 @@ from api.db import begin_write
 from api.errors import integrity_problem
 from models import Course, Practitioner
 from models import Session as SessionRow
-from models.session import ACTIVE_STATUSES
+from scheduling.lifecycle import ACTIVE
 from tests.conftest import Database
 from tests.system.conftest import CLINIC_TIMEZONE, LiveApi, assert_problem
 
 pytestmark = pytest.mark.system
 
 ZONE = ZoneInfo(CLINIC_TIMEZONE)
-ACTIVE = {s.value for s in ACTIVE_STATUSES}
 RACERS = 12
 
 

@@ -22,14 +22,13 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session as DbSession
 
 from models import Session as SessionRow
-from models.session import ACTIVE_STATUSES
+from scheduling.lifecycle import ACTIVE
 from tests.conftest import Database
 from tests.system.conftest import CLINIC_TIMEZONE, LiveApi, assert_problem
 
 pytestmark = pytest.mark.system
 
 ZONE = ZoneInfo(CLINIC_TIMEZONE)
-ACTIVE = {s.value for s in ACTIVE_STATUSES}
 
 Request = tuple[str, dict[str, Any]]  # a path and its JSON body, POSTed
 
