@@ -10,6 +10,7 @@ run: $(VENV)/.runtime  ## install, migrate, start the service on SQLite (prints 
 	$(BIN)/prolo serve
 
 test: $(VENV)/.dev  ## install and run the whole test suite (PROLO_TEST_DATABASE_URL for PostgreSQL)
+	scripts/test-tools
 	$(BIN)/pytest
 
 lint: $(VENV)/.dev

@@ -1,19 +1,42 @@
-"""Admission: a request takes its turn at the database on the event loop, before it takes a thread or a connection.
+"""How a request waits for the database: one story, one deadline.
 
-Without it, a burst of writes on SQLite (80 patients registered at once, say) took every
-worker thread to wait for the write lock, while the one writer holding it needed a thread
-to finish: the server stalled for the 30 s lock timeout, then answered 500s as the
-connection pool ran dry. Here, waiting costs a coroutine, not a thread: at most
-`slots` requests use the database at once (the connection pool's steady size; its
-overflow serves health checks, dispatch passes and the change watcher), and of those at
-most `writers` write (one on SQLite, which writes one at a time anyway; half the slots on
-PostgreSQL, so reads always get in). Writers are let in in the order they came, as are
-readers. A request that waits longer than `wait_seconds` in all is answered 503 with
-Retry-After, never left hanging. A turn ends when the route has its answer, before the
-answer is sent: a client slow to read holds up nobody.
+A request that uses the database waits at most once in four places, in this order,
+all against one :class:`Deadline` (:data:`WAIT_SECONDS`, 30 s) started when the
+request arrives. Whatever is left of it is all the next place may wait, so the worst
+case is the deadline, not a sum of timeouts; past it the answer is 503 with
+``Retry-After`` and nothing of the request is stored.
+
+1. **A turn, on the event loop** (:class:`Admission`). At most ``slots`` requests use
+   the database at once (the pool's steady size; its overflow serves health checks,
+   dispatch passes and the day view's change watcher), and of those at most
+   ``writers`` write: one on SQLite, which writes one at a time anyway, half the
+   slots on PostgreSQL, so reads always get in. Writers and readers are let in in
+   the order they came. Waiting here costs a coroutine, not a thread: a burst of
+   80 writes once took every worker thread to wait for a lock the one writer
+   holding it needed a thread to release, and the server stalled.
+2. **The process's writer gate** (SQLite only, :func:`api.db.write_session`). Request
+   writers come through one at a time already; the gate lines them up with this
+   process's writers that take no turn (dispatch passes, the CLI), so the next
+   writer starts the moment the last one commits, instead of polling in SQLite's
+   busy handler.
+3. **The database's own lock.** SQLite's write lock (``BEGIN IMMEDIATE``), shared
+   with other processes such as the reminder cron, waits up to the remaining time
+   (its ``busy_timeout``); on PostgreSQL, row locks wait up to the remaining time
+   (``lock_timeout``).
+4. **Row locks, in one order** (PostgreSQL; :func:`api.services.lookups.lock_for_change`):
+   practitioner, patient, course, then the course's sessions. Every writer that
+   plans or moves sessions takes them in this order, so two writers never deadlock
+   and a booking that loses the race for a practitioner waits, then plans around
+   the winner (R11).
+
+A turn ends when the route has its answer, before the answer is sent: a client slow
+to read holds up nobody. Every route's whole transaction runs in one worker-thread
+hop (:mod:`api.transaction`), so a writer's turn is never held across trips through
+a busy event loop.
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,12 +45,26 @@ from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 
 DEFAULT_SLOTS = 10
-WAIT_SECONDS = 30.0
+WAIT_SECONDS = 30.0  # the one deadline: how long a request may wait for the database, in all
 _SPARE_THREADS = 8  # for routes that touch no database (healthz) and the overflow's users
 
 
+class Deadline:
+    """The instant by which a request must have its place at the database."""
+
+    __slots__ = ("_at", "seconds")
+
+    def __init__(self, seconds: float = WAIT_SECONDS) -> None:
+        self.seconds = seconds
+        self._at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left, never below zero."""
+        return max(0.0, self._at - time.monotonic())
+
+
 class AdmissionTimeout(Exception):
-    """The database was busy for longer than a request may wait for its turn."""
+    """The database was busy for longer than a request may wait."""
 
     def __init__(self, waited_seconds: float) -> None:
         super().__init__(f"no turn at the database within {waited_seconds:g} s")
@@ -37,20 +74,20 @@ class AdmissionTimeout(Exception):
 class Admission:
     """Turns at the database for one application (one event loop)."""
 
-    def __init__(self, *, slots: int, writers: int, wait_seconds: float = WAIT_SECONDS) -> None:
+    def __init__(self, *, slots: int, writers: int) -> None:
         if not 1 <= writers <= slots:
             raise ValueError("need 1 <= writers <= slots")
-        self.slots, self.writers, self.wait_seconds = slots, writers, wait_seconds
+        self.slots, self.writers = slots, writers
         self._slots = asyncio.Semaphore(slots)
         self._writers = asyncio.Semaphore(writers)
 
     @classmethod
-    def for_engine(cls, engine: Engine, *, wait_seconds: float = WAIT_SECONDS) -> "Admission":
+    def for_engine(cls, engine: Engine) -> "Admission":
         """As many slots as the engine's pool keeps connections; one writer on SQLite."""
         pool = engine.pool
         slots = pool.size() if isinstance(pool, QueuePool) else DEFAULT_SLOTS
         writers = 1 if engine.dialect.name == "sqlite" else max(1, slots // 2)
-        return cls(slots=slots, writers=writers, wait_seconds=wait_seconds)
+        return cls(slots=slots, writers=writers)
 
     def fit_thread_limiter(self) -> None:
         """Let every admitted request have a worker thread (anyio's default is 40); call on the event loop."""
@@ -58,22 +95,22 @@ class Admission:
         limiter.total_tokens = max(limiter.total_tokens, self.slots + _SPARE_THREADS)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[None]:
+    async def read(self, deadline: Deadline) -> AsyncIterator[None]:
         """A turn to read."""
-        async with self._turn(self._slots):
+        async with self._turn(deadline, self._slots):
             yield
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[None]:
+    async def write(self, deadline: Deadline) -> AsyncIterator[None]:
         """A writer's turn: queue among writers first, so waiting writers never hold readers' slots."""
-        async with self._turn(self._writers, self._slots):
+        async with self._turn(deadline, self._writers, self._slots):
             yield
 
     @asynccontextmanager
-    async def _turn(self, *semaphores: asyncio.Semaphore) -> AsyncIterator[None]:
+    async def _turn(self, deadline: Deadline, *semaphores: asyncio.Semaphore) -> AsyncIterator[None]:
         taken: list[asyncio.Semaphore] = []
         try:
-            async with asyncio.timeout(self.wait_seconds):  # one deadline for the whole turn
+            async with asyncio.timeout(deadline.remaining()):
                 for semaphore in semaphores:
                     await semaphore.acquire()
                     taken.append(semaphore)
@@ -81,7 +118,7 @@ class Admission:
         except TimeoutError:
             if len(taken) == len(semaphores):
                 raise  # not ours: raised by the request itself
-            raise AdmissionTimeout(self.wait_seconds) from None
+            raise AdmissionTimeout(deadline.seconds) from None
         finally:
             for semaphore in reversed(taken):
                 semaphore.release()

@@ -61,8 +61,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with write_session(engine) as db:
             ensure_clinic(db=db, settings=settings)
+            db.commit()
         # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).
-        app.state.admission = Admission.for_engine(engine)  # replaced in the lifespan, for its event loop
+        app.state.admission = Admission.for_engine(engine)
         app.state.admission.fit_thread_limiter()
         yield
         token.close()
@@ -80,7 +81,6 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.clock = clock
-    app.state.admission = Admission.for_engine(engine)  # replaced in the lifespan, for its event loop
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.channels = channels_from(settings)
     app.state.day_view_cache = AnswerCache(token)

@@ -13,8 +13,9 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session, col
+from sqlmodel import col
 
+from api.db import DbSession
 from models import ApiKey, Role
 
 KEY_PREFIX = "prolo_"
@@ -71,7 +72,7 @@ class KeyCache:
 
 
 def _load_caller(engine: Engine, digest: str) -> Caller | None:
-    with Session(engine) as session:
+    with DbSession(engine) as session:
         row = session.execute(
             select(col(ApiKey.id), col(ApiKey.name), col(ApiKey.role)).where(
                 col(ApiKey.key_hash) == digest, col(ApiKey.revoked_at).is_(None)

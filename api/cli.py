@@ -41,8 +41,8 @@ def serve(
     upgrade(engine)
     with write_session(engine) as db:
         ensure_clinic(db=db, settings=settings)
-    with write_session(engine) as db:
         created = first_admin_key(db=db, now=_now())
+        db.commit()
     engine.dispose()
     if created is not None:
         print("First start: an admin API key was made. It is shown only now; store it safely.")
@@ -79,6 +79,7 @@ def api_keys_create(
     upgrade(engine)
     with write_session(engine) as db:
         created = create_api_key(db=db, name=name, role=role, now=_now())
+        db.commit()
     engine.dispose()
     print(f"{created.role} key {created.name!r} ({created.id}); it is shown only now:")
     print(created.key)

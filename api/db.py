@@ -1,10 +1,11 @@
 """Engines and transactions on SQLite (embedded default) and PostgreSQL.
 
 SQLite: WAL so readers never wait for the writer, every commit synced to disk,
-foreign keys on, a busy timeout, and writers that read-then-write begin with
-`BEGIN IMMEDIATE`, so two bookings are serialised instead of failing half-way (R11).
-PostgreSQL: psycopg 3; writers lock the rows they plan around (`FOR UPDATE`)
-and an exclusion constraint refuses overlapping active sessions.
+foreign keys on, and writers begin with `BEGIN IMMEDIATE`, so two bookings are
+serialised instead of failing half-way (R11). PostgreSQL: psycopg 3; writers lock
+the rows they plan around (`FOR UPDATE`) and an exclusion constraint refuses
+overlapping active sessions. How long a writer may wait for either is the request's
+one deadline: the whole story is in api/admission.py.
 """
 
 import threading
@@ -16,10 +17,15 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
-from sqlmodel import Session
+from sqlmodel import Session as DbSession
 
-_WRITE = "prolo_write"
-_GATE_WAIT_SECONDS = 30  # also SQLite's busy timeout
+from api.admission import WAIT_SECONDS, AdmissionTimeout, Deadline
+
+__all__ = ["DbSession", "make_engine", "read_session", "write_session"]
+
+_WRITE = "prolo_write"  # execution option: this transaction writes
+_WAIT_MS = "prolo_wait_ms"  # execution option: how long its lock may be waited for
+_DEFAULT_WAIT_MS = int(WAIT_SECONDS * 1000)
 _GATES: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 
 
@@ -34,7 +40,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": _GATE_WAIT_SECONDS},
+            connect_args={"check_same_thread": False, "timeout": WAIT_SECONDS},
             poolclass=QueuePool,
             pool_size=pool_size,
             max_overflow=pool_size,
@@ -44,7 +50,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    _configure_postgresql(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -54,7 +62,6 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={_GATE_WAIT_SECONDS * 1000}")
         # Every commit reaches the disk (the WAL is synced at each commit): a booking the API
         # confirmed survives a power cut. Measured here: about 0.4 ms more per commit (median).
         cursor.execute("PRAGMA synchronous=FULL")
@@ -68,44 +75,57 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        options = conn.get_execution_options()
+        # SQLite's lock waits (its busy handler) get what is left of the transaction's deadline.
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get(_WAIT_MS, _DEFAULT_WAIT_MS))}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE) else "BEGIN DEFERRED")
 
 
-def begin_write(session: Session) -> None:
-    """Open this session's transaction as a writer: on SQLite the write lock is taken now."""
-    if session.in_transaction():
-        raise RuntimeError("begin_write() must open the transaction")
-    session.connection(execution_options={_WRITE: True})
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        wait_ms = conn.get_execution_options().get(_WAIT_MS)
+        if wait_ms is not None:  # row locks wait what is left of the deadline, then fail (503)
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_ms)}")
 
 
 @contextmanager
-def writer_gate(engine: Engine) -> Iterator[None]:
-    """On SQLite, this process's writers take turns here before `BEGIN IMMEDIATE`.
+def _writer_gate(engine: Engine, deadline: Deadline) -> Iterator[None]:
+    """On SQLite, this process's writers take turns here before `BEGIN IMMEDIATE` (api/admission.py, step 2).
 
     SQLite lets one writer in at a time anyway; a writer that finds the lock taken
     waits in its busy handler, which polls with sleeps of 1, 2, 5, 10 … ms, so under
-    concurrent bookings the lock sat free while waiters slept. Here the next writer
-    wakes the moment the previous one has committed. Writers in other processes (the
-    reminder cron) still meet SQLite's own lock and busy timeout. No-op on PostgreSQL,
-    whose writers lock only the rows they plan around.
+    concurrent writes the lock sat free while waiters slept. Here the next writer
+    wakes the moment the previous one has committed. No-op on PostgreSQL.
     """
     gate = _GATES.get(engine)
     if gate is None:
         yield
         return
-    # After as long as SQLite's busy timeout, go on and let SQLite's own lock decide.
-    acquired = gate.acquire(timeout=_GATE_WAIT_SECONDS)
+    if not gate.acquire(timeout=deadline.remaining()):
+        raise AdmissionTimeout(deadline.seconds)
     try:
         yield
     finally:
-        if acquired:
-            gate.release()
+        gate.release()
 
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction is a writer's, committed by the caller's use case."""
-    with writer_gate(engine), Session(engine, expire_on_commit=False) as session:
-        begin_write(session)
-        yield session
+def write_session(engine: Engine, deadline: Deadline | None = None) -> Iterator[DbSession]:
+    """A writer's transaction, begun at once, within the deadline (a fresh 30 s one if none is given).
+
+    Whoever opened it commits: the HTTP layer once the answer is ready (api/transaction.py),
+    the CLI and the dispatcher after their work. Leaving the block without a commit rolls back.
+    """
+    deadline = deadline or Deadline()
+    with _writer_gate(engine, deadline), DbSession(engine, expire_on_commit=False) as db:
+        wait_ms = max(1, int(deadline.remaining() * 1000))
+        db.connection(execution_options={_WRITE: True, _WAIT_MS: wait_ms})  # BEGIN (IMMEDIATE) now
+        yield db
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[DbSession]:
+    """A transaction that reads (SQLite: `BEGIN DEFERRED`, never the write lock)."""
+    with DbSession(engine, expire_on_commit=False) as db:
+        yield db

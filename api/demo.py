@@ -7,10 +7,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
-from api.db import write_session
+from api.db import DbSession, write_session
 from api.services.calendars import local_day_bounds
 from api.services.clinic import ensure_clinic, update_clinic
 from api.services.closures import import_holidays, list_closures
@@ -165,23 +164,21 @@ COURSES = [  # mrn, practitioner, protocol, start, preferred time, condition, ca
 
 def fill_demo(*, engine: Engine, settings: Settings, now: datetime) -> str:
     """Fill an empty database with the demo clinic in one transaction; refuse one that holds clinic data."""
-    with write_session(engine) as outer:
-        # Each use case commits once. Joined to this one writer's transaction, those commits become
-        # savepoints, so the demo lands whole or not at all, and the emptiness check cannot go stale.
-        joined = DbSession(bind=outer.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False)
-        with joined as db:
-            held = {
-                "patients": db.execute(select(func.count()).select_from(Patient)).scalar_one(),
-                "practitioners": db.execute(select(func.count()).select_from(Practitioner)).scalar_one(),
-            }
-            if any(held.values()):  # a real clinic's data is never mixed with made-up people
-                found = ", ".join(f"{n} {what}" for what, n in held.items() if n)
-                return (
-                    f"Refused: this database already holds {found}, and the demo fills only an empty one. "
-                    "Nothing was written. Point PROLO_DATABASE_URL at a new database to try the demo."
-                )
-            summary = _fill(db, settings=settings, now=now)
-        outer.commit()
+    # Use cases never commit: all of them run in this one writer's transaction, so the demo lands
+    # whole or not at all, and the emptiness check cannot go stale.
+    with write_session(engine) as db:
+        held = {
+            "patients": db.execute(select(func.count()).select_from(Patient)).scalar_one(),
+            "practitioners": db.execute(select(func.count()).select_from(Practitioner)).scalar_one(),
+        }
+        if any(held.values()):  # a real clinic's data is never mixed with made-up people
+            found = ", ".join(f"{n} {what}" for what, n in held.items() if n)
+            return (
+                f"Refused: this database already holds {found}, and the demo fills only an empty one. "
+                "Nothing was written. Point PROLO_DATABASE_URL at a new database to try the demo."
+            )
+        summary = _fill(db, settings=settings, now=now)
+        db.commit()
     return summary
 
 
@@ -189,7 +186,7 @@ def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
     clinic = ensure_clinic(db=db, settings=settings)  # made from PROLO_CLINIC_TIMEZONE; its zone is kept
     hours = _week(OPENING_HOURS)
     update_clinic(db=db, values=ClinicWrite(name=CLINIC_NAME, timezone=clinic.timezone, opening_hours=hours))
-    zone = ZoneInfo(clinic.timezone)
+    zone = clinic.zone
     today = now.astimezone(zone).date()
     # From the year the oldest course started (early January reaches back into December) to next year.
     years = range((today + timedelta(days=min(start for _, _, _, start, *_ in COURSES))).year, today.year + 2)

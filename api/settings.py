@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=10, ge=1, le=200, description="Requests using the database at once; the pool keeps as many again"
     )
+    db_wait_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="How long a request may wait for the database in all; then 503"
+    )
     dispatch_lease_seconds: float = Field(
         default=300.0, gt=0, description="How long a dispatcher holds what it claimed before another may take it"
     )

@@ -32,6 +32,7 @@ import httpx
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session as DbSession
+from sqlmodel import SQLModel, col
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `python bench/x.py` puts bench/ on the path, not the repository
@@ -41,6 +42,7 @@ from api.migrate import upgrade  # noqa: E402
 from api.services.api_keys import create_api_key  # noqa: E402
 from models import Clinic, Closure, Course, Patient, Practitioner, Protocol, Role  # noqa: E402
 from models import Session as SessionRow  # noqa: E402
+from models.base import table_of  # noqa: E402
 from models.hours import DEFAULT_OPENING_HOURS  # noqa: E402
 from scheduling import OUTSIDE_WINDOW  # noqa: E402
 
@@ -246,23 +248,24 @@ def fill_clinic(
     try:
         upgrade(engine)
         with engine.connect() as conn:
-            protocol = conn.execute(select(Protocol).where(Protocol.is_default)).one()
+            protocol = conn.execute(select(Protocol).where(col(Protocol.is_default))).one()
         rows = _ClinicRows(random.Random(seed), now=now, day=day, day_cap=day_sessions, protocol=protocol)
         rows.add_people(patients)
         rows.add_courses(sessions)
         with engine.begin() as conn:
             for model, values in rows.tables():
-                conn.execute(insert(model.__table__), values)
+                conn.execute(insert(table_of(model)), values)
         if engine.dialect.name == "postgresql":
             with engine.connect() as conn:  # what autovacuum would have done on a database this old
                 conn.execute(text("ANALYZE"))
         with DbSession(engine) as db:
             key = create_api_key(db=db, name="bench front desk", role=Role.frontdesk, now=now).key
+            db.commit()
     finally:
         engine.dispose()
     return FilledClinic(
-        practitioner_ids=[p["id"] for p in rows.practitioners],
-        patient_ids=[p["id"] for p in rows.patients],
+        practitioner_ids=[uuid.UUID(str(p["id"])) for p in rows.practitioners],
+        patient_ids=[uuid.UUID(str(p["id"])) for p in rows.patients],
         day=day,
         sessions=len(rows.sessions),
         day_sessions=rows.day_count,
@@ -278,7 +281,7 @@ class _ClinicRows:
         self.rng, self.now, self.day, self.day_cap, self.protocol = rng, now, day, day_cap, protocol
         self.first = day - timedelta(days=1000)  # about 2¾ years back, a quarter ahead: ~3 years
         self.last = day + timedelta(days=95)
-        self.closures = [
+        self.closures: list[dict[str, Any]] = [
             {"id": self.new_id(), "start_date": s, "end_date": e, "reason": r}
             for year in range(self.first.year, self.last.year + 1)
             for s, e, r in (
@@ -315,7 +318,7 @@ class _ClinicRows:
         """A random UUID from the seeded generator: the same seed makes the same database, ids included."""
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
 
-    def tables(self) -> list[tuple[type, list[dict[str, Any]]]]:
+    def tables(self) -> list[tuple[type[SQLModel], list[dict[str, Any]]]]:
         """Rows by table, parents first."""
         return [
             (Clinic, [self.clinic]),

@@ -51,6 +51,11 @@ class Clinic(SQLModel, table=True):
     reminder_send_time: str = "09:00"
     quiet_hours: dict[str, str] = SQLField(sa_column=json_column())
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """R1: the clinic's time zone, in which every local date and time is meant."""
+        return ZoneInfo(self.timezone)
+
 
 class ClinicWrite(BaseModel):
     """The clinic's settings, as staff set them."""

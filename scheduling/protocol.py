@@ -7,6 +7,10 @@ from datetime import datetime, timedelta
 
 # R6: the session lies after its tolerance window (in the 7 days that follow it).
 OUTSIDE_WINDOW = "outside_window"
+# What staff read with it, on the session and (after "session n: ") on its course: the one wording.
+OUTSIDE_WINDOW_MESSAGE = "placed after its interval window: no slot fitted inside it (R6)"
+# The same code on a session staff moved outside its window themselves (R8 allows it, R3 flags it).
+CHOSEN_OUTSIDE_WINDOW_MESSAGE = "moved outside its interval window, at the time staff chose (R3)"
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, insert, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
 
 from api.app import create_app
-from api.db import make_engine
+from api.db import DbSession, make_engine
 from api.migrate import upgrade
 from api.services.api_keys import create_api_key
 from api.settings import Settings
@@ -149,8 +148,10 @@ def settings(clean_db: Database) -> Settings:
 
 
 def make_key(engine: Engine, role: Role, name: str | None = None) -> str:
-    with Session(engine) as db:
-        return create_api_key(db=db, name=name or f"test {role}", role=role, now=DEFAULT_NOW).key
+    with DbSession(engine) as db:
+        key = create_api_key(db=db, name=name or f"test {role}", role=role, now=DEFAULT_NOW).key
+        db.commit()
+        return key
 
 
 @pytest.fixture

@@ -2,29 +2,32 @@
 
 import uuid
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
-from api.deps import NowDep, SessionDep, requires
+from api.deps import requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import api_keys
+from api.transaction import TransactionDep
 from models import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, Page
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], responses=PROBLEMS, dependencies=[Depends(requires())])
 
 
 @router.get("", response_model=Page[ApiKeyRead], summary="List API keys")
-def list_keys(db: SessionDep, page: PageDep) -> Page[ApiKeyRead]:
+async def list_keys(tx: TransactionDep, page: PageDep) -> Response:
     """Keys in use, with their names and roles; never the keys themselves."""
-    return api_keys.list_api_keys(db=db, limit=page.limit, offset=page.offset)
+    return await tx.read(lambda db: api_keys.list_api_keys(db=db, limit=page.limit, offset=page.offset))
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated, summary="Make an API key")
-def create_key(request: ApiKeyCreate, db: SessionDep, now: NowDep) -> ApiKeyCreated:
+async def create_key(request: ApiKeyCreate, tx: TransactionDep) -> Response:
     """A new key with a role; `key` is shown in this answer only, so store it now."""
-    return api_keys.create_api_key(db=db, name=request.name, role=request.role, now=now)
+    return await tx.write(
+        lambda db: api_keys.create_api_key(db=db, name=request.name, role=request.role, now=tx.now), status_code=201
+    )
 
 
-@router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
-def revoke_key(key_id: uuid.UUID, db: SessionDep, now: NowDep) -> None:
+@router.delete("/{key_id}", status_code=204, response_model=None, summary="Revoke an API key")
+async def revoke_key(key_id: uuid.UUID, tx: TransactionDep) -> Response:
     """The key stops working within a few seconds."""
-    api_keys.revoke_api_key(db=db, key_id=key_id, now=now)
+    return await tx.write(lambda db: api_keys.revoke_api_key(db=db, key_id=key_id, now=tx.now), status_code=204)

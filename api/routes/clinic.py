@@ -4,12 +4,13 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
-from api.deps import SETUP_READERS, SessionDep, requires
+from api.deps import SETUP_READERS, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import clinic, closures
+from api.transaction import TransactionDep
 from models import ClinicRead, ClinicWrite, ClosureCreate, ClosureRead, HolidayImport, Page
 from models.base import DATE_BOUNDS
 
@@ -23,43 +24,49 @@ class ClosureList(BaseModel):
 
 
 @router.get("/clinic", response_model=ClinicRead, dependencies=_read, summary="The clinic's settings")
-def get_clinic(db: SessionDep) -> ClinicRead:
+async def get_clinic(tx: TransactionDep) -> Response:
     """Name, time zone, opening hours, slot grid and reminder settings."""
-    return clinic.read_clinic(db)
+    return await tx.read(lambda db: clinic.read_clinic(db=db))
 
 
 @router.put("/clinic", response_model=ClinicRead, dependencies=_admin, summary="Change the clinic's settings")
-def put_clinic(values: ClinicWrite, db: SessionDep) -> ClinicRead:
+async def put_clinic(values: ClinicWrite, tx: TransactionDep) -> Response:
     """Replace the settings. Sessions already booked keep their times."""
-    return clinic.update_clinic(db=db, values=values)
+    return await tx.write(lambda db: clinic.update_clinic(db=db, values=values))
 
 
 @router.post("/closures", status_code=201, response_model=ClosureRead, dependencies=_admin, summary="Close the clinic")
-def create_closure(values: ClosureCreate, db: SessionDep) -> ClosureRead:
+async def create_closure(values: ClosureCreate, tx: TransactionDep) -> Response:
     """Close the clinic on a range of local dates (end inclusive). New courses are planned around it."""
-    return closures.create_closure(db=db, values=values)
+    return await tx.write(lambda db: closures.create_closure(db=db, values=values), status_code=201)
 
 
 @router.get("/closures", response_model=Page[ClosureRead], dependencies=_read, summary="List closures")
-def list_closures(
-    db: SessionDep,
+async def list_closures(
+    tx: TransactionDep,
     page: PageDep,
     from_date: Annotated[date | None, Query(alias="from", **DATE_BOUNDS, description="Local date")] = None,
     to_date: Annotated[date | None, Query(alias="to", **DATE_BOUNDS, description="Local date, inclusive")] = None,
-) -> Page[ClosureRead]:
+) -> Response:
     """Closures overlapping the dates given."""
-    return closures.list_closures(db=db, from_date=from_date, to_date=to_date, limit=page.limit, offset=page.offset)
+    return await tx.read(
+        lambda db: closures.list_closures(
+            db=db, from_date=from_date, to_date=to_date, limit=page.limit, offset=page.offset
+        )
+    )
 
 
-@router.delete("/closures/{closure_id}", status_code=204, dependencies=_admin, summary="Remove a closure")
-def delete_closure(closure_id: uuid.UUID, db: SessionDep) -> None:
+@router.delete(
+    "/closures/{closure_id}", status_code=204, response_model=None, dependencies=_admin, summary="Remove a closure"
+)
+async def delete_closure(closure_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Reopen the clinic on those dates."""
-    closures.delete_closure(db=db, closure_id=closure_id)
+    return await tx.write(lambda db: closures.delete_closure(db=db, closure_id=closure_id), status_code=204)
 
 
 @router.post(
     "/closures/import-holidays", response_model=ClosureList, dependencies=_admin, summary="Import public holidays"
 )
-def import_holidays(request: HolidayImport, db: SessionDep) -> ClosureList:
+async def import_holidays(request: HolidayImport, tx: TransactionDep) -> Response:
     """Close the clinic on a country's public holidays for a year. Importing twice makes none twice."""
-    return ClosureList(items=closures.import_holidays(db=db, request=request))
+    return await tx.write(lambda db: ClosureList(items=closures.import_holidays(db=db, request=request)))

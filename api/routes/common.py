@@ -1,16 +1,10 @@
-"""What many routes share: pagination parameters, the documented problem answers, the busiest writes' answer."""
+"""What many routes share: pagination parameters and the documented problem answers."""
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Engine
-from sqlmodel import Session
 
-from api.admission import Admission
-from api.db import write_session
 from models import Problem
 
 _PROBLEM_SCHEMA = Problem.model_json_schema()
@@ -45,29 +39,3 @@ async def _page(
 
 
 PageDep = Annotated[PageParams, Depends(_page)]
-
-
-async def answer_from_writer(
-    request: Request, use_case: Callable[[Session], BaseModel], *, status_code: int
-) -> Response:
-    """Run a use case in a writer's session and answer with its model as JSON, for the busiest writes.
-
-    The writer's turn (api/admission.py) is taken here, after FastAPI validated the request:
-    a malformed booking gets its 422 at once, even while writers queue.
-
-    One worker-thread hop opens the session, runs the use case, commits (the use case does)
-    and serialises the answer in one pass of pydantic-core: the JSON FastAPI would send for
-    the route's response model, without its three extra hops (session open, close, response
-    validation) and four passes over the answer (dump, validate, serialise, json.dumps).
-    """
-
-    engine: Engine = request.app.state.engine
-
-    def run() -> bytes:
-        with write_session(engine) as db:
-            return use_case(db).model_dump_json().encode()
-
-    admission: Admission = request.app.state.admission
-    async with admission.write():
-        body = await run_in_threadpool(run)
-    return Response(body, status_code=status_code, media_type="application/json")

@@ -3,11 +3,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
-from api.deps import STAFF, NowDep, ReadSessionDep, SessionDep, requires
-from api.routes.common import PROBLEMS, PageDep, answer_from_writer
+from api.deps import STAFF, requires
+from api.routes.common import PROBLEMS, PageDep
 from api.services import courses, holds, summary
+from api.transaction import TransactionDep
 from models import CourseCancel, CourseCreate, CourseHold, CourseRead, Page
 from models.course import CourseResume, CourseSummary
 from scheduling.lifecycle import CourseStatus
@@ -28,63 +29,69 @@ CourseBody = Annotated[
 
 
 @router.post("/preview", response_model=CourseRead, summary="Preview a course (writes nothing)")
-def preview_course(
-    request: CourseBody,
-    db: ReadSessionDep,
-    now: NowDep,
-) -> CourseRead:
+async def preview_course(request: CourseBody, tx: TransactionDep) -> Response:
     """Plans the course exactly as booking would and stores nothing; the ids in the answer are not stored."""
-    return courses.preview_course(db=db, request=request, now=now)
+    return await tx.read(lambda db: courses.preview_course(db=db, request=request, now=tx.now))
 
 
 @router.post("", status_code=201, response_model=CourseRead, summary="Book a whole course")
-async def book_course(request: CourseBody, http: Request, now: NowDep) -> Response:
+async def book_course(request: CourseBody, tx: TransactionDep) -> Response:
     """Plans every session (about every 14 days, inside opening and working hours, around closures,
     time off and other bookings) and books them in one transaction. 409 names the session that
     found no slot, with its window."""
-    return await answer_from_writer(
-        http, lambda db: courses.book_course(db=db, request=request, now=now), status_code=201
-    )
+    return await tx.write(lambda db: courses.book_course(db=db, request=request, now=tx.now), status_code=201)
 
 
 @router.get("", response_model=Page[CourseRead], summary="List courses")
-def list_courses(
-    db: SessionDep,
+async def list_courses(
+    tx: TransactionDep,
     page: PageDep,
     patient_id: uuid.UUID | None = None,
     status: Annotated[CourseStatus | None, Query()] = None,
-) -> Page[CourseRead]:
+) -> Response:
     """Courses, newest first, each with its sessions."""
-    return courses.list_courses(db=db, patient_id=patient_id, status=status, limit=page.limit, offset=page.offset)
+    return await tx.read(
+        lambda db: courses.list_courses(
+            db=db, patient_id=patient_id, status=status, limit=page.limit, offset=page.offset
+        )
+    )
 
 
 @router.get("/{course_id}", response_model=CourseRead, summary="One course")
-def get_course(course_id: uuid.UUID, db: SessionDep) -> CourseRead:
+async def get_course(course_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A course with all its sessions."""
-    return courses.get_course(db=db, course_id=course_id)
+    return await tx.read(lambda db: courses.get_course(db=db, course_id=course_id))
 
 
 @router.post("/{course_id}/cancel", response_model=CourseRead, summary="Cancel a course")
-def cancel_course(course_id: uuid.UUID, request: CourseCancel, db: SessionDep, now: NowDep) -> CourseRead:
+async def cancel_course(course_id: uuid.UUID, request: CourseCancel, tx: TransactionDep) -> Response:
     """Cancels the course and its future sessions in one transaction; past sessions stay as they are."""
-    return courses.cancel_course(db=db, course_id=course_id, reason=request.reason, now=now)
+    return await tx.write(
+        lambda db: courses.cancel_course(db=db, course_id=course_id, reason=request.reason, now=tx.now)
+    )
 
 
 @router.post("/{course_id}/hold", response_model=CourseRead, summary="Put a course on hold")
-def hold_course(course_id: uuid.UUID, request: CourseHold, db: SessionDep, now: NowDep) -> CourseRead:
+async def hold_course(course_id: uuid.UUID, request: CourseHold, tx: TransactionDep) -> Response:
     """Pause a planned or active course: its future sessions are cancelled and their times freed."""
-    return holds.hold(db=db, course_id=course_id, reason=request.reason, now=now)
+    return await tx.write(lambda db: holds.hold(db=db, course_id=course_id, reason=request.reason, now=tx.now))
 
 
 @router.post("/{course_id}/resume", response_model=CourseRead, summary="Resume a course on hold")
-def resume_course(course_id: uuid.UUID, request: CourseResume, db: SessionDep, now: NowDep) -> CourseRead:
+async def resume_course(course_id: uuid.UUID, request: CourseResume, tx: TransactionDep) -> Response:
     """Plan the sessions still owed again from `start_date`, never within the minimum interval of the last one."""
-    return holds.resume(
-        db=db, course_id=course_id, start_date=request.start_date, preferred_time=request.preferred_time, now=now
+    return await tx.write(
+        lambda db: holds.resume(
+            db=db,
+            course_id=course_id,
+            start_date=request.start_date,
+            preferred_time=request.preferred_time,
+            now=tx.now,
+        )
     )
 
 
 @router.get("/{course_id}/summary", response_model=CourseSummary, summary="Where a course stands")
-def course_summary(course_id: uuid.UUID, db: SessionDep, now: NowDep) -> CourseSummary:
+async def course_summary(course_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Completed and remaining sessions, the next session, the pain trend and every adverse event."""
-    return summary.course_summary(db=db, course_id=course_id, now=now)
+    return await tx.read(lambda db: summary.course_summary(db=db, course_id=course_id, now=tx.now))

@@ -4,12 +4,13 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import STAFF, NowDep, SessionDep, requires
+from api.deps import STAFF, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import aftercare as aftercare_service
 from api.services import patients
+from api.transaction import TransactionDep
 from models import Page, PatientCreate, PatientRead, PatientUpdate
 from models.aftercare import AftercareList, Restrictions
 from models.base import DATE_BOUNDS
@@ -20,53 +21,57 @@ router = APIRouter(
 
 
 @router.post("", status_code=201, response_model=PatientRead, summary="Register a patient")
-def create_patient(values: PatientCreate, db: SessionDep) -> PatientRead:
+async def create_patient(values: PatientCreate, tx: TransactionDep) -> Response:
     """Phone numbers are stored in E.164. A second patient with the same MRN is refused (409)."""
-    return patients.create_patient(db=db, values=values)
+    return await tx.write(lambda db: patients.create_patient(db=db, values=values), status_code=201)
 
 
 @router.get("", response_model=Page[PatientRead], summary="Find patients")
-def search_patients(
-    db: SessionDep,
+async def search_patients(
+    tx: TransactionDep,
     page: PageDep,
     q: Annotated[str | None, Query(max_length=100, description="Name prefix, MRN or phone number")] = None,
     include_archived: bool = False,
-) -> Page[PatientRead]:
+) -> Response:
     """Patients by family name; `q` matches the start of a given or family name, an MRN, or a phone number."""
-    return patients.search_patients(db=db, q=q, include_archived=include_archived, limit=page.limit, offset=page.offset)
+    return await tx.read(
+        lambda db: patients.search_patients(
+            db=db, q=q, include_archived=include_archived, limit=page.limit, offset=page.offset
+        )
+    )
 
 
 @router.get("/{patient_id}", response_model=PatientRead, summary="One patient")
-def get_patient(patient_id: uuid.UUID, db: SessionDep) -> PatientRead:
+async def get_patient(patient_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A patient's details."""
-    return patients.get_patient(db=db, patient_id=patient_id)
+    return await tx.read(lambda db: patients.get_patient(db=db, patient_id=patient_id))
 
 
 @router.patch("/{patient_id}", response_model=PatientRead, summary="Change a patient")
-def update_patient(patient_id: uuid.UUID, changes: PatientUpdate, db: SessionDep, now: NowDep) -> PatientRead:
+async def update_patient(patient_id: uuid.UUID, changes: PatientUpdate, tx: TransactionDep) -> Response:
     """Only the fields given change; `phone` or `email` set to null removes them."""
-    return patients.update_patient(db=db, patient_id=patient_id, changes=changes, now=now)
+    return await tx.write(lambda db: patients.update_patient(db=db, patient_id=patient_id, changes=changes, now=tx.now))
 
 
 @router.post("/{patient_id}/archive", response_model=PatientRead, summary="Archive a patient")
-def archive_patient(patient_id: uuid.UUID, db: SessionDep) -> PatientRead:
+async def archive_patient(patient_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Hide a patient from searches and booking; their courses and records are kept."""
-    return patients.archive_patient(db=db, patient_id=patient_id)
+    return await tx.write(lambda db: patients.archive_patient(db=db, patient_id=patient_id))
 
 
 @router.get("/{patient_id}/aftercare", response_model=AftercareList, summary="A patient's aftercare windows")
-def aftercare(patient_id: uuid.UUID, db: SessionDep) -> AftercareList:
+async def aftercare(patient_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Every window (NSAID avoidance, expected symptoms, exercises, follow-up call) of every session that took
     place or will; cancelled sessions and courses leave none."""
-    return aftercare_service.list_aftercare(db=db, patient_id=patient_id)
+    return await tx.read(lambda db: aftercare_service.list_aftercare(db=db, patient_id=patient_id))
 
 
 @router.get("/{patient_id}/restrictions", response_model=Restrictions, summary="What is in force on a day")
-def restrictions(
+async def restrictions(
     patient_id: uuid.UUID,
-    db: SessionDep,
+    tx: TransactionDep,
     on: Annotated[date, Query(description="Clinic-local date", examples=["2027-03-03"], **DATE_BOUNDS)],
-) -> Restrictions:
+) -> Response:
     """The aftercare in force on `on`, each with the day it ends (windows of several sessions merged), and a warning
     naming any NSAID in the patient's medication list with the dates to pause it."""
-    return aftercare_service.restrictions(db=db, patient_id=patient_id, on=on)
+    return await tx.read(lambda db: aftercare_service.restrictions(db=db, patient_id=patient_id, on=on))

@@ -4,12 +4,13 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
-from api.deps import SETUP_READERS, NowDep, SessionDep, requires
+from api.deps import SETUP_READERS, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import practitioners
+from api.transaction import TransactionDep
 from models import FreeSlot, Page, PractitionerCreate, PractitionerRead, PractitionerUpdate, TimeOffCreate, TimeOffRead
 from models.base import DATE_BOUNDS
 
@@ -23,29 +24,31 @@ class FreeSlotList(BaseModel):
 
 
 @router.post("", status_code=201, response_model=PractitionerRead, dependencies=_admin, summary="Add a practitioner")
-def create_practitioner(values: PractitionerCreate, db: SessionDep) -> PractitionerRead:
+async def create_practitioner(values: PractitionerCreate, tx: TransactionDep) -> Response:
     """A practitioner; without `working_hours` they work the clinic's opening hours."""
-    return practitioners.create_practitioner(db=db, values=values)
+    return await tx.write(lambda db: practitioners.create_practitioner(db=db, values=values), status_code=201)
 
 
 @router.get("", response_model=Page[PractitionerRead], dependencies=_read, summary="List practitioners")
-def list_practitioners(db: SessionDep, page: PageDep) -> Page[PractitionerRead]:
+async def list_practitioners(tx: TransactionDep, page: PageDep) -> Response:
     """Every practitioner, by name."""
-    return practitioners.list_practitioners(db=db, limit=page.limit, offset=page.offset)
+    return await tx.read(lambda db: practitioners.list_practitioners(db=db, limit=page.limit, offset=page.offset))
 
 
 @router.get("/{practitioner_id}", response_model=PractitionerRead, dependencies=_read, summary="One practitioner")
-def get_practitioner(practitioner_id: uuid.UUID, db: SessionDep) -> PractitionerRead:
+async def get_practitioner(practitioner_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A practitioner and their working hours."""
-    return practitioners.get_practitioner(db=db, practitioner_id=practitioner_id)
+    return await tx.read(lambda db: practitioners.get_practitioner(db=db, practitioner_id=practitioner_id))
 
 
 @router.patch(
     "/{practitioner_id}", response_model=PractitionerRead, dependencies=_admin, summary="Change a practitioner"
 )
-def update_practitioner(practitioner_id: uuid.UUID, changes: PractitionerUpdate, db: SessionDep) -> PractitionerRead:
+async def update_practitioner(practitioner_id: uuid.UUID, changes: PractitionerUpdate, tx: TransactionDep) -> Response:
     """Change the name or the working hours (`null` hours: follow the clinic's)."""
-    return practitioners.update_practitioner(db=db, practitioner_id=practitioner_id, changes=changes)
+    return await tx.write(
+        lambda db: practitioners.update_practitioner(db=db, practitioner_id=practitioner_id, changes=changes)
+    )
 
 
 @router.post(
@@ -55,29 +58,33 @@ def update_practitioner(practitioner_id: uuid.UUID, changes: PractitionerUpdate,
     dependencies=_admin,
     summary="Add time off",
 )
-def add_time_off(practitioner_id: uuid.UUID, values: TimeOffCreate, db: SessionDep) -> TimeOffRead:
+async def add_time_off(practitioner_id: uuid.UUID, values: TimeOffCreate, tx: TransactionDep) -> Response:
     """Block a period (aware datetimes) for new bookings. Sessions already booked in it are not moved."""
-    return practitioners.add_time_off(db=db, practitioner_id=practitioner_id, values=values)
+    return await tx.write(
+        lambda db: practitioners.add_time_off(db=db, practitioner_id=practitioner_id, values=values), status_code=201
+    )
 
 
 @router.get("/{practitioner_id}/free-slots", response_model=FreeSlotList, dependencies=_read, summary="Free slots")
-def free_slots(
+async def free_slots(
     practitioner_id: uuid.UUID,
-    db: SessionDep,
-    now: NowDep,
+    tx: TransactionDep,
     from_date: Annotated[date, Query(alias="from", **DATE_BOUNDS, description="First local date")],
     to_date: Annotated[
         date, Query(alias="to", **DATE_BOUNDS, description="Last local date, inclusive (62 days at most)")
     ],
     duration_minutes: Annotated[int, Query(ge=5, le=480)] = 45,
-) -> FreeSlotList:
+) -> Response:
     """Every start on the clinic's slot grid where the practitioner is free for the whole duration."""
-    items = practitioners.list_free_slots(
-        db=db,
-        practitioner_id=practitioner_id,
-        from_date=from_date,
-        to_date=to_date,
-        duration_minutes=duration_minutes,
-        now=now,
+    return await tx.read(
+        lambda db: FreeSlotList(
+            items=practitioners.list_free_slots(
+                db=db,
+                practitioner_id=practitioner_id,
+                from_date=from_date,
+                to_date=to_date,
+                duration_minutes=duration_minutes,
+                now=tx.now,
+            )
+        )
     )
-    return FreeSlotList(items=items)

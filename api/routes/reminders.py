@@ -4,11 +4,13 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from api.deps import STAFF, EngineDep, NowDep, SessionDep, requires
+from api.deps import STAFF, requires
 from api.routes.common import PROBLEMS, PageDep
 from api.services import dispatch, reminders
+from api.transaction import TransactionDep
 from models import Page, ReminderRead, Role
 from models.base import Instant
 from models.reminder import DispatchRequest, DispatchSummary
@@ -20,46 +22,50 @@ _dispatcher = [Depends(requires(Role.dispatcher))]
 
 
 @router.get("", response_model=Page[ReminderRead], dependencies=_readers, summary="List reminders")
-def list_reminders(
-    db: SessionDep,
+async def list_reminders(
+    tx: TransactionDep,
     page: PageDep,
     status: ReminderStatus | None = None,
     kind: ReminderKind | None = None,
     patient_id: uuid.UUID | None = None,
     session_id: uuid.UUID | None = None,
     due_before: Annotated[Instant | None, Query(description="Only those due before this instant")] = None,
-) -> Page[ReminderRead]:
+) -> Response:
     """Reminders by due time: pending ones (what will go out), sent ones, and skipped or failed ones with
     `reason` / `last_error` saying why."""
-    return reminders.list_reminders(
-        db=db,
-        status=status,
-        kind=kind,
-        patient_id=patient_id,
-        session_id=session_id,
-        due_before=due_before,
-        limit=page.limit,
-        offset=page.offset,
+    return await tx.read(
+        lambda db: reminders.list_reminders(
+            db=db,
+            status=status,
+            kind=kind,
+            patient_id=patient_id,
+            session_id=session_id,
+            due_before=due_before,
+            limit=page.limit,
+            offset=page.offset,
+        )
     )
 
 
 @router.post("/dispatch", response_model=DispatchSummary, dependencies=_dispatcher, summary="Run one dispatch pass")
-def dispatch_pass(request: DispatchRequest, http: Request, engine: EngineDep) -> DispatchSummary:
+async def dispatch_pass(request: DispatchRequest, http: Request) -> DispatchSummary:
     """Claim due reminders (at most `limit`, default 500), deliver them and record the outcome; the same as
     `prolo reminders dispatch`. Several passes may run at once: none sends a reminder twice."""
     # No turn at the database (api/admission.py) for the pass as a whole: it spends most of its time
     # delivering, one connection at a time from the pool's overflow, and each of its short writes
-    # takes turns with the other writers on the process's writer lock (api/db.py).
-    return dispatch.dispatch(
-        engine=engine,
-        channels=http.app.state.channels,
-        clock=http.app.state.clock,
+    # lines up with the other writers at the process's writer gate (api/db.py).
+    state = http.app.state
+    return await run_in_threadpool(
+        dispatch.dispatch,
+        engine=state.engine,
+        channels=state.channels,
+        clock=state.clock,
         limit=request.limit or 500,
-        lease=timedelta(seconds=http.app.state.settings.dispatch_lease_seconds),
+        lease=timedelta(seconds=state.settings.dispatch_lease_seconds),
     )
 
 
 @router.post("/{reminder_id}/ack", response_model=ReminderRead, dependencies=_readers, summary="Acknowledge")
-def acknowledge(reminder_id: uuid.UUID, db: SessionDep, now: NowDep) -> ReminderRead:
+async def acknowledge(reminder_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Front-desk software took this outbox reminder (ready → acknowledged)."""
-    return reminders.acknowledge(db=db, reminder_id=reminder_id, now=now)
+    return await tx.write(lambda db: reminders.acknowledge(db=db, reminder_id=reminder_id, now=tx.now))

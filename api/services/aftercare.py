@@ -2,12 +2,11 @@
 
 import uuid
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
+from api.db import DbSession
 from api.services.clinic import get_clinic
 from api.services.lookups import get_or_404
 from models import Course, Patient, Session
@@ -36,7 +35,7 @@ def rules_of(course: Course) -> list[Rule]:
 
 def patient_windows(db: DbSession, patient: Patient) -> list[Window]:
     """Every window of the patient's sessions that took place or will (R14: cancelled ones leave none)."""
-    zone = ZoneInfo(get_clinic(db).timezone)
+    zone = get_clinic(db).zone
     rows = db.execute(
         select(Session, Course)
         .join(Course, col(Course.id) == col(Session.course_id))

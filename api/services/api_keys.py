@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.auth import hash_key, new_key
+from api.db import DbSession
 from api.services.lookups import get_or_404
 from models import ApiKey, ApiKeyCreated, ApiKeyRead, Page, Role
 
@@ -17,14 +17,13 @@ def create_api_key(*, db: DbSession, name: str, role: Role, now: datetime) -> Ap
     key = new_key()
     row = ApiKey(name=name, role=role.value, key_hash=hash_key(key), created_at=now)
     db.add(row)
-    db.commit()
+    db.flush()
     return ApiKeyCreated(id=row.id, name=row.name, role=role, created_at=row.created_at, key=key)
 
 
 def first_admin_key(*, db: DbSession, now: datetime) -> ApiKeyCreated | None:
     """On an empty key table, make the first admin key; otherwise nothing."""
     if db.execute(select(func.count()).select_from(ApiKey)).scalar_one():
-        db.rollback()
         return None
     return create_api_key(db=db, name="first admin key", role=Role.admin, now=now)
 
@@ -44,4 +43,4 @@ def revoke_api_key(*, db: DbSession, key_id: uuid.UUID, now: datetime) -> None:
     if row.revoked_at is None:
         row.revoked_at = now
         db.add(row)
-        db.commit()
+        db.flush()

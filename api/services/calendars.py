@@ -11,9 +11,9 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, Select, bindparam, select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
+from api.db import DbSession
 from api.services.clinic import get_clinic, to_intervals
 from models import Clinic, Closure, Practitioner, Session, TimeOff
 from models.protocol import MAX_SESSION_MINUTES
@@ -112,7 +112,7 @@ def load_calendar(
     starts the evening before still counts, R5), closures for the dates themselves.
     """
     clinic = clinic or get_clinic(db)
-    zone = ZoneInfo(clinic.timezone)
+    zone = clinic.zone
     start, end = local_day_bounds(span.start_date, span.end_date, zone)
     db.flush()  # the Core reads below must see this transaction's pending changes, as ORM reads would
     conn = db.connection()

@@ -3,28 +3,27 @@
 from datetime import time
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
+from api.db import DbSession
 from api.settings import Settings
 from models import Clinic, ClinicRead, ClinicWrite
 from models.hours import DEFAULT_OPENING_HOURS, WEEKDAYS
 from scheduling import HoursInterval
 
 
-def ensure_clinic(*, db: Session, settings: Settings) -> Clinic:
-    """Make the clinic row if this database has none yet."""
+def ensure_clinic(*, db: DbSession, settings: Settings) -> Clinic:
+    """Make the clinic row if this database has none yet (the caller commits)."""
     clinic = db.get(Clinic, 1)
     if clinic is None:
         values = ClinicWrite(name=settings.clinic_name, timezone=settings.clinic_timezone)
         clinic = Clinic(id=1, **values.model_dump(mode="json"))
         db.add(clinic)
-        db.commit()
+        db.flush()
     return clinic
 
 
-def get_clinic(session: Session) -> Clinic:
+def get_clinic(db: DbSession) -> Clinic:
     """The clinic row (made at start-up by `ensure_clinic`)."""
-    clinic = session.get(Clinic, 1)
+    clinic = db.get(Clinic, 1)
     if clinic is None:  # a database migrated but never started: behave as a fresh clinic would
         return Clinic(
             id=1,
@@ -37,23 +36,24 @@ def get_clinic(session: Session) -> Clinic:
     return clinic
 
 
-def read_clinic(session: Session) -> ClinicRead:
+def clinic_zone(db: DbSession) -> ZoneInfo:
+    """R1: the clinic's time zone, in which every local date and time is meant."""
+    return get_clinic(db).zone
+
+
+def read_clinic(*, db: DbSession) -> ClinicRead:
     """The clinic's settings as the API shows them."""
-    return ClinicRead.model_validate(get_clinic(session), from_attributes=True)
+    return ClinicRead.model_validate(get_clinic(db), from_attributes=True)
 
 
-def update_clinic(*, db: Session, values: ClinicWrite) -> ClinicRead:
+def update_clinic(*, db: DbSession, values: ClinicWrite) -> ClinicRead:
     """Replace the clinic's settings. Booked sessions keep their instants."""
     clinic = db.get(Clinic, 1) or Clinic(id=1, **values.model_dump(mode="json"))
     for name, value in values.model_dump(mode="json").items():
         setattr(clinic, name, value)
     db.add(clinic)
-    db.commit()
+    db.flush()
     return ClinicRead.model_validate(clinic, from_attributes=True)
-
-
-def zone_of(clinic: Clinic) -> ZoneInfo:
-    return ZoneInfo(clinic.timezone)
 
 
 def to_intervals(week: list[dict[str, str]]) -> tuple[HoursInterval, ...]:

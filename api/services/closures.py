@@ -5,9 +5,9 @@ from datetime import date
 
 import holidays
 from sqlalchemy import func, select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
+from api.db import DbSession
 from api.services.errors import InvalidInput
 from api.services.lookups import get_or_404
 from models import Closure, ClosureCreate, ClosureRead, HolidayImport, Page
@@ -21,7 +21,7 @@ def create_closure(*, db: DbSession, values: ClosureCreate) -> ClosureRead:
     """Close the clinic on these local dates. Booked sessions are not moved."""
     closure = Closure(**values.model_dump())
     db.add(closure)
-    db.commit()
+    db.flush()
     return _read(closure)
 
 
@@ -42,7 +42,7 @@ def list_closures(
 def delete_closure(*, db: DbSession, closure_id: uuid.UUID) -> None:
     """Reopen those dates."""
     db.delete(get_or_404(db, Closure, closure_id))
-    db.commit()
+    db.flush()
 
 
 def import_holidays(*, db: DbSession, request: HolidayImport) -> list[ClosureRead]:
@@ -68,5 +68,5 @@ def import_holidays(*, db: DbSession, request: HolidayImport) -> list[ClosureRea
         closure = Closure(start_date=day, end_date=day, reason=name)
         db.add(closure)
         made.append(closure)
-    db.commit()
+    db.flush()
     return [_read(c) for c in made]

@@ -8,13 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
+from api.db import DbSession
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
-from api.services.lookups import get_or_404
+from api.services.lookups import get_or_404, lock_for_change
 from api.services.planning import plan_sessions, planner_values, session_values
 from api.services.protocols import default_protocol
 from api.services.reminder_plans import plan_new_course_reminders
@@ -35,6 +35,7 @@ from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable
 from scheduling.aftercare import Rule, SessionRef, windows_for
 from scheduling.lifecycle import CANCELLABLE, CourseStatus, SessionStatus
 from scheduling.medications import medication_warnings
+from scheduling.protocol import OUTSIDE_WINDOW_MESSAGE
 from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
 
 # Session 1 is looked for within this many days of start_date (R2): a short first pass keeps
@@ -56,14 +57,18 @@ class _Planned:
 
 
 def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) -> _Planned:
-    # Lock order everywhere: practitioner, then patient (no deadlocks between writers).
-    practitioner = get_or_404(db, Practitioner, request.practitioner_id, lock=lock)
-    patient = get_or_404(db, Patient, request.patient_id, lock=lock)
+    if lock:  # a booking that loses the race for this practitioner waits here, then plans around the winner
+        locked = lock_for_change(db, practitioner_id=request.practitioner_id, patient_id=request.patient_id)
+        practitioner, patient = locked.practitioner, locked.patient
+    else:
+        practitioner = get_or_404(db, Practitioner, request.practitioner_id)
+        patient = get_or_404(db, Patient, request.patient_id)
+    assert practitioner is not None and patient is not None  # found, or NotFound was raised
     if patient.archived:
         raise Conflict("the patient is archived; restore them before booking", patient_id=str(patient.id))
     protocol = get_or_404(db, Protocol, request.protocol_id) if request.protocol_id else default_protocol(db)
     clinic = get_clinic(db)
-    zone = ZoneInfo(clinic.timezone)
+    zone = clinic.zone
     values = planner_values(protocol, request.session_count or protocol.session_count)
     preferred = time.fromisoformat(request.preferred_time) if request.preferred_time else None
     plan = None
@@ -110,7 +115,7 @@ def _course_warnings(
     plan: CoursePlan, patient: Patient, rules: list[dict[str, Any]], zone: ZoneInfo
 ) -> list[dict[str, str]]:
     outside = [
-        {"code": OUTSIDE_WINDOW, "message": f"session {s.number} lies outside its interval window (R6)"}
+        {"code": OUTSIDE_WINDOW, "message": f"session {s.number}: {OUTSIDE_WINDOW_MESSAGE}"}
         for s in plan.sessions
         if OUTSIDE_WINDOW in s.warnings
     ]
@@ -145,7 +150,6 @@ def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> Cours
     conn.execute(insert(_SESSION), rows)
     sessions = _read_only(rows)
     plan_new_course_reminders(db, course, sessions, now, patient=planned.patient, clinic=planned.clinic)
-    db.commit()
     return course_read(course, sessions, planned.zone)
 
 
@@ -176,7 +180,7 @@ def list_courses(
 def _read_many(db: DbSession, courses: Sequence[Course]) -> list[CourseRead]:
     if not courses:
         return []
-    zone = ZoneInfo(get_clinic(db).timezone)
+    zone = get_clinic(db).zone
     sessions = db.execute(select(Session).where(col(Session.course_id).in_([c.id for c in courses]))).scalars().all()
     grouped = sessions_by_course(sessions)
     return [course_read(c, grouped.get(c.id, []), zone) for c in courses]
@@ -204,5 +208,4 @@ def cancel_course(*, db: DbSession, course_id: uuid.UUID, reason: str, now: date
         item.status = SessionStatus.cancelled
         item.change_reason = reason
     course_changed(db, course, now)
-    db.commit()
     return get_course(db=db, course_id=course.id)

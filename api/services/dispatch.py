@@ -113,32 +113,11 @@ def _next_due(engine: Engine, now: datetime, limit: int) -> Select[Any]:
     return ids
 
 
-def claim(engine: Engine, now: datetime, limit: int, worker: str, lease: timedelta = LEASE) -> list[Reminder]:
-    """Take up to `limit` due reminders, in due order, under this dispatcher's lease."""
-    with write_session(engine) as db:
-        ids = _next_due(engine, now, limit)
-        rows = list(
-            db.execute(
-                update(Reminder)
-                .where(col(Reminder.id).in_(ids.scalar_subquery()))
-                .values(
-                    status=ReminderStatus.sending,
-                    lease_until=now + lease,
-                    leased_by=worker,
-                    attempts=col(Reminder.attempts) + 1,
-                )
-                .returning(Reminder)
-                .execution_options(synchronize_session=False)
-            ).scalars()
-        )
-        db.commit()
-    return sorted(rows, key=lambda r: (r.due_at, r.id))
-
-
 def _claim_batch(engine: Engine, now: datetime, limit: int, worker: str, lease: timedelta) -> list[Row[Any]]:
-    """claim(), for a pass: one statement that also finishes the rows no channel carries.
+    """Take up to `limit` due reminders in due order, under this dispatcher's lease, in one statement
+    that also finishes the rows no channel carries.
 
-    Each claimed row counts an attempt, as in claim(). One already past `expires_at`
+    Each claimed row counts an attempt. One already past `expires_at`
     becomes `expired`; an `outbox` one becomes `ready` (sent_at = now); both leave
     without a lease. The rest are `sending` under this dispatcher's lease. Returns
     the columns delivery needs, with the new status, in due order.

@@ -10,26 +10,18 @@ import uuid
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlmodel import Session as DbSession
-from sqlmodel import col
-
+from api.db import DbSession
 from api.services.clinic import get_clinic
 from api.services.courses import get_course
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
-from api.services.lookups import get_or_404
+from api.services.lookups import course_sessions, get_or_404, lock_for_change
 from api.services.planning import new_session, plan_sessions, planner_values
-from models import Course, CourseRead, Patient, Practitioner, Session
+from models import Course, CourseRead, Session
 from scheduling.lifecycle import CANCELLABLE, CourseStatus, SessionStatus
 
 _HOLDABLE = (CourseStatus.planned, CourseStatus.active)
 _KEPT = frozenset({*CANCELLABLE, SessionStatus.checked_in, SessionStatus.completed})
-
-
-def _sessions(db: DbSession, course_id: uuid.UUID) -> list[Session]:
-    query = select(Session).where(col(Session.course_id) == course_id).order_by(col(Session.number))
-    return list(db.execute(query).scalars())
 
 
 def hold(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> CourseRead:
@@ -37,14 +29,13 @@ def hold(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> 
     course = get_or_404(db, Course, course_id, lock=True)
     if course.status not in _HOLDABLE:
         raise Conflict(f"a {course.status} course cannot be put on hold", current_status=course.status)
-    for session in _sessions(db, course.id):
+    for session in course_sessions(db, course.id, lock=True):
         if session.status in CANCELLABLE and session.start_at >= now:
             session.status = SessionStatus.cancelled
             session.change_reason = f"course on hold: {reason}"
     course.status = CourseStatus.on_hold
     course.status_reason = reason
     course_changed(db, course, now)
-    db.commit()
     return get_course(db=db, course_id=course.id)
 
 
@@ -53,17 +44,16 @@ def resume(
 ) -> CourseRead:
     """Plan the sessions still owed again, from `start_date` (R2 for the first, then R3/R4)."""
     found = get_or_404(db, Course, course_id)
-    # The writers' lock order: practitioner, patient, course (R11).
-    practitioner = get_or_404(db, Practitioner, found.practitioner_id, lock=True)
-    get_or_404(db, Patient, found.patient_id, lock=True)
-    course = get_or_404(db, Course, course_id, lock=True)
+    locked = lock_for_change(db, practitioner_id=found.practitioner_id, patient_id=found.patient_id, course_id=found.id)
+    practitioner, course = locked.practitioner, locked.course
+    assert practitioner is not None and course is not None  # asked for
     if course.status != CourseStatus.on_hold:
         raise Conflict(
             f"only a course on hold can be resumed; this one is {course.status}", current_status=course.status
         )
     clinic = get_clinic(db)
-    zone = ZoneInfo(clinic.timezone)
-    sessions = _sessions(db, course.id)
+    zone = clinic.zone
+    sessions = course_sessions(db, course.id, lock=True)
     # what took place or still may (a session checked in before the hold is still in the chair)
     kept = [s for s in sessions if s.status in _KEPT]
     owed = course.session_count - len(kept)
@@ -94,7 +84,6 @@ def resume(
     course.status_reason = None
     db.flush()
     course_changed(db, course, now)
-    db.commit()
     return get_course(db=db, course_id=course.id)
 
 

@@ -8,13 +8,10 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlmodel import Session as DbSession
-from sqlmodel import col
-
+from api.db import DbSession
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
-from api.services.lookups import get_or_404
+from api.services.lookups import course_sessions, get_or_404, lock_for_change
 from api.services.planning import new_session, plan_sessions, planner_values
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
@@ -36,28 +33,23 @@ from scheduling.safety import PastEvent, adverse_event_warnings, allergy_warning
 
 
 def _locked(db: DbSession, session_id: uuid.UUID, *, planning: bool = False) -> tuple[Session, Course]:
-    """The session and its course, locked in the writers' order (R11).
-
-    The order is practitioner, patient, course, session everywhere; actions that
-    plan (a replacement) take the first two as well.
-    """
+    """The session and its course, locked in the writers' order (R11); actions that plan lock more first."""
     found = get_or_404(db, Session, session_id)
-    if planning:
-        get_or_404(db, Practitioner, found.practitioner_id, lock=True)
-        get_or_404(db, Patient, found.patient_id, lock=True)
-    course = get_or_404(db, Course, found.course_id, lock=True)
-    return get_or_404(db, Session, session_id, lock=True), course
-
-
-def _course_sessions(db: DbSession, course_id: uuid.UUID) -> list[Session]:
-    query = select(Session).where(col(Session.course_id) == course_id).order_by(col(Session.number))
-    return list(db.execute(query).scalars())
+    locked = lock_for_change(
+        db,
+        practitioner_id=found.practitioner_id if planning else None,
+        patient_id=found.patient_id if planning else None,
+        course_id=found.course_id,
+    )
+    assert locked.course is not None  # asked for
+    return get_or_404(db, Session, session_id, lock=True), locked.course
 
 
 def course_changed(db: DbSession, course: Course, now: datetime) -> None:
     """After any change to a course or its sessions, in the same transaction: status and review
     flag follow the sessions (R9; cancelled and on-hold courses keep theirs), reminders are replanned (R19)."""
-    statuses = [s.status for s in _course_sessions(db, course.id)]
+    db.flush()
+    statuses = [s.status for s in course_sessions(db, course.id)]
     course.status = course_status(course.status, statuses)
     course.needs_review = needs_review(statuses)
     db.add(course)
@@ -68,7 +60,7 @@ def _move(
     db: DbSession, session_id: uuid.UUID, action: Action, now: datetime, *, planning: bool = False
 ) -> tuple[Session, Course, ZoneInfo]:
     row, course = _locked(db, session_id, planning=planning)
-    zone = ZoneInfo(get_clinic(db).timezone)
+    zone = get_clinic(db).zone
     # an IllegalTransition (R10) reaches the API as a 409 naming the current state
     row.status = next_status(row.status, action, times=SessionTimes(row.start_at, zone), now=now)
     db.add(row)
@@ -78,7 +70,7 @@ def _move(
 def confirm(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient confirmed they will come."""
     row, _, zone = _move(db, session_id, Action.confirm, now)
-    db.commit()
+    db.flush()
     return session_read(row, zone)
 
 
@@ -86,7 +78,6 @@ def no_show(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRe
     """The patient did not come (only after the start time); two of them flag the course for review."""
     row, course, zone = _move(db, session_id, Action.no_show, now)
     course_changed(db, course, now)
-    db.commit()
     return session_read(row, zone)
 
 
@@ -95,13 +86,13 @@ def check_in(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionR
     row, course, zone = _move(db, session_id, Action.check_in, now)
     warnings = [{"code": w.code, "message": w.message} for w in _safety(db, row, course, zone)]
     row.warnings = [*(w for w in row.warnings if w not in warnings), *warnings]
-    db.commit()
+    db.flush()
     return session_read(row, zone)
 
 
 def _safety(db: DbSession, row: Session, course: Course, zone: ZoneInfo) -> list[Any]:
     patient = get_or_404(db, Patient, row.patient_id)
-    earlier = [s for s in _course_sessions(db, course.id) if s.number < row.number and s.record]
+    earlier = [s for s in course_sessions(db, course.id) if s.number < row.number and s.record]
     events = [
         PastEvent(s.number, e["type"], e["severity"])
         for s in earlier
@@ -120,7 +111,6 @@ def complete(*, db: DbSession, session_id: uuid.UUID, record: SessionComplete, n
     row, course, zone = _move(db, session_id, Action.complete, now)
     row.record = ClinicalRecord(**record.model_dump(), completed_at=now).model_dump(mode="json")
     course_changed(db, course, now)
-    db.commit()
     return session_read(row, zone)
 
 
@@ -132,7 +122,6 @@ def cancel(*, db: DbSession, session_id: uuid.UUID, reason: str, replace: bool, 
     row.change_reason = reason
     replacement = _replacement(db, course, zone, now) if replace else None
     course_changed(db, course, now)
-    db.commit()
     return SessionCancelled(
         session=session_read(row, zone), replacement=session_read(replacement, zone) if replacement else None
     )
@@ -140,21 +129,19 @@ def cancel(*, db: DbSession, session_id: uuid.UUID, reason: str, replace: bool, 
 
 def _replacement(db: DbSession, course: Course, zone: ZoneInfo, now: datetime) -> Session:
     db.flush()  # the cancelled session no longer blocks its own time
-    sessions = _course_sessions(db, course.id)
+    sessions = course_sessions(db, course.id)
     done = [s for s in sessions if s.status in ACTIVE or s.status == SessionStatus.completed]
     previous = done[-1] if done else None
     first = sessions[0].start_at.astimezone(zone).time() if sessions else time(9)
-    today = now.astimezone(zone).date()
-    start_date = max(today, previous.start_at.astimezone(zone).date()) if previous else today
-    values = planner_values(course, max(s.number for s in sessions))
     number = max(s.number for s in sessions) + 1
     plan = plan_sessions(
         db,
         practitioner=get_or_404(db, Practitioner, course.practitioner_id),  # locked by _locked
         patient_id=course.patient_id,
         clinic=get_clinic(db),
-        values=values,
-        start_date=start_date,
+        values=planner_values(course, number - 1),
+        # R3 from the last session that took place or will; none: R2 from today (the planner never plans the past)
+        start_date=previous.start_at.astimezone(zone).date() if previous else now.astimezone(zone).date(),
         preferred_time=None if previous else first,
         now=now,
         first_number=number,

@@ -1,14 +1,16 @@
-"""Load-or-404 for the use cases, with the row locks writers plan under (R11)."""
+"""Load-or-404 for the use cases, the row locks writers plan under (R11), and a course's sessions."""
 
 import uuid
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, select
-from sqlmodel import Session as DbSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
+from api.db import DbSession
 from api.services.errors import NotFound
+from models import Course, Patient, Practitioner, Session
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -25,3 +27,40 @@ def get_or_404(db: DbSession, model: type[Row], row_id: uuid.UUID, *, lock: bool
     if row is None:
         raise NotFound(str(model.__tablename__), row_id)
     return row
+
+
+@dataclass(frozen=True)
+class Locked:
+    """The rows a change holds, each locked (or None when the change did not ask for it)."""
+
+    practitioner: Practitioner | None
+    patient: Patient | None
+    course: Course | None
+
+
+def lock_for_change(
+    db: DbSession,
+    *,
+    practitioner_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+    course_id: uuid.UUID | None = None,
+) -> Locked:
+    """Lock what a change plans around, always in this order: practitioner, patient, course (R11).
+
+    Every writer that takes more than one of these takes them here, so two writers
+    never wait for each other in a circle; a writer then locks the course's sessions
+    (:func:`course_sessions`) after the course. A booking that loses the race for a
+    practitioner waits here, then plans around the winner. On SQLite, where the
+    writer's transaction holds the whole database, the locks cost nothing.
+    """
+    return Locked(
+        practitioner=get_or_404(db, Practitioner, practitioner_id, lock=True) if practitioner_id else None,
+        patient=get_or_404(db, Patient, patient_id, lock=True) if patient_id else None,
+        course=get_or_404(db, Course, course_id, lock=True) if course_id else None,
+    )
+
+
+def course_sessions(db: DbSession, course_id: uuid.UUID, *, lock: bool = False) -> list[Session]:
+    """Every session of a course, by number; `lock` holds them (after the course, in the writers' order)."""
+    query = select(Session).where(col(Session.course_id) == course_id).order_by(col(Session.number))
+    return list(db.execute(query.with_for_update() if lock else query).scalars())

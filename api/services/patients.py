@@ -6,9 +6,9 @@ from datetime import datetime
 import phonenumbers
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
+from api.db import DbSession
 from api.services.errors import DuplicateMrn
 from api.services.lookups import get_or_404
 from api.services.reminder_plans import sync_patient_reminders
@@ -107,8 +107,7 @@ def _save(db: DbSession, patient: Patient) -> PatientRead:
     mrn = patient.mrn
     db.add(patient)
     try:
-        db.commit()
+        db.flush()
     except IntegrityError as exc:
-        db.rollback()
         raise DuplicateMrn(mrn) from exc
     return PatientRead.of(patient)

@@ -4,18 +4,15 @@ and a plan made on exactly the dates it reaches."""
 import uuid
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlmodel import Session as DbSession
-
+from api.db import DbSession
 from api.services.calendars import load_calendar
 from models import Clinic, Course, Practitioner, Protocol, Session
 from models.base import new_id
 from scheduling import CoursePlan, PlannedSession, ProtocolValues, course_reach, plan_course
 from scheduling.lifecycle import SessionStatus
+from scheduling.protocol import OUTSIDE_WINDOW_MESSAGE
 from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
-
-_OUTSIDE_WINDOW_MESSAGE = "placed after its interval window: no slot fitted inside it (R6)"
 
 
 def planner_values(source: Course | Protocol, session_count: int) -> ProtocolValues:
@@ -40,7 +37,7 @@ def session_values(course: Course, planned: PlannedSession, *, change_reason: st
         "start_at": planned.start_at,
         "end_at": planned.end_at,
         "status": SessionStatus.scheduled,
-        "warnings": [{"code": code, "message": _OUTSIDE_WINDOW_MESSAGE} for code in planned.warnings],
+        "warnings": [{"code": code, "message": OUTSIDE_WINDOW_MESSAGE} for code in planned.warnings],
         "previous_start_at": None,
         "change_reason": change_reason,
         "record": None,
@@ -71,7 +68,7 @@ def plan_sessions(
     """`plan_course` on a calendar loaded for exactly the dates the core says the question reaches."""
     reach = course_reach(
         values,
-        ZoneInfo(clinic.timezone),
+        clinic.zone,
         start_date=start_date,
         first_number=first_number,
         count=count,

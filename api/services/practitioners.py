@@ -2,12 +2,11 @@
 
 import uuid
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
+from api.db import DbSession
 from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import InvalidInput
@@ -36,7 +35,7 @@ def create_practitioner(*, db: DbSession, values: PractitionerCreate) -> Practit
     """A new practitioner; without working hours they follow the clinic's opening hours."""
     practitioner = Practitioner(**values.model_dump(mode="json"))
     db.add(practitioner)
-    db.commit()
+    db.flush()
     return _read(practitioner)
 
 
@@ -62,7 +61,7 @@ def update_practitioner(*, db: DbSession, practitioner_id: uuid.UUID, changes: P
             continue
         setattr(practitioner, name, value)
     db.add(practitioner)
-    db.commit()
+    db.flush()
     return _read(practitioner)
 
 
@@ -71,7 +70,7 @@ def add_time_off(*, db: DbSession, practitioner_id: uuid.UUID, values: TimeOffCr
     practitioner = get_or_404(db, Practitioner, practitioner_id, lock=True)
     time_off = TimeOff(practitioner_id=practitioner.id, start_at=values.start, end_at=values.end, reason=values.reason)
     db.add(time_off)
-    db.commit()
+    db.flush()
     return TimeOffRead(
         id=time_off.id, practitioner_id=practitioner.id, start=values.start, end=values.end, reason=values.reason
     )
@@ -93,7 +92,7 @@ def list_free_slots(
         raise InvalidInput("to", f"at most {MAX_FREE_SLOT_DAYS} days at once")
     practitioner = get_or_404(db, Practitioner, practitioner_id)
     clinic = get_clinic(db)
-    zone = ZoneInfo(clinic.timezone)
+    zone = clinic.zone
     calendar = load_calendar(
         db,
         practitioner=practitioner,

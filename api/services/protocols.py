@@ -4,9 +4,9 @@ import uuid
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
+from api.db import DbSession
 from api.services.errors import Conflict, InvalidInput, NotFound
 from api.services.lookups import get_or_404
 from models import Page, Protocol, ProtocolCreate, ProtocolRead, ProtocolUpdate
@@ -69,8 +69,7 @@ def _save(db: DbSession, protocol: Protocol) -> ProtocolRead:
     name = protocol.name
     db.add(protocol)
     try:
-        db.commit()
+        db.flush()
     except IntegrityError as exc:
-        db.rollback()
         raise Conflict(f"a protocol named {name!r} exists already", name=name) from exc
     return ProtocolRead.model_validate(protocol, from_attributes=True)

@@ -10,12 +10,11 @@ revived under its old key. Sent reminders are never touched (R19).
 import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
+from api.db import DbSession
 from api.services.clinic import get_clinic
 from models import Clinic, Course, Patient, Reminder, Session
 from models.base import new_id, table_of
@@ -83,7 +82,7 @@ def _plan(
     course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
 ) -> list[PlannedReminder]:
     settings = ReminderSettings(
-        zone=ZoneInfo(clinic.timezone),
+        zone=clinic.zone,
         appointment_offsets_minutes=tuple(sorted(set(clinic.reminder_offsets_minutes), reverse=True)),
         send_time=time.fromisoformat(clinic.reminder_send_time),
         quiet_start=time.fromisoformat(clinic.quiet_hours["start"]),

@@ -5,9 +5,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
+from api.db import DbSession
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lookups import get_or_404
@@ -61,7 +61,7 @@ def list_reminders(
         query = query.where(col(Reminder.due_at) < due_before)
     total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.execute(query.order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit).offset(offset)).scalars()
-    zone = ZoneInfo(get_clinic(db).timezone)
+    zone = get_clinic(db).zone
     return Page(items=[reminder_read(r, zone) for r in rows], total=total, limit=limit, offset=offset)
 
 
@@ -74,5 +74,5 @@ def acknowledge(*, db: DbSession, reminder_id: uuid.UUID, now: datetime) -> Remi
         )
     row.status = ReminderStatus.acknowledged
     db.add(row)
-    db.commit()
-    return reminder_read(row, ZoneInfo(get_clinic(db).timezone))
+    db.flush()
+    return reminder_read(row, get_clinic(db).zone)

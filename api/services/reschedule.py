@@ -4,38 +4,34 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlmodel import Session as DbSession
-from sqlmodel import col
-
+from api.db import DbSession
 from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
-from api.services.lookups import get_or_404
+from api.services.lookups import course_sessions, get_or_404, lock_for_change
 from api.services.planning import planner_values
 from api.services.views import session_read
-from models import Course, Patient, Practitioner, Session
+from models import Course, Practitioner, Session
 from models.record import Rescheduled, SessionReschedule
 from scheduling import Calendar, CourseSession, Move, ProtocolValues, plan_reschedule, reschedule_reach
 from scheduling.lifecycle import ACTIVE, CourseStatus
+from scheduling.protocol import CHOSEN_OUTSIDE_WINDOW_MESSAGE, OUTSIDE_WINDOW_MESSAGE
 
 
 def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedule, now: datetime) -> Rescheduled:
     """Move session k; with reflow, re-plan the later sessions that now break R3/R4; a dry run writes nothing."""
     found = get_or_404(db, Session, session_id)
-    # The writers' lock order (R11): practitioner, patient, course; two staff racing for one slot are serialised.
-    practitioner = get_or_404(db, Practitioner, found.practitioner_id, lock=True)
-    get_or_404(db, Patient, found.patient_id, lock=True)
-    course = get_or_404(db, Course, found.course_id, lock=True)
+    # two staff racing for one slot are serialised by the writers' locks (R11)
+    locked = lock_for_change(
+        db, practitioner_id=found.practitioner_id, patient_id=found.patient_id, course_id=found.course_id
+    )
+    practitioner, course = locked.practitioner, locked.course
+    assert practitioner is not None and course is not None  # asked for
     if course.status in (CourseStatus.cancelled, CourseStatus.on_hold):  # R9: its sessions stay where they are
         raise Conflict(f"the course is {course.status}: its sessions cannot move", current_status=course.status)
-    sessions = list(
-        db.execute(
-            select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number)).with_for_update()
-        ).scalars()
-    )
-    zone = ZoneInfo(get_clinic(db).timezone)
+    sessions = course_sessions(db, course.id, lock=True)
+    zone = get_clinic(db).zone
     values = planner_values(course, len(sessions))
     later = [s.start_at for s in sessions if s.number > found.number and s.status in ACTIVE]
     plan = plan_reschedule(
@@ -50,14 +46,13 @@ def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedu
     )
     by_number = {s.number: s for s in sessions}
     moved_reason = f"reflow after session {found.number} moved"
-    session = _apply(by_number[plan.session.number], plan.session, request.reason or "rescheduled")
-    moved = [_apply(by_number[m.number], m, moved_reason) for m in plan.moved]
+    session = _apply(by_number[plan.session.number], plan.session, request.reason or "rescheduled", chosen=True)
+    moved = [_apply(by_number[m.number], m, moved_reason, chosen=False) for m in plan.moved]
     answer = Rescheduled(session=session_read(session, zone), moved=[session_read(m, zone) for m in moved])
     if request.dry_run:
-        db.rollback()
+        db.rollback()  # nothing of it was flushed; the moves are forgotten
     else:
         course_changed(db, course, now)
-        db.commit()
     return answer
 
 
@@ -80,10 +75,12 @@ def _calendar(
     )
 
 
-def _apply(row: Session, move: Move, reason: str) -> Session:
+def _apply(row: Session, move: Move, reason: str, *, chosen: bool) -> Session:
+    """A session at its new time; `chosen`: staff picked it (R8), else the reflow planned it (R3, R6)."""
+    message = CHOSEN_OUTSIDE_WINDOW_MESSAGE if chosen else OUTSIDE_WINDOW_MESSAGE
     row.previous_start_at = row.start_at
     row.start_at = move.start_at
     row.end_at = move.end_at
     row.change_reason = reason
-    row.warnings = [{"code": code, "message": "placed outside its interval window (R6)"} for code in move.warnings]
+    row.warnings = [{"code": code, "message": message} for code in move.warnings]
     return row

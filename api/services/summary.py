@@ -2,16 +2,12 @@
 
 import uuid
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlmodel import Session as DbSession
-from sqlmodel import col
-
+from api.db import DbSession
 from api.services.clinic import get_clinic
-from api.services.lookups import get_or_404
+from api.services.lookups import course_sessions, get_or_404
 from api.services.views import session_read
-from models import Course, Session
+from models import Course
 from models.course import AdverseEventEntry, CourseSummary, PainPoint
 from scheduling.lifecycle import ACTIVE, SessionStatus
 
@@ -19,10 +15,8 @@ from scheduling.lifecycle import ACTIVE, SessionStatus
 def course_summary(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> CourseSummary:
     """Completed and remaining sessions, the next one, pain before each session, every adverse event."""
     course = get_or_404(db, Course, course_id)
-    zone = ZoneInfo(get_clinic(db).timezone)
-    sessions = list(
-        db.execute(select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number))).scalars()
-    )
+    zone = get_clinic(db).zone
+    sessions = course_sessions(db, course.id)
     done = [s for s in sessions if s.status == SessionStatus.completed and s.record]
     active = sorted((s for s in sessions if s.status in ACTIVE), key=lambda s: s.start_at)
     upcoming = next((s for s in active if s.end_at > now), None)

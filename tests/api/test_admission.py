@@ -2,35 +2,47 @@
 
 import asyncio
 import json
+import sqlite3
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.admission import Admission, AdmissionTimeout
+from api.admission import Admission, AdmissionTimeout, Deadline
 from tests.api.helpers import patient
+from tests.conftest import Database
 from tests.system.conftest import assert_problem
 
 WAIT_SECONDS = 0.2
+DEADLINE = 1.0  # for the tests that measure the deadline itself
 PATIENT = {"mrn": "MRN-BUSY", "given_name": "Maria", "family_name": "Keller", "date_of_birth": "1971-04-09"}
 
 
 @pytest.fixture
 def admission(client: TestClient) -> Iterator[Admission]:
     """The app's turns, with one writer, two slots and a short wait."""
-    app = client.app
-    kept = app.state.admission  # type: ignore[attr-defined]
-    app.state.admission = Admission(slots=2, writers=1, wait_seconds=WAIT_SECONDS)  # type: ignore[attr-defined]
-    yield app.state.admission  # type: ignore[attr-defined]
-    app.state.admission = kept  # type: ignore[attr-defined]
+    state = client.app.state  # type: ignore[attr-defined]
+    kept, kept_wait = state.admission, state.settings.db_wait_seconds
+    state.admission = Admission(slots=2, writers=1)
+    state.settings.db_wait_seconds = WAIT_SECONDS
+    yield state.admission
+    state.admission, state.settings.db_wait_seconds = kept, kept_wait
+
+
+def held() -> Deadline:
+    """How long this test's other writer or reader holds its turn: longer than any request here waits."""
+    return Deadline(60)
 
 
 def test_a_write_that_gets_no_turn_is_503_with_retry_after_and_stores_nothing(
     client: TestClient, admission: Admission
 ) -> None:
     assert client.portal is not None
-    with client.portal.wrap_async_context_manager(admission.write()):  # another writer holds the turn
+    with client.portal.wrap_async_context_manager(admission.write(held())):  # another writer holds the turn
         refused = client.post("/v1/patients", json=PATIENT)
         read_meanwhile = client.get("/v1/patients")
 
@@ -47,7 +59,7 @@ def test_a_booking_that_gets_no_turn_is_503(client: TestClient, admission: Admis
     prac = client.post("/v1/practitioners", json={"name": "Dr. Amara Okafor"}).json()
     request = {"patient_id": pat["id"], "practitioner_id": prac["id"], "start_date": "2027-03-01", "condition": "knee"}
     assert client.portal is not None
-    with client.portal.wrap_async_context_manager(admission.write()):
+    with client.portal.wrap_async_context_manager(admission.write(held())):
         assert_problem(client.post("/v1/courses", json=request), 503)
     assert client.get("/v1/courses", params={"patient_id": pat["id"]}).json()["total"] == 0
 
@@ -55,8 +67,8 @@ def test_a_booking_that_gets_no_turn_is_503(client: TestClient, admission: Admis
 def test_a_read_that_gets_no_slot_is_503(client: TestClient, admission: Admission) -> None:
     assert client.portal is not None
     with (
-        client.portal.wrap_async_context_manager(admission.read()),
-        client.portal.wrap_async_context_manager(admission.read()),
+        client.portal.wrap_async_context_manager(admission.read(held())),
+        client.portal.wrap_async_context_manager(admission.read(held())),
     ):
         assert_problem(client.get("/v1/patients"), 503)
         assert_problem(client.get("/v1/sessions", params={"date": "2027-03-01"}), 503)
@@ -65,7 +77,7 @@ def test_a_read_that_gets_no_slot_is_503(client: TestClient, admission: Admissio
 
 def test_a_malformed_booking_gets_its_422_at_once_while_writers_queue(client: TestClient, admission: Admission) -> None:
     assert client.portal is not None
-    with client.portal.wrap_async_context_manager(admission.write()):
+    with client.portal.wrap_async_context_manager(admission.write(held())):
         response = client.post("/v1/courses", json={"patient_id": "not-an-id"})
     assert_problem(response, 422)
 
@@ -103,11 +115,11 @@ def test_a_client_slow_to_read_its_answer_holds_up_no_writer(client: TestClient,
             elif message["type"] == "http.response.body":
                 await client_reads.wait()  # the client's socket buffer is full; the server waits to send
 
-        answering = asyncio.create_task(client.app(scope, receive, send))  # type: ignore[arg-type]
+        answering: asyncio.Task[None] = asyncio.create_task(client.app(scope, receive, send))  # type: ignore[arg-type]
         while not status:
             await asyncio.sleep(0.01)
         try:
-            async with admission.write():  # another writer gets its turn meanwhile
+            async with admission.write(Deadline(WAIT_SECONDS)):  # another writer gets its turn meanwhile
                 writer_got_in = True
         except AdmissionTimeout:
             writer_got_in = False
@@ -117,3 +129,50 @@ def test_a_client_slow_to_read_its_answer_holds_up_no_writer(client: TestClient,
 
     assert client.portal is not None
     assert client.portal.call(scenario) == (201, True)
+
+
+@contextmanager
+def database_lock_held(database: Database, practitioner_id: str) -> Iterator[None]:
+    """Another process's writer in the way, below Prolo's own turns and gate (api/admission.py, step 3):
+    on SQLite a connection holding the write lock, on PostgreSQL one holding the practitioner's row."""
+    other: sqlite3.Connection | psycopg.Connection[Any]
+    if database.engine.dialect.name == "sqlite":
+        other = sqlite3.connect(database.engine.url.database or "", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    else:
+        other = psycopg.connect(database.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""))
+        other.execute("SELECT 1 FROM practitioner WHERE id = %s FOR UPDATE", (practitioner_id,))
+    try:
+        yield
+    finally:
+        other.rollback()
+        other.close()
+
+
+@pytest.mark.parametrize("turn_held_seconds", [0.0, 0.6])
+def test_a_request_waits_one_deadline_in_all_then_503(
+    client: TestClient, clean_db: Database, turn_held_seconds: float
+) -> None:
+    """The wait for a turn and the wait for the database's lock share one deadline: they never add up."""
+    state = client.app.state  # type: ignore[attr-defined]
+    state.settings.db_wait_seconds = DEADLINE
+    pat = patient(client)
+    prac = client.post("/v1/practitioners", json={"name": "Dr. Amara Okafor"}).json()
+    request = {"patient_id": pat["id"], "practitioner_id": prac["id"], "start_date": "2027-03-01", "condition": "knee"}
+
+    async def hold_the_writers_turn() -> None:
+        async with state.admission.write(held()):
+            await asyncio.sleep(turn_held_seconds)
+
+    assert client.portal is not None
+    with database_lock_held(clean_db, prac["id"]):
+        if turn_held_seconds:
+            client.portal.start_task_soon(hold_the_writers_turn)
+        started = time.monotonic()
+        refused = client.post("/v1/courses", json=request)
+        waited = time.monotonic() - started
+    assert_problem(refused, 503)
+    assert int(refused.headers["Retry-After"]) > 0
+    # the deadline, give or take scheduling; the old layers would each have waited their own 30 s
+    assert DEADLINE * 0.8 <= waited < DEADLINE * 1.6, waited
+    assert client.get("/v1/courses", params={"patient_id": pat["id"]}).json()["total"] == 0

@@ -16,7 +16,8 @@ SESSION_DAY = date(2027, 3, 1)
 def in_force(client: TestClient, pat: dict[str, Any], day: date) -> dict[str, Any]:
     response = client.get(f"/v1/patients/{pat['id']}/restrictions", params={"on": day.isoformat()})
     assert response.status_code == 200
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 @pytest.mark.parametrize("offset", range(-2, 17))

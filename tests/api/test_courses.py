@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tests.api.helpers import book, course_request, local_times, patient, practitioner
-from tests.conftest import Database
+from tests.conftest import Clock, Database
 
 
 def test_r2_r3_course_of_six_at_the_preferred_time_every_14_days(client: TestClient) -> None:
@@ -198,15 +198,29 @@ def test_start_date_in_the_past_is_planned_from_now(client: TestClient) -> None:
     assert local_times(course)[0] == "2027-01-04T13:00:00+01:00"
 
 
-def test_day_view_items_are_exactly_the_session_resources(client: TestClient) -> None:
-    # the day view serialises rows without the model on its hot path: its bytes must match the model's
+def test_day_view_items_are_exactly_the_session_resources_byte_for_byte(client: TestClient, clock: Clock) -> None:
+    # One definition of a session's JSON: the polled day view and GET /v1/sessions/{id} give the same bytes,
+    # for a completed session with its clinical record, a cancelled one, a replacement and a moved one.
     prac = practitioner(client)
-    course = book(client, patient(client), prac, session_count=2)
-    client.post(f"/v1/sessions/{course['sessions'][0]['id']}/cancel", json={"reason": "ill", "replace": True})
-    items = client.get("/v1/sessions", params={"from": "2027-03-01", "to": "2027-12-31"}).json()["items"]
-    assert len(items) == 3
-    for item in items:
-        assert client.get(f"/v1/sessions/{item['id']}").json() == item
+    course = book(client, patient(client, medications=["ibuprofen"]), prac, session_count=3)
+    first, second, third = course["sessions"]
+    clock.now = datetime.fromisoformat(first["start"])
+    assert client.post(f"/v1/sessions/{first['id']}/check-in").status_code == 200
+    record = {
+        "injections": [{"site": "left SI joint", "injectate": "dextrose 15%", "volume_ml": 6}],
+        "pain_before": 6,
+        "adverse_events": [{"type": "bruising", "severity": "mild", "notes": 'small, "blue" — fine'}],
+        "notes": "Patient tolerated it well.",
+    }
+    assert client.post(f"/v1/sessions/{first['id']}/complete", json=record).status_code == 200
+    client.post(f"/v1/sessions/{second['id']}/cancel", json={"reason": "ill", "replace": True})
+    client.post(f"/v1/sessions/{third['id']}/reschedule", json={"start": "2027-03-30T10:00:00+02:00"})
+    day_view = client.get("/v1/sessions", params={"from": "2027-03-01", "to": "2027-12-31"})
+    ids = [item["id"] for item in day_view.json()["items"]]
+    assert len(ids) == 4
+    singles = [client.get(f"/v1/sessions/{session_id}").content for session_id in ids]
+    assert day_view.content == b'{"items":[' + b",".join(singles) + b'],"total":4,"limit":50,"offset":0}'
+    assert b'"record":{' in singles[0] and b'"previous_start":"' in b"".join(singles)
 
 
 def test_day_view_never_serves_an_answer_older_than_a_commit(client: TestClient, clean_db: Database) -> None:

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 import pytest
-from planner_builders import (
+
+from scheduling import OUTSIDE_WINDOW, Busy, DateRange, HoursInterval, plan_course
+from tests.scheduling.planner_builders import (
     MON,
     NEW_YORK,
     NOW,
@@ -18,8 +20,6 @@ from planner_builders import (
     protocol,
     t,
 )
-
-from scheduling import OUTSIDE_WINDOW, Busy, DateRange, HoursInterval, plan_course
 
 PREVIOUS_AT = at(MON, "10:00")  # session 2 was on Monday 2 Feb at 10:00
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from planner_builders import (
+from scheduling import Calendar, free_slots
+from tests.scheduling.planner_builders import (
     MON,
     NEW_YORK,
     NOW,
@@ -15,8 +16,6 @@ from planner_builders import (
     day,
     hours,
 )
-
-from scheduling import Calendar, free_slots
 
 ALL_WEEK = range(7)
 

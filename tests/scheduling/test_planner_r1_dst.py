@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from planner_builders import (
+
+from tests.scheduling.planner_builders import (
     BERLIN,
     NEW_YORK,
     at,

@@ -6,7 +6,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from planner_builders import (
+
+from scheduling import Busy, DateRange, NoSlotAvailable
+from tests.scheduling.planner_builders import (
     MON,
     NOW,
     at,
@@ -19,8 +21,6 @@ from planner_builders import (
     plan,
     protocol,
 )
-
-from scheduling import Busy, DateRange, NoSlotAvailable
 
 ONE = protocol(session_count=1)  # session_minutes=45, slot_minutes=15
 

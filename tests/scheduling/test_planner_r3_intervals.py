@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from planner_builders import (
+
+from scheduling import DateRange
+from tests.scheduling.planner_builders import (
     MON,
     at,
     busy,
@@ -17,8 +19,6 @@ from planner_builders import (
     plan,
     protocol,
 )
-
-from scheduling import DateRange
 
 WED = day(2)  # session 1 on a Wednesday, so target ± 2 are weekdays
 TARGET = WED + (day(14) - MON)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from planner_builders import (
+
+from scheduling import OUTSIDE_WINDOW
+from tests.scheduling.planner_builders import (
     MON,
     busy,
     calendar,
@@ -14,8 +16,6 @@ from planner_builders import (
     plan,
     protocol,
 )
-
-from scheduling import OUTSIDE_WINDOW
 
 EVERY_DAY = hours("08:00-17:00", days=range(7))
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from planner_builders import (
+
+from scheduling import Busy, Calendar, HoursInterval
+from tests.scheduling.planner_builders import (
     MON,
     at,
     busy,
@@ -19,8 +21,6 @@ from planner_builders import (
     protocol,
     t,
 )
-
-from scheduling import Busy, Calendar, HoursInterval
 
 ONE = protocol(session_count=1)
 LUNCH_BREAK = hours("08:00-12:00", "13:00-17:00")

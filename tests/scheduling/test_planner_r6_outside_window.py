@@ -5,7 +5,9 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from planner_builders import (
+
+from scheduling import OUTSIDE_WINDOW, NoSlotAvailable, SchedulingError
+from tests.scheduling.planner_builders import (
     MON,
     busy,
     calendar,
@@ -16,8 +18,6 @@ from planner_builders import (
     plan,
     protocol,
 )
-
-from scheduling import OUTSIDE_WINDOW, NoSlotAvailable, SchedulingError
 
 EVERY_DAY = hours("08:00-17:00", days=range(7))
 # interval 14 ± 3: the window for session 2 is day 11 .. day 17.

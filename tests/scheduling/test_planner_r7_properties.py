@@ -15,8 +15,6 @@ from itertools import pairwise
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from planner_oracle import free_starts, nearest
-from planner_strategies import Question, calendars, places, protocols, questions
 
 from scheduling import (
     OUTSIDE_WINDOW,
@@ -28,6 +26,8 @@ from scheduling import (
     free_slots,
     plan_course,
 )
+from tests.scheduling.planner_oracle import free_starts, nearest
+from tests.scheduling.planner_strategies import Question, calendars, places, protocols, questions
 
 BOUNDED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 Placed = list[tuple[int, datetime, tuple[str, ...]]]  # number, start_at, warnings

@@ -10,11 +10,23 @@ import dataclasses
 from datetime import date, timedelta
 
 import pytest
-from planner_builders import BERLIN, MON, NOW, PROTOCOL, at, calendar, closed, day, hours, plan, protocol
 
 from scheduling import CalendarTooShort, DateRange, course_reach, free_slots, plan_reschedule, reschedule_reach
 from scheduling.lifecycle import SessionStatus
 from scheduling.reflow import CourseSession
+from tests.scheduling.planner_builders import (
+    BERLIN,
+    MON,
+    NOW,
+    PROTOCOL,
+    at,
+    calendar,
+    closed,
+    day,
+    hours,
+    plan,
+    protocol,
+)
 
 EVERY_DAY = hours("08:00-17:00", days=range(7))
 

@@ -18,9 +18,6 @@ from itertools import pairwise
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from planner_builders import BERLIN, PROTOCOL, at, busy, calendar, closed, diary, hours, plan, t
-from planner_oracle import free_starts, instant
-from planner_strategies import calendars, five_minute_time, places, protocols
 
 from scheduling import (
     OUTSIDE_WINDOW,
@@ -34,6 +31,9 @@ from scheduling import (
 from scheduling.errors import IllegalTransition, MinIntervalViolated, SlotUnavailable
 from scheduling.lifecycle import SessionStatus
 from scheduling.reflow import CourseSession, ReschedulePlan, plan_reschedule
+from tests.scheduling.planner_builders import BERLIN, PROTOCOL, at, busy, calendar, closed, diary, hours, plan, t
+from tests.scheduling.planner_oracle import free_starts, instant
+from tests.scheduling.planner_strategies import calendars, five_minute_time, places, protocols
 
 NOW = datetime(2027, 2, 1, tzinfo=UTC)
 NINE = t("09:00")

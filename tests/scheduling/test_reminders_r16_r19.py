@@ -497,7 +497,6 @@ def test_r19_keys_are_stable_across_releases() -> None:
     key = reminder_key("s-1", "appointment", None, 2880, due_at, "2027-03-01T13:00:00+00:00")
     assert key == plan(BASE)[0].idempotency_key
     assert key == "6007d9c73dfd824d138ecd44860f2e9b"
-    assert len(key) == 32 and int(key, 16) >= 0
 
 
 def test_r19_keys_differ_between_sessions() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 
 from models import Role
@@ -188,7 +189,7 @@ def live_api(clean_db: Database, tmp_path: Path) -> Iterator[LiveApi]:
         server.stop()
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+def assert_problem(response: httpx.Response | httpx2.Response, status: int) -> dict[str, Any]:
     """An RFC 9457 problem answer with this status; its body."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith(PROBLEM_JSON)

@@ -169,4 +169,7 @@ def rows_by_key(engine: Engine) -> dict[str, Row]:
         col(Reminder.sent_at),
     )
     with engine.connect() as conn:
-        return {key: Row(*rest) for key, *rest in conn.execute(select(*columns))}
+        return {
+            key: Row(status=status, attempts=attempts, leased_by=leased_by, lease_until=lease_until, sent_at=sent_at)
+            for key, status, attempts, leased_by, lease_until, sent_at in conn.execute(select(*columns))
+        }

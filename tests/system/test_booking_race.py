@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
-from api.db import begin_write
+from api.db import write_session
 from api.errors import integrity_problem
 from models import Course, Practitioner
 from models import Session as SessionRow
@@ -297,8 +297,7 @@ def test_r11_a_booking_waits_for_another_writer_while_reads_go_on(live_api: Live
         (patient_id,) = add_patients(http, 1)
     engine = clean_db.engine
     booked: list[httpx.Response] = []
-    with DbSession(engine) as other:
-        begin_write(other)  # SQLite: BEGIN IMMEDIATE, the database's write lock
+    with write_session(engine) as other:  # SQLite: BEGIN IMMEDIATE, the database's write lock
         # PostgreSQL: the practitioner's row, which every booking for them locks first
         other.execute(select(Practitioner).where(col(Practitioner.id) == uuid.UUID(practitioner_id)).with_for_update())
 

@@ -73,7 +73,7 @@ def test_demo_fills_a_clinic_whose_day_view_is_busy(
     day = _day_view_date(summary)
     assert day == expected_day
     assert (f"Today, {day:%A} {day}," if day == now.astimezone(BERLIN).date() else "the clinic is closed") in summary
-    assert client.get("/v1/closures", params={"from": day, "to": day}).json()["items"] == []
+    assert client.get("/v1/closures", params={"from": str(day), "to": str(day)}).json()["items"] == []
     day_view = _all(client, "/v1/sessions", date=day)
     assert len([s for s in day_view if s["status"] in ACTIVE]) >= 3
     assert f"has {len(day_view)} sessions" in summary

@@ -330,7 +330,7 @@ def test_r20_after_an_outage_stale_reminders_expire_and_late_ones_still_go(clean
         )
         first = run_dispatcher(env, tmp_path / "first")
         again = run_dispatcher(env, tmp_path / "again")
-        sms_keys = [r.headers.get("Idempotency-Key") for r in hook.requests]
+        sms_keys = [r.headers["Idempotency-Key"] for r in hook.requests]
         mails = smtp.mails
 
     assert first == {**dict.fromkeys(FIELDS, 0), "expired": len(expired), "claimed": 4, "sent": 4}

@@ -134,23 +134,29 @@ def _course(patient: Patient, practitioner: Practitioner, protocol: Protocol, co
 
 
 def _person(mrn: str) -> Patient:
-    person = Patient(
-        mrn=mrn, given_name="Ada", family_name="Test", date_of_birth=date(1970, 1, 1), medications=[], allergies=[]
+    return Patient(
+        mrn=mrn,
+        given_name="Ada",
+        family_name="Test",
+        given_name_key="ada",
+        family_name_key="test",
+        date_of_birth=date(1970, 1, 1),
+        medications=[],
+        allergies=[],
     )
-    person.set_name_keys()
-    return person
 
 
 def store(db: DbSession, diary: dict[str, Any]) -> CourseCreate:
     """Everything in the diary as rows of this transaction; the booking request to preview."""
     clinic = db.get(Clinic, 1) or Clinic(
-        id=1, name="Clinic", timezone="UTC", reminder_offsets_minutes=[], quiet_hours={}
+        id=1, name="Clinic", timezone="UTC", opening_hours=[], reminder_offsets_minutes=[], quiet_hours={}
     )
     clinic.timezone = ZONE.key
     clinic.opening_hours = [{"weekday": WEEKDAYS[d], "start": a, "end": b} for d, a, b in diary["week"]]
     clinic.slot_minutes = diary["slot_minutes"]
     protocol = db.execute(select(Protocol).where(col(Protocol.is_default))).scalar_one()
-    practitioner, other_practitioner = Practitioner(name="Dr. Reach"), Practitioner(name="Dr. Other")
+    practitioner = Practitioner(name="Dr. Reach", working_hours=None)
+    other_practitioner = Practitioner(name="Dr. Other", working_hours=None)
     patient, other_patient = _person("PROP-1"), _person("PROP-2")
     others = _course(other_patient, practitioner, protocol, len(diary["bookings"]))
     own = _course(patient, other_practitioner, protocol, len(diary["own"]))

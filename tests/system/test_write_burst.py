@@ -7,6 +7,7 @@ or 503 (lock timeout).
 """
 
 from collections import Counter
+from typing import Any
 
 from tests.system.conftest import LiveApi
 
@@ -22,7 +23,7 @@ def test_a_burst_of_registrations_and_searches_is_answered_in_full(live_api: Liv
         )
         for n in range(BURST)
     ]
-    reads = [("GET", "/v1/patients?q=Keller", {}) for _ in range(BURST)]
+    reads: list[tuple[str, str, dict[str, Any]]] = [("GET", "/v1/patients?q=Keller", {}) for _ in range(BURST)]
     answers = live_api.race([request for pair in zip(writes, reads, strict=True) for request in pair])
 
     statuses = Counter((answer.request.method, answer.status_code) for answer in answers)
