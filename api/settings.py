@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=10, ge=1, le=200, description="Requests using the database at once; the pool keeps as many again"
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Where calendar apps reach Prolo (e.g. https://prolo.example.org), for secret feed URLs;"
+        " default: the address the request came to",
+    )
     dispatch_lease_seconds: float = Field(
         default=300.0, gt=0, description="How long a dispatcher holds what it claimed before another may take it"
     )

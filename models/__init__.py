@@ -5,6 +5,7 @@ Field validation only: the rules live in `scheduling/`, the use cases in `api/se
 
 from models.api_key import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyRead, Role
 from models.base import Page, Problem, Warning
+from models.calendar_token import CalendarFeedUrl, CalendarToken
 from models.clinic import Clinic, ClinicRead, ClinicWrite, QuietHours
 from models.closure import Closure, ClosureCreate, ClosureRead, HolidayImport
 from models.course import (
@@ -44,6 +45,8 @@ __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyRead",
+    "CalendarFeedUrl",
+    "CalendarToken",
     "Clinic",
     "ClinicRead",
     "ClinicWrite",

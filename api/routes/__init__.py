@@ -1,6 +1,17 @@
 """HTTP routes, one module per resource. Routes parse, call one use case, return a schema."""
 
-from api.routes import api_keys, clinic, courses, patients, practitioners, protocols, reminders, sessions, system
+from api.routes import (
+    api_keys,
+    calendars,
+    clinic,
+    courses,
+    patients,
+    practitioners,
+    protocols,
+    reminders,
+    sessions,
+    system,
+)
 
 ROUTERS = (
     system.router,
@@ -11,5 +22,6 @@ ROUTERS = (
     courses.router,
     sessions.router,
     reminders.router,
+    calendars.router,
     api_keys.router,
 )

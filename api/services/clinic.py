@@ -3,6 +3,7 @@
 from datetime import time
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from sqlmodel import Session
 
 from api.settings import Settings
@@ -50,6 +51,14 @@ def update_clinic(*, db: Session, values: ClinicWrite) -> ClinicRead:
     db.add(clinic)
     db.commit()
     return ClinicRead.model_validate(clinic, from_attributes=True)
+
+
+def phone_for_people(clinic: Clinic) -> str | None:
+    """The clinic's phone as people dial it from abroad too: "+49 30 1234567" (stored as E.164)."""
+    if clinic.phone is None:
+        return None
+    number = phonenumbers.parse(clinic.phone, None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def zone_of(clinic: Clinic) -> ZoneInfo:
