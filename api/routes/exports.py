@@ -1,0 +1,63 @@
+"""A course for others: the EHR's FHIR export and the patient's printed aftercare handout (S10, S11)."""
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from api.deps import STAFF, NowDep, SessionDep, requires
+from api.routes.common import PROBLEMS
+from api.services import fhir_export
+
+router = APIRouter(prefix="/v1/courses", tags=["courses"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
+
+FHIR_JSON = "application/fhir+json"
+_BUNDLE_SCHEMA = {
+    "type": "object",
+    "required": ["resourceType", "type", "entry"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["Bundle"]},
+        "type": {"type": "string", "enum": ["collection"]},
+        "timestamp": {"type": "string"},
+        "entry": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["fullUrl", "resource"],
+                "properties": {"fullUrl": {"type": "string"}, "resource": {"type": "object"}},
+            },
+        },
+    },
+}
+_BUNDLE_EXAMPLE = {
+    "resourceType": "Bundle",
+    "type": "collection",
+    "timestamp": "2027-03-01T10:00:00Z",
+    "entry": [
+        {
+            "fullUrl": "urn:uuid:0b5f7a52-3f0e-4c52-9a57-2f6f3c1d9e11",
+            "resource": {"resourceType": "Patient", "id": "0b5f7a52-3f0e-4c52-9a57-2f6f3c1d9e11", "…": "…"},
+        },
+        {"fullUrl": "urn:uuid:…", "resource": {"resourceType": "CarePlan", "intent": "plan", "…": "…"}},
+    ],
+}
+FHIR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A FHIR R4 Bundle of type `collection`",
+        "content": {FHIR_JSON: {"schema": _BUNDLE_SCHEMA, "example": _BUNDLE_EXAMPLE}},
+    }
+}
+
+
+@router.get(
+    "/{course_id}/fhir", response_class=JSONResponse, responses=FHIR_RESPONSES, summary="Export to the EHR (FHIR)"
+)
+def course_fhir(course_id: uuid.UUID, db: SessionDep, now: NowDep) -> JSONResponse:
+    """The course as a FHIR R4 `Bundle` (type `collection`) for the clinic's EHR: the `Patient`, the
+    `Practitioner`, the clinic as an `Organization`, the course as a `CarePlan` (intent `plan`; after each
+    session, NSAID avoidance as an activity with `doNotPerform: true` and its dates, and the other aftercare
+    rules), each session as an `Appointment` (scheduled and confirmed → booked, checked_in → arrived,
+    completed → fulfilled, cancelled → cancelled, no_show → noshow) and each reminder as a
+    `CommunicationRequest`. References between them are `urn:uuid:` fullUrls inside the Bundle."""
+    return JSONResponse(fhir_export.course_bundle(db=db, course_id=course_id, now=now), media_type=FHIR_JSON)
