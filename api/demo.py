@@ -35,6 +35,7 @@ from models import (
 from models.hours import WEEKDAYS
 
 CLINIC_NAME = "Riverside Prolotherapy (demo)"
+CLINIC_PHONE = "+49 30 90182700"  # printed on the aftercare handout (a made-up number)
 HOLIDAY_COUNTRY = "DE"
 KNEE_PROTOCOL = "Prolotherapy — knee, 5 × every 21 days"
 
@@ -188,7 +189,10 @@ def fill_demo(*, engine: Engine, settings: Settings, now: datetime) -> str:
 def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
     clinic = ensure_clinic(db=db, settings=settings)  # made from PROLO_CLINIC_TIMEZONE; its zone is kept
     hours = _week(OPENING_HOURS)
-    update_clinic(db=db, values=ClinicWrite(name=CLINIC_NAME, timezone=clinic.timezone, opening_hours=hours))
+    update_clinic(
+        db=db,
+        values=ClinicWrite(name=CLINIC_NAME, timezone=clinic.timezone, opening_hours=hours, phone=CLINIC_PHONE),
+    )
     zone = ZoneInfo(clinic.timezone)
     today = now.astimezone(zone).date()
     # From the year the oldest course started (early January reaches back into December) to next year.

@@ -37,7 +37,7 @@ FOLLOW_UP_CHECKS = "check for infection, bleeding, allergic reaction"
 # NSAIDs as patients know them, by the names on the box; R15 recognises every one (a test checks).
 COMMON_NSAIDS = ("ibuprofen (Advil, Motrin, Nurofen)", "naproxen (Aleve)", "aspirin", "diclofenac (Voltaren)")
 # What patients may take for the pain instead: it eases pain without dampening the inflammation.
-NSAID_ALTERNATIVE = "paracetamol/acetaminophen (Tylenol, Panadol) is fine"
+NSAID_ALTERNATIVE = "Paracetamol/acetaminophen (Tylenol, Panadol) is fine."
 # R13's follow-up checks (infection, bleeding, allergic reaction) as signs a patient can see:
 # any of them and the patient calls the clinic at once, without waiting for the clinic's call.
 CALL_THE_CLINIC_IF = (

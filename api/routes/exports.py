@@ -1,14 +1,15 @@
 """A course for others: the EHR's FHIR export and the patient's printed aftercare handout (S10, S11)."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.deps import STAFF, NowDep, SessionDep, requires
+from api.handout.render import Paper, render
 from api.routes.common import PROBLEMS
-from api.services import fhir_export
+from api.services import fhir_export, handout
 
 router = APIRouter(prefix="/v1/courses", tags=["courses"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
 
@@ -61,3 +62,34 @@ def course_fhir(course_id: uuid.UUID, db: SessionDep, now: NowDep) -> JSONRespon
     completed → fulfilled, cancelled → cancelled, no_show → noshow) and each reminder as a
     `CommunicationRequest`. References between them are `urn:uuid:` fullUrls inside the Bundle."""
     return JSONResponse(fhir_export.course_bundle(db=db, course_id=course_id, now=now), media_type=FHIR_JSON)
+
+
+HANDOUT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The handout: one self-contained HTML page, ready to print",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get(
+    "/{course_id}/handout",
+    response_class=HTMLResponse,
+    responses=HANDOUT_RESPONSES,
+    summary="Print the aftercare handout",
+)
+def course_handout(
+    course_id: uuid.UUID,
+    db: SessionDep,
+    paper: Annotated[
+        Paper | None, Query(description="Fix the sheet: `a4` or `letter`; leave out to print on the printer's paper")
+    ] = None,
+) -> HTMLResponse:
+    """A one-page sheet to print and hand the patient: the clinic's name and phone, their first name, every session
+    still to come or done (cancelled and missed ones left out), and after each what to avoid and until when
+    (NSAIDs), what to expect, the exercises, when to call the clinic at once, and any drug of their own to pause,
+    with the dates. Open it in a browser and print (A4 or US Letter); it needs nothing from the internet, so a
+    saved copy prints too. Set the clinic's `phone` in `PUT /v1/clinic` first."""
+    page = render(handout.course_handout(db=db, course_id=course_id), paper=paper)
+    # no-store: the page names the patient, and front-desk browsers are shared
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})

@@ -99,4 +99,4 @@ def _advice(session: Session, windows: list[Window]) -> str:
     """What the patient avoids after this session and when ("No … from Mon 1 Mar to Fri 5 Mar")."""
     avoid = [w for w in windows if w.session_id == str(session.id) and w.kind == AVOID_MEDICATION]
     lines = [f"{aftercare_title(w.kind, w.medication_class)} {span_text(w.from_date, w.until_date)}." for w in avoid]
-    return " ".join([*lines, f"{NSAID_ALTERNATIVE.capitalize()}."] if lines else lines)
+    return " ".join([*lines, NSAID_ALTERNATIVE] if lines else lines)
