@@ -14,7 +14,7 @@ from api.services import calendar_feeds, feed_tokens
 from api.services.calendar_feeds import FeedView
 from models import CalendarFeedUrl
 
-router = APIRouter(tags=["calendar feeds"], responses=PROBLEMS)
+router = APIRouter(tags=["calendar feeds"])
 _staff = [Depends(requires(*STAFF))]
 
 ICALENDAR = "text/calendar"
@@ -24,13 +24,16 @@ _EXAMPLE = (
     "DTSTART;TZID=Europe/Berlin:20270301T090000\r\nDTEND;TZID=Europe/Berlin:20270301T094500\r\n"
     "UID:session-…-patient@prolo\r\nSEQUENCE:0\r\nSTATUS:CONFIRMED\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 )
-FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
+_FEED: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "An iCalendar feed (RFC 5545), with a strong `ETag`",
         "content": {ICALENDAR: {"schema": {"type": "string"}, "example": _EXAMPLE}},
     },
     304: {"description": "Unchanged since the `ETag` given in `If-None-Match`: no body"},
 }
+FEED_RESPONSES = {**PROBLEMS, **_FEED}
+# The secret URL needs no key, so it never answers 401 or 403.
+OPEN_FEED_RESPONSES = {status: answer for status, answer in FEED_RESPONSES.items() if status not in (401, 403)}
 IfNoneMatch = Annotated[
     str | None,
     Header(max_length=1000, description="The `ETag` of the copy you hold: 304 while the feed is unchanged"),
@@ -92,6 +95,7 @@ def practitioner_calendar(
     status_code=201,
     response_model=CalendarFeedUrl,
     dependencies=_staff,
+    responses=PROBLEMS,
     summary="A new secret feed URL for a patient",
 )
 def patient_calendar_token(patient_id: uuid.UUID, http: Request, db: SessionDep, now: NowDep) -> CalendarFeedUrl:
@@ -106,6 +110,7 @@ def patient_calendar_token(patient_id: uuid.UUID, http: Request, db: SessionDep,
     status_code=201,
     response_model=CalendarFeedUrl,
     dependencies=_staff,
+    responses=PROBLEMS,
     summary="A new secret feed URL for a practitioner",
 )
 def practitioner_calendar_token(
@@ -120,7 +125,7 @@ def practitioner_calendar_token(
     "/v1/calendar/{token}.ics",
     name="calendar_by_token",
     response_class=Response,
-    responses=FEED_RESPONSES,
+    responses=OPEN_FEED_RESPONSES,
     summary="A calendar feed by its secret URL (no API key)",
 )
 def calendar_by_token(token: Token, db: SessionDep, now: NowDep, if_none_match: IfNoneMatch = None) -> Response:

@@ -13,7 +13,11 @@ from api.services import fhir_export, handout
 
 router = APIRouter(prefix="/v1/courses", tags=["courses"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
 
-FHIR_JSON = "application/fhir+json"
+
+class FhirJSONResponse(JSONResponse):
+    media_type = "application/fhir+json"  # the media type FHIR R4 gives its JSON format
+
+
 _BUNDLE_SCHEMA = {
     "type": "object",
     "required": ["resourceType", "type", "entry"],
@@ -46,22 +50,22 @@ _BUNDLE_EXAMPLE = {
 FHIR_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A FHIR R4 Bundle of type `collection`",
-        "content": {FHIR_JSON: {"schema": _BUNDLE_SCHEMA, "example": _BUNDLE_EXAMPLE}},
+        "content": {FhirJSONResponse.media_type: {"schema": _BUNDLE_SCHEMA, "example": _BUNDLE_EXAMPLE}},
     }
 }
 
 
 @router.get(
-    "/{course_id}/fhir", response_class=JSONResponse, responses=FHIR_RESPONSES, summary="Export to the EHR (FHIR)"
+    "/{course_id}/fhir", response_class=FhirJSONResponse, responses=FHIR_RESPONSES, summary="Export to the EHR (FHIR)"
 )
-def course_fhir(course_id: uuid.UUID, db: SessionDep, now: NowDep) -> JSONResponse:
+def course_fhir(course_id: uuid.UUID, db: SessionDep, now: NowDep) -> FhirJSONResponse:
     """The course as a FHIR R4 `Bundle` (type `collection`) for the clinic's EHR: the `Patient`, the
     `Practitioner`, the clinic as an `Organization`, the course as a `CarePlan` (intent `plan`; after each
     session, NSAID avoidance as an activity with `doNotPerform: true` and its dates, and the other aftercare
     rules), each session as an `Appointment` (scheduled and confirmed → booked, checked_in → arrived,
     completed → fulfilled, cancelled → cancelled, no_show → noshow) and each reminder as a
     `CommunicationRequest`. References between them are `urn:uuid:` fullUrls inside the Bundle."""
-    return JSONResponse(fhir_export.course_bundle(db=db, course_id=course_id, now=now), media_type=FHIR_JSON)
+    return FhirJSONResponse(fhir_export.course_bundle(db=db, course_id=course_id, now=now))
 
 
 HANDOUT_RESPONSES: dict[int | str, dict[str, Any]] = {
