@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench lock clean
+.PHONY: run test lint bench lock clean handout-screenshot
 
 run: $(VENV)/.runtime  ## install, migrate, start the service on SQLite (prints the first admin key)
 	$(BIN)/prolo serve
@@ -22,6 +22,10 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/planner.py
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/day_view.py
+
+handout-screenshot: $(VENV)/.dev  ## docs/handout.png: the demo's aftercare handout printed by headless Chromium
+	scripts/test-tools
+	$(BIN)/python scripts/handout_screenshot.py
 
 lock:  ## re-pin every dependency after editing pyproject.toml
 	uv pip compile pyproject.toml --python-version 3.11 --no-header --annotation-style line -o requirements.lock

@@ -39,8 +39,13 @@ TAGS = [
     {"name": "practitioners", "description": "Practitioners, their working hours, time off and free slots."},
     {"name": "protocols", "description": "Course templates and their aftercare rules."},
     {"name": "clinic", "description": "Opening hours, slot grid, closures and public holidays (admins write)."},
+    {
+        "name": "calendar feeds",
+        "description": "Calendars for patients' and practitioners' phones: a secret URL, no key needed.",
+    },
     {"name": "reminders", "description": "What will go out, what went and why not; dispatch passes; the outbox."},
     {"name": "api keys", "description": "Keys and roles (admins only)."},
+    {"name": "audit", "description": "Who changed what, when, from what: the audit trail and its sync feed (admins)."},
     {"name": "health", "description": "Liveness and readiness, no key needed."},
 ]
 

@@ -11,11 +11,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select, update
 from sqlmodel import col
 
-from api.db import DbSession
+from api.db import DbSession, write_session
 from models import ApiKey, Role
 
 KEY_PREFIX = "prolo_"
@@ -45,6 +46,8 @@ class KeyCache:
         self._ttl = ttl_seconds
         self._entries: dict[str, tuple[float, Caller | None]] = {}
         self._lock = threading.Lock()
+        self._generation = 0  # raised by forget(): a lookup that read the key before it must not cache it
+        self._used: dict[uuid.UUID, datetime] = {}  # the minute each key was last seen using this process
 
     def cached(self, key: str) -> tuple[bool, Caller | None]:
         """(True, caller) when this key was checked within the last few seconds; no I/O."""
@@ -59,16 +62,47 @@ class KeyCache:
             return caller
         digest = hash_key(key)
         now = time.monotonic()
+        generation = self._generation
         caller = _load_caller(engine, digest)
         with self._lock:
             if len(self._entries) > 10_000:  # unknown keys must not grow memory without bound
                 self._entries.clear()
-            self._entries[digest] = (now + self._ttl, caller)
+            if generation == self._generation:  # no key was revoked while this one was read
+                self._entries[digest] = (now + self._ttl, caller)
         return caller
+
+    def forget(self, key_id: uuid.UUID) -> None:
+        """A key was revoked by this process: refuse it from the very next request on (S4)."""
+        with self._lock:
+            self._generation += 1
+            self._entries = {d: e for d, e in self._entries.items() if e[1] is None or e[1].key_id != key_id}
+
+    def first_use_this_minute(self, key_id: uuid.UUID, now: datetime) -> datetime | None:
+        """The minute to record as the key's last use, once per minute per key and process; else None."""
+        minute = now.replace(second=0, microsecond=0)
+        with self._lock:
+            if self._used.get(key_id) == minute:
+                return None
+            if len(self._used) > 10_000:
+                self._used.clear()
+            self._used[key_id] = minute
+        return minute
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def record_use(engine: Engine, key_id: uuid.UUID, minute: datetime) -> None:
+    """Note the minute a key was last used (bookkeeping, not a change anyone made: no audit event)."""
+    with write_session(engine) as db:
+        db.execute(
+            update(ApiKey)
+            .where(col(ApiKey.id) == key_id)
+            .where(or_(col(ApiKey.last_used_at).is_(None), col(ApiKey.last_used_at) < minute))
+            .values(last_used_at=minute)
+        )
+        db.commit()
 
 
 def _load_caller(engine: Engine, digest: str) -> Caller | None:

@@ -10,6 +10,7 @@ from api.db import make_engine, write_session
 from api.logs import log_config
 from api.migrate import upgrade
 from api.notify import channels_from
+from api.services import audit
 from api.services.api_keys import create_api_key, first_admin_key
 from api.services.clinic import ensure_clinic
 from api.services.dispatch import dispatch
@@ -40,6 +41,7 @@ def serve(
     engine = make_engine(settings.database_url)
     upgrade(engine)
     with write_session(engine) as db:
+        audit.begin(db, actor=audit.CLI, action="serve")
         ensure_clinic(db=db, settings=settings)
         created = first_admin_key(db=db, now=_now())
         db.commit()
@@ -78,6 +80,7 @@ def api_keys_create(
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
     with write_session(engine) as db:
+        audit.begin(db, actor=audit.CLI, action="api-keys create")
         created = create_api_key(db=db, name=name, role=role, now=_now())
         db.commit()
     engine.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
 from api.db import DbSession, write_session
+from api.services import audit
 from api.services.calendars import local_day_bounds
 from api.services.clinic import ensure_clinic, update_clinic
 from api.services.closures import import_holidays, list_closures
@@ -34,6 +35,7 @@ from models import (
 from models.hours import WEEKDAYS
 
 CLINIC_NAME = "Riverside Prolotherapy (demo)"
+CLINIC_PHONE = "+49 30 90182700"  # printed on the aftercare handout (a made-up number)
 HOLIDAY_COUNTRY = "DE"
 KNEE_PROTOCOL = "Prolotherapy — knee, 5 × every 21 days"
 
@@ -167,6 +169,7 @@ def fill_demo(*, engine: Engine, settings: Settings, now: datetime) -> str:
     # Use cases never commit: all of them run in this one writer's transaction, so the demo lands
     # whole or not at all, and the emptiness check cannot go stale.
     with write_session(engine) as db:
+        audit.begin(db, actor=audit.CLI, action="demo", now=now)
         held = {
             "patients": db.execute(select(func.count()).select_from(Patient)).scalar_one(),
             "practitioners": db.execute(select(func.count()).select_from(Practitioner)).scalar_one(),
@@ -185,7 +188,10 @@ def fill_demo(*, engine: Engine, settings: Settings, now: datetime) -> str:
 def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
     clinic = ensure_clinic(db=db, settings=settings)  # made from PROLO_CLINIC_TIMEZONE; its zone is kept
     hours = _week(OPENING_HOURS)
-    update_clinic(db=db, values=ClinicWrite(name=CLINIC_NAME, timezone=clinic.timezone, opening_hours=hours))
+    update_clinic(
+        db=db,
+        values=ClinicWrite(name=CLINIC_NAME, timezone=clinic.timezone, opening_hours=hours, phone=CLINIC_PHONE),
+    )
     zone = clinic.zone
     today = now.astimezone(zone).date()
     # From the year the oldest course started (early January reaches back into December) to next year.

@@ -1,15 +1,17 @@
 """What routes get injected besides their transaction (api/transaction.py): the caller, and the role checks."""
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.admission import Admission, Deadline
-from api.auth import Caller, KeyCache
+from api.auth import Caller, KeyCache, record_use
 from models import Role
 
 
@@ -17,6 +19,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+log = logging.getLogger("prolo.auth")
 _bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -39,7 +42,30 @@ async def get_caller(
             caller = await run_in_threadpool(cache.lookup, state.engine, key)
     if caller is None:
         raise HTTPException(401, "unknown or revoked API key", _UNAUTHORIZED)
+    request.state.caller = caller  # for the audit trail and idempotency keys (api/transaction.py)
+    minute = cache.first_use_this_minute(caller.key_id, state.clock())
+    if minute is not None:  # GET /v1/api-keys shows it; written once a minute at most, beside the request
+        _background(request, record_use, state.engine, caller.key_id, minute)
     return caller
+
+
+_TASKS: set["asyncio.Task[None]"] = set()
+
+
+def _background(request: Request, write: Callable[..., None], *args: Any) -> None:
+    """A small write that must not hold up the request: after a writer's turn, in a worker thread."""
+    state = request.app.state
+
+    async def run() -> None:
+        try:
+            async with state.admission.write(Deadline(state.settings.db_wait_seconds)):
+                await run_in_threadpool(write, *args)
+        except Exception:  # bookkeeping only: a busy database costs the minute's note, nothing else
+            log.warning("could not note an API key's last use", exc_info=True)
+
+    task = asyncio.get_running_loop().create_task(run())
+    _TASKS.add(task)  # keep a reference until it ends (the loop holds tasks only weakly)
+    task.add_done_callback(_TASKS.discard)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

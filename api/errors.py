@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.admission import AdmissionTimeout
-from api.services.errors import Conflict, InvalidInput, NotFound
+from api.services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
 
 log = logging.getLogger("prolo.errors")
@@ -46,8 +46,15 @@ def _conflict(_: Request, exc: Conflict) -> JSONResponse:
     return problem(409, exc.detail, extra=exc.extra)
 
 
+def _precondition(_: Request, exc: PreconditionFailed) -> JSONResponse:
+    # S6: the stale If-Match loses; the current ETag tells the client what it must read again.
+    response = problem(412, str(exc), extra={"current_etag": exc.current_etag})
+    response.headers["ETag"] = exc.current_etag
+    return response
+
+
 def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
-    errors = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+    errors = [{"loc": [exc.where, exc.field], "msg": exc.message, "type": "value_error"}]
     return problem(422, str(exc), extra={"errors": errors})
 
 
@@ -179,6 +186,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         NotFound: _not_found,
         Conflict: _conflict,
         InvalidInput: _invalid,
+        PreconditionFailed: _precondition,
         NoSlotAvailable: _no_slot,
         SlotUnavailable: _slot_unavailable,
         MinIntervalViolated: _min_interval,

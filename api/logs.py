@@ -1,13 +1,17 @@
-"""Logging for `prolo serve`: access lines without query strings (S7).
+"""Logging for `prolo serve`: access lines without query strings or feed secrets (S7, S9).
 
 Query strings carry patient searches (`?q=keller`) and phone numbers; the access
-log keeps method, path and status only.
+log keeps method, path and status only. A calendar feed's secret sits in its path
+(`/v1/calendar/<token>.ics`) and opens the feed to whoever reads it, so it is masked.
 """
 
 import logging
+import re
 from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
+
+_FEED_SECRET = re.compile(r"^/v1/calendar/[^/]+\.ics$")
 
 
 class DropQueryString(logging.Filter):
@@ -15,7 +19,8 @@ class DropQueryString(logging.Filter):
         args = record.args
         # uvicorn's access record: (client_addr, method, full_path, http_version, status_code)
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
-            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+            path = _FEED_SECRET.sub("/v1/calendar/(secret).ics", args[2].split("?", 1)[0])
+            record.args = (args[0], args[1], path, args[3], args[4])
         return True
 
 

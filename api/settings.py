@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     db_wait_seconds: float = Field(
         default=30.0, gt=0, le=600, description="How long a request may wait for the database in all; then 503"
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Where calendar apps reach Prolo (e.g. https://prolo.example.org), for secret feed URLs;"
+        " default: the address the request came to",
+    )
     dispatch_lease_seconds: float = Field(
         default=300.0, gt=0, description="How long a dispatcher holds what it claimed before another may take it"
     )

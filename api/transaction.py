@@ -24,7 +24,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -33,10 +33,17 @@ from pydantic import TypeAdapter
 from sqlalchemy import Engine
 
 from api.admission import Admission, Deadline
+from api.auth import Caller
 from api.db import DbSession, read_session, write_session
+from api.etag import match, none_match, strong_etag
 from api.freshness import AnswerCache
+from api.services import audit, idempotency
+from api.services.errors import PreconditionFailed
+from api.services.idempotency import Replay
+from models import Actor
 
 JSON = "application/json"
+T = TypeVar("T")
 
 
 @cache
@@ -66,20 +73,54 @@ class Transaction:
     now: datetime
 
     @property
+    def actor(self) -> Actor:
+        """Who makes this request's changes, for the audit trail: its API key."""
+        caller: Caller | None = getattr(self.request.state, "caller", None)
+        if caller is None:  # a route without a key (a calendar feed by its secret URL) changes nothing
+            return Actor(id=None, name="no API key", role="none")
+        return Actor(id=caller.key_id, name=caller.name, role=caller.role.value)
+
+    @property
     def _route(self) -> APIRoute:
         route: APIRoute = self.request.scope["route"]
         return route
 
-    async def read(self, use_case: Callable[[DbSession], Any], *, status_code: int = 200) -> Response:
-        """Run a use case that only reads, and answer with its result."""
+    async def run(self, work: Callable[[DbSession], T], *, write: bool = False) -> T:
+        """`work` in one transaction, in one worker-thread hop, after the request's turn; its result.
 
-        def run() -> bytes:
+        A writer's transaction is committed after `work` returns; on an exception nothing is.
+        """
+
+        def in_read() -> T:
             with read_session(self.engine) as db:
-                return serialise(self._route, use_case(db))
+                return work(db)
 
+        def in_write() -> T:
+            with write_session(self.engine, self.deadline) as db:
+                audit.begin(db, actor=self.actor, action=self._route.name, now=self.now)
+                result = work(db)
+                db.commit()
+                return result
+
+        if write:
+            async with self.admission.write(self.deadline):
+                return await run_in_threadpool(in_write)
         async with self.admission.read(self.deadline):
-            body = await run_in_threadpool(run)
-        return Response(body, status_code=status_code, media_type=JSON)
+            return await run_in_threadpool(in_read)
+
+    async def read(self, use_case: Callable[[DbSession], Any], *, etag: bool = False) -> Response:
+        """Run a use case that only reads, and answer with its result.
+
+        ``etag``: the answer is one resource; it carries a strong `ETag` (S6), and an
+        `If-None-Match` naming it is answered 304 with no body.
+        """
+        body = await self.run(lambda db: serialise(self._route, use_case(db)))
+        if not etag:
+            return Response(body, media_type=JSON)
+        tag = strong_etag(body)
+        if not none_match(self.request.headers.get("if-none-match"), tag):
+            return Response(status_code=304, headers={"ETag": tag})
+        return Response(body, media_type=JSON, headers={"ETag": tag})
 
     async def read_cached(self, cache: AnswerCache, key: Hashable, use_case: Callable[[DbSession], Any]) -> Response:
         """As :meth:`read`, reusing the answer while the database has not changed (api/freshness.py).
@@ -100,20 +141,69 @@ class Transaction:
             body = run() if self.engine.dialect.name == "sqlite" else await run_in_threadpool(run)
         return Response(body, media_type=JSON)
 
-    async def write(self, use_case: Callable[[DbSession], Any], *, status_code: int = 200) -> Response:
-        """Run a use case that changes things, commit, and answer with its result."""
+    async def write(
+        self,
+        use_case: Callable[[DbSession], Any],
+        *,
+        status_code: int = 200,
+        location: Callable[[Any], str] | None = None,
+        current: Callable[[DbSession], Any] | None = None,
+        etag: bool = False,
+        secret: Callable[[Any], str] | None = None,
+    ) -> Response:
+        """Run a use case that changes things, commit, and answer with its result.
 
-        def run() -> bytes:
-            with write_session(self.engine, self.deadline) as db:
-                body = serialise(self._route, use_case(db))
-                db.commit()
-                return body
+        - ``location``: the new resource's path, for a 201's `Location` header.
+        - ``current``: the target resource as GET shows it, read under the writers' locks: an
+          `If-Match` that does not name its `ETag` is refused with 412 before anything changes (S6).
+        - ``etag``: the answer is the resource itself, so it carries its new `ETag`.
+        - ``secret``: the answer shows a secret once; a retry under its `Idempotency-Key` gets 409
+          naming what was made (this function's text), never the secret again (S5).
 
-        async with self.admission.write(self.deadline):
-            body = await run_in_threadpool(run)
-        if status_code == 204:
+        Every change is recorded in the audit trail with the caller and the route's name (S7).
+        A POST with an `Idempotency-Key` is answered once; its retries get the same answer (S5).
+        """
+        request = self.request
+        caller: Caller | None = getattr(request.state, "caller", None)
+        if_match = request.headers.get("if-match")
+        key = request.headers.get("idempotency-key") if request.method == "POST" and caller else None
+        fingerprint = ""
+        if key is not None:
+            idempotency.check_key(key)
+            fingerprint = idempotency.fingerprint(
+                request.method, request.url.path, request.url.query, await request.body()
+            )
+
+        def work(db: DbSession) -> Replay:
+            if key is not None and caller is not None:
+                first = idempotency.claim(db, api_key_id=caller.key_id, key=key, fingerprint=fingerprint, now=self.now)
+                if first is not None:
+                    return first
+            if if_match is not None and current is not None:
+                present = current(db)
+                tag = strong_etag(_adapter(cast(Any, type(present))).dump_json(present, by_alias=True))
+                if not match(if_match, tag):
+                    raise PreconditionFailed(tag)
+            result = use_case(db)
+            body = serialise(self._route, result)
+            where = location(result) if location else None
+            if key is not None and caller is not None:
+                made = secret(result) if secret else None
+                idempotency.keep(
+                    db, api_key_id=caller.key_id, key=key, status_code=status_code, body=body, location=where,
+                    secret_made=made,
+                )  # fmt: skip
+            return Replay(status_code, body, where)
+
+        answer = await self.run(work, write=True)
+        if answer.status_code == 204:
             return Response(status_code=204)
-        return Response(body, status_code=status_code, media_type=JSON)
+        headers = {"Location": answer.location} if answer.location else {}
+        if etag:
+            headers["ETag"] = strong_etag(answer.body)
+        if answer.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(answer.body, status_code=answer.status_code, media_type=JSON, headers=headers)
 
 
 async def get_transaction(request: Request) -> Transaction:

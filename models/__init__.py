@@ -4,7 +4,9 @@ Field validation only: the rules live in `scheduling/`, the use cases in `api/se
 """
 
 from models.api_key import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyRead, Role
+from models.audit import Actor, AuditEvent, AuditEventRead, AuditFeed, IdempotencyRecord
 from models.base import Page, Problem, Warning
+from models.calendar_token import CalendarFeedUrl, CalendarToken
 from models.clinic import Clinic, ClinicRead, ClinicWrite, QuietHours
 from models.closure import Closure, ClosureCreate, ClosureRead, HolidayImport
 from models.course import (
@@ -38,11 +40,17 @@ from models.reminder import Reminder, ReminderRead
 from models.session import Session, SessionRead
 
 __all__ = [
+    "Actor",
     "AftercareRule",
     "ApiKey",
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyRead",
+    "AuditEvent",
+    "AuditEventRead",
+    "AuditFeed",
+    "CalendarFeedUrl",
+    "CalendarToken",
     "Clinic",
     "ClinicRead",
     "ClinicWrite",
@@ -56,6 +64,7 @@ __all__ = [
     "CourseRead",
     "FreeSlot",
     "HolidayImport",
+    "IdempotencyRecord",
     "Page",
     "Patient",
     "PatientCreate",

@@ -27,6 +27,8 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = SQLField(unique=True)
     created_at: datetime = SQLField(sa_column=utc_column())
     revoked_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
+    # the minute it last authenticated a request (written at most once a minute per key and process)
+    last_used_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
 
 
 class ApiKeyCreate(BaseModel):
@@ -39,6 +41,9 @@ class ApiKeyRead(BaseModel):
     name: str
     role: Role
     created_at: datetime
+    last_used_at: datetime | None = Field(
+        default=None, description="The minute this key last authenticated a request (minute resolution)"
+    )
 
 
 class ApiKeyCreated(ApiKeyRead):

@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 from models.base import json_column
 from models.hours import DEFAULT_OPENING_HOURS, LocalTime, WeekHours, WeekTimetable
+from models.patient import Phone
 
 
 @cache
@@ -50,6 +51,7 @@ class Clinic(SQLModel, table=True):
     reminder_offsets_minutes: list[int] = SQLField(sa_column=json_column())
     reminder_send_time: str = "09:00"
     quiet_hours: dict[str, str] = SQLField(sa_column=json_column())
+    phone: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -74,6 +76,9 @@ class ClinicWrite(BaseModel):
     )
     reminder_send_time: LocalTime = "09:00"
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    phone: Phone | None = Field(
+        default=None, description="The number patients call (E.164), printed on the aftercare handout"
+    )
 
 
 class ClinicRead(ClinicWrite):

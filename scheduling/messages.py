@@ -1,4 +1,6 @@
-"""Reminder texts: one template per kind, plain English, the same on every machine (R16, R22).
+"""Reminder texts, and the words patients read in their calendar and on the handout (R16, R22, S9, S11).
+
+One template per kind, plain English, the same on every machine.
 
 A text is built from the patient's first name, the clinic's name, dates and times,
 a session number and the name of a medication class, and from nothing else: no
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
 
+from scheduling.aftercare import AVOID_MEDICATION, EXERCISE, EXPECT_SYMPTOMS, FOLLOW_UP
+
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -29,6 +33,27 @@ DEFAULT_MEDICATION_CLASS_NAMES: Mapping[str, str] = MappingProxyType(
 
 # R13's follow_up rule: what staff ask about on the call.
 FOLLOW_UP_CHECKS = "check for infection, bleeding, allergic reaction"
+
+# NSAIDs as patients know them, by the names on the box; R15 recognises every one (a test checks).
+COMMON_NSAIDS = ("ibuprofen (Advil, Motrin, Nurofen)", "naproxen (Aleve)", "aspirin", "diclofenac (Voltaren)")
+# What patients may take for the pain instead: it eases pain without dampening the inflammation.
+NSAID_ALTERNATIVE = "Paracetamol/acetaminophen (Tylenol, Panadol) is fine."
+# R13's follow-up checks (infection, bleeding, allergic reaction) as signs a patient can see:
+# any of them and the patient calls the clinic at once, without waiting for the clinic's call.
+CALL_THE_CLINIC_IF = (
+    "a fever or chills",
+    "redness, warmth or swelling that spreads or gets worse",
+    "bleeding that does not stop",
+    "a rash, hives or a swollen face (if breathing is hard, call emergency services)",
+)
+# The title of an aftercare window's day in a calendar, by R12 kind: no drug of the patient's own,
+# no condition, so it may stand in a feed anyone holding the URL can read (S9).
+_AFTERCARE_TITLES = {
+    AVOID_MEDICATION: "No {medication}",
+    EXPECT_SYMPTOMS: "Some soreness is normal",
+    EXERCISE: "Do your exercises",
+    FOLLOW_UP: "The clinic calls to check on you",
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,19 @@ def class_name(medication_class: str, names: Mapping[str, str] | None = None) ->
         if key in table:
             return table[key]
     return medication_class.replace("_", " ")
+
+
+def aftercare_title(kind: str, medication_class: str | None) -> str:
+    """An aftercare window (R12) as a calendar event's title: "No anti-inflammatory painkillers (NSAIDs)"."""
+    medication = class_name(medication_class or "medication")
+    return _AFTERCARE_TITLES.get(kind, "Aftercare").format(medication=medication)
+
+
+def when_to_call(phone: str | None) -> str:
+    """ "Call the clinic (+49 …) at once if you have a fever or chills; …" """
+    clinic = f"the clinic ({phone})" if phone else "the clinic"
+    signs = "; ".join(CALL_THE_CLINIC_IF[:-1]) + "; or " + CALL_THE_CLINIC_IF[-1]
+    return f"Call {clinic} at once if you have {signs}."
 
 
 def appointment(first_name: str, clinic_name: str, start_local: datetime, *, email: bool) -> Message:

@@ -1,6 +1,19 @@
 """HTTP routes, one module per resource. Routes parse, call one use case, return a schema."""
 
-from api.routes import api_keys, clinic, courses, patients, practitioners, protocols, reminders, sessions, system
+from api.routes import (
+    api_keys,
+    audit,
+    calendars,
+    clinic,
+    courses,
+    exports,
+    patients,
+    practitioners,
+    protocols,
+    reminders,
+    sessions,
+    system,
+)
 
 ROUTERS = (
     system.router,
@@ -9,7 +22,10 @@ ROUTERS = (
     patients.router,
     protocols.router,
     courses.router,
+    exports.router,
     sessions.router,
     reminders.router,
+    calendars.router,
     api_keys.router,
+    audit.router,
 )

@@ -2,7 +2,7 @@
 
 import uuid
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from api.deps import requires
 from api.routes.common import PROBLEMS, PageDep
@@ -23,11 +23,16 @@ async def list_keys(tx: TransactionDep, page: PageDep) -> Response:
 async def create_key(request: ApiKeyCreate, tx: TransactionDep) -> Response:
     """A new key with a role; `key` is shown in this answer only, so store it now."""
     return await tx.write(
-        lambda db: api_keys.create_api_key(db=db, name=request.name, role=request.role, now=tx.now), status_code=201
+        lambda db: api_keys.create_api_key(db=db, name=request.name, role=request.role, now=tx.now),
+        status_code=201,
+        secret=lambda made: f"api key {made.id} ({made.name!r})",
     )
 
 
 @router.delete("/{key_id}", status_code=204, response_model=None, summary="Revoke an API key")
-async def revoke_key(key_id: uuid.UUID, tx: TransactionDep) -> Response:
-    """The key stops working within a few seconds."""
-    return await tx.write(lambda db: api_keys.revoke_api_key(db=db, key_id=key_id, now=tx.now), status_code=204)
+async def revoke_key(key_id: uuid.UUID, http: Request, tx: TransactionDep) -> Response:
+    """The key stops working at once in this process, and within `PROLO_API_KEY_CACHE_SECONDS` in every other
+    one (other workers and hosts check keys again after that long)."""
+    answer = await tx.write(lambda db: api_keys.revoke_api_key(db=db, key_id=key_id, now=tx.now), status_code=204)
+    http.app.state.key_cache.forget(key_id)  # after the commit: the next lookup finds it revoked
+    return answer

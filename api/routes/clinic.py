@@ -26,13 +26,17 @@ class ClosureList(BaseModel):
 @router.get("/clinic", response_model=ClinicRead, dependencies=_read, summary="The clinic's settings")
 async def get_clinic(tx: TransactionDep) -> Response:
     """Name, time zone, opening hours, slot grid and reminder settings."""
-    return await tx.read(lambda db: clinic.read_clinic(db=db))
+    return await tx.read(lambda db: clinic.read_clinic(db=db), etag=True)
 
 
 @router.put("/clinic", response_model=ClinicRead, dependencies=_admin, summary="Change the clinic's settings")
 async def put_clinic(values: ClinicWrite, tx: TransactionDep) -> Response:
     """Replace the settings. Sessions already booked keep their times."""
-    return await tx.write(lambda db: clinic.update_clinic(db=db, values=values))
+    return await tx.write(
+        lambda db: clinic.update_clinic(db=db, values=values),
+        current=lambda db: clinic.clinic_for_change(db=db),
+        etag=True,
+    )
 
 
 @router.post("/closures", status_code=201, response_model=ClosureRead, dependencies=_admin, summary="Close the clinic")

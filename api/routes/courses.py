@@ -1,7 +1,7 @@
 """Courses: plan and book a whole course in one call, list, read, cancel."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
@@ -28,6 +28,11 @@ CourseBody = Annotated[
 ]
 
 
+def _the_course(course_id: uuid.UUID) -> dict[str, Any]:
+    """An action on one course answers the course: If-Match is checked against it, and the answer has an ETag."""
+    return {"current": lambda db: courses.course_for_change(db=db, course_id=course_id), "etag": True}
+
+
 @router.post("/preview", response_model=CourseRead, summary="Preview a course (writes nothing)")
 async def preview_course(request: CourseBody, tx: TransactionDep) -> Response:
     """Plans the course exactly as booking would and stores nothing; the ids in the answer are not stored."""
@@ -39,7 +44,12 @@ async def book_course(request: CourseBody, tx: TransactionDep) -> Response:
     """Plans every session (about every 14 days, inside opening and working hours, around closures,
     time off and other bookings) and books them in one transaction. 409 names the session that
     found no slot, with its window."""
-    return await tx.write(lambda db: courses.book_course(db=db, request=request, now=tx.now), status_code=201)
+    return await tx.write(
+        lambda db: courses.book_course(db=db, request=request, now=tx.now),
+        status_code=201,
+        location=lambda course: f"/v1/courses/{course.id}",
+        etag=True,
+    )
 
 
 @router.get("", response_model=Page[CourseRead], summary="List courses")
@@ -60,21 +70,24 @@ async def list_courses(
 @router.get("/{course_id}", response_model=CourseRead, summary="One course")
 async def get_course(course_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A course with all its sessions."""
-    return await tx.read(lambda db: courses.get_course(db=db, course_id=course_id))
+    return await tx.read(lambda db: courses.get_course(db=db, course_id=course_id), etag=True)
 
 
 @router.post("/{course_id}/cancel", response_model=CourseRead, summary="Cancel a course")
 async def cancel_course(course_id: uuid.UUID, request: CourseCancel, tx: TransactionDep) -> Response:
     """Cancels the course and its future sessions in one transaction; past sessions stay as they are."""
     return await tx.write(
-        lambda db: courses.cancel_course(db=db, course_id=course_id, reason=request.reason, now=tx.now)
+        lambda db: courses.cancel_course(db=db, course_id=course_id, reason=request.reason, now=tx.now),
+        **_the_course(course_id),
     )
 
 
 @router.post("/{course_id}/hold", response_model=CourseRead, summary="Put a course on hold")
 async def hold_course(course_id: uuid.UUID, request: CourseHold, tx: TransactionDep) -> Response:
     """Pause a planned or active course: its future sessions are cancelled and their times freed."""
-    return await tx.write(lambda db: holds.hold(db=db, course_id=course_id, reason=request.reason, now=tx.now))
+    return await tx.write(
+        lambda db: holds.hold(db=db, course_id=course_id, reason=request.reason, now=tx.now), **_the_course(course_id)
+    )
 
 
 @router.post("/{course_id}/resume", response_model=CourseRead, summary="Resume a course on hold")
@@ -87,7 +100,8 @@ async def resume_course(course_id: uuid.UUID, request: CourseResume, tx: Transac
             start_date=request.start_date,
             preferred_time=request.preferred_time,
             now=tx.now,
-        )
+        ),
+        **_the_course(course_id),
     )
 
 

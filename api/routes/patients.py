@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -20,10 +20,20 @@ router = APIRouter(
 )
 
 
+def _the_patient(patient_id: uuid.UUID) -> dict[str, Any]:
+    """A change to one patient answers the patient: If-Match is checked against it, and the answer has an ETag."""
+    return {"current": lambda db: patients.patient_for_change(db=db, patient_id=patient_id), "etag": True}
+
+
 @router.post("", status_code=201, response_model=PatientRead, summary="Register a patient")
 async def create_patient(values: PatientCreate, tx: TransactionDep) -> Response:
     """Phone numbers are stored in E.164. A second patient with the same MRN is refused (409)."""
-    return await tx.write(lambda db: patients.create_patient(db=db, values=values), status_code=201)
+    return await tx.write(
+        lambda db: patients.create_patient(db=db, values=values),
+        status_code=201,
+        location=lambda patient: f"/v1/patients/{patient.id}",
+        etag=True,
+    )
 
 
 @router.get("", response_model=Page[PatientRead], summary="Find patients")
@@ -44,19 +54,22 @@ async def search_patients(
 @router.get("/{patient_id}", response_model=PatientRead, summary="One patient")
 async def get_patient(patient_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A patient's details."""
-    return await tx.read(lambda db: patients.get_patient(db=db, patient_id=patient_id))
+    return await tx.read(lambda db: patients.get_patient(db=db, patient_id=patient_id), etag=True)
 
 
 @router.patch("/{patient_id}", response_model=PatientRead, summary="Change a patient")
 async def update_patient(patient_id: uuid.UUID, changes: PatientUpdate, tx: TransactionDep) -> Response:
     """Only the fields given change; `phone` or `email` set to null removes them."""
-    return await tx.write(lambda db: patients.update_patient(db=db, patient_id=patient_id, changes=changes, now=tx.now))
+    return await tx.write(
+        lambda db: patients.update_patient(db=db, patient_id=patient_id, changes=changes, now=tx.now),
+        **_the_patient(patient_id),
+    )
 
 
 @router.post("/{patient_id}/archive", response_model=PatientRead, summary="Archive a patient")
 async def archive_patient(patient_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Hide a patient from searches and booking; their courses and records are kept."""
-    return await tx.write(lambda db: patients.archive_patient(db=db, patient_id=patient_id))
+    return await tx.write(lambda db: patients.archive_patient(db=db, patient_id=patient_id), **_the_patient(patient_id))
 
 
 @router.get("/{patient_id}/aftercare", response_model=AftercareList, summary="A patient's aftercare windows")

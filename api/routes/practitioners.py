@@ -26,7 +26,12 @@ class FreeSlotList(BaseModel):
 @router.post("", status_code=201, response_model=PractitionerRead, dependencies=_admin, summary="Add a practitioner")
 async def create_practitioner(values: PractitionerCreate, tx: TransactionDep) -> Response:
     """A practitioner; without `working_hours` they work the clinic's opening hours."""
-    return await tx.write(lambda db: practitioners.create_practitioner(db=db, values=values), status_code=201)
+    return await tx.write(
+        lambda db: practitioners.create_practitioner(db=db, values=values),
+        status_code=201,
+        location=lambda practitioner: f"/v1/practitioners/{practitioner.id}",
+        etag=True,
+    )
 
 
 @router.get("", response_model=Page[PractitionerRead], dependencies=_read, summary="List practitioners")
@@ -38,7 +43,7 @@ async def list_practitioners(tx: TransactionDep, page: PageDep) -> Response:
 @router.get("/{practitioner_id}", response_model=PractitionerRead, dependencies=_read, summary="One practitioner")
 async def get_practitioner(practitioner_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A practitioner and their working hours."""
-    return await tx.read(lambda db: practitioners.get_practitioner(db=db, practitioner_id=practitioner_id))
+    return await tx.read(lambda db: practitioners.get_practitioner(db=db, practitioner_id=practitioner_id), etag=True)
 
 
 @router.patch(
@@ -47,7 +52,9 @@ async def get_practitioner(practitioner_id: uuid.UUID, tx: TransactionDep) -> Re
 async def update_practitioner(practitioner_id: uuid.UUID, changes: PractitionerUpdate, tx: TransactionDep) -> Response:
     """Change the name or the working hours (`null` hours: follow the clinic's)."""
     return await tx.write(
-        lambda db: practitioners.update_practitioner(db=db, practitioner_id=practitioner_id, changes=changes)
+        lambda db: practitioners.update_practitioner(db=db, practitioner_id=practitioner_id, changes=changes),
+        current=lambda db: practitioners.practitioner_for_change(db=db, practitioner_id=practitioner_id),
+        etag=True,
     )
 
 

@@ -24,16 +24,25 @@ async def list_protocols(tx: TransactionDep, page: PageDep) -> Response:
 @router.post("", status_code=201, response_model=ProtocolRead, dependencies=_write, summary="Add a protocol")
 async def create_protocol(values: ProtocolCreate, tx: TransactionDep) -> Response:
     """A new course template: session count, spacing, duration, injectate and aftercare rules."""
-    return await tx.write(lambda db: protocols.create_protocol(db=db, values=values), status_code=201)
+    return await tx.write(
+        lambda db: protocols.create_protocol(db=db, values=values),
+        status_code=201,
+        location=lambda protocol: f"/v1/protocols/{protocol.id}",
+        etag=True,
+    )
 
 
 @router.get("/{protocol_id}", response_model=ProtocolRead, dependencies=_read, summary="One protocol")
 async def get_protocol(protocol_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A protocol and its aftercare rules."""
-    return await tx.read(lambda db: protocols.get_protocol(db=db, protocol_id=protocol_id))
+    return await tx.read(lambda db: protocols.get_protocol(db=db, protocol_id=protocol_id), etag=True)
 
 
 @router.patch("/{protocol_id}", response_model=ProtocolRead, dependencies=_write, summary="Change a protocol")
 async def update_protocol(protocol_id: uuid.UUID, changes: ProtocolUpdate, tx: TransactionDep) -> Response:
     """Only the fields given change. Courses already booked keep the values they were booked with."""
-    return await tx.write(lambda db: protocols.update_protocol(db=db, protocol_id=protocol_id, changes=changes))
+    return await tx.write(
+        lambda db: protocols.update_protocol(db=db, protocol_id=protocol_id, changes=changes),
+        current=lambda db: protocols.protocol_for_change(db=db, protocol_id=protocol_id),
+        etag=True,
+    )

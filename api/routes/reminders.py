@@ -48,7 +48,7 @@ async def list_reminders(
 
 
 @router.post("/dispatch", response_model=DispatchSummary, dependencies=_dispatcher, summary="Run one dispatch pass")
-async def dispatch_pass(request: DispatchRequest, http: Request) -> DispatchSummary:
+async def dispatch_pass(request: DispatchRequest, http: Request, tx: TransactionDep) -> DispatchSummary:
     """Claim due reminders (at most `limit`, default 500), deliver them and record the outcome; the same as
     `prolo reminders dispatch`. Several passes may run at once: none sends a reminder twice."""
     # No turn at the database (api/admission.py) for the pass as a whole: it spends most of its time
@@ -62,10 +62,15 @@ async def dispatch_pass(request: DispatchRequest, http: Request) -> DispatchSumm
         clock=state.clock,
         limit=request.limit or 500,
         lease=timedelta(seconds=state.settings.dispatch_lease_seconds),
+        actor=tx.actor,
     )
 
 
 @router.post("/{reminder_id}/ack", response_model=ReminderRead, dependencies=_readers, summary="Acknowledge")
 async def acknowledge(reminder_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Front-desk software took this outbox reminder (ready → acknowledged)."""
-    return await tx.write(lambda db: reminders.acknowledge(db=db, reminder_id=reminder_id, now=tx.now))
+    return await tx.write(
+        lambda db: reminders.acknowledge(db=db, reminder_id=reminder_id, now=tx.now),
+        current=lambda db: reminders.reminder_for_change(db=db, reminder_id=reminder_id),
+        etag=True,
+    )

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -58,16 +58,23 @@ async def list_sessions(
 @router.get("/{session_id}", response_model=SessionRead, summary="One session")
 async def get_session(session_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A session with its status, warnings and, once completed, its clinical record."""
-    return await tx.read(lambda db: sessions.get_session(db=db, session_id=session_id))
+    return await tx.read(lambda db: sessions.get_session(db=db, session_id=session_id), etag=True)
 
 
 _clinician = [Depends(requires(Role.clinician))]
 
 
+def _the_session(session_id: uuid.UUID) -> dict[str, Any]:
+    """An action on one session answers the session: If-Match is checked against it, and the answer has an ETag."""
+    return {"current": lambda db: sessions.session_for_change(db=db, session_id=session_id), "etag": True}
+
+
 @router.post("/{session_id}/confirm", response_model=SessionRead, summary="Confirm a session")
 async def confirm(session_id: uuid.UUID, tx: TransactionDep) -> Response:
     """The patient confirmed they will come (scheduled → confirmed)."""
-    return await tx.write(lambda db: lifecycle.confirm(db=db, session_id=session_id, now=tx.now))
+    return await tx.write(
+        lambda db: lifecycle.confirm(db=db, session_id=session_id, now=tx.now), **_the_session(session_id)
+    )
 
 
 @router.post("/{session_id}/check-in", response_model=SessionRead, summary="Check a patient in")
@@ -75,7 +82,9 @@ async def check_in(session_id: uuid.UUID, tx: TransactionDep) -> Response:
     """The patient arrived; only on the session's local day. The answer's `warnings` carry what the clinician
     must know first: an NSAID taken inside its avoidance window, an earlier infection or allergic reaction,
     an allergy the injectate mentions."""
-    return await tx.write(lambda db: lifecycle.check_in(db=db, session_id=session_id, now=tx.now))
+    return await tx.write(
+        lambda db: lifecycle.check_in(db=db, session_id=session_id, now=tx.now), **_the_session(session_id)
+    )
 
 
 @router.post(
@@ -83,13 +92,18 @@ async def check_in(session_id: uuid.UUID, tx: TransactionDep) -> Response:
 )
 async def complete(session_id: uuid.UUID, record: SessionComplete, tx: TransactionDep) -> Response:
     """Record what was injected, the pain before (NRS 0–10) and any adverse events (checked-in sessions only)."""
-    return await tx.write(lambda db: lifecycle.complete(db=db, session_id=session_id, record=record, now=tx.now))
+    return await tx.write(
+        lambda db: lifecycle.complete(db=db, session_id=session_id, record=record, now=tx.now),
+        **_the_session(session_id),
+    )
 
 
 @router.post("/{session_id}/no-show", response_model=SessionRead, summary="Mark a no-show")
 async def no_show(session_id: uuid.UUID, tx: TransactionDep) -> Response:
     """The patient did not come; only after the start time. Two no-shows flag the course `needs_review`."""
-    return await tx.write(lambda db: lifecycle.no_show(db=db, session_id=session_id, now=tx.now))
+    return await tx.write(
+        lambda db: lifecycle.no_show(db=db, session_id=session_id, now=tx.now), **_the_session(session_id)
+    )
 
 
 @router.post("/{session_id}/cancel", response_model=SessionCancelled, summary="Cancel a session")
@@ -98,7 +112,8 @@ async def cancel(session_id: uuid.UUID, request: SessionCancel, tx: TransactionD
     return await tx.write(
         lambda db: lifecycle.cancel(
             db=db, session_id=session_id, reason=request.reason, replace=request.replace, now=tx.now
-        )
+        ),
+        current=lambda db: sessions.session_for_change(db=db, session_id=session_id),
     )
 
 
@@ -109,5 +124,6 @@ async def reschedule(session_id: uuid.UUID, request: SessionReschedule, tx: Tran
     planned again; the others keep their times. `moved` lists them all. `dry_run: true` answers the same and
     writes nothing, so staff can look before they commit."""
     return await tx.write(
-        lambda db: reschedule_service.reschedule(db=db, session_id=session_id, request=request, now=tx.now)
+        lambda db: reschedule_service.reschedule(db=db, session_id=session_id, request=request, now=tx.now),
+        current=lambda db: sessions.session_for_change(db=db, session_id=session_id),
     )

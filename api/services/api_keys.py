@@ -33,7 +33,10 @@ def list_api_keys(*, db: DbSession, limit: int, offset: int) -> Page[ApiKeyRead]
     query = select(ApiKey).where(col(ApiKey.revoked_at).is_(None))
     total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.execute(query.order_by(col(ApiKey.created_at), col(ApiKey.id)).limit(limit).offset(offset)).scalars()
-    items = [ApiKeyRead(id=r.id, name=r.name, role=Role(r.role), created_at=r.created_at) for r in rows]
+    items = [
+        ApiKeyRead(id=r.id, name=r.name, role=Role(r.role), created_at=r.created_at, last_used_at=r.last_used_at)
+        for r in rows
+    ]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 

@@ -3,6 +3,9 @@
 from datetime import time
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+from sqlalchemy import select
+
 from api.db import DbSession
 from api.settings import Settings
 from models import Clinic, ClinicRead, ClinicWrite
@@ -46,6 +49,12 @@ def read_clinic(*, db: DbSession) -> ClinicRead:
     return ClinicRead.model_validate(get_clinic(db), from_attributes=True)
 
 
+def clinic_for_change(*, db: DbSession) -> ClinicRead:
+    """The clinic's settings as GET shows them, the row locked."""
+    db.execute(select(Clinic).where(Clinic.id == 1).with_for_update())  # type: ignore[arg-type]
+    return read_clinic(db=db)
+
+
 def update_clinic(*, db: DbSession, values: ClinicWrite) -> ClinicRead:
     """Replace the clinic's settings. Booked sessions keep their instants."""
     clinic = db.get(Clinic, 1) or Clinic(id=1, **values.model_dump(mode="json"))
@@ -54,6 +63,14 @@ def update_clinic(*, db: DbSession, values: ClinicWrite) -> ClinicRead:
     db.add(clinic)
     db.flush()
     return ClinicRead.model_validate(clinic, from_attributes=True)
+
+
+def phone_for_people(clinic: Clinic) -> str | None:
+    """The clinic's phone as people dial it from abroad too: "+49 30 1234567" (stored as E.164)."""
+    if clinic.phone is None:
+        return None
+    number = phonenumbers.parse(clinic.phone, None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def to_intervals(week: list[dict[str, str]]) -> tuple[HoursInterval, ...]:

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlmodel import col
 
 from api.db import DbSession
+from api.services import audit
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
@@ -146,8 +147,11 @@ def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> Cours
     # Core INSERTs, not the ORM's unit of work: nothing in this transaction changes these rows
     # again, and building ORM objects and flushing them was a fifth of a booking's time.
     conn = db.connection()
-    conn.execute(insert(_COURSE), course.model_dump())
+    course_row = course.model_dump()
+    conn.execute(insert(_COURSE), course_row)
     conn.execute(insert(_SESSION), rows)
+    audit.record(db, "course", [(course.id, None, course_row)])  # Core rows: recorded here, not by the flush
+    audit.record(db, "session", ((row["id"], None, row) for row in rows))
     sessions = _read_only(rows)
     plan_new_course_reminders(db, course, sessions, now, patient=planned.patient, clinic=planned.clinic)
     return course_read(course, sessions, planned.zone)
@@ -157,6 +161,13 @@ def get_course(*, db: DbSession, course_id: uuid.UUID) -> CourseRead:
     """One course with its sessions."""
     course = get_or_404(db, Course, course_id)
     return _read_many(db, [course])[0]
+
+
+def course_for_change(*, db: DbSession, course_id: uuid.UUID) -> CourseRead:
+    """One course as GET shows it, its practitioner, patient and itself locked in the writers' order."""
+    found = get_or_404(db, Course, course_id)
+    lock_for_change(db, practitioner_id=found.practitioner_id, patient_id=found.patient_id, course_id=found.id)
+    return get_course(db=db, course_id=course_id)
 
 
 def list_courses(

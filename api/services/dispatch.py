@@ -23,23 +23,26 @@ path uses Core statements on the table and the few columns it needs, not ORM obj
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, and_, case, literal, null, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Row, Select, and_, case, literal, null, or_, select, update
 from sqlmodel import col
 
-from api.db import write_session
+from api.db import DbSession, write_session
 from api.notify import Channel, Delivered, DeliveryError, Message
-from models import Reminder
+from api.services import audit
+from models import Actor, Reminder
 from models.base import table_of
 from models.reminder import DispatchSummary
 from scheduling.backoff import retry_at
 from scheduling.reminders import ReminderStatus
 
 log = logging.getLogger("prolo.dispatch")
+ACTION = "reminders.dispatch"
 
 LEASE = timedelta(minutes=5)
 MAX_LATENESS = timedelta(hours=12)  # R20: older than this, a reminder is stale, not late
@@ -82,7 +85,7 @@ class Tally:
         )
 
 
-def _due(now: datetime) -> object:
+def _due(now: datetime) -> ColumnElement[bool]:
     pending = and_(
         col(Reminder.status) == ReminderStatus.pending,
         col(Reminder.due_at) <= now,
@@ -92,28 +95,46 @@ def _due(now: datetime) -> object:
     return or_(pending, abandoned)
 
 
-def expire_stale(engine: Engine, now: datetime) -> int:
-    """R20: reminders whose moment passed, or overdue past the maximum lateness, become `expired`."""
+@contextmanager
+def _writing(engine: Engine, actor: Actor) -> Iterator[DbSession]:
+    """A short writer's transaction of the pass, its changes recorded as the dispatcher's (S7); committed."""
     with write_session(engine) as db:
-        stale = or_(col(Reminder.expires_at) <= now, col(Reminder.due_at) < now - MAX_LATENESS)
-        result = db.execute(
-            update(Reminder)
-            .where(_due(now), stale)  # type: ignore[arg-type]
-            .values(status=ReminderStatus.expired, lease_until=None, leased_by=None)
-        )
+        audit.begin(db, actor=actor, action=ACTION)
+        yield db
         db.commit()
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _next_due(engine: Engine, now: datetime, limit: int) -> Select[Any]:
-    """The ids of the next `limit` due reminders in due order; on PostgreSQL only rows no one else is claiming."""
-    ids = select(col(Reminder.id)).where(_due(now)).order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit)  # type: ignore[arg-type]
-    if engine.dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    return ids
+def _claimable(engine: Engine, where: Any, limit: int | None = None) -> Select[Any]:
+    """Reminders matching `where` with their status, in due order; on PostgreSQL locked, and only rows
+    no one else is claiming (several dispatchers take disjoint batches)."""
+    c = REMINDER.c
+    query = select(c.id, c.status, c.attempts).where(where).order_by(c.due_at, c.id).limit(limit)
+    return query.with_for_update(skip_locked=True) if engine.dialect.name == "postgresql" else query
 
 
-def _claim_batch(engine: Engine, now: datetime, limit: int, worker: str, lease: timedelta) -> list[Row[Any]]:
+def expire_stale(engine: Engine, now: datetime, actor: Actor = audit.CLI) -> int:
+    """R20: reminders whose moment passed, or overdue past the maximum lateness, become `expired`."""
+    c = REMINDER.c
+    with _writing(engine, actor) as db:
+        stale = or_(c.expires_at <= now, c.due_at < now - MAX_LATENESS)
+        found = db.execute(_claimable(engine, and_(_due(now), stale))).all()
+        if found:
+            db.execute(
+                update(REMINDER)
+                .where(c.id.in_([r.id for r in found]))
+                .values(status=ReminderStatus.expired, lease_until=None, leased_by=None)
+            )
+            audit.record(
+                db,
+                "reminder",
+                ((r.id, {"status": r.status}, {"status": ReminderStatus.expired, "reason": "stale"}) for r in found),
+            )
+        return len(found)
+
+
+def _claim_batch(
+    engine: Engine, now: datetime, limit: int, worker: str, lease: timedelta, actor: Actor
+) -> list[Row[Any]]:
     """Take up to `limit` due reminders in due order, under this dispatcher's lease, in one statement
     that also finishes the rows no channel carries.
 
@@ -127,10 +148,13 @@ def _claim_batch(engine: Engine, now: datetime, limit: int, worker: str, lease: 
     ready = and_(~expired, c.channel == OUTBOX)  # front-desk software collects it (R22)
     finished = or_(expired, c.channel == OUTBOX)
     instant = c.lease_until.type  # UTC handling of bound instants (naive UTC on SQLite), as the ORM does it
-    with write_session(engine) as db:
+    with _writing(engine, actor) as db:
+        due = {r.id: r for r in db.execute(_claimable(engine, _due(now), limit)).all()}
+        if not due:
+            return []
         rows = db.execute(
             update(REMINDER)
-            .where(c.id.in_(_next_due(engine, now, limit).scalar_subquery()))
+            .where(c.id.in_(list(due)))
             .values(
                 status=case(
                     (expired, ReminderStatus.expired),
@@ -144,21 +168,34 @@ def _claim_batch(engine: Engine, now: datetime, limit: int, worker: str, lease: 
             )
             .returning(*_CLAIMED)
         ).all()
-        db.commit()
+        audit.record(
+            db,
+            "reminder",
+            (
+                (
+                    r.id,
+                    {"status": due[r.id].status, "attempts": due[r.id].attempts},
+                    {"status": r.status, "attempts": r.attempts},
+                )
+                for r in rows
+            ),
+        )
     return sorted(rows, key=lambda r: (r.due_at, r.id))
 
 
-def _record(engine: Engine, reminder_id: uuid.UUID, worker: str, **values: object) -> bool:
-    """Write a delivery's outcome, only if the lease is still ours (R21)."""
+def _record(engine: Engine, actor: Actor, reminder_id: uuid.UUID, worker: str, **values: Any) -> bool:
+    """Write a delivery's outcome, only if the lease is still ours (R21); the audit trail records it (S7)."""
     c = REMINDER.c
-    with write_session(engine) as db:
+    with _writing(engine, actor) as db:
         result = db.execute(
             update(REMINDER)
             .where(c.id == reminder_id, c.leased_by == worker, c.status == ReminderStatus.sending)
             .values(lease_until=None, leased_by=None, **values)
         )
-        db.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        ours = bool(result.rowcount)  # type: ignore[attr-defined]
+        if ours:
+            audit.record(db, "reminder", [(reminder_id, {"status": ReminderStatus.sending}, values)])
+        return ours
 
 
 def _message(reminder: Row[Any]) -> Message:
@@ -175,6 +212,7 @@ def _message(reminder: Row[Any]) -> Message:
 
 def _deliver(
     engine: Engine,
+    actor: Actor,
     reminder: Row[Any],
     channels: Mapping[str, Channel],
     worker: str,
@@ -183,7 +221,7 @@ def _deliver(
 ) -> None:
     """Send one claimed reminder through its channel and record the outcome (outbox rows never get here)."""
     if reminder.expires_at <= clock():  # the moment passed while it waited in the batch
-        tally.expired += _record(engine, reminder.id, worker, status=ReminderStatus.expired)
+        tally.expired += _record(engine, actor, reminder.id, worker, status=ReminderStatus.expired)
         return
     try:
         channel = channels.get(reminder.channel)
@@ -193,15 +231,16 @@ def _deliver(
             )
         delivered: Delivered = channel.send(_message(reminder))
     except DeliveryError as exc:
-        _failed(engine, reminder, worker, clock(), exc, tally)
+        _failed(engine, actor, reminder, worker, clock(), exc, tally)
         return
     except Exception as exc:  # a channel's own bug must not end the pass: retried like a temporary failure
         log.exception("channel %s raised for reminder %s", reminder.channel, reminder.id)
         unexpected = DeliveryError(type(exc).__name__, permanent=False, error_class=type(exc).__name__)
-        _failed(engine, reminder, worker, clock(), unexpected, tally)
+        _failed(engine, actor, reminder, worker, clock(), unexpected, tally)
         return
     tally.sent += _record(
         engine,
+        actor,
         reminder.id,
         worker,
         status=ReminderStatus.sent,
@@ -211,14 +250,16 @@ def _deliver(
     )
 
 
-def _failed(engine: Engine, reminder: Row[Any], worker: str, now: datetime, exc: DeliveryError, tally: Tally) -> None:
+def _failed(
+    engine: Engine, actor: Actor, reminder: Row[Any], worker: str, now: datetime, exc: DeliveryError, tally: Tally
+) -> None:
     error = exc.detail[:500]
     again = None if exc.permanent else retry_at(reminder.attempts, now, random.uniform(-1.0, 1.0))
     if again is None:
-        tally.failed += _record(engine, reminder.id, worker, status=ReminderStatus.failed, last_error=error)
+        tally.failed += _record(engine, actor, reminder.id, worker, status=ReminderStatus.failed, last_error=error)
     else:
         tally.retried += _record(
-            engine, reminder.id, worker, status=ReminderStatus.pending, next_attempt_at=again, last_error=error
+            engine, actor, reminder.id, worker, status=ReminderStatus.pending, next_attempt_at=again, last_error=error
         )
 
 
@@ -241,13 +282,18 @@ def dispatch(
     limit: int = 500,
     worker: str | None = None,
     lease: timedelta = LEASE,
+    actor: Actor = audit.CLI,
 ) -> DispatchSummary:
-    """One pass: expire the stale, then claim and deliver due reminders, at most `limit` of them."""
+    """One pass: expire the stale, then claim and deliver due reminders, at most `limit` of them.
+
+    `actor`: who runs the pass (the API key of `POST /v1/reminders/dispatch`, or the command line),
+    as the audit trail records every reminder's change of state.
+    """
     worker = worker or f"dispatcher-{uuid.uuid4().hex[:12]}"
-    tally = Tally(expired=expire_stale(engine, clock()))
+    tally = Tally(expired=expire_stale(engine, clock(), actor))
     size = BATCH
     while tally.claimed < limit:
-        batch = _claim_batch(engine, clock(), min(size, limit - tally.claimed), worker, lease)
+        batch = _claim_batch(engine, clock(), min(size, limit - tally.claimed), worker, lease, actor)
         if not batch:
             break
         tally.claimed += len(batch)
@@ -260,5 +306,5 @@ def dispatch(
             if clock() - renewed_at > lease / 2:
                 renewed_at = clock()
                 _renew(engine, worker, renewed_at, lease)
-            _deliver(engine, reminder, channels, worker, clock, tally)
+            _deliver(engine, actor, reminder, channels, worker, clock, tally)
     return tally.summary()

@@ -5,6 +5,7 @@
      ├── Conflict            the request clashes with what is stored
      │    ├── DuplicateMrn   another patient has this MRN
      │    └── SlotTaken      the time was booked by someone else meanwhile
+     ├── PreconditionFailed  If-Match names an ETag that is no longer current (S6)
      └── InvalidInput        well-formed, but not acceptable (field, message)
 
 The planner's own errors (`scheduling.SchedulingError`, e.g. `NoSlotAvailable`)
@@ -42,8 +43,17 @@ class SlotTaken(Conflict):
         super().__init__(detail)
 
 
+class PreconditionFailed(ProloError):
+    """S6: the client's `If-Match` names a version of the resource that is no longer current."""
+
+    def __init__(self, current_etag: str) -> None:
+        super().__init__("the resource changed since you read it: read it again, then decide (If-Match is stale)")
+        self.current_etag = current_etag
+
+
 class InvalidInput(ProloError):
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, where: str = "body") -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.where = where  # body, query or header

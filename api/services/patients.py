@@ -30,6 +30,11 @@ def get_patient(*, db: DbSession, patient_id: uuid.UUID) -> PatientRead:
     return PatientRead.of(get_or_404(db, Patient, patient_id))
 
 
+def patient_for_change(*, db: DbSession, patient_id: uuid.UUID) -> PatientRead:
+    """One patient as GET shows them, locked."""
+    return PatientRead.of(get_or_404(db, Patient, patient_id, lock=True))
+
+
 def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpdate, now: datetime) -> PatientRead:
     """Change the given fields."""
     patient = get_or_404(db, Patient, patient_id, lock=True)

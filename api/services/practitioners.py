@@ -53,6 +53,11 @@ def get_practitioner(*, db: DbSession, practitioner_id: uuid.UUID) -> Practition
     return _read(get_or_404(db, Practitioner, practitioner_id))
 
 
+def practitioner_for_change(*, db: DbSession, practitioner_id: uuid.UUID) -> PractitionerRead:
+    """One practitioner as GET shows them, locked."""
+    return _read(get_or_404(db, Practitioner, practitioner_id, lock=True))
+
+
 def update_practitioner(*, db: DbSession, practitioner_id: uuid.UUID, changes: PractitionerUpdate) -> PractitionerRead:
     """Change a practitioner's name or hours. Booked sessions stay where they are."""
     practitioner = get_or_404(db, Practitioner, practitioner_id, lock=True)

@@ -51,6 +51,11 @@ def get_protocol(*, db: DbSession, protocol_id: uuid.UUID) -> ProtocolRead:
     return ProtocolRead.model_validate(get_or_404(db, Protocol, protocol_id), from_attributes=True)
 
 
+def protocol_for_change(*, db: DbSession, protocol_id: uuid.UUID) -> ProtocolRead:
+    """One protocol as GET shows it, locked."""
+    return ProtocolRead.model_validate(get_or_404(db, Protocol, protocol_id, lock=True), from_attributes=True)
+
+
 def update_protocol(*, db: DbSession, protocol_id: uuid.UUID, changes: ProtocolUpdate) -> ProtocolRead:
     """Change a protocol; courses already booked keep the values they were booked with."""
     protocol = get_or_404(db, Protocol, protocol_id, lock=True)

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from sqlmodel import col
 
 from api.db import DbSession
+from api.services import audit
 from api.services.clinic import get_clinic
 from models import Clinic, Course, Patient, Reminder, Session
 from models.base import new_id, table_of
@@ -121,8 +122,10 @@ def _insert(
     if not plans:
         return
     starts = {str(s.id): s.start_at for s in sessions}
-    # one Core executemany, no ORM objects: a booking plans dozens of reminders
-    db.connection().execute(insert(_REMINDER), [_row(p, course, patient, starts[p.session_id], now) for p in plans])
+    # one Core executemany, no ORM objects: a booking plans dozens of reminders (so recorded here, S7)
+    rows = [_row(p, course, patient, starts[p.session_id], now) for p in plans]
+    db.connection().execute(insert(_REMINDER), rows)
+    audit.record(db, "reminder", ((row["id"], None, row) for row in rows))
 
 
 def _row(plan: PlannedReminder, course: Course, patient: Patient, start_at: datetime, now: datetime) -> dict[str, Any]:

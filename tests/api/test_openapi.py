@@ -28,9 +28,13 @@ def test_every_operation_is_documented_for_staff(anon: TestClient) -> None:
             assert body.get("examples") or _has_examples(body["schema"], components), where
 
 
+# S9: calendar apps cannot send a key; the secret in the URL is the key.
+OPEN_V1_PATHS = {"/v1/calendar/{token}.ics"}
+
+
 def test_v1_operations_require_a_key_in_the_spec(anon: TestClient) -> None:
     spec = anon.get("/openapi.json").json()
     for path, item in spec["paths"].items():
         for method, op in item.items():
             secured = bool(op.get("security"))
-            assert secured == path.startswith("/v1"), f"{method} {path}"
+            assert secured == (path.startswith("/v1") and path not in OPEN_V1_PATHS), f"{method} {path}"

@@ -1,0 +1,1 @@
+"""FHIR R4 (S10): Prolo's rows as FHIR resources, for EHR integration."""

@@ -1,0 +1,1 @@
+"""The printable aftercare handout (S11): one self-contained HTML page, rendered by Jinja2."""

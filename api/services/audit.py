@@ -1,0 +1,220 @@
+"""The audit trail and the sync feed (SPEC S7).
+
+Every change writes one event per row it changed, in the same transaction: who (the
+API key, or the command line), what (the route's or command's action), which row,
+and the row before and after. Nothing can forget it:
+
+- rows changed through the ORM are recorded when the transaction flushes them (an
+  `after_flush` hook on every database session), with their values before the flush;
+- rows written with Core statements for speed (a booking's course and sessions,
+  reminders, the dispatcher's results) are recorded by the code that writes them,
+  through :func:`record`.
+
+Events are append-only: the database refuses to change or delete one (migration 0005).
+Secrets (key and feed-URL hashes) never enter an event. `before` and `after` hold
+clinical data and never reach a log.
+
+**The sync feed.** Front-desk software follows ``?after=CURSOR`` and must never miss an
+event. On SQLite writers take turns (``BEGIN IMMEDIATE``), so ids grow in commit order.
+On PostgreSQL they do not: a transaction that took id 7 may commit after one that took
+id 8, and a reader that had seen 8 would skip 7 for ever. So each event also records the
+id of the transaction that wrote it (``txid``), the feed is ordered by ``(txid, id)``,
+and it only hands out events of transactions older than the reader's visibility
+horizon ``pg_snapshot_xmin(pg_current_snapshot())``: every transaction below it has
+ended, so no event can appear behind the cursor later. Events of transactions still
+running wait for the next poll; a long transaction delays the feed, never breaks it.
+"""
+
+import enum
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, event, insert, inspect, literal, literal_column, or_, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import UOWTransaction
+
+from api.db import DbSession
+from api.services.errors import InvalidInput
+from models import Actor, AuditEvent, AuditEventRead, AuditFeed
+from models.base import table_of
+
+_AUDIT = table_of(AuditEvent)
+CLI = Actor(id=None, name="prolo command line", role="cli")
+_ACTOR, _ACTION, _NOW = "prolo_actor", "prolo_action", "prolo_now"
+# Not recorded: the trail itself, stored answers to retries (their effects are recorded), and secrets.
+_UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})
+_SECRET_COLUMNS = frozenset({"key_hash", "token_hash"})
+
+
+def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = None) -> None:
+    """Say who is changing things in this transaction, why (the route's or the command's action) and when."""
+    db.info[_ACTOR] = actor
+    db.info[_ACTION] = action
+    if now is not None:
+        db.info[_NOW] = now
+
+
+def jsonable(value: Any) -> Any:
+    """A column's value as the audit event's JSON holds it."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's columns for an event: JSON values, secrets left out."""
+    return {name: jsonable(value) for name, value in row.items() if name not in _SECRET_COLUMNS}
+
+
+def record(
+    db: DbSession,
+    entity_type: str,
+    changes: Iterable[tuple[Any, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+    *,
+    action: str | None = None,
+) -> None:
+    """Events for rows written with Core statements: (entity id, before, after) each; one INSERT for all."""
+    events = [
+        {
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "before": None if before is None else snapshot(before),
+            "after": None if after is None else snapshot(after),
+        }
+        for entity_id, before, after in changes
+    ]
+    _insert(db, events, action)
+
+
+def _insert(db: DbSession, events: list[dict[str, Any]], action: str | None) -> None:
+    if not events:
+        return
+    actor: Actor = db.info.get(_ACTOR, CLI)
+    connection = db.connection()
+    # PostgreSQL: the writing transaction's id, for the feed's visibility horizon (module docstring)
+    txid = (
+        literal_column("pg_current_xact_id()::text::bigint", BigInteger)
+        if connection.dialect.name == "postgresql"
+        else literal(0, BigInteger)
+    )
+    common = {
+        "at": db.info.get(_NOW) or datetime.now(UTC),
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "actor_role": actor.role,
+        "action": action or db.info.get(_ACTION, "change"),
+    }
+    connection.execute(insert(_AUDIT).values(txid=txid), [{**common, **e} for e in events])
+
+
+def _columns(state: Any) -> dict[str, Any]:
+    return {column.key: state.attrs[column.key].value for column in state.mapper.column_attrs}
+
+
+def _before(state: Any) -> dict[str, Any]:
+    values = {}
+    for column in state.mapper.column_attrs:
+        history = state.attrs[column.key].history
+        values[column.key] = history.deleted[0] if history.deleted else state.attrs[column.key].value
+    return values
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _record_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
+    """One event per row this flush inserted, changed or deleted (values before the flush still readable here)."""
+    events: list[dict[str, Any]] = []
+    for kind, rows in (("new", db.new), ("dirty", db.dirty), ("deleted", db.deleted)):
+        for row in rows:
+            state = inspect(row)
+            table = getattr(state.mapper.local_table, "name", None)
+            if table is None or table in _UNAUDITED_TABLES:
+                continue
+            if kind == "dirty" and not any(state.attrs[c.key].history.has_changes() for c in state.mapper.column_attrs):
+                continue  # touched, not changed
+            before = None if kind == "new" else snapshot(_before(state))
+            after = None if kind == "deleted" else snapshot(_columns(state))
+            if before is not None and before == after:
+                continue
+            key = state.identity[0] if state.identity else _columns(state).get("id")
+            events.append({"entity_type": table, "entity_id": str(key), "before": before, "after": after})
+    if events:
+        _insert(db, events, None)  # type: ignore[arg-type]
+
+
+def _event_read(row: AuditEvent) -> AuditEventRead:
+    assert row.id is not None  # stored
+    return AuditEventRead(
+        id=row.id,
+        at=row.at,
+        actor=Actor(id=row.actor_id, name=row.actor_name, role=row.actor_role),
+        action=row.action,
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        before=row.before,
+        after=row.after,
+    )
+
+
+def _cursor(text: str | None) -> tuple[int, int]:
+    if text is None:
+        return (-1, 0)
+    try:
+        txid, event_id = (int(part) for part in text.split("."))
+    except ValueError:
+        raise InvalidInput("after", "not a cursor this feed gave out (next_cursor)", where="query") from None
+    return txid, event_id
+
+
+def events(
+    *,
+    db: DbSession,
+    after: str | None,
+    limit: int,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    from_at: datetime | None = None,
+    to_at: datetime | None = None,
+) -> AuditFeed:
+    """Events after the cursor, oldest first, filtered; only those no running transaction can precede."""
+    txid, event_id = _cursor(after)
+    c = _AUDIT.c
+    query = select(AuditEvent).where(or_(c.txid > txid, (c.txid == txid) & (c.id > event_id)))
+    if db.connection().dialect.name == "postgresql":
+        query = query.where(
+            c.txid < literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger)
+        )
+    if entity_type is not None:
+        query = query.where(c.entity_type == entity_type)
+    if entity_id is not None:
+        query = query.where(c.entity_id == entity_id)
+    if actor is not None:
+        query = query.where(_actor_matches(actor))
+    if from_at is not None:
+        query = query.where(c.at >= from_at)
+    if to_at is not None:
+        query = query.where(c.at < to_at)
+    rows = list(db.execute(query.order_by(c.txid, c.id).limit(limit)).scalars())
+    next_cursor = f"{rows[-1].txid}.{rows[-1].id}" if rows else after
+    return AuditFeed(items=[_event_read(r) for r in rows], next_cursor=next_cursor, limit=limit)
+
+
+def _actor_matches(actor: str) -> Any:
+    """An API key's id, or an actor's name (a key's name, or the command line's)."""
+    try:
+        return _AUDIT.c.actor_id == uuid.UUID(actor)
+    except ValueError:
+        return _AUDIT.c.actor_name == actor

@@ -1,0 +1,46 @@
+"""Secret calendar-feed URLs (S9): made, replaced and looked up; stored only as SHA-256 hashes.
+
+Calendar apps cannot send an API key, so a feed they subscribe to is opened by a secret
+in its URL. Such URLs leak (they sit in calendar apps and their sync logs), so each
+patient or practitioner has at most one: asking for a new one deletes the old one's row
+in the same transaction, and the old URL answers 404 from then on. Like API keys
+(api/auth.py), tokens are 256-bit random strings, so one SHA-256 is the right hash.
+"""
+
+import secrets
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlmodel import Session as DbSession
+from sqlmodel import col
+
+from api.auth import hash_key
+from api.services.lookups import get_or_404
+from models import CalendarToken, Patient, Practitioner
+
+
+def new_patient_token(*, db: DbSession, patient_id: uuid.UUID, now: datetime) -> str:
+    """A new token for the patient's feed; the old one stops working."""
+    get_or_404(db, Patient, patient_id, lock=True)  # two staff asking at once: one after the other
+    return _replace(db, "patient_id", patient_id, now)
+
+
+def new_practitioner_token(*, db: DbSession, practitioner_id: uuid.UUID, now: datetime) -> str:
+    """A new token for the practitioner's feed; the old one stops working."""
+    get_or_404(db, Practitioner, practitioner_id, lock=True)
+    return _replace(db, "practitioner_id", practitioner_id, now)
+
+
+def _replace(db: DbSession, owner_column: str, owner_id: uuid.UUID, now: datetime) -> str:
+    db.execute(delete(CalendarToken).where(getattr(CalendarToken, owner_column) == owner_id))
+    token = secrets.token_urlsafe(32)
+    db.add(CalendarToken(**{owner_column: owner_id}, token_hash=hash_key(token), created_at=now))
+    db.commit()
+    return token
+
+
+def find_token(db: DbSession, token: str) -> CalendarToken | None:
+    """The live token row for this secret, or None (unknown, or replaced by a newer one)."""
+    query = select(CalendarToken).where(col(CalendarToken.token_hash) == hash_key(token))
+    return db.execute(query).scalar_one_or_none()

@@ -1,0 +1,114 @@
+"""Safe retries (SPEC S5): a POST sent again under the same `Idempotency-Key` gets the first answer, once.
+
+A key is the caller's (one per API key) and kept 24 hours. It is stored in the very
+transaction of the effect, with the answer, so a crash can never keep one without the
+other: either both are committed, or neither, and the retry runs afresh.
+
+A retry that arrives while the first is still running waits for it: on PostgreSQL its
+insert of the same key waits on the first's uncommitted row (the primary key), then
+finds it committed; on SQLite writers take turns anyway. Only answers that changed
+something are kept; a request that failed (409, 422 …) stored nothing, so sending it
+again simply runs it again. An answer that showed a secret once (an API key, a feed
+URL) is never shown again: its retry gets 409 naming what was made.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from api.db import DbSession
+from api.services.errors import Conflict, InvalidInput
+from models import IdempotencyRecord
+
+KEPT = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The first answer to a request, to send again."""
+
+    status_code: int
+    body: bytes
+    location: str | None
+    replayed: bool = False  # sent once already, under the same key
+
+
+def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+    """What makes two requests the same request: method, path, query and body."""
+    return hashlib.sha256(f"{method} {path}?{query}\n".encode() + body).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise InvalidInput(
+            "Idempotency-Key", f"1 to {MAX_KEY_LENGTH} printable ASCII characters, e.g. a UUID", where="header"
+        )
+    return key
+
+
+def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, now: datetime) -> Replay | None:
+    """Take the key for this request (None: go on and run it), or the first answer to send again.
+
+    Raises InvalidInput when the key was used for another request, and Conflict when the
+    first answer held a secret that is shown only once.
+    """
+    expired = now - KEPT
+    db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < expired))  # type: ignore[arg-type]
+    values = {
+        "api_key_id": api_key_id,
+        "key": key,
+        "fingerprint": fingerprint,
+        "created_at": now,
+        "status_code": 0,  # until the answer is ready, later in this transaction
+        "body": "",
+        "secret": False,
+    }
+    dialect = postgresql if db.connection().dialect.name == "postgresql" else sqlite
+    taken = db.execute(dialect.insert(IdempotencyRecord).values(values).on_conflict_do_nothing())
+    if taken.rowcount == 1:  # type: ignore[attr-defined]
+        return None
+    first = db.execute(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.api_key_id == api_key_id,  # type: ignore[arg-type]
+            IdempotencyRecord.key == key,  # type: ignore[arg-type]
+        )
+    ).scalar_one()
+    if first.fingerprint != fingerprint:
+        raise InvalidInput(
+            "Idempotency-Key", "this key was sent with another request; use a new key for a new request", where="header"
+        )
+    if first.secret:
+        raise Conflict(
+            "this request was made already, and its answer held a secret that is shown only once; "
+            "revoke what was made and ask again with a new Idempotency-Key",
+            made=first.body,
+        )
+    return Replay(first.status_code, first.body.encode(), first.location, replayed=True)
+
+
+def keep(
+    db: DbSession,
+    *,
+    api_key_id: uuid.UUID,
+    key: str,
+    status_code: int,
+    body: bytes,
+    location: str | None,
+    secret_made: str | None,
+) -> None:
+    """Store the first answer under its key, in the transaction of its effect (before the commit)."""
+    db.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key)  # type: ignore[arg-type]
+        .values(
+            status_code=status_code,
+            body=secret_made if secret_made is not None else body.decode(),
+            location=location,
+            secret=secret_made is not None,
+        )
+    )
