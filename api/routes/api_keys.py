@@ -29,6 +29,12 @@ async def create_key(request: ApiKeyCreate, tx: TransactionDep) -> Response:
     )
 
 
+@router.get("/{key_id}", response_model=ApiKeyRead, summary="One API key")
+async def get_key(key_id: uuid.UUID, tx: TransactionDep) -> Response:
+    """A key's name, role and last use (to the minute); never the key itself."""
+    return await tx.read(lambda db: api_keys.get_api_key(db=db, key_id=key_id), etag=True)
+
+
 @router.delete("/{key_id}", status_code=204, response_model=None, summary="Revoke an API key")
 async def revoke_key(key_id: uuid.UUID, http: Request, tx: TransactionDep) -> Response:
     """The key stops working at once in this process, and within `PROLO_API_KEY_CACHE_SECONDS` in every other

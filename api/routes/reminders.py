@@ -66,6 +66,12 @@ async def dispatch_pass(request: DispatchRequest, http: Request, tx: Transaction
     )
 
 
+@router.get("/{reminder_id}", response_model=ReminderRead, dependencies=_readers, summary="One reminder")
+async def get_reminder(reminder_id: uuid.UUID, tx: TransactionDep) -> Response:
+    """A reminder with its delivery state, `reason` if skipped and `last_error` if a delivery failed."""
+    return await tx.read(lambda db: reminders.get_reminder(db=db, reminder_id=reminder_id), etag=True)
+
+
 @router.post("/{reminder_id}/ack", response_model=ReminderRead, dependencies=_readers, summary="Acknowledge")
 async def acknowledge(reminder_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Front-desk software took this outbox reminder (ready → acknowledged)."""

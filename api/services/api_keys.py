@@ -8,6 +8,7 @@ from sqlmodel import col
 
 from api.auth import hash_key, new_key
 from api.db import DbSession
+from api.services.errors import NotFound
 from api.services.lookups import get_or_404
 from models import ApiKey, ApiKeyCreated, ApiKeyRead, Page, Role
 
@@ -33,11 +34,22 @@ def list_api_keys(*, db: DbSession, limit: int, offset: int) -> Page[ApiKeyRead]
     query = select(ApiKey).where(col(ApiKey.revoked_at).is_(None))
     total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.execute(query.order_by(col(ApiKey.created_at), col(ApiKey.id)).limit(limit).offset(offset)).scalars()
-    items = [
-        ApiKeyRead(id=r.id, name=r.name, role=Role(r.role), created_at=r.created_at, last_used_at=r.last_used_at)
-        for r in rows
-    ]
+    items = [_read(r) for r in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def _read(row: ApiKey) -> ApiKeyRead:
+    return ApiKeyRead(
+        id=row.id, name=row.name, role=Role(row.role), created_at=row.created_at, last_used_at=row.last_used_at
+    )
+
+
+def get_api_key(*, db: DbSession, key_id: uuid.UUID) -> ApiKeyRead:
+    """One key (never the key itself); revoked keys are gone."""
+    row = get_or_404(db, ApiKey, key_id)
+    if row.revoked_at is not None:
+        raise NotFound("api_key", key_id)
+    return _read(row)
 
 
 def revoke_api_key(*, db: DbSession, key_id: uuid.UUID, now: datetime) -> None:

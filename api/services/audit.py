@@ -2,13 +2,17 @@
 
 Every change writes one event per row it changed, in the same transaction: who (the
 API key, or the command line), what (the route's or command's action), which row,
-and the row before and after. Nothing can forget it:
+and the row as it was before the transaction and as it is at its commit (a row a use
+case touches in several steps is still one event). Nothing can forget it:
 
 - rows changed through the ORM are recorded when the transaction flushes them (an
   `after_flush` hook on every database session), with their values before the flush;
 - rows written with Core statements for speed (a booking's course and sessions,
   reminders, the dispatcher's results) are recorded by the code that writes them,
   through :func:`record`.
+
+Both gather the transaction's events; they are written just before it commits, and
+forgotten if it rolls back.
 
 Events are append-only: the database refuses to change or delete one (migration 0005).
 Secrets (key and feed-URL hashes) never enter an event. `before` and `after` hold
@@ -43,7 +47,7 @@ from models.base import table_of
 
 _AUDIT = table_of(AuditEvent)
 CLI = Actor(id=None, name="prolo command line", role="cli")
-_ACTOR, _ACTION, _NOW = "prolo_actor", "prolo_action", "prolo_now"
+_ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
 # Not recorded: the trail itself, stored answers to retries (their effects are recorded), and secrets.
 _UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})
 _SECRET_COLUMNS = frozenset({"key_hash", "token_hash"})
@@ -87,19 +91,55 @@ def record(
     action: str | None = None,
 ) -> None:
     """Events for rows written with Core statements: (entity id, before, after) each; one INSERT for all."""
-    events = [
-        {
+    for entity_id, before, after in changes:
+        _gather(
+            db,
+            entity_type,
+            str(entity_id),
+            None if before is None else snapshot(before),
+            None if after is None else snapshot(after),
+            action,
+        )
+
+
+def _gather(
+    db: OrmSession,
+    entity_type: str,
+    entity_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    action: str | None,
+) -> None:
+    """Add a row's change to the transaction's events: its first `before` stays, its latest `after` wins."""
+    pending: dict[tuple[str, str], dict[str, Any]] = db.info.setdefault(_PENDING, {})
+    known = pending.get((entity_type, entity_id))
+    if known is None:
+        pending[(entity_type, entity_id)] = {
             "entity_type": entity_type,
-            "entity_id": str(entity_id),
-            "before": None if before is None else snapshot(before),
-            "after": None if after is None else snapshot(after),
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+            "action": action or db.info.get(_ACTION, "change"),
         }
-        for entity_id, before, after in changes
-    ]
-    _insert(db, events, action)
+    elif known["after"] is not None and after is not None and before is not None:
+        known["after"] = {**known["after"], **after}  # a partial change (the dispatcher's) adds to what was known
+    else:
+        known["after"] = after
 
 
-def _insert(db: DbSession, events: list[dict[str, Any]], action: str | None) -> None:
+@event.listens_for(OrmSession, "before_commit")
+def _write_gathered(db: OrmSession) -> None:
+    """The transaction's events, written in it just before it commits (one INSERT)."""
+    pending: dict[tuple[str, str], dict[str, Any]] = db.info.pop(_PENDING, {})
+    _insert(db, [e for e in pending.values() if e["before"] != e["after"]])
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_gathered(db: OrmSession) -> None:
+    db.info.pop(_PENDING, None)  # nothing of the transaction was stored: nor are its events
+
+
+def _insert(db: OrmSession, events: list[dict[str, Any]]) -> None:
     if not events:
         return
     actor: Actor = db.info.get(_ACTOR, CLI)
@@ -115,7 +155,6 @@ def _insert(db: DbSession, events: list[dict[str, Any]], action: str | None) -> 
         "actor_id": actor.id,
         "actor_name": actor.name,
         "actor_role": actor.role,
-        "action": action or db.info.get(_ACTION, "change"),
     }
     connection.execute(insert(_AUDIT).values(txid=txid), [{**common, **e} for e in events])
 
@@ -134,8 +173,8 @@ def _before(state: Any) -> dict[str, Any]:
 
 @event.listens_for(OrmSession, "after_flush")
 def _record_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
-    """One event per row this flush inserted, changed or deleted (values before the flush still readable here)."""
-    events: list[dict[str, Any]] = []
+    """Gather a change for every row this flush inserted, changed or deleted (the values before it are
+    still readable here)."""
     for kind, rows in (("new", db.new), ("dirty", db.dirty), ("deleted", db.deleted)):
         for row in rows:
             state = inspect(row)
@@ -146,12 +185,8 @@ def _record_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
                 continue  # touched, not changed
             before = None if kind == "new" else snapshot(_before(state))
             after = None if kind == "deleted" else snapshot(_columns(state))
-            if before is not None and before == after:
-                continue
             key = state.identity[0] if state.identity else _columns(state).get("id")
-            events.append({"entity_type": table, "entity_id": str(key), "before": before, "after": after})
-    if events:
-        _insert(db, events, None)  # type: ignore[arg-type]
+            _gather(db, table, str(key), before, after, None)
 
 
 def _event_read(row: AuditEvent) -> AuditEventRead:

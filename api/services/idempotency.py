@@ -69,9 +69,9 @@ def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, n
         "secret": False,
     }
     dialect = postgresql if db.connection().dialect.name == "postgresql" else sqlite
-    taken = db.execute(dialect.insert(IdempotencyRecord).values(values).on_conflict_do_nothing())
-    if taken.rowcount == 1:  # type: ignore[attr-defined]
-        return None
+    inserted = dialect.insert(IdempotencyRecord).values(values).on_conflict_do_nothing()
+    if db.execute(inserted.returning(IdempotencyRecord.key)).first() is not None:
+        return None  # the key is ours
     first = db.execute(
         select(IdempotencyRecord).where(
             IdempotencyRecord.api_key_id == api_key_id,  # type: ignore[arg-type]

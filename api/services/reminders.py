@@ -65,6 +65,11 @@ def list_reminders(
     return Page(items=[reminder_read(r, zone) for r in rows], total=total, limit=limit, offset=offset)
 
 
+def get_reminder(*, db: DbSession, reminder_id: uuid.UUID) -> ReminderRead:
+    """One reminder."""
+    return reminder_read(get_or_404(db, Reminder, reminder_id), get_clinic(db).zone)
+
+
 def reminder_for_change(*, db: DbSession, reminder_id: uuid.UUID) -> ReminderRead:
     """One reminder as the API shows it, locked."""
     return reminder_read(get_or_404(db, Reminder, reminder_id, lock=True), get_clinic(db).zone)
