@@ -12,11 +12,12 @@ from sqlmodel import col
 
 from api.db import DbSession
 from api.services import audit
+from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
 from api.services.lookups import get_or_404, lock_for_change
-from api.services.planning import plan_sessions, planner_values, session_values
+from api.services.planning import planner_values, session_values
 from api.services.protocols import default_protocol
 from api.services.reminder_plans import plan_new_course_reminders
 from api.services.views import course_read, sessions_by_course
@@ -32,11 +33,10 @@ from models import (
     Session,
 )
 from models.base import table_of
-from scheduling import OUTSIDE_WINDOW, CoursePlan, NoSlotAvailable
-from scheduling.aftercare import Rule, SessionRef, windows_for
+from scheduling import CoursePlan, NoSlotAvailable, course_reach
+from scheduling.aftercare import Rule
+from scheduling.booking import plan_booking
 from scheduling.lifecycle import CANCELLABLE, CourseStatus, SessionStatus
-from scheduling.medications import medication_warnings
-from scheduling.protocol import OUTSIDE_WINDOW_MESSAGE
 from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
 
 # Session 1 is looked for within this many days of start_date (R2): a short first pass keeps
@@ -72,25 +72,28 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
     zone = clinic.zone
     values = planner_values(protocol, request.session_count or protocol.session_count)
     preferred = time.fromisoformat(request.preferred_time) if request.preferred_time else None
-    plan = None
+    rules = [Rule(**rule) for rule in protocol.rules]
+    booking = None
     for search_days in FIRST_SESSION_PASSES:
+        # load exactly what the core says this question reaches, then let it decide everything at once
+        reach = course_reach(values, zone, start_date=request.start_date, first_session_search_days=search_days)
+        calendar = load_calendar(db, practitioner=practitioner, patient_id=patient.id, span=reach, clinic=clinic)
         try:
-            plan = plan_sessions(
-                db,
-                practitioner=practitioner,
-                patient_id=patient.id,
-                clinic=clinic,
-                values=values,
-                now=now,
+            booking = plan_booking(
+                calendar,
+                values,
                 start_date=request.start_date,
                 preferred_time=preferred,
+                rules=rules,
+                medications=patient.medications,
+                now=now,
                 first_session_search_days=search_days,
             )
             break
         except NoSlotAvailable as exc:
             if exc.session_number != 1 or search_days == FIRST_SESSION_PASSES[-1]:
                 raise
-    assert plan is not None
+    assert booking is not None
     # model_construct: the values are the validated request's and the planner's own
     course = Course.model_construct(
         patient_id=patient.id,
@@ -106,25 +109,10 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
         session_minutes=values.session_minutes,
         injectate=protocol.injectate,
         rules=protocol.rules,
-        warnings=_course_warnings(plan, patient, protocol.rules, zone),
+        warnings=[{"code": n.code, "message": n.message} for n in booking.notices],
         created_at=now,
     )
-    return _Planned(course, plan, zone, patient, clinic)
-
-
-def _course_warnings(
-    plan: CoursePlan, patient: Patient, rules: list[dict[str, Any]], zone: ZoneInfo
-) -> list[dict[str, str]]:
-    outside = [
-        {"code": OUTSIDE_WINDOW, "message": f"session {s.number}: {OUTSIDE_WINDOW_MESSAGE}"}
-        for s in plan.sessions
-        if OUTSIDE_WINDOW in s.warnings
-    ]
-    # R15: name any NSAID the patient takes, with the dates to pause it around every session.
-    planned = [SessionRef(f"session {s.number}", s.start_at) for s in plan.sessions]
-    windows = windows_for(planned, [Rule(**rule) for rule in rules], zone)
-    nsaids = [{"code": w.code, "message": w.message} for w in medication_warnings(patient.medications, windows)]
-    return outside + nsaids
+    return _Planned(course, booking.plan, zone, patient, clinic)
 
 
 def _read_only(rows: list[dict[str, Any]]) -> list[Session]:
