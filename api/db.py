@@ -44,13 +44,16 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             poolclass=QueuePool,
             pool_size=pool_size,
             max_overflow=pool_size,
+            hide_parameters=True,  # a database error's message never quotes a patient's values (S7)
         )
         _configure_sqlite(engine)
         _GATES[engine] = threading.Lock()
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(
+        parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+    )
     _configure_postgresql(engine)
     return engine
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.admission import AdmissionTimeout
+from api.logs import traceback_without_messages
 from api.services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
 
@@ -177,7 +178,8 @@ def _statement(request: Request, exc: StatementError) -> JSONResponse:
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error", exc_info=exc)
+    # S7: the exception's message may quote patient data (a pydantic input, SQL parameters): frames and classes only
+    log.error("unexpected error (%s)\n%s", type(exc).__name__, traceback_without_messages(exc))
     return problem(500, "internal error; it has been logged")
 
 

@@ -8,7 +8,9 @@ Every route that uses the database hands its use case to the request's
 - **write**: a writer's turn, then one worker-thread hop that opens the writer's
   transaction, runs the use case (use cases flush, they never commit), serialises
   the answer and commits. The answer exists before the commit, so whatever must be
-  stored with it can be, in the same transaction.
+  stored with it is, in the same transaction: the answer itself under the request's
+  `Idempotency-Key` (S5), and the audit events of every row it changed (S7). An
+  `If-Match` is checked against the resource under the writers' locks first (S6).
 
 One hop, not one per dependency and one for the route: on a busy event loop each hop
 waits its turn again, and a writer holding SQLite's one writer's turn across several

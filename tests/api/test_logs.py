@@ -13,6 +13,14 @@ from api.logs import DropQueryString, log_config
         ("/v1/patients?q=keller&limit=5", "/v1/patients"),
         # S9: the secret in a feed URL opens the feed to whoever reads the log
         ("/v1/calendar/EsP9EUhFaNUBHSbgjUGDqQN7vPCUiTH9NUTqFK9Brjk.ics", "/v1/calendar/(secret).ics"),
+        # ids and the API's own words stay; a name where an id belongs does not reach the log
+        (
+            "/v1/sessions/01a2425e-85df-7465-a050-6f97c3d51937/check-in",
+            "/v1/sessions/01a2425e-85df-7465-a050-6f97c3d51937/check-in",
+        ),
+        ("/v1/patients/Keller/restrictions?on=2027-03-01", "/v1/patients/(…)/restrictions"),
+        ("/v1/patients/MRN-004211", "/v1/patients/(…)"),
+        ("/docs", "/docs"),
     ],
 )
 def test_s7_access_log_drops_the_query_string_and_feed_secrets(path: str, logged: str) -> None:
