@@ -15,7 +15,9 @@ Both gather the transaction's events; they are written just before it commits, a
 forgotten if it rolls back.
 
 Events are append-only: the database refuses to change or delete one (migration 0005).
-Secrets (key and feed-URL hashes) never enter an event. `before` and `after` hold
+Secrets (key and feed-URL hashes) never enter an event. Two writes are bookkeeping, not
+changes anyone made, and write none: a dispatcher renewing the lease on what it holds,
+and the minute an API key was last used. `before` and `after` hold
 clinical data and never reach a log.
 
 **The sync feed.** Front-desk software follows ``?after=CURSOR`` and must never miss an
@@ -61,8 +63,13 @@ def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = No
         db.info[_NOW] = now
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def jsonable(value: Any) -> Any:
     """A column's value as the audit event's JSON holds it."""
+    if isinstance(value, _PLAIN) and not isinstance(value, enum.Enum):  # most columns: as they are
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, uuid.UUID):
@@ -129,14 +136,25 @@ def _gather(
 
 @event.listens_for(OrmSession, "before_commit")
 def _write_gathered(db: OrmSession) -> None:
-    """The transaction's events, written in it just before it commits (one INSERT)."""
+    """The transaction's events, written in it just before it commits (one INSERT).
+
+    SQLAlchemy calls this before commit's own final flush: flush here first, so a change
+    still pending in the session is gathered too, not stored without its event.
+    """
+    db.flush()
     pending: dict[tuple[str, str], dict[str, Any]] = db.info.pop(_PENDING, {})
     _insert(db, [e for e in pending.values() if e["before"] != e["after"]])
 
 
-@event.listens_for(OrmSession, "after_rollback")
-def _forget_gathered(db: OrmSession) -> None:
-    db.info.pop(_PENDING, None)  # nothing of the transaction was stored: nor are its events
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_gathered(db: OrmSession, previous: Any) -> None:
+    """The transaction rolled back: nothing of it was stored, nor are its events.
+
+    Only the outermost transaction's end forgets them. Prolo's use cases open no savepoints;
+    one that did would have to forget the events of what it rolled back itself.
+    """
+    if previous.parent is None:
+        db.info.pop(_PENDING, None)
 
 
 def _insert(db: OrmSession, events: list[dict[str, Any]]) -> None:

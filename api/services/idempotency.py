@@ -23,8 +23,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from api.db import DbSession
 from api.services.errors import Conflict, InvalidInput
 from models import IdempotencyRecord
+from models.base import table_of
 
 KEPT = timedelta(hours=24)
+_RECORD = table_of(IdempotencyRecord)
 MAX_KEY_LENGTH = 255
 
 
@@ -51,6 +53,19 @@ def check_key(key: str) -> str:
     return key
 
 
+_PURGE_EVERY = timedelta(minutes=1)
+_purged: dict[str, datetime] = {}
+
+
+def _purge_due(now: datetime) -> bool:
+    """At most once a minute per process the expired keys are purged, not on every request."""
+    last = _purged.get("at")
+    if last is not None and last <= now < last + _PURGE_EVERY:
+        return False
+    _purged["at"] = now
+    return True
+
+
 def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, now: datetime) -> Replay | None:
     """Take the key for this request (None: go on and run it), or the first answer to send again.
 
@@ -58,7 +73,8 @@ def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, n
     first answer held a secret that is shown only once.
     """
     expired = now - KEPT
-    db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < expired))  # type: ignore[arg-type]
+    if _purge_due(now):  # keys older than a day go, a minute's worth at a time
+        db.execute(delete(_RECORD).where(_RECORD.c.created_at < expired))
     values = {
         "api_key_id": api_key_id,
         "key": key,
@@ -69,15 +85,20 @@ def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, n
         "secret": False,
     }
     dialect = postgresql if db.connection().dialect.name == "postgresql" else sqlite
-    inserted = dialect.insert(IdempotencyRecord).values(values).on_conflict_do_nothing()
-    if db.execute(inserted.returning(IdempotencyRecord.key)).first() is not None:
+    inserted = (
+        dialect.insert(IdempotencyRecord).values(values).on_conflict_do_nothing().returning(IdempotencyRecord.key)
+    )
+    if db.execute(inserted).first() is not None:
         return None  # the key is ours
-    first = db.execute(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.api_key_id == api_key_id,  # type: ignore[arg-type]
-            IdempotencyRecord.key == key,  # type: ignore[arg-type]
-        )
-    ).scalar_one()
+    this_key = (
+        _RECORD.c.api_key_id == api_key_id,
+        _RECORD.c.key == key,
+    )
+    first = db.execute(select(IdempotencyRecord).where(*this_key)).scalar_one()
+    if first.created_at < expired:  # reused after 24 h: a new request (not purged yet this minute)
+        db.execute(delete(_RECORD).where(*this_key))
+        db.execute(inserted)
+        return None
     if first.fingerprint != fingerprint:
         raise InvalidInput(
             "Idempotency-Key", "this key was sent with another request; use a new key for a new request", where="header"
@@ -104,7 +125,7 @@ def keep(
     """Store the first answer under its key, in the transaction of its effect (before the commit)."""
     db.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key)  # type: ignore[arg-type]
+        .where(_RECORD.c.api_key_id == api_key_id, _RECORD.c.key == key)
         .values(
             status_code=status_code,
             body=secret_made if secret_made is not None else body.decode(),

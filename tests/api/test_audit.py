@@ -203,3 +203,23 @@ def test_s7_the_database_itself_refuses_to_rewrite_the_trail(
         conn.execute(text(statement))
     (made,) = client.get("/v1/audit-events", params={"entity_type": "patient"}).json()["items"]
     assert made["action"] == "create_patient"
+
+
+def test_s7_a_change_still_unflushed_at_commit_gets_its_event(clean_db: Database) -> None:
+    """SQLAlchemy runs before_commit before commit's last flush: the trail must not miss what that flush stores."""
+    from api.db import DbSession
+    from api.services import audit
+    from models import Practitioner
+
+    with DbSession(clean_db.engine) as db:
+        audit.begin(db, actor=audit.CLI, action="test")
+        made = Practitioner(name="Dr. Unflushed", working_hours=None)
+        made_id = str(made.id)
+        db.add(made)
+        db.commit()
+    with clean_db.engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT action FROM audit_event WHERE entity_type = 'practitioner' AND entity_id = :id"),
+            {"id": made_id},
+        ).all()
+    assert [row.action for row in found] == ["test"]
