@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import pydantic_core
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
@@ -27,6 +28,12 @@ _WRITE = "prolo_write"  # execution option: this transaction writes
 _WAIT_MS = "prolo_wait_ms"  # execution option: how long its lock may be waited for
 _DEFAULT_WAIT_MS = int(WAIT_SECONDS * 1000)
 _GATES: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+
+
+def _json(value: Any) -> str:
+    """JSON columns' text, written by pydantic-core: ids, instants, dates and states as the API writes them,
+    in one C pass (an audit event holds whole rows; the standard library took most of a booking's audit time)."""
+    return pydantic_core.to_json(value).decode()
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -45,6 +52,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             pool_size=pool_size,
             max_overflow=pool_size,
             hide_parameters=True,  # a database error's message never quotes a patient's values (S7)
+            json_serializer=_json,
         )
         _configure_sqlite(engine)
         _GATES[engine] = threading.Lock()
@@ -52,7 +60,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     engine = create_engine(
-        parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+        parsed,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        json_serializer=_json,
     )
     _configure_postgresql(engine)
     return engine

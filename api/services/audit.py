@@ -31,11 +31,9 @@ ended, so no event can appear behind the cursor later. Events of transactions st
 running wait for the next poll; a long transaction delays the feed, never breaks it.
 """
 
-import enum
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, event, insert, inspect, literal, literal_column, or_, select
@@ -63,31 +61,10 @@ def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = No
         db.info[_NOW] = now
 
 
-_PLAIN = (str, int, float, bool, type(None))
-
-
-def jsonable(value: Any) -> Any:
-    """A column's value as the audit event's JSON holds it."""
-    if isinstance(value, _PLAIN) and not isinstance(value, enum.Enum):  # most columns: as they are
-        return value
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
-
-
 def snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row's columns for an event: JSON values, secrets left out."""
-    return {name: jsonable(value) for name, value in row.items() if name not in _SECRET_COLUMNS}
+    """A row's columns for an event, secrets left out; the engine's JSON writer turns ids, instants and
+    states into text as the API writes them (api/db.py)."""
+    return {name: value for name, value in row.items() if name not in _SECRET_COLUMNS}
 
 
 def record(

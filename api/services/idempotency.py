@@ -16,8 +16,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db import DbSession
@@ -57,6 +58,40 @@ _PURGE_EVERY = timedelta(minutes=1)
 _purged: dict[str, datetime] = {}
 
 
+def _take(dialect: Any) -> Any:
+    """INSERT the key, unless it is taken; RETURNING says whether this request took it."""
+    placeholder = {"status_code": 0, "body": "", "secret": False}  # until the answer is ready, in this transaction
+    return (
+        dialect.insert(_RECORD)
+        .values(
+            api_key_id=bindparam("the_api_key_id"),
+            key=bindparam("the_key"),
+            fingerprint=bindparam("the_fingerprint"),
+            created_at=bindparam("the_created_at"),
+            **placeholder,
+        )
+        .on_conflict_do_nothing()
+        .returning(_RECORD.c.key)
+    )
+
+
+# Built once, run with bound values: every keyed POST runs two of them.
+_THIS_KEY = (_RECORD.c.api_key_id == bindparam("the_api_key_id"), _RECORD.c.key == bindparam("the_key"))
+_TAKE = {True: _take(postgresql), False: _take(sqlite)}  # by "is it PostgreSQL?"
+_FIRST = select(IdempotencyRecord).where(*_THIS_KEY)
+_FORGET = delete(_RECORD).where(*_THIS_KEY)
+_KEEP = (
+    update(_RECORD)
+    .where(*_THIS_KEY)
+    .values(
+        status_code=bindparam("the_status_code"),
+        body=bindparam("the_body"),
+        location=bindparam("the_location"),
+        secret=bindparam("the_secret"),
+    )
+)
+
+
 def _purge_due(now: datetime) -> bool:
     """At most once a minute per process the expired keys are purged, not on every request."""
     last = _purged.get("at")
@@ -75,29 +110,16 @@ def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, n
     expired = now - KEPT
     if _purge_due(now):  # keys older than a day go, a minute's worth at a time
         db.execute(delete(_RECORD).where(_RECORD.c.created_at < expired))
-    values = {
-        "api_key_id": api_key_id,
-        "key": key,
-        "fingerprint": fingerprint,
-        "created_at": now,
-        "status_code": 0,  # until the answer is ready, later in this transaction
-        "body": "",
-        "secret": False,
-    }
-    dialect = postgresql if db.connection().dialect.name == "postgresql" else sqlite
-    inserted = (
-        dialect.insert(IdempotencyRecord).values(values).on_conflict_do_nothing().returning(IdempotencyRecord.key)
-    )
-    if db.execute(inserted).first() is not None:
+    connection = db.connection()
+    values = {"the_api_key_id": api_key_id, "the_key": key, "the_fingerprint": fingerprint, "the_created_at": now}
+    take = _TAKE[connection.dialect.name == "postgresql"]
+    if connection.execute(take, values).first() is not None:
         return None  # the key is ours
-    this_key = (
-        _RECORD.c.api_key_id == api_key_id,
-        _RECORD.c.key == key,
-    )
-    first = db.execute(select(IdempotencyRecord).where(*this_key)).scalar_one()
+    this_key = {"the_api_key_id": api_key_id, "the_key": key}
+    first = db.execute(_FIRST, this_key).scalar_one()
     if first.created_at < expired:  # reused after 24 h: a new request (not purged yet this minute)
-        db.execute(delete(_RECORD).where(*this_key))
-        db.execute(inserted)
+        connection.execute(_FORGET, this_key)
+        connection.execute(take, values)
         return None
     if first.fingerprint != fingerprint:
         raise InvalidInput(
@@ -123,13 +145,12 @@ def keep(
     secret_made: str | None,
 ) -> None:
     """Store the first answer under its key, in the transaction of its effect (before the commit)."""
-    db.execute(
-        update(IdempotencyRecord)
-        .where(_RECORD.c.api_key_id == api_key_id, _RECORD.c.key == key)
-        .values(
-            status_code=status_code,
-            body=secret_made if secret_made is not None else body.decode(),
-            location=location,
-            secret=secret_made is not None,
-        )
-    )
+    values = {
+        "the_api_key_id": api_key_id,
+        "the_key": key,
+        "the_status_code": status_code,
+        "the_body": secret_made if secret_made is not None else body.decode(),
+        "the_location": location,
+        "the_secret": secret_made is not None,
+    }
+    db.connection().execute(_KEEP, values)

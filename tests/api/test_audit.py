@@ -1,5 +1,6 @@
 """The audit trail (S7): one event per changed row, with who, what, before and after; nothing rewrites it."""
 
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -19,23 +20,54 @@ RECORD = {
 }
 
 
+FEED_WAIT_SECONDS = 10
+
+
+def stored_events(database: Database) -> int:
+    with database.engine.connect() as conn:
+        count: int = conn.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
+        return count
+
+
+def feed(client: TestClient, database: Database, **params: str) -> list[dict[str, Any]]:
+    """Every event the feed lists for these filters, once it has caught up with what is stored.
+
+    On PostgreSQL the feed holds back events until every transaction older than theirs has
+    ended, on the whole server (another test's, here): the feed is followed, not read once.
+    """
+    deadline = time.monotonic() + FEED_WAIT_SECONDS
+    while True:
+        items: list[dict[str, Any]] = client.get("/v1/audit-events", params={**params, "limit": "500"}).json()["items"]
+        everything = client.get("/v1/audit-events", params={"limit": "500"}).json()["items"]
+        if len(everything) == stored_events(database) or time.monotonic() > deadline:
+            return items
+        time.sleep(0.02)
+
+
 class Trail:
     """Follows the audit feed the way front-desk software would, one step of the course at a time."""
 
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
+    def __init__(self, client: TestClient, database: Database) -> None:
+        self.client, self.database = client, database
         self.cursor: str | None = None
+        self.seen = 0
         self.new_events()  # what setting up the test wrote
 
     def new_events(self) -> list[dict[str, Any]]:
+        """The events after the cursor, up to every event stored now (the feed may hold them back a moment)."""
         found: list[dict[str, Any]] = []
-        while True:
+        stored, deadline = stored_events(self.database), time.monotonic() + FEED_WAIT_SECONDS
+        while self.seen < stored:
             params: dict[str, str | int] = {"limit": 500, **({"after": self.cursor} if self.cursor else {})}
             page = self.client.get("/v1/audit-events", params=params).json()
             found += page["items"]
+            self.seen += len(page["items"])
             self.cursor = page["next_cursor"]
-            if len(page["items"]) < 500:
-                return found
+            if not page["items"]:
+                assert time.monotonic() < deadline, f"the feed held back {stored - self.seen} events for too long"
+                time.sleep(0.02)
+        assert self.seen == stored, "the feed listed events twice"
+        return found
 
 
 def sessions_of(client: TestClient, course_id: str) -> dict[str, dict[str, Any]]:
@@ -68,8 +100,10 @@ def assert_events_match_the_changes(
     return session_events
 
 
-def test_s7_a_whole_course_leaves_one_event_per_change_with_before_and_after(client: TestClient, clock: Clock) -> None:
-    trail = Trail(client)
+def test_s7_a_whole_course_leaves_one_event_per_change_with_before_and_after(
+    client: TestClient, clock: Clock, clean_db: Database
+) -> None:
+    trail = Trail(client, clean_db)
     me = client.get("/v1/api-keys").json()["items"][0]
     prac, pat = practitioner(client), patient(client, medications=["ibuprofen"])
     trail.new_events()
@@ -146,8 +180,10 @@ def test_s7_a_whole_course_leaves_one_event_per_change_with_before_and_after(cli
     assert (course_event["before"]["status"], course_event["after"]["status"]) == ("on_hold", "active")
 
 
-def test_s7_key_management_and_clinic_settings_are_audited_without_secrets(client: TestClient) -> None:
-    trail = Trail(client)
+def test_s7_key_management_and_clinic_settings_are_audited_without_secrets(
+    client: TestClient, clean_db: Database
+) -> None:
+    trail = Trail(client, clean_db)
     made = client.post("/v1/api-keys", json={"name": "Front desk PC 2", "role": "frontdesk"}).json()
     client.delete(f"/v1/api-keys/{made['id']}")
     clinic = client.get("/v1/clinic").json()
@@ -161,15 +197,15 @@ def test_s7_key_management_and_clinic_settings_are_audited_without_secrets(clien
     assert (clinic_event["before"]["name"], clinic_event["after"]["name"]) == (clinic["name"], "Isar Prolotherapy")
 
 
-def test_s7_events_are_filtered_by_entity_actor_and_time(client: TestClient, clock: Clock) -> None:
+def test_s7_events_are_filtered_by_entity_actor_and_time(client: TestClient, clock: Clock, clean_db: Database) -> None:
     pat = patient(client)
-    events = client.get("/v1/audit-events", params={"entity_type": "patient", "entity_id": pat["id"]}).json()
-    assert [e["action"] for e in events["items"]] == ["create_patient"]
-    me = events["items"][0]["actor"]
-    assert client.get("/v1/audit-events", params={"actor": me["id"]}).json()["items"]
-    assert client.get("/v1/audit-events", params={"actor": "nobody"}).json()["items"] == []
+    events = feed(client, clean_db, entity_type="patient", entity_id=pat["id"])
+    assert [e["action"] for e in events] == ["create_patient"]
+    me = events[0]["actor"]
+    assert feed(client, clean_db, actor=me["id"])
+    assert feed(client, clean_db, actor="nobody") == []
     later = clock.now.replace(year=2030).isoformat()
-    assert client.get("/v1/audit-events", params={"from": later}).json()["items"] == []
+    assert feed(client, clean_db, **{"from": later}) == []
     assert client.get("/v1/audit-events", params={"after": "not-a-cursor"}).status_code == 422
 
 
@@ -182,16 +218,16 @@ def test_s7_only_admins_read_the_trail(anon: TestClient, clean_db: Database) -> 
         assert anon.get("/v1/audit-events", headers=headers).status_code == 403
 
 
-def test_s7_no_route_changes_or_deletes_an_event(client: TestClient) -> None:
+def test_s7_no_route_changes_or_deletes_an_event(client: TestClient, clean_db: Database) -> None:
     patient(client)
-    (first, *_) = client.get("/v1/audit-events").json()["items"]
+    (first, *_) = feed(client, clean_db)
     operations = client.get("/openapi.json").json()["paths"]
     audit_paths = {path: set(methods) for path, methods in operations.items() if path.startswith("/v1/audit-events")}
     assert audit_paths == {"/v1/audit-events": {"get"}}
     for method in ("put", "patch", "delete", "post"):
         for path in ("/v1/audit-events", f"/v1/audit-events/{first['id']}"):
             assert client.request(method, path, json={}).status_code in (404, 405), (method, path)
-    assert client.get("/v1/audit-events").json()["items"][0] == first
+    assert feed(client, clean_db)[0] == first
 
 
 @pytest.mark.parametrize("statement", ["UPDATE audit_event SET action = 'forged'", "DELETE FROM audit_event"])
@@ -201,7 +237,7 @@ def test_s7_the_database_itself_refuses_to_rewrite_the_trail(
     patient(client)
     with pytest.raises(DBAPIError, match="append-only"), clean_db.engine.begin() as conn:
         conn.execute(text(statement))
-    (made,) = client.get("/v1/audit-events", params={"entity_type": "patient"}).json()["items"]
+    (made,) = feed(client, clean_db, entity_type="patient")
     assert made["action"] == "create_patient"
 
 
