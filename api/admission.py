@@ -1,10 +1,11 @@
 """How a request waits for the database: one story, one deadline.
 
 A request that uses the database waits at most once in four places, in this order,
-all against one :class:`Deadline` (:data:`WAIT_SECONDS`, 30 s) started when the
-request arrives. Whatever is left of it is all the next place may wait, so the worst
-case is the deadline, not a sum of timeouts; past it the answer is 503 with
-``Retry-After`` and nothing of the request is stored.
+all against one :class:`Deadline` (``PROLO_DB_WAIT_SECONDS``, 30 s) started by the
+request's first wait (checking its API key, else its transaction). Whatever is left
+of it is all the next place may wait, so the worst case is the deadline, not a sum of
+timeouts; past it the answer is 503 with ``Retry-After`` and nothing of the request
+is stored.
 
 1. **A turn, on the event loop** (:class:`Admission`). At most ``slots`` requests use
    the database at once (the pool's steady size; its overflow serves health checks,
@@ -21,8 +22,8 @@ case is the deadline, not a sum of timeouts; past it the answer is 503 with
    busy handler.
 3. **The database's own lock.** SQLite's write lock (``BEGIN IMMEDIATE``), shared
    with other processes such as the reminder cron, waits up to the remaining time
-   (its ``busy_timeout``); on PostgreSQL, row locks wait up to the remaining time
-   (``lock_timeout``).
+   (its ``busy_timeout``); on PostgreSQL, each row lock waits up to the remaining time
+   (``lock_timeout``, set again before each one: :func:`api.db.before_waiting`).
 4. **Row locks, in one order** (PostgreSQL; :func:`api.services.lookups.lock_for_change`):
    practitioner, patient, course, then the course's sessions. Every writer that
    plans or moves sessions takes them in this order, so two writers never deadlock

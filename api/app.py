@@ -18,6 +18,7 @@ from api.freshness import AnswerCache, ChangeToken
 from api.guard import InputGuard
 from api.notify import channels_from
 from api.routes import ROUTERS
+from api.services import audit
 from api.services.clinic import ensure_clinic
 from api.settings import Settings, get_settings
 
@@ -65,6 +66,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with write_session(engine) as db:
+            audit.begin(db, actor=audit.SERVER, action="start")
             ensure_clinic(db=db, settings=settings)
             db.commit()
         # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).

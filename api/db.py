@@ -15,7 +15,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import pydantic_core
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session as DbSession
@@ -25,6 +25,7 @@ from api.admission import WAIT_SECONDS, AdmissionTimeout, Deadline
 __all__ = ["DbSession", "make_engine", "read_session", "write_session"]
 
 _WRITE = "prolo_write"  # execution option: this transaction writes
+_DEADLINE = "prolo_deadline"  # in a writer's session.info: the request's deadline
 _WAIT_MS = "prolo_wait_ms"  # execution option: how long its lock may be waited for
 _DEFAULT_WAIT_MS = int(WAIT_SECONDS * 1000)
 _GATES: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
@@ -137,7 +138,20 @@ def write_session(engine: Engine, deadline: Deadline | None = None) -> Iterator[
     with _writer_gate(engine, deadline), DbSession(engine, expire_on_commit=False) as db:
         wait_ms = max(1, int(deadline.remaining() * 1000))
         db.connection(execution_options={_WRITE: True, _WAIT_MS: wait_ms})  # BEGIN (IMMEDIATE) now
+        db.info[_DEADLINE] = deadline
         yield db
+
+
+def before_waiting(db: DbSession) -> None:
+    """Before a statement that may wait for another writer's lock: wait no longer than the deadline's rest.
+
+    PostgreSQL's lock_timeout holds for each wait on its own; set again before each one, the
+    waits of one transaction add up to no more than the request's deadline (api/admission.py).
+    On SQLite the write lock was taken at BEGIN: nothing waits later.
+    """
+    deadline: Deadline | None = db.info.get(_DEADLINE)
+    if deadline is not None and db.get_bind().dialect.name == "postgresql":
+        db.execute(text(f"SET LOCAL lock_timeout = {max(1, int(deadline.remaining() * 1000))}"))
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from api.admission import Admission, Deadline
 from api.auth import Caller, KeyCache, record_use
+from api.transaction import request_deadline
 from models import Role
 
 
@@ -38,7 +39,7 @@ async def get_caller(
     found, caller = cache.cached(key)
     if not found:  # only a key not seen for a few seconds costs a database read (in a worker thread)
         admission: Admission = state.admission
-        async with admission.read(Deadline(state.settings.db_wait_seconds)):
+        async with admission.read(request_deadline(request)):
             caller = await run_in_threadpool(cache.lookup, state.engine, key)
     if caller is None:
         raise HTTPException(401, "unknown or revoked API key", _UNAUTHORIZED)

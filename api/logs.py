@@ -92,6 +92,8 @@ def log_config() -> dict[str, Any]:
     config["handlers"] = {name: dict(handler) for name, handler in LOGGING_CONFIG["handlers"].items()}
     config["handlers"]["access"]["filters"] = ["drop_query"]
     config["loggers"] = {name: dict(logger) for name, logger in LOGGING_CONFIG["loggers"].items()}
-    config["loggers"]["uvicorn.error"]["filters"] = ["withhold_messages"]  # "Exception in ASGI application"
-    config["loggers"]["prolo"] = {"handlers": ["default"], "level": "INFO", "filters": ["withhold_messages"]}
+    # On the handler, not on loggers: a logger's filters see only its own records, not those of its
+    # children (prolo.dispatch, prolo.errors …) passing through; the handler prints them all.
+    config["handlers"]["default"]["filters"] = ["withhold_messages"]
+    config["loggers"]["prolo"] = {"handlers": ["default"], "level": "INFO"}
     return config

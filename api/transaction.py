@@ -208,14 +208,23 @@ class Transaction:
         return Response(answer.body, status_code=answer.status_code, media_type=JSON, headers=headers)
 
 
+def request_deadline(request: Request) -> Deadline:
+    """The request's one deadline (api/admission.py), started by the first part of it to wait: checking its
+    key, or its transaction."""
+    deadline: Deadline | None = getattr(request.state, "deadline", None)
+    if deadline is None:
+        deadline = request.state.deadline = Deadline(request.app.state.settings.db_wait_seconds)
+    return deadline
+
+
 async def get_transaction(request: Request) -> Transaction:
-    """The request's transaction; its deadline starts now, as the request arrives."""
+    """The request's transaction, within the request's deadline."""
     state = request.app.state
     return Transaction(
         request=request,
         engine=state.engine,
         admission=state.admission,
-        deadline=Deadline(state.settings.db_wait_seconds),
+        deadline=request_deadline(request),
         now=state.clock(),
     )
 

@@ -54,7 +54,7 @@ class AuditEventRead(BaseModel):
     id: int
     at: datetime
     actor: Actor
-    action: str = Field(examples=["sessions.reschedule"])
+    action: str = Field(examples=["reschedule"], description="The route's name, or the command's")
     entity_type: str = Field(examples=["session"], description="The table's name")
     entity_id: str
     before: dict[str, Any] | None = Field(description="The row before the change; null when it was made")

@@ -47,6 +47,7 @@ from models.base import table_of
 
 _AUDIT = table_of(AuditEvent)
 CLI = Actor(id=None, name="prolo command line", role="cli")
+SERVER = Actor(id=None, name="prolo server", role="server")  # what the server does by itself, at start-up
 _ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
 # Not recorded: the trail itself, stored answers to retries (their effects are recorded), and secrets.
 _UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})

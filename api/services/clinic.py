@@ -1,12 +1,11 @@
 """The clinic's settings: made once from `PROLO_CLINIC_TIMEZONE`, then edited by admins."""
 
 from datetime import time
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 from sqlalchemy import select
 
-from api.db import DbSession
+from api.db import DbSession, before_waiting
 from api.settings import Settings
 from models import Clinic, ClinicRead, ClinicWrite
 from models.hours import DEFAULT_OPENING_HOURS, WEEKDAYS
@@ -39,11 +38,6 @@ def get_clinic(db: DbSession) -> Clinic:
     return clinic
 
 
-def clinic_zone(db: DbSession) -> ZoneInfo:
-    """R1: the clinic's time zone, in which every local date and time is meant."""
-    return get_clinic(db).zone
-
-
 def read_clinic(*, db: DbSession) -> ClinicRead:
     """The clinic's settings as the API shows them."""
     return ClinicRead.model_validate(get_clinic(db), from_attributes=True)
@@ -51,7 +45,10 @@ def read_clinic(*, db: DbSession) -> ClinicRead:
 
 def clinic_for_change(*, db: DbSession) -> ClinicRead:
     """The clinic's settings as GET shows them, the row locked."""
-    db.execute(select(Clinic).where(Clinic.id == 1).with_for_update())  # type: ignore[arg-type]
+    before_waiting(db)
+    db.execute(
+        select(Clinic).where(Clinic.id == 1).with_for_update().execution_options(populate_existing=True)  # type: ignore[arg-type]
+    )
     return read_clinic(db=db)
 
 

@@ -127,7 +127,7 @@ def expire_stale(engine: Engine, now: datetime, actor: Actor = audit.CLI) -> int
             audit.record(
                 db,
                 "reminder",
-                ((r.id, {"status": r.status}, {"status": ReminderStatus.expired, "reason": "stale"}) for r in found),
+                ((r.id, {"status": r.status}, {"status": ReminderStatus.expired}) for r in found),
             )
         return len(found)
 

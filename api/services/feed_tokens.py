@@ -11,11 +11,11 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlmodel import Session as DbSession
+from sqlalchemy import select
 from sqlmodel import col
 
 from api.auth import hash_key
+from api.db import DbSession
 from api.services.lookups import get_or_404
 from models import CalendarToken, Patient, Practitioner
 
@@ -33,10 +33,14 @@ def new_practitioner_token(*, db: DbSession, practitioner_id: uuid.UUID, now: da
 
 
 def _replace(db: DbSession, owner_column: str, owner_id: uuid.UUID, now: datetime) -> str:
-    db.execute(delete(CalendarToken).where(getattr(CalendarToken, owner_column) == owner_id))
+    """The new token; the old row goes in the same transaction (which the caller commits)."""
+    old = db.execute(select(CalendarToken).where(getattr(CalendarToken, owner_column) == owner_id)).scalars().all()
+    for row in old:
+        db.delete(row)  # through the ORM, so the audit trail records the old URL's end (S7)
+    db.flush()  # the owner's one-token rule holds before the new row arrives
     token = secrets.token_urlsafe(32)
     db.add(CalendarToken(**{owner_column: owner_id}, token_hash=hash_key(token), created_at=now))
-    db.commit()
+    db.flush()
     return token
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from api.db import DbSession
+from api.db import DbSession, before_waiting
 from api.services.errors import Conflict, InvalidInput
 from models import IdempotencyRecord
 from models.base import table_of
@@ -113,14 +113,19 @@ def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, n
     connection = db.connection()
     values = {"the_api_key_id": api_key_id, "the_key": key, "the_fingerprint": fingerprint, "the_created_at": now}
     take = _TAKE[connection.dialect.name == "postgresql"]
+    before_waiting(db)  # the same key's first request may still hold it
     if connection.execute(take, values).first() is not None:
         return None  # the key is ours
     this_key = {"the_api_key_id": api_key_id, "the_key": key}
     first = db.execute(_FIRST, this_key).scalar_one()
     if first.created_at < expired:  # reused after 24 h: a new request (not purged yet this minute)
         connection.execute(_FORGET, this_key)
-        connection.execute(take, values)
-        return None
+        if connection.execute(take, values).first() is not None:
+            return None
+        # another request took the expired key first: it is that request's now, answered below
+        first = db.execute(_FIRST, this_key).scalar_one()
+    if first.status_code == 0:  # its request has not finished (only a commit outside the runner shows this)
+        raise Conflict("a request with this Idempotency-Key is still running; ask again in a moment")
     if first.fingerprint != fingerprint:
         raise InvalidInput(
             "Idempotency-Key", "this key was sent with another request; use a new key for a new request", where="header"

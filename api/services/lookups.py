@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, bindparam, select
 from sqlmodel import SQLModel, col
 
-from api.db import DbSession
+from api.db import DbSession, before_waiting
 from api.services.errors import NotFound
 from models import Course, Patient, Practitioner, Session
 
@@ -17,12 +17,24 @@ Row = TypeVar("Row", bound=SQLModel)
 
 @cache
 def _locking(model: type[SQLModel]) -> Select[Any]:
-    """SELECT … FOR UPDATE by id, built once per table (writers run it on every booking)."""
-    return select(model).where(model.id == bindparam("id")).with_for_update()  # type: ignore[attr-defined]
+    """SELECT … FOR UPDATE by id, built once per table (writers run it on every booking).
+
+    `populate_existing`: a row read earlier in the transaction (to learn whom to lock) is read
+    again once the lock is held. Without it the session keeps what it read before, and a
+    change another writer committed while this one waited would be silently undone (R11, S6).
+    """
+    return (
+        select(model)
+        .where(model.id == bindparam("id"))  # type: ignore[attr-defined]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def get_or_404(db: DbSession, model: type[Row], row_id: uuid.UUID, *, lock: bool = False) -> Row:
     """The row with this id; `lock` holds it (PostgreSQL `FOR UPDATE`) until the transaction ends."""
+    if lock:
+        before_waiting(db)
     row = db.get(model, row_id) if not lock else db.execute(_locking(model), {"id": row_id}).scalar_one_or_none()
     if row is None:
         raise NotFound(str(model.__tablename__), row_id)
@@ -63,4 +75,7 @@ def lock_for_change(
 def course_sessions(db: DbSession, course_id: uuid.UUID, *, lock: bool = False) -> list[Session]:
     """Every session of a course, by number; `lock` holds them (after the course, in the writers' order)."""
     query = select(Session).where(col(Session.course_id) == course_id).order_by(col(Session.number))
-    return list(db.execute(query.with_for_update() if lock else query).scalars())
+    if lock:  # read again under the lock, as _locking does
+        before_waiting(db)
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(db.execute(query).scalars())

@@ -50,7 +50,9 @@ def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedu
     moved = [_apply(by_number[m.number], m, moved_reason, chosen=False) for m in plan.moved]
     answer = Rescheduled(session=session_read(session, zone), moved=[session_read(m, zone) for m in moved])
     if request.dry_run:
-        db.rollback()  # nothing of it was flushed; the moves are forgotten
+        # The whole transaction goes: the moves (never flushed), the locks, and a retry key's claim
+        # (a dry run has nothing to replay: sending it again simply answers again).
+        db.rollback()
     else:
         course_changed(db, course, now)
     return answer

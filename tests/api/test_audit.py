@@ -39,8 +39,11 @@ def feed(client: TestClient, database: Database, **params: str) -> list[dict[str
     while True:
         items: list[dict[str, Any]] = client.get("/v1/audit-events", params={**params, "limit": "500"}).json()["items"]
         everything = client.get("/v1/audit-events", params={"limit": "500"}).json()["items"]
-        if len(everything) == stored_events(database) or time.monotonic() > deadline:
+        stored = stored_events(database)
+        assert stored <= 500, "these tests store a few events: one page holds them all"
+        if len(everything) == stored:
             return items
+        assert time.monotonic() < deadline, f"the feed held back {stored - len(everything)} events for too long"
         time.sleep(0.02)
 
 

@@ -1,6 +1,7 @@
 """S7: access logs carry the path but never the query string (patient searches, phone numbers), nor a feed secret."""
 
 import logging
+import logging.config
 
 import pytest
 
@@ -40,4 +41,26 @@ def test_s7_access_log_drops_the_query_string_and_feed_secrets(path: str, logged
 def test_s7_serve_installs_the_filter_on_the_access_handler() -> None:
     config = log_config()
     assert config["handlers"]["access"]["filters"] == ["drop_query"]
-    assert "filters" not in config["handlers"]["default"]
+    assert config["handlers"]["default"]["filters"] == ["withhold_messages"]
+
+
+def test_s7_a_traceback_from_any_prolo_logger_withholds_its_message(capsys: pytest.CaptureFixture[str]) -> None:
+    """A channel's own bug, logged by the dispatcher with its traceback, must not print the patient in it."""
+    patient = {"name": "CANARY Maria Keller", "phone": "+4915112345678"}  # not on the lines a traceback shows
+
+    def channel_with_a_bug(to: dict[str, str]) -> None:
+        raise ValueError(f"could not send to {to['name']} at {to['phone']}")
+
+    logging.config.dictConfig(log_config())
+    try:
+        try:
+            channel_with_a_bug(patient)
+        except ValueError:
+            logging.getLogger("prolo.dispatch").exception("channel sms raised for reminder 42")
+        logging.getLogger("prolo.errors").warning("database unavailable: %s", "OperationalError")
+    finally:
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    printed = capsys.readouterr().err
+    assert "channel sms raised for reminder 42" in printed and "ValueError (message withheld" in printed
+    assert "database unavailable: OperationalError" in printed  # Prolo's own lines do print (INFO and up)
+    assert "CANARY" not in printed and "Keller" not in printed and "4915112345678" not in printed
