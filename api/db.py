@@ -93,8 +93,12 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
-        # SQLite's lock waits (its busy handler) get what is left of the transaction's deadline.
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get(_WAIT_MS, _DEFAULT_WAIT_MS))}")
+        # SQLite's lock waits (its busy handler) get what is left of the transaction's deadline; the
+        # pragma is sent only when that differs by more than a tenth of a second from what is set.
+        wait_ms = int(options.get(_WAIT_MS, _DEFAULT_WAIT_MS))
+        if abs(conn.info.get(_WAIT_MS, -1_000) - wait_ms) > 100:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+            conn.info[_WAIT_MS] = wait_ms
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE) else "BEGIN DEFERRED")
 
 

@@ -15,7 +15,8 @@ Both gather the transaction's events; they are written just before it commits, a
 forgotten if it rolls back.
 
 Events are append-only: the database refuses to change or delete one (migration 0005).
-Secrets (key and feed-URL hashes) never enter an event. Two writes are bookkeeping, not
+Secrets (key and feed-URL hashes) never enter an event, nor a reminder's text and
+address (its template and the patient's row make them). Two writes are bookkeeping, not
 changes anyone made, and write none: a dispatcher renewing the lease on what it holds,
 and the minute an API key was last used. `before` and `after` hold
 clinical data and never reach a log.
@@ -51,7 +52,10 @@ SERVER = Actor(id=None, name="prolo server", role="server")  # what the server d
 _ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
 # Not recorded: the trail itself, stored answers to retries (their effects are recorded), and secrets.
 _UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})
-_SECRET_COLUMNS = frozenset({"key_hash", "token_hash"})
+# Left out of every event: secrets, and a reminder's text and address, which its template and the
+# patient's row make (a booking plans three dozen reminders; their texts would be most of its trail).
+_LEFT_OUT = frozenset({"key_hash", "token_hash"})
+_LEFT_OUT_OF = {"reminder": _LEFT_OUT | {"body", "subject", "to_address"}}
 
 
 def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = None) -> None:
@@ -62,10 +66,11 @@ def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = No
         db.info[_NOW] = now
 
 
-def snapshot(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row's columns for an event, secrets left out; the engine's JSON writer turns ids, instants and
-    states into text as the API writes them (api/db.py)."""
-    return {name: value for name, value in row.items() if name not in _SECRET_COLUMNS}
+def snapshot(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's columns for an event, what is left out left out; the engine's JSON writer turns ids,
+    instants and states into text as the API writes them (api/db.py)."""
+    left_out = _LEFT_OUT_OF.get(table, _LEFT_OUT)
+    return {name: value for name, value in row.items() if name not in left_out}
 
 
 def record(
@@ -81,8 +86,8 @@ def record(
             db,
             entity_type,
             str(entity_id),
-            None if before is None else snapshot(before),
-            None if after is None else snapshot(after),
+            None if before is None else snapshot(entity_type, before),
+            None if after is None else snapshot(entity_type, after),
             action,
         )
 
@@ -179,8 +184,8 @@ def _record_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
                 continue
             if kind == "dirty" and not any(state.attrs[c.key].history.has_changes() for c in state.mapper.column_attrs):
                 continue  # touched, not changed
-            before = None if kind == "new" else snapshot(_before(state))
-            after = None if kind == "deleted" else snapshot(_columns(state))
+            before = None if kind == "new" else snapshot(table, _before(state))
+            after = None if kind == "deleted" else snapshot(table, _columns(state))
             key = state.identity[0] if state.identity else _columns(state).get("id")
             _gather(db, table, str(key), before, after, None)
 
