@@ -22,7 +22,7 @@ from sqlmodel import Session as DbSession
 
 from api.admission import WAIT_SECONDS, AdmissionTimeout, Deadline
 
-__all__ = ["DbSession", "make_engine", "read_session", "write_session"]
+__all__ = ["DbSession", "make_engine", "read_session", "to_json", "write_session"]
 
 _WRITE = "prolo_write"  # execution option: this transaction writes
 _DEADLINE = "prolo_deadline"  # in a writer's session.info: the request's deadline
@@ -31,7 +31,7 @@ _DEFAULT_WAIT_MS = int(WAIT_SECONDS * 1000)
 _GATES: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 
 
-def _json(value: Any) -> str:
+def to_json(value: Any) -> str:
     """JSON columns' text, written by pydantic-core: ids, instants, dates and states as the API writes them,
     in one C pass (an audit event holds whole rows; the standard library took most of a booking's audit time)."""
     return pydantic_core.to_json(value).decode()
@@ -53,7 +53,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             pool_size=pool_size,
             max_overflow=pool_size,
             hide_parameters=True,  # a database error's message never quotes a patient's values (S7)
-            json_serializer=_json,
+            json_serializer=to_json,
         )
         _configure_sqlite(engine)
         _GATES[engine] = threading.Lock()
@@ -66,7 +66,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         hide_parameters=True,
-        json_serializer=_json,
+        json_serializer=to_json,
     )
     _configure_postgresql(engine)
     return engine

@@ -53,6 +53,11 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def sqlite_instant(value: datetime) -> str:
+    """An instant as SQLite keeps it: "2027-01-04 09:00:00.000000" in UTC, its offset left off."""
+    return _utc(value).isoformat(" ", "microseconds")[:26]
+
+
 class SQLiteInstant(SQLITE_DATETIME):
     """UTCDateTime on SQLite: SQLAlchemy's own DATETIME text ("2027-01-04 09:00:00.000000", UTC).
 
@@ -63,8 +68,7 @@ class SQLiteInstant(SQLITE_DATETIME):
 
     def bind_processor(self, dialect: sa.Dialect) -> Callable[[datetime | None], str | None]:
         def process(value: datetime | None) -> str | None:
-            # "2027-01-04 09:00:00.000000+00:00" without its offset
-            return None if value is None else _utc(value).isoformat(" ", "microseconds")[:26]
+            return None if value is None else sqlite_instant(value)
 
         return process
 
