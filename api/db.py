@@ -9,20 +9,22 @@ one deadline: the whole story is in api/admission.py.
 """
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
 
 import pydantic_core
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import JSON, Connection, Date, Engine, Table, Uuid, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Session as DbSession
 
 from api.admission import WAIT_SECONDS, AdmissionTimeout, Deadline
+from models.base import EnumText, UTCDateTime, sqlite_instant
 
-__all__ = ["DbSession", "make_engine", "read_session", "to_json", "write_session"]
+__all__ = ["DbSession", "insert_rows", "make_engine", "read_session", "to_json", "write_session"]
 
 _WRITE = "prolo_write"  # execution option: this transaction writes
 _DEADLINE = "prolo_deadline"  # in a writer's session.info: the request's deadline
@@ -108,6 +110,56 @@ def _configure_postgresql(engine: Engine) -> None:
         wait_ms = conn.get_execution_options().get(_WAIT_MS)
         if wait_ms is not None:  # row locks wait what is left of the deadline, then fail (503)
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_ms)}")
+
+
+def insert_rows(
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, sql: Mapping[str, str] | None = None
+) -> None:
+    """INSERT rows through the driver's own executemany, each value made ready here, once.
+
+    For the bulk inserts a booking makes (its course, sessions, three dozen reminders, forty
+    audit events): SQLAlchemy's per-row parameter handling cost more than the inserts. Values
+    are converted as the columns' types would (ids, instants, dates, states, JSON); ``sql``
+    gives a column an SQL expression instead of a value, the same for every row.
+    """
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    names = [name for name in rows[0] if name not in (sql or {})]
+    ready = [_ready(table.c[name].type, dialect) for name in names]
+    marks = ["%s::jsonb" if dialect == "postgresql" and _is_json(table.c[n].type) else _MARK[dialect] for n in names]
+    columns = ", ".join([*names, *(sql or {})])
+    values = ", ".join([*marks, *(sql or {}).values()])
+    # identifiers from Prolo's own table metadata, never from input
+    statement = f"INSERT INTO {table.name} ({columns}) VALUES ({values})"  # noqa: S608
+    connection.exec_driver_sql(statement, [tuple(f(row[n]) for n, f in zip(names, ready, strict=True)) for row in rows])
+
+
+_MARK = {"postgresql": "%s", "sqlite": "?"}
+
+
+def _is_json(kind: TypeEngine[Any]) -> bool:
+    return isinstance(kind, JSON)
+
+
+def _ready(kind: TypeEngine[Any], dialect: str) -> Callable[[Any], Any]:
+    """How a value of this column type is handed to the driver, as SQLAlchemy's own processors would."""
+    sqlite = dialect == "sqlite"
+    if _is_json(kind):
+        return lambda v: None if v is None else to_json(v)
+    if isinstance(kind, EnumText):
+        return lambda v: None if v is None else kind.enum_type(v).value
+    if isinstance(kind, UTCDateTime):
+        return (lambda v: None if v is None else sqlite_instant(v)) if sqlite else _same
+    if isinstance(kind, Uuid):
+        return (lambda v: None if v is None else v.hex) if sqlite else _same
+    if isinstance(kind, Date) and sqlite:
+        return lambda v: None if v is None else v.isoformat()
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 @contextmanager

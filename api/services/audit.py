@@ -41,10 +41,10 @@ from sqlalchemy import BigInteger, event, inspect, literal_column, or_, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 
-from api.db import DbSession, to_json
+from api.db import DbSession, insert_rows
 from api.services.errors import InvalidInput
 from models import Actor, AuditEvent, AuditEventRead, AuditFeed
-from models.base import sqlite_instant, table_of
+from models.base import table_of
 
 _AUDIT = table_of(AuditEvent)
 CLI = Actor(id=None, name="prolo command line", role="cli")
@@ -140,17 +140,8 @@ def _forget_gathered(db: OrmSession, previous: Any) -> None:
         db.info.pop(_PENDING, None)
 
 
-# Written with the driver's own executemany, values made here once per transaction or per event:
-# SQLAlchemy's per-row parameter handling was most of what an event cost, and a booking writes ~40.
 # PostgreSQL: the writing transaction's id, for the feed's visibility horizon (module docstring).
-_INSERT = {
-    "postgresql": "INSERT INTO audit_event "
-    "(txid, at, actor_id, actor_name, actor_role, action, entity_type, entity_id, before, after) VALUES "
-    "(pg_current_xact_id()::text::bigint, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb)",
-    "sqlite": "INSERT INTO audit_event "
-    "(txid, at, actor_id, actor_name, actor_role, action, entity_type, entity_id, before, after) VALUES "
-    "(0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-}
+_TXID = {"postgresql": "pg_current_xact_id()::text::bigint", "sqlite": "0"}
 
 
 def _insert(db: OrmSession, events: list[dict[str, Any]]) -> None:
@@ -158,19 +149,13 @@ def _insert(db: OrmSession, events: list[dict[str, Any]]) -> None:
         return
     actor: Actor = db.info.get(_ACTOR, CLI)
     connection = db.connection()
-    at: datetime = db.info.get(_NOW) or datetime.now(UTC)
-    actor_id: Any = actor.id
-    if connection.dialect.name == "sqlite":  # as SQLite keeps them (models/base.py): UTC text, ids in hex
-        at, actor_id = sqlite_instant(at), actor.id.hex if actor.id else None  # type: ignore[assignment]
-    rows = [
-        (
-            at, actor_id, actor.name, actor.role, e["action"], e["entity_type"], e["entity_id"],
-            None if e["before"] is None else to_json(e["before"]),
-            None if e["after"] is None else to_json(e["after"]),
-        )
-        for e in events
-    ]  # fmt: skip
-    connection.exec_driver_sql(_INSERT[connection.dialect.name], rows)
+    common = {
+        "at": db.info.get(_NOW) or datetime.now(UTC),
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "actor_role": actor.role,
+    }
+    insert_rows(connection, _AUDIT, [{**common, **e} for e in events], sql={"txid": _TXID[connection.dialect.name]})
 
 
 def _columns(state: Any) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.db import DbSession
+from api.db import DbSession, insert_rows
 from api.services import audit
 from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
@@ -136,8 +136,8 @@ def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> Cours
     # again, and building ORM objects and flushing them was a fifth of a booking's time.
     conn = db.connection()
     course_row = course.model_dump()
-    conn.execute(insert(_COURSE), course_row)
-    conn.execute(insert(_SESSION), rows)
+    insert_rows(conn, _COURSE, [course_row])
+    insert_rows(conn, _SESSION, rows)
     audit.record(db, "course", [(course.id, None, course_row)])  # Core rows: recorded here, not by the flush
     audit.record(db, "session", ((row["id"], None, row) for row in rows))
     sessions = _read_only(rows)

@@ -11,10 +11,10 @@ import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import col
 
-from api.db import DbSession
+from api.db import DbSession, insert_rows
 from api.services import audit
 from api.services.clinic import get_clinic
 from models import Clinic, Course, Patient, Reminder, Session
@@ -124,7 +124,7 @@ def _insert(
     starts = {str(s.id): s.start_at for s in sessions}
     # one Core executemany, no ORM objects: a booking plans dozens of reminders (so recorded here, S7)
     rows = [_row(p, course, patient, starts[p.session_id], now) for p in plans]
-    db.connection().execute(insert(_REMINDER), rows)
+    insert_rows(db.connection(), _REMINDER, rows)
     audit.record(db, "reminder", ((row["id"], None, row) for row in rows))
 
 
