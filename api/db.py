@@ -9,8 +9,11 @@ one deadline: the whole story is in api/admission.py.
 """
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import date
+from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -126,13 +129,23 @@ def insert_rows(
         return
     dialect = connection.dialect.name
     names = [name for name in rows[0] if name not in (sql or {})]
-    ready = [_ready(table.c[name].type, dialect) for name in names]
     marks = ["%s::jsonb" if dialect == "postgresql" and _is_json(table.c[n].type) else _MARK[dialect] for n in names]
     columns = ", ".join([*names, *(sql or {})])
     values = ", ".join([*marks, *(sql or {}).values()])
     # identifiers from Prolo's own table metadata, never from input
     statement = f"INSERT INTO {table.name} ({columns}) VALUES ({values})"  # noqa: S608
-    connection.exec_driver_sql(statement, [tuple(f(row[n]) for n, f in zip(names, ready, strict=True)) for row in rows])
+    # only the columns whose values need converting get a function call per row
+    converted = [(i, f) for i, n in enumerate(names) if (f := _ready(table.c[n].type, dialect)) is not None]
+    take = itemgetter(*names)
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        picked = take(row)
+        values_of_row = list(picked) if isinstance(picked, tuple) else [picked]
+        for i, convert in converted:
+            if values_of_row[i] is not None:
+                values_of_row[i] = convert(values_of_row[i])
+        params.append(tuple(values_of_row))
+    connection.exec_driver_sql(statement, params)
 
 
 _MARK = {"postgresql": "%s", "sqlite": "?"}
@@ -142,24 +155,26 @@ def _is_json(kind: TypeEngine[Any]) -> bool:
     return isinstance(kind, JSON)
 
 
-def _ready(kind: TypeEngine[Any], dialect: str) -> Callable[[Any], Any]:
-    """How a value of this column type is handed to the driver, as SQLAlchemy's own processors would."""
+def _ready(kind: TypeEngine[Any], dialect: str) -> Callable[[Any], Any] | None:
+    """How a value (never None) of this column type is handed to the driver, as SQLAlchemy's own
+    processors would; None when the driver takes it as it is."""
     sqlite = dialect == "sqlite"
     if _is_json(kind):
-        return lambda v: None if v is None else to_json(v)
+        return to_json
     if isinstance(kind, EnumText):
-        return lambda v: None if v is None else kind.enum_type(v).value
+        enum_type = kind.enum_type
+        return lambda v: enum_type(v).value
     if isinstance(kind, UTCDateTime):
-        return (lambda v: None if v is None else sqlite_instant(v)) if sqlite else _same
+        return sqlite_instant if sqlite else None
     if isinstance(kind, Uuid):
-        return (lambda v: None if v is None else v.hex) if sqlite else _same
+        return _hex if sqlite else None
     if isinstance(kind, Date) and sqlite:
-        return lambda v: None if v is None else v.isoformat()
-    return _same
+        return date.isoformat
+    return None
 
 
-def _same(value: Any) -> Any:
-    return value
+def _hex(value: uuid.UUID) -> str:
+    return value.hex
 
 
 @contextmanager
