@@ -14,8 +14,9 @@ Every route that uses the database hands its use case to the request's
 
 One hop, not one per dependency and one for the route: on a busy event loop each hop
 waits its turn again, and a writer holding SQLite's one writer's turn across several
-of them kept every other writer waiting (measured: 80 ms a write under day-view load,
-one hop instead of four brought it to a few).
+of them kept every other writer waiting (measured: a patient registration took 80 ms
+while wrk polled the day view, so 8 paced writers got 12–13 writes/s through; with one
+hop they get the 20/s they ask for: bench/day_view.py's second phase).
 
 Use cases return data. The JSON comes from the route's own ``response_model``,
 serialised by pydantic-core as FastAPI would, so each field is defined once and the
