@@ -4,7 +4,7 @@ Field validation only: the rules live in `scheduling/`, the use cases in `api/se
 """
 
 from models.api_key import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyRead, Role
-from models.audit import Actor, AuditEvent, AuditEventRead, AuditFeed, IdempotencyRecord
+from models.audit import Actor, AuditEvent, AuditEventRead, AuditFeed
 from models.base import Page, Problem, Warning
 from models.calendar_token import CalendarFeedUrl, CalendarToken
 from models.clinic import Clinic, ClinicRead, ClinicWrite, QuietHours
@@ -17,6 +17,7 @@ from models.course import (
     CourseRead,
 )
 from models.hours import WeekHours
+from models.idempotency import IdempotencyRecord
 from models.patient import Patient, PatientCreate, PatientRead, PatientUpdate, ReminderChannel
 from models.practitioner import (
     FreeSlot,

@@ -6,13 +6,16 @@ from the freshly migrated state (every table emptied, the migration's rows put b
 """
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, MetaData, insert, text
@@ -187,6 +190,25 @@ def client(anon: TestClient, clean_db: Database) -> TestClient:
     """The same client, authorised as an admin."""
     anon.headers["Authorization"] = f"Bearer {make_key(clean_db.engine, Role.admin)}"
     return anon
+
+
+@contextmanager
+def another_writer(database: Database, *rows: tuple[str, str]) -> Iterator[None]:
+    """Another process's writer in the way, below Prolo's own turns and gate (api/admission.py, step 3):
+    on SQLite a connection holding the write lock; on PostgreSQL one holding these (table, id) rows."""
+    other: sqlite3.Connection | psycopg.Connection[Any]
+    if database.engine.dialect.name == "sqlite":
+        other = sqlite3.connect(database.engine.url.database or "", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    else:
+        other = psycopg.connect(database.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""))
+        for table, row_id in rows:
+            other.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", (row_id,))
+    try:
+        yield
+    finally:
+        other.rollback()
+        other.close()
 
 
 def new_id() -> str:

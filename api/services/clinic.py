@@ -3,9 +3,9 @@
 from datetime import time
 
 import phonenumbers
-from sqlalchemy import select
 
-from api.db import DbSession, before_waiting
+from api.db import DbSession
+from api.services.lookups import get_or_404
 from api.settings import Settings
 from models import Clinic, ClinicRead, ClinicWrite
 from models.hours import DEFAULT_OPENING_HOURS, WEEKDAYS
@@ -45,11 +45,7 @@ def read_clinic(*, db: DbSession) -> ClinicRead:
 
 def clinic_for_change(*, db: DbSession) -> ClinicRead:
     """The clinic's settings as GET shows them, the row locked."""
-    before_waiting(db)
-    db.execute(
-        select(Clinic).where(Clinic.id == 1).with_for_update().execution_options(populate_existing=True)  # type: ignore[arg-type]
-    )
-    return read_clinic(db=db)
+    return ClinicRead.model_validate(get_or_404(db, Clinic, 1, lock=True), from_attributes=True)
 
 
 def update_clinic(*, db: DbSession, values: ClinicWrite) -> ClinicRead:

@@ -16,7 +16,7 @@ from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
-from api.services.lookups import get_or_404, lock_for_change
+from api.services.lookups import get_or_404, lock_course, lock_for_change
 from api.services.planning import planner_values, session_values
 from api.services.protocols import default_protocol
 from api.services.reminder_plans import plan_new_course_reminders
@@ -153,8 +153,7 @@ def get_course(*, db: DbSession, course_id: uuid.UUID) -> CourseRead:
 
 def course_for_change(*, db: DbSession, course_id: uuid.UUID) -> CourseRead:
     """One course as GET shows it, its practitioner, patient and itself locked in the writers' order."""
-    found = get_or_404(db, Course, course_id)
-    lock_for_change(db, practitioner_id=found.practitioner_id, patient_id=found.patient_id, course_id=found.id)
+    lock_course(db, course_id)
     return get_course(db=db, course_id=course_id)
 
 

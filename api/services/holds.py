@@ -15,7 +15,7 @@ from api.services.clinic import get_clinic
 from api.services.courses import get_course
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
-from api.services.lookups import course_sessions, get_or_404, lock_for_change
+from api.services.lookups import course_sessions, get_or_404, lock_course
 from api.services.planning import new_session, plan_sessions, planner_values
 from models import Course, CourseRead, Session
 from scheduling.lifecycle import CANCELLABLE, CourseStatus, SessionStatus
@@ -43,10 +43,7 @@ def resume(
     *, db: DbSession, course_id: uuid.UUID, start_date: date, preferred_time: str | None, now: datetime
 ) -> CourseRead:
     """Plan the sessions still owed again, from `start_date` (R2 for the first, then R3/R4)."""
-    found = get_or_404(db, Course, course_id)
-    locked = lock_for_change(db, practitioner_id=found.practitioner_id, patient_id=found.patient_id, course_id=found.id)
-    practitioner, course = locked.practitioner, locked.course
-    assert practitioner is not None and course is not None  # asked for
+    practitioner, course = lock_course(db, course_id)
     if course.status != CourseStatus.on_hold:
         raise Conflict(
             f"only a course on hold can be resumed; this one is {course.status}", current_status=course.status

@@ -55,7 +55,7 @@ def check_key(key: str) -> str:
 
 
 _PURGE_EVERY = timedelta(minutes=1)
-_purged: dict[str, datetime] = {}
+_last_purge: list[datetime] = []  # this process's last purge of expired keys, once one ran
 
 
 def _take(dialect: Any) -> Any:
@@ -94,10 +94,9 @@ _KEEP = (
 
 def _purge_due(now: datetime) -> bool:
     """At most once a minute per process the expired keys are purged, not on every request."""
-    last = _purged.get("at")
-    if last is not None and last <= now < last + _PURGE_EVERY:
+    if _last_purge and _last_purge[0] <= now < _last_purge[0] + _PURGE_EVERY:
         return False
-    _purged["at"] = now
+    _last_purge[:] = [now]
     return True
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from api.db import DbSession
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
-from api.services.lookups import course_sessions, get_or_404, lock_for_change
+from api.services.lookups import course_sessions, get_or_404, lock_session
 from api.services.planning import new_session, plan_sessions, planner_values
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
@@ -32,19 +32,6 @@ from scheduling.medications import medication_warnings
 from scheduling.safety import PastEvent, adverse_event_warnings, allergy_warnings
 
 
-def _locked(db: DbSession, session_id: uuid.UUID, *, planning: bool = False) -> tuple[Session, Course]:
-    """The session and its course, locked in the writers' order (R11); actions that plan lock more first."""
-    found = get_or_404(db, Session, session_id)
-    locked = lock_for_change(
-        db,
-        practitioner_id=found.practitioner_id if planning else None,
-        patient_id=found.patient_id if planning else None,
-        course_id=found.course_id,
-    )
-    assert locked.course is not None  # asked for
-    return get_or_404(db, Session, session_id, lock=True), locked.course
-
-
 def course_changed(db: DbSession, course: Course, now: datetime) -> None:
     """After any change to a course or its sessions, in the same transaction: status and review
     flag follow the sessions (R9; cancelled and on-hold courses keep theirs), reminders are replanned (R19)."""
@@ -59,7 +46,7 @@ def course_changed(db: DbSession, course: Course, now: datetime) -> None:
 def _move(
     db: DbSession, session_id: uuid.UUID, action: Action, now: datetime, *, planning: bool = False
 ) -> tuple[Session, Course, ZoneInfo]:
-    row, course = _locked(db, session_id, planning=planning)
+    row, course = lock_session(db, session_id, with_owners=planning)
     zone = get_clinic(db).zone
     # an IllegalTransition (R10) reaches the API as a 409 naming the current state
     row.status = next_status(row.status, action, times=SessionTimes(row.start_at, zone), now=now)

@@ -31,7 +31,7 @@ def _locking(model: type[SQLModel]) -> Select[Any]:
     )
 
 
-def get_or_404(db: DbSession, model: type[Row], row_id: uuid.UUID, *, lock: bool = False) -> Row:
+def get_or_404(db: DbSession, model: type[Row], row_id: uuid.UUID | int, *, lock: bool = False) -> Row:
     """The row with this id; `lock` holds it (PostgreSQL `FOR UPDATE`) until the transaction ends."""
     if lock:
         before_waiting(db)
@@ -70,6 +70,28 @@ def lock_for_change(
         patient=get_or_404(db, Patient, patient_id, lock=True) if patient_id else None,
         course=get_or_404(db, Course, course_id, lock=True) if course_id else None,
     )
+
+
+def lock_session(db: DbSession, session_id: uuid.UUID, *, with_owners: bool) -> tuple[Session, Course]:
+    """A session and its course, locked in the writers' order; `with_owners`: its practitioner and patient
+    first (a change that plans, or that compares the session with what GET shows, S6)."""
+    found = get_or_404(db, Session, session_id)
+    locked = lock_for_change(
+        db,
+        practitioner_id=found.practitioner_id if with_owners else None,
+        patient_id=found.patient_id if with_owners else None,
+        course_id=found.course_id,
+    )
+    assert locked.course is not None  # asked for
+    return get_or_404(db, Session, session_id, lock=True), locked.course
+
+
+def lock_course(db: DbSession, course_id: uuid.UUID) -> tuple[Practitioner, Course]:
+    """A course with its practitioner and patient, locked in the writers' order; the practitioner and the course."""
+    found = get_or_404(db, Course, course_id)
+    locked = lock_for_change(db, practitioner_id=found.practitioner_id, patient_id=found.patient_id, course_id=found.id)
+    assert locked.practitioner is not None and locked.course is not None  # asked for
+    return locked.practitioner, locked.course
 
 
 def course_sessions(db: DbSession, course_id: uuid.UUID, *, lock: bool = False) -> list[Session]:

@@ -9,7 +9,7 @@ from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
-from api.services.lookups import course_sessions, get_or_404, lock_for_change
+from api.services.lookups import course_sessions, get_or_404, lock_session
 from api.services.planning import planner_values
 from api.services.views import session_read
 from models import Course, Practitioner, Session
@@ -21,13 +21,9 @@ from scheduling.protocol import CHOSEN_OUTSIDE_WINDOW_MESSAGE, OUTSIDE_WINDOW_ME
 
 def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedule, now: datetime) -> Rescheduled:
     """Move session k; with reflow, re-plan the later sessions that now break R3/R4; a dry run writes nothing."""
-    found = get_or_404(db, Session, session_id)
     # two staff racing for one slot are serialised by the writers' locks (R11)
-    locked = lock_for_change(
-        db, practitioner_id=found.practitioner_id, patient_id=found.patient_id, course_id=found.course_id
-    )
-    practitioner, course = locked.practitioner, locked.course
-    assert practitioner is not None and course is not None  # asked for
+    found, course = lock_session(db, session_id, with_owners=True)
+    practitioner = get_or_404(db, Practitioner, found.practitioner_id)  # locked just now
     if course.status in (CourseStatus.cancelled, CourseStatus.on_hold):  # R9: its sessions stay where they are
         raise Conflict(f"the course is {course.status}: its sessions cannot move", current_status=course.status)
     sessions = course_sessions(db, course.id, lock=True)

@@ -11,7 +11,7 @@ from api.db import DbSession
 from api.services.calendars import local_day_bounds
 from api.services.clinic import get_clinic
 from api.services.errors import InvalidInput
-from api.services.lookups import get_or_404, lock_for_change
+from api.services.lookups import get_or_404, lock_session
 from api.services.views import session_read
 from models import Session, SessionRead
 from models.base import Page, table_of
@@ -27,9 +27,8 @@ def get_session(*, db: DbSession, session_id: uuid.UUID) -> SessionRead:
 
 def session_for_change(*, db: DbSession, session_id: uuid.UUID) -> SessionRead:
     """One session as GET shows it, its practitioner, patient, course and itself locked in the writers' order."""
-    found = get_or_404(db, Session, session_id)
-    lock_for_change(db, practitioner_id=found.practitioner_id, patient_id=found.patient_id, course_id=found.course_id)
-    return session_read(get_or_404(db, Session, session_id, lock=True), get_clinic(db).zone)
+    row, _ = lock_session(db, session_id, with_owners=True)
+    return session_read(row, get_clinic(db).zone)
 
 
 def day_view_dates(on: date | None, from_date: date | None, to_date: date | None) -> tuple[date | None, date | None]:

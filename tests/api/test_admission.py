@@ -2,19 +2,16 @@
 
 import asyncio
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from api.admission import Admission, AdmissionTimeout, Deadline
 from tests.api.helpers import patient
-from tests.conftest import Database
+from tests.conftest import Database, another_writer
 from tests.system.conftest import assert_problem
 
 WAIT_SECONDS = 0.2
@@ -131,24 +128,6 @@ def test_a_client_slow_to_read_its_answer_holds_up_no_writer(client: TestClient,
     assert client.portal.call(scenario) == (201, True)
 
 
-@contextmanager
-def database_lock_held(database: Database, practitioner_id: str) -> Iterator[None]:
-    """Another process's writer in the way, below Prolo's own turns and gate (api/admission.py, step 3):
-    on SQLite a connection holding the write lock, on PostgreSQL one holding the practitioner's row."""
-    other: sqlite3.Connection | psycopg.Connection[Any]
-    if database.engine.dialect.name == "sqlite":
-        other = sqlite3.connect(database.engine.url.database or "", isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-    else:
-        other = psycopg.connect(database.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""))
-        other.execute("SELECT 1 FROM practitioner WHERE id = %s FOR UPDATE", (practitioner_id,))
-    try:
-        yield
-    finally:
-        other.rollback()
-        other.close()
-
-
 @pytest.mark.parametrize("turn_held_seconds", [0.0, 0.6])
 def test_a_request_waits_one_deadline_in_all_then_503(
     client: TestClient, clean_db: Database, turn_held_seconds: float
@@ -165,7 +144,7 @@ def test_a_request_waits_one_deadline_in_all_then_503(
             await asyncio.sleep(turn_held_seconds)
 
     assert client.portal is not None
-    with database_lock_held(clean_db, prac["id"]):
+    with another_writer(clean_db, ("practitioner", prac["id"])):
         if turn_held_seconds:
             client.portal.start_task_soon(hold_the_writers_turn)
         started = time.monotonic()

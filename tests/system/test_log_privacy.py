@@ -20,13 +20,11 @@ case would cost seconds each and prove less.
 import json
 import random
 import re
-import sqlite3
 import subprocess
 import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,7 +33,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import phonenumbers
-import psycopg
 import pytest
 from sqlalchemy import update
 from sqlmodel import col
@@ -43,7 +40,7 @@ from sqlmodel import col
 from models import Patient, Reminder, Role
 from models.base import table_of
 from models.hours import WEEKDAYS
-from tests.conftest import Database, make_key
+from tests.conftest import Database, another_writer, make_key
 from tests.system.conftest import REPO, REQUEST_TIMEOUT_SECONDS, LiveApi, clean_env, start_server
 from tests.system.receivers import Reply, WebhookReceiver, webhook_receiver
 
@@ -109,24 +106,6 @@ class Traffic:
 def expect(response: httpx.Response, status: int) -> Any:
     assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
     return response.json() if "json" in response.headers.get("content-type", "") else response.text
-
-
-@contextmanager
-def database_held(database: Database, practitioner_id: str, patient_id: str) -> Iterator[None]:
-    """Another connection in the way: SQLite's write lock, or on PostgreSQL these rows locked."""
-    other: sqlite3.Connection | psycopg.Connection[Any]
-    if database.engine.dialect.name == "sqlite":
-        other = sqlite3.connect(database.engine.url.database or "", isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-    else:
-        other = psycopg.connect(database.engine.url.render_as_string(hide_password=False).replace("+psycopg", ""))
-        other.execute("SELECT 1 FROM practitioner WHERE id = %s FOR UPDATE", (practitioner_id,))
-        other.execute("SELECT 1 FROM patient WHERE id = %s FOR UPDATE", (patient_id,))
-    try:
-        yield
-    finally:
-        other.rollback()
-        other.close()
 
 
 def make_due(database: Database) -> None:
@@ -349,7 +328,7 @@ def hold_the_database(v: Visit, admin: httpx.Client) -> None:
     c, pid = v.canary, v.ids["patient"]
     order = {"patient_id": pid, "practitioner_id": v.ids["practitioner"], "condition": c("Condition")}
     order |= {"start_date": (v.today() + timedelta(days=60)).isoformat()}
-    with database_held(v.database, v.ids["practitioner"], pid):
+    with another_writer(v.database, ("practitioner", v.ids["practitioner"]), ("patient", pid)):
         expect(admin.patch(f"/v1/patients/{pid}", json={"allergies": [c("Busy")], "email": c.email}), 503)
         expect(admin.post("/v1/courses", json=order), 503)
     expect(admin.get(f"/v1/patients/{pid}"), 200)  # and the server recovers
