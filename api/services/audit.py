@@ -81,9 +81,11 @@ def record(
     action: str | None = None,
 ) -> None:
     """Events for rows written with Core statements: (entity id, before, after) each; one INSERT for all."""
+    pending = _pending(db)
+    action = action or db.info.get(_ACTION, "change")
     for entity_id, before, after in changes:
         _gather(
-            db,
+            pending,
             entity_type,
             str(entity_id),
             None if before is None else snapshot(entity_type, before),
@@ -92,16 +94,21 @@ def record(
         )
 
 
+def _pending(db: OrmSession) -> dict[tuple[str, str], dict[str, Any]]:
+    """The transaction's events so far, by row."""
+    pending: dict[tuple[str, str], dict[str, Any]] = db.info.setdefault(_PENDING, {})
+    return pending
+
+
 def _gather(
-    db: OrmSession,
+    pending: dict[tuple[str, str], dict[str, Any]],
     entity_type: str,
     entity_id: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-    action: str | None,
+    action: str,
 ) -> None:
     """Add a row's change to the transaction's events: its first `before` stays, its latest `after` wins."""
-    pending: dict[tuple[str, str], dict[str, Any]] = db.info.setdefault(_PENDING, {})
     known = pending.get((entity_type, entity_id))
     if known is None:
         pending[(entity_type, entity_id)] = {
@@ -109,7 +116,7 @@ def _gather(
             "entity_id": entity_id,
             "before": before,
             "after": after,
-            "action": action or db.info.get(_ACTION, "change"),
+            "action": action,
         }
     elif known["after"] is not None and after is not None and before is not None:
         known["after"] = {**known["after"], **after}  # a partial change (the dispatcher's) adds to what was known
@@ -155,7 +162,7 @@ def _insert(db: OrmSession, events: list[dict[str, Any]]) -> None:
         "actor_name": actor.name,
         "actor_role": actor.role,
     }
-    insert_rows(connection, _AUDIT, [{**common, **e} for e in events], sql={"txid": _TXID[connection.dialect.name]})
+    insert_rows(connection, _AUDIT, events, same=common, sql={"txid": _TXID[connection.dialect.name]})
 
 
 def _columns(state: Any) -> dict[str, Any]:
@@ -185,7 +192,7 @@ def _record_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
             before = None if kind == "new" else snapshot(table, _before(state))
             after = None if kind == "deleted" else snapshot(table, _columns(state))
             key = state.identity[0] if state.identity else _columns(state).get("id")
-            _gather(db, table, str(key), before, after, None)
+            _gather(_pending(db), table, str(key), before, after, db.info.get(_ACTION, "change"))
 
 
 def _event_read(row: AuditEvent) -> AuditEventRead:

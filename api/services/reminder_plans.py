@@ -124,7 +124,7 @@ def _insert(
     starts = {str(s.id): s.start_at for s in sessions}
     # one Core executemany, no ORM objects: a booking plans dozens of reminders (so recorded here, S7)
     rows = [_row(p, course, patient, starts[p.session_id], now) for p in plans]
-    insert_rows(db.connection(), _REMINDER, rows)
+    insert_rows(db.connection(), _REMINDER, rows, same={"patient_id": course.patient_id, "created_at": now})
     audit.record(db, "reminder", ((row["id"], None, row) for row in rows))
 
 
