@@ -17,8 +17,9 @@ target_metadata = SQLModel.metadata
 
 
 def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    # The exclusion constraint is PostgreSQL-only and hand-written (autogenerate cannot render it).
-    return name not in ("alembic_version", "ex_session_practitioner_overlap")
+    # PostgreSQL-only and hand-written: the exclusion constraint (autogenerate cannot render it), and the
+    # sync feed's (txid, id) index (migration 0006; SQLite's txid is always 0).
+    return name not in ("alembic_version", "ex_session_practitioner_overlap", "ix_audit_event_txid_id")
 
 
 def _render_item(type_: str, obj: object, autogen_context: object) -> str | Literal[False]:

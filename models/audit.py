@@ -20,8 +20,11 @@ from models.base import json_column, utc_column
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (
-        sa.Index("ix_audit_event_txid_id", "txid", "id"),
-        sa.Index("ix_audit_event_entity_type_entity_id", "entity_type", "entity_id"),
+        # The id first: new rows' ids are time-ordered (UUIDv7), so a transaction's events land together
+        # at the index's end; by type first they landed in three places, and a booking's commit wrote
+        # three times the pages. The feed's (txid, id) index is PostgreSQL's alone (migration 0006): on
+        # SQLite txid is always 0 and the feed reads in id order.
+        sa.Index("ix_audit_event_entity_id_entity_type", "entity_id", "entity_type"),
         sa.Index("ix_audit_event_at", "at"),
         {"sqlite_autoincrement": True},
     )

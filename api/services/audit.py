@@ -22,10 +22,11 @@ and the minute an API key was last used. `before` and `after` hold
 clinical data and never reach a log.
 
 **The sync feed.** Front-desk software follows ``?after=CURSOR`` and must never miss an
-event. On SQLite writers take turns (``BEGIN IMMEDIATE``), so ids grow in commit order.
-On PostgreSQL they do not: a transaction that took id 7 may commit after one that took
-id 8, and a reader that had seen 8 would skip 7 for ever. So each event also records the
-id of the transaction that wrote it (``txid``), the feed is ordered by ``(txid, id)``,
+event. On SQLite writers take turns (``BEGIN IMMEDIATE``), so ids grow in commit order and
+the feed is read in id order (``txid`` is always 0 there). On PostgreSQL they do not: a
+transaction that took id 7 may commit after one that took id 8, and a reader that had
+seen 8 would skip 7 for ever. So each event also records the id of the transaction that
+wrote it (``txid``), the feed is ordered by ``(txid, id)``,
 and it only hands out events of transactions older than the reader's visibility
 horizon ``pg_snapshot_xmin(pg_current_snapshot())``: every transaction below it has
 ended, so no event can appear behind the cursor later. Events of transactions still
@@ -233,11 +234,17 @@ def events(
     """Events after the cursor, oldest first, filtered; only those no running transaction can precede."""
     txid, event_id = _cursor(after)
     c = _AUDIT.c
-    query = select(AuditEvent).where(or_(c.txid > txid, (c.txid == txid) & (c.id > event_id)))
     if db.connection().dialect.name == "postgresql":
-        query = query.where(
-            c.txid < literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger)
+        query = select(AuditEvent).where(
+            or_(c.txid > txid, (c.txid == txid) & (c.id > event_id)),
+            c.txid < literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger),
         )
+        order: tuple[Any, ...] = (c.txid, c.id)
+    else:  # every txid is 0: id order is the feed's order, read along the table itself (migration 0006)
+        if txid > 0:
+            raise InvalidInput("after", "not a cursor this feed gave out (next_cursor)", where="query")
+        query = select(AuditEvent).where(c.id > event_id)
+        order = (c.id,)
     if entity_type is not None:
         query = query.where(c.entity_type == entity_type)
     if entity_id is not None:
@@ -248,7 +255,7 @@ def events(
         query = query.where(c.at >= from_at)
     if to_at is not None:
         query = query.where(c.at < to_at)
-    rows = list(db.execute(query.order_by(c.txid, c.id).limit(limit)).scalars())
+    rows = list(db.execute(query.order_by(*order).limit(limit)).scalars())
     next_cursor = f"{rows[-1].txid}.{rows[-1].id}" if rows else after
     return AuditFeed(items=[_event_read(r) for r in rows], next_cursor=next_cursor, limit=limit)
 

@@ -209,7 +209,10 @@ def test_s7_events_are_filtered_by_entity_actor_and_time(client: TestClient, clo
     assert feed(client, clean_db, actor="nobody") == []
     later = clock.now.replace(year=2030).isoformat()
     assert feed(client, clean_db, **{"from": later}) == []
+    assert [e["entity_id"] for e in feed(client, clean_db, entity_type="patient")] == [pat["id"]]
     assert client.get("/v1/audit-events", params={"after": "not-a-cursor"}).status_code == 422
+    if clean_db.engine.dialect.name == "sqlite":  # every txid is 0 there: a PostgreSQL cursor is not one of ours
+        assert client.get("/v1/audit-events", params={"after": "4711.1"}).status_code == 422
 
 
 def test_s7_only_admins_read_the_trail(anon: TestClient, clean_db: Database) -> None:

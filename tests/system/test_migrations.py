@@ -12,16 +12,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DbSession
 from sqlmodel import SQLModel
 
 import models  # noqa: F401 - registers every table on SQLModel.metadata
+from api.app import create_app
 from api.db import make_engine
 from api.migrate import check, downgrade, upgrade
-from models import Protocol
+from api.settings import Settings
+from models import Protocol, Role
 from scheduling.lifecycle import ACTIVE
+from tests.api import helpers
+from tests.conftest import make_key
 
 pytestmark = pytest.mark.system
 
@@ -142,3 +148,41 @@ def test_r13_default_protocol_exists_after_upgrade(scratch_engine: Engine) -> No
     }
     assert rules["avoid_nsaids"]["medication_class"] == "nsaid"
     assert all(rule["instruction"] for rule in rules.values())
+
+
+def test_reminder_keys_survive_0006_both_ways_and_stay_unique_per_session(scratch_engine: Engine) -> None:
+    """Migration 0006 moves the keys' uniqueness from the key alone to (session, key); on SQLite that
+    copies the reminder table. A booked course's reminders come through down and up again unchanged,
+    and the database still refuses a second reminder with a session's key."""
+    upgrade(scratch_engine)
+    settings = Settings(database_url=scratch_engine.url.render_as_string(hide_password=False))
+    app = create_app(settings, engine=scratch_engine)
+    with TestClient(app, headers={"X-API-Key": make_key(scratch_engine, Role.admin)}) as client:
+        course = helpers.book(client, helpers.patient(client, email="maria@example.org"), helpers.practitioner(client))
+        before = client.get("/v1/reminders", params={"limit": 200}).json()
+    assert before["total"] >= 6 * len(course["sessions"])
+
+    def stored() -> list[tuple[str, str, str]]:
+        with scratch_engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, session_id, idempotency_key FROM reminder ORDER BY id"))
+            return [(str(r[0]), str(r[1]), r[2]) for r in rows]
+
+    kept = stored()
+    downgrade(scratch_engine, "0005")
+    assert stored() == kept
+    upgrade(scratch_engine)
+    assert stored() == kept
+    check(scratch_engine)
+
+    key = kept[0][2]
+    with scratch_engine.connect() as conn, pytest.raises(IntegrityError):
+        conn.execute(
+            text(
+                "INSERT INTO reminder (id, kind, audience, channel, due_at, expires_at, status, attempts,"
+                " idempotency_key, patient_id, session_id, rule_code, offset_minutes, body, created_at)"
+                " SELECT :id, kind, audience, channel, due_at, expires_at, 'cancelled', attempts, idempotency_key,"
+                " patient_id, session_id, rule_code, offset_minutes, body, created_at FROM reminder"
+                " WHERE idempotency_key = :key"
+            ),
+            {"id": uuid.uuid4().hex if scratch_engine.dialect.name == "sqlite" else uuid.uuid4(), "key": key},
+        )
