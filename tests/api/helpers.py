@@ -1,9 +1,15 @@
-"""Small builders for API tests: each makes one resource through the real API and returns its JSON."""
+"""Small builders for API tests: each makes one resource through the real API and returns its JSON.
+
+They take any client that posts: the in-process TestClient, or an HTTP client of a live server.
+"""
 
 import itertools
-from typing import Any
+from typing import Any, Protocol
 
-from fastapi.testclient import TestClient
+
+class Poster(Protocol):
+    def post(self, url: str, *, json: Any = None) -> Any: ...
+
 
 _mrns = itertools.count(1)
 
@@ -14,11 +20,11 @@ def created(response: Any) -> dict[str, Any]:
     return body
 
 
-def practitioner(client: TestClient, **fields: Any) -> dict[str, Any]:
+def practitioner(client: Poster, **fields: Any) -> dict[str, Any]:
     return created(client.post("/v1/practitioners", json={"name": "Dr. Amara Okafor", **fields}))
 
 
-def patient(client: TestClient, **fields: Any) -> dict[str, Any]:
+def patient(client: Poster, **fields: Any) -> dict[str, Any]:
     body = {
         "mrn": f"MRN-{next(_mrns):05d}",
         "given_name": "Maria",
@@ -40,7 +46,7 @@ def course_request(pat: dict[str, Any], prac: dict[str, Any], **fields: Any) -> 
     }
 
 
-def book(client: TestClient, pat: dict[str, Any], prac: dict[str, Any], **fields: Any) -> dict[str, Any]:
+def book(client: Poster, pat: dict[str, Any], prac: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return created(client.post("/v1/courses", json=course_request(pat, prac, **fields)))
 
 

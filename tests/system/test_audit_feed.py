@@ -15,7 +15,6 @@ by (transaction id, id) and holds back the events of transactions still running
 
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from api.db import DbSession, write_session
 from api.services import audit
 from api.services.practitioners import create_practitioner
 from models import Actor, PractitionerCreate
+from tests.api import helpers
 from tests.conftest import Database
 from tests.system.conftest import CLINIC_TIMEZONE, REQUEST_TIMEOUT_SECONDS, LiveApi
 
@@ -230,12 +230,6 @@ def next_year_monday() -> date:
     return first + timedelta(days=(7 - first.weekday()) % 7)
 
 
-def created(answer: httpx.Response) -> dict[str, Any]:
-    assert answer.status_code == 201, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
 def write_rounds(live_api: LiveApi, practitioner_id: str, halfway: Callable[[], None]) -> Written:
     """Register a patient, book a three-session course for them, move its session 1; ROUNDS times.
 
@@ -247,30 +241,10 @@ def write_rounds(live_api: LiveApi, practitioner_id: str, halfway: Callable[[], 
         for week in range(ROUNDS):
             if week == ROUNDS // 2:
                 halfway()
-            patient = created(
-                http.post(
-                    "/v1/patients",
-                    json={
-                        "mrn": f"FEED-{uuid.uuid4().hex[:12]}",
-                        "given_name": "Maria",
-                        "family_name": "Feed",
-                        "date_of_birth": "1971-04-09",
-                    },
-                )
-            )
+            patient = helpers.patient(http, family_name="Feed")
             monday = next_year_monday() + timedelta(weeks=week)
-            course = created(
-                http.post(
-                    "/v1/courses",
-                    json={
-                        "patient_id": patient["id"],
-                        "practitioner_id": practitioner_id,
-                        "start_date": monday.isoformat(),
-                        "preferred_time": "09:00",
-                        "session_count": 3,
-                        "condition": "chronic low back pain",
-                    },
-                )
+            course = helpers.book(
+                http, patient, {"id": practitioner_id}, start_date=monday.isoformat(), session_count=3
             )
             first = course["sessions"][0]
             # Wednesday keeps R4 and session 2's window (as in test_reschedule_race.py)
@@ -290,9 +264,7 @@ def test_a_reader_following_the_feed_while_writers_run_sees_every_event_exactly_
 ) -> None:
     engine = clean_db.engine
     with live_api.client() as http:
-        practitioners = [
-            str(created(http.post("/v1/practitioners", json={"name": f"Dr. Writer {n}"}))["id"]) for n in range(WRITERS)
-        ]
+        practitioners = [str(helpers.practitioner(http, name=f"Dr. Writer {n}")["id"]) for n in range(WRITERS)]
     setup_last = max(table_ids(engine, "id"))
 
     reader = Reader(http=live_api.client())

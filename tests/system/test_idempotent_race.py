@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.helpers import patient, practitioner
 from tests.system.conftest import REQUEST_TIMEOUT_SECONDS, LiveApi
 
 pytestmark = pytest.mark.system
@@ -40,11 +41,7 @@ def race_with_one_key(live_api: LiveApi, path: str, body: dict[str, Any], key: s
 
 def test_s5_bookings_racing_under_one_key_book_one_course(live_api: LiveApi) -> None:
     with live_api.client() as http:
-        prac = http.post("/v1/practitioners", json={"name": "Dr. Amara Okafor"}).json()
-        pat = http.post(
-            "/v1/patients",
-            json={"mrn": "MRN-RACE", "given_name": "Maria", "family_name": "Keller", "date_of_birth": "1971-04-09"},
-        ).json()
+        prac, pat = practitioner(http), patient(http)
     request = {"patient_id": pat["id"], "practitioner_id": prac["id"], "start_date": "2030-03-04", "condition": "knee"}
 
     answers = race_with_one_key(live_api, "/v1/courses", request, "front-desk-retry-42")

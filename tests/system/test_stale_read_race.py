@@ -16,6 +16,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests.api.helpers import book, patient, practitioner
 from tests.conftest import Database
 from tests.system.conftest import LiveApi, assert_problem
 
@@ -27,16 +28,7 @@ def test_s6_r11_a_confirm_that_waited_for_a_cancel_sees_the_cancel(live_api: Liv
     if clean_db.engine.dialect.name != "postgresql":
         pytest.skip("on SQLite a writer holds the write lock from its first statement: nothing it read goes stale")
     with live_api.client() as http:
-        prac = http.post("/v1/practitioners", json={"name": "Dr. Amara Okafor"}).json()
-        pat = http.post(
-            "/v1/patients",
-            json={"mrn": "MRN-STALE", "given_name": "Maria", "family_name": "Keller", "date_of_birth": "1971-04-09"},
-        ).json()
-        course = http.post(
-            "/v1/courses",
-            json={"patient_id": pat["id"], "practitioner_id": prac["id"], "start_date": "2030-03-04",
-                  "condition": "knee", "session_count": 1},
-        ).json()  # fmt: skip
+        course = book(http, patient(http), practitioner(http), start_date="2030-03-04", session_count=1)
     session_id = course["sessions"][0]["id"]
     url = clean_db.engine.url.render_as_string(hide_password=False).replace("+psycopg", "")
     answers: list[httpx.Response] = []
