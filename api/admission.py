@@ -78,7 +78,7 @@ class Admission:
     def __init__(self, *, slots: int, writers: int) -> None:
         if not 1 <= writers <= slots:
             raise ValueError("need 1 <= writers <= slots")
-        self.slots, self.writers = slots, writers
+        self.slots = slots
         self._slots = asyncio.Semaphore(slots)
         self._writers = asyncio.Semaphore(writers)
 

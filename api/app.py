@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from api.admission import Admission
 from api.auth import KeyCache
-from api.db import make_engine, write_session
+from api.db import make_engine
 from api.deps import utc_now
 from api.errors import install_problem_handlers
 from api.freshness import AnswerCache, ChangeToken
@@ -65,10 +65,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with write_session(engine) as db:
-            audit.begin(db, actor=audit.SERVER, action="start")
+        with audit.writing(engine, actor=audit.SERVER, action="start") as db:
             ensure_clinic(db=db, settings=settings)
-            db.commit()
         # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).
         app.state.admission = Admission.for_engine(engine)
         app.state.admission.fit_thread_limiter()

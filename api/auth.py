@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Engine, or_, select, update
 from sqlmodel import col
 
+from api.admission import Deadline
 from api.db import DbSession, write_session
 from models import ApiKey, Role
 
@@ -88,14 +89,10 @@ class KeyCache:
             self._used[key_id] = minute
         return minute
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
-
-def record_use(engine: Engine, key_id: uuid.UUID, minute: datetime) -> None:
+def record_use(engine: Engine, key_id: uuid.UUID, minute: datetime, deadline: Deadline | None = None) -> None:
     """Note the minute a key was last used (bookkeeping, not a change anyone made: no audit event)."""
-    with write_session(engine) as db:
+    with write_session(engine, deadline) as db:
         db.execute(
             update(ApiKey)
             .where(col(ApiKey.id) == key_id)

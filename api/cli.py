@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from api.db import make_engine, write_session
+from api.db import make_engine
 from api.logs import log_config
 from api.migrate import upgrade
 from api.notify import channels_from
@@ -40,11 +40,9 @@ def serve(
     settings = get_settings()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    with write_session(engine) as db:
-        audit.begin(db, actor=audit.CLI, action="serve")
-        ensure_clinic(db=db, settings=settings)
+    with audit.writing(engine, actor=audit.CLI, action="serve") as db:
+        ensure_clinic(db=db, settings=settings)  # before any worker starts: they would race to make it
         created = first_admin_key(db=db, now=_now())
-        db.commit()
     engine.dispose()
     if created is not None:
         print("First start: an admin API key was made. It is shown only now; store it safely.")
@@ -79,10 +77,8 @@ def api_keys_create(
     """Make an API key; the key is printed alone on the last line."""
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
-    with write_session(engine) as db:
-        audit.begin(db, actor=audit.CLI, action="api-keys create")
+    with audit.writing(engine, actor=audit.CLI, action="api-keys create") as db:
         created = create_api_key(db=db, name=name, role=role, now=_now())
-        db.commit()
     engine.dispose()
     print(f"{created.role} key {created.name!r} ({created.id}); it is shown only now:")
     print(created.key)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
-from api.db import DbSession, write_session
+from api.db import DbSession
 from api.services import audit
 from api.services.calendars import local_day_bounds
 from api.services.clinic import ensure_clinic, update_clinic
@@ -168,8 +168,7 @@ def fill_demo(*, engine: Engine, settings: Settings, now: datetime) -> str:
     """Fill an empty database with the demo clinic in one transaction; refuse one that holds clinic data."""
     # Use cases never commit: all of them run in this one writer's transaction, so the demo lands
     # whole or not at all, and the emptiness check cannot go stale.
-    with write_session(engine) as db:
-        audit.begin(db, actor=audit.CLI, action="demo", now=now)
+    with audit.writing(engine, actor=audit.CLI, action="demo", now=now) as db:
         held = {
             "patients": db.execute(select(func.count()).select_from(Patient)).scalar_one(),
             "practitioners": db.execute(select(func.count()).select_from(Practitioner)).scalar_one(),
@@ -181,7 +180,6 @@ def fill_demo(*, engine: Engine, settings: Settings, now: datetime) -> str:
                 "Nothing was written. Point PROLO_DATABASE_URL at a new database to try the demo."
             )
         summary = _fill(db, settings=settings, now=now)
-        db.commit()
     return summary
 
 

@@ -2,9 +2,10 @@
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -46,21 +47,23 @@ async def get_caller(
     request.state.caller = caller  # for the audit trail and idempotency keys (api/transaction.py)
     minute = cache.first_use_this_minute(caller.key_id, state.clock())
     if minute is not None:  # GET /v1/api-keys shows it; written once a minute at most, beside the request
-        _background(request, record_use, state.engine, caller.key_id, minute)
+        _note_use(request, caller.key_id, minute)
     return caller
 
 
 _TASKS: set["asyncio.Task[None]"] = set()
 
 
-def _background(request: Request, write: Callable[..., None], *args: Any) -> None:
-    """A small write that must not hold up the request: after a writer's turn, in a worker thread."""
+def _note_use(request: Request, key_id: uuid.UUID, minute: datetime) -> None:
+    """The key's last use, written beside the request (never holding it up): after a writer's turn, in a
+    worker thread, within one deadline of its own."""
     state = request.app.state
 
     async def run() -> None:
+        deadline = Deadline(state.settings.db_wait_seconds)
         try:
-            async with state.admission.write(Deadline(state.settings.db_wait_seconds)):
-                await run_in_threadpool(write, *args)
+            async with state.admission.write(deadline):
+                await run_in_threadpool(record_use, state.engine, key_id, minute, deadline)
         except Exception:  # bookkeeping only: a busy database costs the minute's note, nothing else
             log.warning("could not note an API key's last use", exc_info=True)
 

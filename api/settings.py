@@ -5,6 +5,8 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.admission import WAIT_SECONDS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROLO_", env_file=".env", extra="ignore")
@@ -27,7 +29,7 @@ class Settings(BaseSettings):
         default=10, ge=1, le=200, description="Requests using the database at once; the pool keeps as many again"
     )
     db_wait_seconds: float = Field(
-        default=30.0, gt=0, le=600, description="How long a request may wait for the database in all; then 503"
+        default=WAIT_SECONDS, gt=0, le=600, description="How long a request may wait for the database in all; then 503"
     )
     public_url: str | None = Field(
         default=None,

@@ -37,7 +37,7 @@ from sqlalchemy import Engine
 
 from api.admission import Admission, Deadline
 from api.auth import Caller
-from api.db import DbSession, read_session, write_session
+from api.db import DbSession, read_session
 from api.etag import match, none_match, strong_etag
 from api.freshness import AnswerCache
 from api.services import audit, idempotency
@@ -99,11 +99,10 @@ class Transaction:
                 return work(db)
 
         def in_write() -> T:
-            with write_session(self.engine, self.deadline) as db:
-                audit.begin(db, actor=self.actor, action=self._route.name, now=self.now)
-                result = work(db)
-                db.commit()
-                return result
+            with audit.writing(
+                self.engine, actor=self.actor, action=self._route.name, now=self.now, deadline=self.deadline
+            ) as db:
+                return work(db)
 
         if write:
             async with self.admission.write(self.deadline):
@@ -148,7 +147,6 @@ class Transaction:
         self,
         use_case: Callable[[DbSession], Any],
         *,
-        status_code: int = 200,
         location: Callable[[Any], str] | None = None,
         current: Callable[[DbSession], Any] | None = None,
         etag: bool = False,
@@ -167,6 +165,7 @@ class Transaction:
         A POST with an `Idempotency-Key` is answered once; its retries get the same answer (S5).
         """
         request = self.request
+        status_code = self._route.status_code or 200  # the route's own, as the OpenAPI document says
         caller: Caller | None = getattr(request.state, "caller", None)
         if_match = request.headers.get("if-match")
         key = request.headers.get("idempotency-key") if request.method == "POST" and caller else None

@@ -68,7 +68,7 @@ class AuditFeed(BaseModel):
     """A page of events, oldest first; pass `next_cursor` as `after` for the next one."""
 
     items: list[AuditEventRead]
-    next_cursor: str | None = Field(
+    next_cursor: str = Field(
         description="Where this page ended; ask again with after=next_cursor (even when items is empty: "
         "events of transactions still running appear later, never before it)"
     )

@@ -24,7 +24,6 @@ async def create_key(request: ApiKeyCreate, tx: TransactionDep) -> Response:
     """A new key with a role; `key` is shown in this answer only, so store it now."""
     return await tx.write(
         lambda db: api_keys.create_api_key(db=db, name=request.name, role=request.role, now=tx.now),
-        status_code=201,
         secret=lambda made: f"api key {made.id} ({made.name!r})",
     )
 
@@ -39,6 +38,6 @@ async def get_key(key_id: uuid.UUID, tx: TransactionDep) -> Response:
 async def revoke_key(key_id: uuid.UUID, http: Request, tx: TransactionDep) -> Response:
     """The key stops working at once in this process, and within `PROLO_API_KEY_CACHE_SECONDS` in every other
     one (other workers and hosts check keys again after that long)."""
-    answer = await tx.write(lambda db: api_keys.revoke_api_key(db=db, key_id=key_id, now=tx.now), status_code=204)
+    answer = await tx.write(lambda db: api_keys.revoke_api_key(db=db, key_id=key_id, now=tx.now))
     http.app.state.key_cache.forget(key_id)  # after the commit: the next lookup finds it revoked
     return answer

@@ -20,7 +20,7 @@ async def audit_events(
     after: Annotated[
         str | None, Query(max_length=60, description="`next_cursor` of the page before; omit to start at the beginning")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="Events per page (at most 500)")] = 100,
+    limit: Annotated[int, Query(ge=1, le=500, description="Events per page (at most 500)")] = 50,
     entity_type: Annotated[str | None, Query(max_length=60, examples=["session"])] = None,
     entity_id: Annotated[str | None, Query(max_length=60)] = None,
     actor: Annotated[str | None, Query(max_length=200, description="An API key's id, or an actor's name")] = None,

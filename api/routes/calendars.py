@@ -108,7 +108,6 @@ async def patient_calendar_token(patient_id: uuid.UUID, http: Request, tx: Trans
     here. Asking again makes a new URL and stops the old one (lost phone, URL shared by mistake)."""
     return await tx.write(
         lambda db: _url(http, feed_tokens.new_patient_token(db=db, patient_id=patient_id, now=tx.now)),
-        status_code=201,
         secret=lambda _: f"a new feed URL for patient {patient_id}, which stopped the one before",
     )
 
@@ -126,7 +125,6 @@ async def practitioner_calendar_token(practitioner_id: uuid.UUID, http: Request,
     only here; asking again makes a new URL and stops the old one."""
     return await tx.write(
         lambda db: _url(http, feed_tokens.new_practitioner_token(db=db, practitioner_id=practitioner_id, now=tx.now)),
-        status_code=201,
         secret=lambda _: f"a new feed URL for practitioner {practitioner_id}, which stopped the one before",
     )
 

@@ -42,7 +42,7 @@ async def put_clinic(values: ClinicWrite, tx: TransactionDep) -> Response:
 @router.post("/closures", status_code=201, response_model=ClosureRead, dependencies=_admin, summary="Close the clinic")
 async def create_closure(values: ClosureCreate, tx: TransactionDep) -> Response:
     """Close the clinic on a range of local dates (end inclusive). New courses are planned around it."""
-    return await tx.write(lambda db: closures.create_closure(db=db, values=values), status_code=201)
+    return await tx.write(lambda db: closures.create_closure(db=db, values=values))
 
 
 @router.get("/closures", response_model=Page[ClosureRead], dependencies=_read, summary="List closures")
@@ -65,7 +65,7 @@ async def list_closures(
 )
 async def delete_closure(closure_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Reopen the clinic on those dates."""
-    return await tx.write(lambda db: closures.delete_closure(db=db, closure_id=closure_id), status_code=204)
+    return await tx.write(lambda db: closures.delete_closure(db=db, closure_id=closure_id))
 
 
 @router.post(

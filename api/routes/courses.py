@@ -46,7 +46,6 @@ async def book_course(request: CourseBody, tx: TransactionDep) -> Response:
     found no slot, with its window."""
     return await tx.write(
         lambda db: courses.book_course(db=db, request=request, now=tx.now),
-        status_code=201,
         location=lambda course: f"/v1/courses/{course.id}",
         etag=True,
     )

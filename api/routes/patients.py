@@ -30,7 +30,6 @@ async def create_patient(values: PatientCreate, tx: TransactionDep) -> Response:
     """Phone numbers are stored in E.164. A second patient with the same MRN is refused (409)."""
     return await tx.write(
         lambda db: patients.create_patient(db=db, values=values),
-        status_code=201,
         location=lambda patient: f"/v1/patients/{patient.id}",
         etag=True,
     )

@@ -28,7 +28,6 @@ async def create_practitioner(values: PractitionerCreate, tx: TransactionDep) ->
     """A practitioner; without `working_hours` they work the clinic's opening hours."""
     return await tx.write(
         lambda db: practitioners.create_practitioner(db=db, values=values),
-        status_code=201,
         location=lambda practitioner: f"/v1/practitioners/{practitioner.id}",
         etag=True,
     )
@@ -67,9 +66,7 @@ async def update_practitioner(practitioner_id: uuid.UUID, changes: PractitionerU
 )
 async def add_time_off(practitioner_id: uuid.UUID, values: TimeOffCreate, tx: TransactionDep) -> Response:
     """Block a period (aware datetimes) for new bookings. Sessions already booked in it are not moved."""
-    return await tx.write(
-        lambda db: practitioners.add_time_off(db=db, practitioner_id=practitioner_id, values=values), status_code=201
-    )
+    return await tx.write(lambda db: practitioners.add_time_off(db=db, practitioner_id=practitioner_id, values=values))
 
 
 @router.get("/{practitioner_id}/free-slots", response_model=FreeSlotList, dependencies=_read, summary="Free slots")

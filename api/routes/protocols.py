@@ -26,7 +26,6 @@ async def create_protocol(values: ProtocolCreate, tx: TransactionDep) -> Respons
     """A new course template: session count, spacing, duration, injectate and aftercare rules."""
     return await tx.write(
         lambda db: protocols.create_protocol(db=db, values=values),
-        status_code=201,
         location=lambda protocol: f"/v1/protocols/{protocol.id}",
         etag=True,
     )

@@ -34,15 +34,17 @@ running wait for the next poll; a long transaction delays the feed, never breaks
 """
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, event, inspect, literal_column, or_, select
+from sqlalchemy import BigInteger, Engine, event, inspect, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 
-from api.db import DbSession, insert_rows
+from api.admission import Deadline
+from api.db import DbSession, insert_rows, write_session
 from api.services.errors import InvalidInput
 from models import Actor, AuditEvent, AuditEventRead, AuditFeed
 from models.base import table_of
@@ -67,6 +69,18 @@ def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = No
         db.info[_NOW] = now
 
 
+@contextmanager
+def writing(
+    engine: Engine, *, actor: Actor, action: str, now: datetime | None = None, deadline: Deadline | None = None
+) -> Iterator[DbSession]:
+    """A writer's transaction whose changes are recorded as `actor`'s `action` (at `now`), committed when
+    the block ends without an exception: the HTTP runner, the dispatcher, the command line and start-up."""
+    with write_session(engine, deadline) as db:
+        begin(db, actor=actor, action=action, now=now)
+        yield db
+        db.commit()
+
+
 def snapshot(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
     """A row's columns for an event, what is left out left out; the engine's JSON writer turns ids,
     instants and states into text as the API writes them (api/db.py)."""
@@ -78,12 +92,10 @@ def record(
     db: DbSession,
     entity_type: str,
     changes: Iterable[tuple[Any, Mapping[str, Any] | None, Mapping[str, Any] | None]],
-    *,
-    action: str | None = None,
 ) -> None:
     """Events for rows written with Core statements: (entity id, before, after) each; one INSERT for all."""
     pending = _pending(db)
-    action = action or db.info.get(_ACTION, "change")
+    action = db.info.get(_ACTION, "change")
     for entity_id, before, after in changes:
         _gather(
             pending,
@@ -210,13 +222,17 @@ def _event_read(row: AuditEvent) -> AuditEventRead:
     )
 
 
-def _cursor(text: str | None) -> tuple[int, int]:
-    if text is None:
-        return (-1, 0)
+_START = "-1.0"  # before every event: where a reader with no cursor starts
+_NOT_OURS = "not a cursor this feed gave out (next_cursor)"
+
+
+def _cursor(text: str, dialect: str) -> tuple[int, int]:
     try:
         txid, event_id = (int(part) for part in text.split("."))
     except ValueError:
-        raise InvalidInput("after", "not a cursor this feed gave out (next_cursor)", where="query") from None
+        raise InvalidInput("after", _NOT_OURS, where="query") from None
+    if dialect == "sqlite" and txid > 0:  # every txid is 0 there: a PostgreSQL cursor is not one of ours
+        raise InvalidInput("after", _NOT_OURS, where="query")
     return txid, event_id
 
 
@@ -232,17 +248,17 @@ def events(
     to_at: datetime | None = None,
 ) -> AuditFeed:
     """Events after the cursor, oldest first, filtered; only those no running transaction can precede."""
-    txid, event_id = _cursor(after)
+    dialect = db.connection().dialect.name
+    txid, event_id = _cursor(after or _START, dialect)
     c = _AUDIT.c
-    if db.connection().dialect.name == "postgresql":
+    if dialect == "postgresql":
         query = select(AuditEvent).where(
-            or_(c.txid > txid, (c.txid == txid) & (c.id > event_id)),
+            # a row comparison: where the (txid, id) index starts reading, not a filter over all before it
+            tuple_(c.txid, c.id) > tuple_(literal(txid, BigInteger), literal(event_id, BigInteger)),
             c.txid < literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger),
         )
         order: tuple[Any, ...] = (c.txid, c.id)
     else:  # every txid is 0: id order is the feed's order, read along the table itself (migration 0006)
-        if txid > 0:
-            raise InvalidInput("after", "not a cursor this feed gave out (next_cursor)", where="query")
         query = select(AuditEvent).where(c.id > event_id)
         order = (c.id,)
     if entity_type is not None:
@@ -256,7 +272,7 @@ def events(
     if to_at is not None:
         query = query.where(c.at < to_at)
     rows = list(db.execute(query.order_by(*order).limit(limit)).scalars())
-    next_cursor = f"{rows[-1].txid}.{rows[-1].id}" if rows else after
+    next_cursor = f"{rows[-1].txid}.{rows[-1].id}" if rows else (after or _START)
     return AuditFeed(items=[_event_read(r) for r in rows], next_cursor=next_cursor, limit=limit)
 
 

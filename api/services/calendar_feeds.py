@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Row, select
 from sqlmodel import Session as DbSession
@@ -61,7 +60,7 @@ def patient_feed(*, db: DbSession, patient_id: uuid.UUID, view: FeedView, now: d
         if window.session_id in shown:
             session, course = shown[window.session_id]
             events.append(_aftercare(window, session, course, clinic, patient, view))
-    return Feed(uid=f"prolo-patient-{patient.id}", name=clinic.name, zone=ZoneInfo(clinic.timezone), events=(*events,))
+    return Feed(uid=f"prolo-patient-{patient.id}", name=clinic.name, zone=clinic.zone, events=(*events,))
 
 
 def practitioner_feed(*, db: DbSession, practitioner_id: uuid.UUID, view: FeedView, now: datetime) -> Feed:
@@ -80,9 +79,7 @@ def practitioner_feed(*, db: DbSession, practitioner_id: uuid.UUID, view: FeedVi
             who, lines = _initials(patient), []
         events.append(_timed(session, course, clinic, f"Session {session.number} · {who}", lines, "practitioner"))
     name = f"{clinic.name}: {practitioner.name}"
-    return Feed(
-        uid=f"prolo-practitioner-{practitioner.id}", name=name, zone=ZoneInfo(clinic.timezone), events=(*events,)
-    )
+    return Feed(uid=f"prolo-practitioner-{practitioner.id}", name=name, zone=clinic.zone, events=(*events,))
 
 
 def feed_by_token(*, db: DbSession, token: str, now: datetime) -> Feed:

@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -52,7 +51,6 @@ class _Planned:
 
     course: Course
     plan: CoursePlan
-    zone: ZoneInfo
     patient: Patient
     clinic: Clinic
 
@@ -112,7 +110,7 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
         warnings=[{"code": n.code, "message": n.message} for n in booking.notices],
         created_at=now,
     )
-    return _Planned(course, booking.plan, zone, patient, clinic)
+    return _Planned(course, booking.plan, patient, clinic)
 
 
 def _read_only(rows: list[dict[str, Any]]) -> list[Session]:
@@ -124,7 +122,7 @@ def preview_course(*, db: DbSession, request: CourseCreate, now: datetime) -> Co
     """Plan a course exactly as booking would, and store nothing (R7). Ids are not stored."""
     planned = _plan(db, request=request, now=now, lock=False)
     rows = [session_values(planned.course, session) for session in planned.plan.sessions]
-    return course_read(planned.course, _read_only(rows), planned.zone)
+    return course_read(planned.course, _read_only(rows), planned.clinic.zone)
 
 
 def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> CourseRead:
@@ -142,7 +140,7 @@ def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> Cours
     audit.record(db, "session", ((row["id"], None, row) for row in rows))
     sessions = _read_only(rows)
     plan_new_course_reminders(db, course, sessions, now, patient=planned.patient, clinic=planned.clinic)
-    return course_read(course, sessions, planned.zone)
+    return course_read(course, sessions, planned.clinic.zone)
 
 
 def get_course(*, db: DbSession, course_id: uuid.UUID) -> CourseRead:

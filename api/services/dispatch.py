@@ -23,16 +23,15 @@ path uses Core statements on the table and the few columns it needs, not ORM obj
 import logging
 import random
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, Select, and_, case, literal, null, or_, select, update
 from sqlmodel import col
 
-from api.db import DbSession, write_session
+from api.db import write_session
 from api.notify import Channel, Delivered, DeliveryError, Message
 from api.services import audit
 from models import Actor, Reminder
@@ -72,7 +71,6 @@ class Tally:
     failed: int = 0
     expired: int = 0
     ready: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def summary(self) -> DispatchSummary:
         return DispatchSummary(
@@ -95,16 +93,7 @@ def _due(now: datetime) -> ColumnElement[bool]:
     return or_(pending, abandoned)
 
 
-@contextmanager
-def _writing(engine: Engine, actor: Actor) -> Iterator[DbSession]:
-    """A short writer's transaction of the pass, its changes recorded as the dispatcher's (S7); committed."""
-    with write_session(engine) as db:
-        audit.begin(db, actor=actor, action=ACTION)
-        yield db
-        db.commit()
-
-
-def _claimable(engine: Engine, where: Any, limit: int | None = None) -> Select[Any]:
+def _claimable(engine: Engine, where: Any, limit: int) -> Select[Any]:
     """Reminders matching `where` with their status, in due order; on PostgreSQL locked, and only rows
     no one else is claiming (several dispatchers take disjoint batches)."""
     c = REMINDER.c
@@ -112,24 +101,32 @@ def _claimable(engine: Engine, where: Any, limit: int | None = None) -> Select[A
     return query.with_for_update(skip_locked=True) if engine.dialect.name == "postgresql" else query
 
 
-def expire_stale(engine: Engine, now: datetime, actor: Actor = audit.CLI) -> int:
-    """R20: reminders whose moment passed, or overdue past the maximum lateness, become `expired`."""
+def expire_stale(engine: Engine, now: datetime, actor: Actor) -> int:
+    """R20: reminders whose moment passed, or overdue past the maximum lateness, become `expired`.
+
+    In transactions of FULL_BATCH rows: a catch-up after an outage may find thousands, and one
+    transaction holding them all (their ids bound one by one, their events in memory) would not do.
+    """
     c = REMINDER.c
-    with _writing(engine, actor) as db:
-        stale = or_(c.expires_at <= now, c.due_at < now - MAX_LATENESS)
-        found = db.execute(_claimable(engine, and_(_due(now), stale))).all()
-        if found:
-            db.execute(
-                update(REMINDER)
-                .where(c.id.in_([r.id for r in found]))
-                .values(status=ReminderStatus.expired, lease_until=None, leased_by=None)
-            )
-            audit.record(
-                db,
-                "reminder",
-                ((r.id, {"status": r.status}, {"status": ReminderStatus.expired}) for r in found),
-            )
-        return len(found)
+    stale = and_(_due(now), or_(c.expires_at <= now, c.due_at < now - MAX_LATENESS))
+    expired = 0
+    while True:
+        with audit.writing(engine, actor=actor, action=ACTION, now=now) as db:
+            found = db.execute(_claimable(engine, stale, FULL_BATCH)).all()
+            if found:
+                db.execute(
+                    update(REMINDER)
+                    .where(c.id.in_([r.id for r in found]))
+                    .values(status=ReminderStatus.expired, lease_until=None, leased_by=None)
+                )
+                audit.record(
+                    db,
+                    "reminder",
+                    ((r.id, {"status": r.status}, {"status": ReminderStatus.expired}) for r in found),
+                )
+        expired += len(found)
+        if len(found) < FULL_BATCH:
+            return expired
 
 
 def _claim_batch(
@@ -148,7 +145,7 @@ def _claim_batch(
     ready = and_(~expired, c.channel == OUTBOX)  # front-desk software collects it (R22)
     finished = or_(expired, c.channel == OUTBOX)
     instant = c.lease_until.type  # UTC handling of bound instants (naive UTC on SQLite), as the ORM does it
-    with _writing(engine, actor) as db:
+    with audit.writing(engine, actor=actor, action=ACTION, now=now) as db:
         due = {r.id: r for r in db.execute(_claimable(engine, _due(now), limit)).all()}
         if not due:
             return []
@@ -183,10 +180,10 @@ def _claim_batch(
     return sorted(rows, key=lambda r: (r.due_at, r.id))
 
 
-def _record(engine: Engine, actor: Actor, reminder_id: uuid.UUID, worker: str, **values: Any) -> bool:
+def _record(engine: Engine, actor: Actor, reminder_id: uuid.UUID, worker: str, now: datetime, **values: Any) -> bool:
     """Write a delivery's outcome, only if the lease is still ours (R21); the audit trail records it (S7)."""
     c = REMINDER.c
-    with _writing(engine, actor) as db:
+    with audit.writing(engine, actor=actor, action=ACTION, now=now) as db:
         result = db.execute(
             update(REMINDER)
             .where(c.id == reminder_id, c.leased_by == worker, c.status == ReminderStatus.sending)
@@ -221,7 +218,7 @@ def _deliver(
 ) -> None:
     """Send one claimed reminder through its channel and record the outcome (outbox rows never get here)."""
     if reminder.expires_at <= clock():  # the moment passed while it waited in the batch
-        tally.expired += _record(engine, actor, reminder.id, worker, status=ReminderStatus.expired)
+        tally.expired += _record(engine, actor, reminder.id, worker, clock(), status=ReminderStatus.expired)
         return
     try:
         channel = channels.get(reminder.channel)
@@ -238,13 +235,15 @@ def _deliver(
         unexpected = DeliveryError(type(exc).__name__, permanent=False, error_class=type(exc).__name__)
         _failed(engine, actor, reminder, worker, clock(), unexpected, tally)
         return
+    now = clock()
     tally.sent += _record(
         engine,
         actor,
         reminder.id,
         worker,
+        now,
         status=ReminderStatus.sent,
-        sent_at=clock(),
+        sent_at=now,
         provider_id=delivered.provider_id,
         last_error=None,
     )
@@ -256,10 +255,17 @@ def _failed(
     error = exc.detail[:500]
     again = None if exc.permanent else retry_at(reminder.attempts, now, random.uniform(-1.0, 1.0))
     if again is None:
-        tally.failed += _record(engine, actor, reminder.id, worker, status=ReminderStatus.failed, last_error=error)
+        tally.failed += _record(engine, actor, reminder.id, worker, now, status=ReminderStatus.failed, last_error=error)
     else:
         tally.retried += _record(
-            engine, actor, reminder.id, worker, status=ReminderStatus.pending, next_attempt_at=again, last_error=error
+            engine,
+            actor,
+            reminder.id,
+            worker,
+            now,
+            status=ReminderStatus.pending,
+            next_attempt_at=again,
+            last_error=error,
         )
 
 

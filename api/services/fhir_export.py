@@ -10,7 +10,6 @@ entry's fullUrl is `urn:uuid:<id>`, and every reference points at an entry.
 import uuid
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session as DbSession
@@ -36,7 +35,7 @@ def course_bundle(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> dict
     patient = get_or_404(db, Patient, course.patient_id)
     practitioner = get_or_404(db, Practitioner, course.practitioner_id)
     clinic = get_clinic(db)
-    zone = ZoneInfo(clinic.timezone)
+    zone = clinic.zone
     sessions = list(
         db.execute(select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number))).scalars()
     )

@@ -8,7 +8,6 @@ and printing it would only invite the patient to come on a day nobody expects th
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session as DbSession
@@ -85,7 +84,7 @@ def course_handout(*, db: DbSession, course_id: uuid.UUID) -> Handout:
     course = get_or_404(db, Course, course_id)
     patient = get_or_404(db, Patient, course.patient_id)
     clinic = get_clinic(db)
-    zone = ZoneInfo(clinic.timezone)
+    zone = clinic.zone
     sessions = [
         s
         for s in db.execute(select(Session).where(col(Session.course_id) == course.id)).scalars()

@@ -79,7 +79,6 @@ def resume(
             db.add(new_session(course, planned, change_reason="planned again when the course resumed"))
     course.status = CourseStatus.planned
     course.status_reason = None
-    db.flush()
     course_changed(db, course, now)
     return get_course(db=db, course_id=course.id)
 
