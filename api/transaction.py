@@ -88,10 +88,11 @@ class Transaction:
         route: APIRoute = self.request.scope["route"]
         return route
 
-    async def run(self, work: Callable[[DbSession], T], *, write: bool = False) -> T:
+    async def run(self, work: Callable[[DbSession], T], *, write: bool = False, commit: bool = True) -> T:
         """`work` in one transaction, in one worker-thread hop, after the request's turn; its result.
 
-        A writer's transaction is committed after `work` returns; on an exception nothing is.
+        A writer's transaction is committed after `work` returns (unless not to `commit`: a dry run);
+        on an exception nothing is.
         """
 
         def in_read() -> T:
@@ -100,7 +101,12 @@ class Transaction:
 
         def in_write() -> T:
             with audit.writing(
-                self.engine, actor=self.actor, action=self._route.name, now=self.now, deadline=self.deadline
+                self.engine,
+                actor=self.actor,
+                action=self._route.name,
+                now=self.now,
+                deadline=self.deadline,
+                commit=commit,
             ) as db:
                 return work(db)
 
@@ -151,6 +157,7 @@ class Transaction:
         current: Callable[[DbSession], Any] | None = None,
         etag: bool = False,
         secret: Callable[[Any], str] | None = None,
+        commit: bool = True,
     ) -> Response:
         """Run a use case that changes things, commit, and answer with its result.
 
@@ -160,6 +167,8 @@ class Transaction:
         - ``etag``: the answer is the resource itself, so it carries its new `ETag`.
         - ``secret``: the answer shows a secret once; a retry under its `Idempotency-Key` gets 409
           naming what was made (this function's text), never the secret again (S5).
+        - ``commit``: False for a dry run: the use case runs as it would, under the same locks, and the
+          transaction is rolled back; nothing is kept under an `Idempotency-Key` (sent again, it answers again).
 
         Every change is recorded in the audit trail with the caller and the route's name (S7).
         A POST with an `Idempotency-Key` is answered once; its retries get the same answer (S5).
@@ -189,7 +198,7 @@ class Transaction:
             result = use_case(db)
             body = serialise(self._route, result)
             where = location(result) if location else None
-            if key is not None and caller is not None:
+            if key is not None and caller is not None and commit:
                 made = secret(result) if secret else None
                 idempotency.keep(
                     db, api_key_id=caller.key_id, key=key, status_code=status_code, body=body, location=where,
@@ -197,7 +206,7 @@ class Transaction:
                 )  # fmt: skip
             return Replay(status_code, body, where)
 
-        answer = await self.run(work, write=True)
+        answer = await self.run(work, write=True, commit=commit)
         if answer.status_code == 204:
             return Response(status_code=204)
         headers = {"Location": answer.location} if answer.location else {}

@@ -126,4 +126,5 @@ async def reschedule(session_id: uuid.UUID, request: SessionReschedule, tx: Tran
     return await tx.write(
         lambda db: reschedule_service.reschedule(db=db, session_id=session_id, request=request, now=tx.now),
         current=lambda db: sessions.session_for_change(db=db, session_id=session_id),
+        commit=not request.dry_run,
     )

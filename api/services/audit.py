@@ -71,14 +71,22 @@ def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = No
 
 @contextmanager
 def writing(
-    engine: Engine, *, actor: Actor, action: str, now: datetime | None = None, deadline: Deadline | None = None
+    engine: Engine,
+    *,
+    actor: Actor,
+    action: str,
+    now: datetime | None = None,
+    deadline: Deadline | None = None,
+    commit: bool = True,
 ) -> Iterator[DbSession]:
     """A writer's transaction whose changes are recorded as `actor`'s `action` (at `now`), committed when
-    the block ends without an exception: the HTTP runner, the dispatcher, the command line and start-up."""
+    the block ends without an exception (rolled back instead without `commit`: a dry run): the HTTP
+    runner, the dispatcher, the command line and start-up."""
     with write_session(engine, deadline) as db:
         begin(db, actor=actor, action=action, now=now)
         yield db
-        db.commit()
+        if commit:
+            db.commit()
 
 
 def snapshot(table: str, row: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from scheduling.protocol import CHOSEN_OUTSIDE_WINDOW_MESSAGE, OUTSIDE_WINDOW_ME
 
 
 def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedule, now: datetime) -> Rescheduled:
-    """Move session k; with reflow, re-plan the later sessions that now break R3/R4; a dry run writes nothing."""
+    """Move session k; with reflow, re-plan the later sessions that now break R3/R4. For a dry run the caller
+    rolls the transaction back (api/transaction.py), so its moves are never flushed nor its reminders replanned."""
     # two staff racing for one slot are serialised by the writers' locks (R11)
     found, course = lock_session(db, session_id, with_owners=True)
     practitioner = get_or_404(db, Practitioner, found.practitioner_id)  # locked just now
@@ -45,11 +46,7 @@ def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedu
     session = _apply(by_number[plan.session.number], plan.session, request.reason or "rescheduled", chosen=True)
     moved = [_apply(by_number[m.number], m, moved_reason, chosen=False) for m in plan.moved]
     answer = Rescheduled(session=session_read(session, zone), moved=[session_read(m, zone) for m in moved])
-    if request.dry_run:
-        # The whole transaction goes: the moves (never flushed), the locks, and a retry key's claim
-        # (a dry run has nothing to replay: sending it again simply answers again).
-        db.rollback()
-    else:
+    if not request.dry_run:
         course_changed(db, course, now)
     return answer
 
