@@ -14,7 +14,7 @@ from api.services import audit
 from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
 from api.services.errors import Conflict
-from api.services.lifecycle import course_changed
+from api.services.lifecycle import stop_course
 from api.services.lookups import get_or_404, lock_course, lock_for_change
 from api.services.planning import planner_values, session_values
 from api.services.protocols import default_protocol
@@ -35,7 +35,7 @@ from models.base import table_of
 from scheduling import CoursePlan, NoSlotAvailable, course_reach
 from scheduling.aftercare import Rule
 from scheduling.booking import plan_booking
-from scheduling.lifecycle import CANCELLABLE, CourseStatus, SessionStatus
+from scheduling.lifecycle import CourseStatus
 from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
 
 # Session 1 is looked for within this many days of start_date (R2): a short first pass keeps
@@ -187,21 +187,5 @@ def cancel_course(*, db: DbSession, course_id: uuid.UUID, reason: str, now: date
     course = get_or_404(db, Course, course_id, lock=True)
     if course.status in (CourseStatus.cancelled, CourseStatus.completed):
         raise Conflict(f"the course is {course.status} already", current_status=course.status)
-    course.status = CourseStatus.cancelled
-    course.status_reason = reason
-    future = (
-        db.execute(
-            select(Session).where(
-                col(Session.course_id) == course.id,
-                col(Session.status).in_(CANCELLABLE),
-                col(Session.start_at) >= now,
-            )
-        )
-        .scalars()
-        .all()
-    )
-    for item in future:
-        item.status = SessionStatus.cancelled
-        item.change_reason = reason
-    course_changed(db, course, now)
+    stop_course(db, course, status=CourseStatus.cancelled, reason=reason, session_reason=reason, now=now)
     return get_course(db=db, course_id=course.id)

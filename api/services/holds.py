@@ -14,7 +14,7 @@ from api.db import DbSession
 from api.services.clinic import get_clinic
 from api.services.courses import get_course
 from api.services.errors import Conflict
-from api.services.lifecycle import course_changed
+from api.services.lifecycle import course_changed, stop_course
 from api.services.lookups import course_sessions, get_or_404, lock_course
 from api.services.planning import new_session, plan_sessions, planner_values
 from models import Course, CourseRead, Session
@@ -29,13 +29,9 @@ def hold(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> 
     course = get_or_404(db, Course, course_id, lock=True)
     if course.status not in _HOLDABLE:
         raise Conflict(f"a {course.status} course cannot be put on hold", current_status=course.status)
-    for session in course_sessions(db, course.id, lock=True):
-        if session.status in CANCELLABLE and session.start_at >= now:
-            session.status = SessionStatus.cancelled
-            session.change_reason = f"course on hold: {reason}"
-    course.status = CourseStatus.on_hold
-    course.status_reason = reason
-    course_changed(db, course, now)
+    stop_course(
+        db, course, status=CourseStatus.on_hold, reason=reason, session_reason=f"course on hold: {reason}", now=now
+    )
     return get_course(db=db, course_id=course.id)
 
 

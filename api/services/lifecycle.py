@@ -20,6 +20,7 @@ from models.record import ClinicalRecord, SessionCancelled, SessionComplete
 from scheduling.aftercare import Rule, SessionRef, windows_for
 from scheduling.lifecycle import (
     ACTIVE,
+    CANCELLABLE,
     Action,
     CourseStatus,
     SessionStatus,
@@ -41,6 +42,20 @@ def course_changed(db: DbSession, course: Course, now: datetime) -> None:
     course.needs_review = needs_review(statuses)
     db.add(course)
     sync_course_reminders(db, course, now)
+
+
+def stop_course(
+    db: DbSession, course: Course, *, status: CourseStatus, reason: str, session_reason: str, now: datetime
+) -> None:
+    """A course stops, cancelled (R9) or on hold: its sessions still to come are cancelled with
+    `session_reason`, locked after the course (the writers' order); its reminders stop with it."""
+    for session in course_sessions(db, course.id, lock=True):
+        if session.status in CANCELLABLE and session.start_at >= now:
+            session.status = SessionStatus.cancelled
+            session.change_reason = session_reason
+    course.status = status
+    course.status_reason = reason
+    course_changed(db, course, now)
 
 
 def _move(
