@@ -5,6 +5,9 @@ Calendar apps poll their feeds every few minutes to hours; an unchanged feed ans
 """
 
 import hashlib
+from collections.abc import Mapping
+
+from starlette.responses import Response
 
 
 def strong_etag(body: bytes) -> str:
@@ -33,3 +36,13 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
         return False
     given = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return etag not in given
+
+
+def conditional(
+    body: bytes, if_none_match: str | None, *, media_type: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The answer with its strong `ETag`; 304 with no body when `If-None-Match` names it already."""
+    tagged = {**(headers or {}), "ETag": strong_etag(body)}
+    if not none_match(if_none_match, tagged["ETag"]):
+        return Response(status_code=304, headers=tagged)
+    return Response(body, media_type=media_type, headers=tagged)

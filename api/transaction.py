@@ -38,7 +38,7 @@ from sqlalchemy import Engine
 from api.admission import Admission, Deadline
 from api.auth import Caller
 from api.db import DbSession, read_session
-from api.etag import match, none_match, strong_etag
+from api.etag import conditional, match, strong_etag
 from api.freshness import AnswerCache
 from api.services import audit, idempotency
 from api.services.errors import PreconditionFailed
@@ -125,10 +125,7 @@ class Transaction:
         body = await self.run(lambda db: serialise(self._route, use_case(db)))
         if not etag:
             return Response(body, media_type=JSON)
-        tag = strong_etag(body)
-        if not none_match(self.request.headers.get("if-none-match"), tag):
-            return Response(status_code=304, headers={"ETag": tag})
-        return Response(body, media_type=JSON, headers={"ETag": tag})
+        return conditional(body, self.request.headers.get("if-none-match"), media_type=JSON)
 
     async def read_cached(self, cache: AnswerCache, key: Hashable, use_case: Callable[[DbSession], Any]) -> Response:
         """As :meth:`read`, reusing the answer while the database has not changed (api/freshness.py).

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
 from api.deps import STAFF, requires
-from api.etag import none_match, strong_etag
+from api.etag import conditional
 from api.feeds.ical import render
 from api.routes.common import PROBLEMS
 from api.services import calendar_feeds, feed_tokens
@@ -43,10 +43,9 @@ Token = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9
 
 def _answer(body: bytes, if_none_match: str | None) -> Response:
     # private: a feed is one person's; no-cache: apps always ask, and an unchanged feed costs a 304.
-    headers = {"ETag": strong_etag(body), "Cache-Control": "private, no-cache"}
-    if not none_match(if_none_match, headers["ETag"]):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=f"{ICALENDAR}; charset=utf-8", headers=headers)
+    return conditional(
+        body, if_none_match, media_type=f"{ICALENDAR}; charset=utf-8", headers={"Cache-Control": "private, no-cache"}
+    )
 
 
 def _url(http: Request, token: str) -> CalendarFeedUrl:

@@ -138,7 +138,7 @@ def _replacement(db: DbSession, course: Course, zone: ZoneInfo, now: datetime) -
     number = max(s.number for s in sessions) + 1
     plan = plan_sessions(
         db,
-        practitioner=get_or_404(db, Practitioner, course.practitioner_id),  # locked by _locked
+        practitioner=get_or_404(db, Practitioner, course.practitioner_id),  # locked by _move (lock_session)
         patient_id=course.patient_id,
         clinic=get_clinic(db),
         values=planner_values(course, number - 1),
