@@ -59,27 +59,23 @@ _last_purge: list[datetime] = []  # this process's last purge of expired keys, o
 
 
 def _take(dialect: Any) -> Any:
-    """INSERT the key, unless it is taken; RETURNING says whether this request took it."""
-    placeholder = {"status_code": 0, "body": "", "secret": False}  # until the answer is ready, in this transaction
-    return (
-        dialect.insert(_RECORD)
-        .values(
-            api_key_id=bindparam("the_api_key_id"),
-            key=bindparam("the_key"),
-            fingerprint=bindparam("the_fingerprint"),
-            created_at=bindparam("the_created_at"),
-            **placeholder,
-        )
-        .on_conflict_do_nothing()
-        .returning(_RECORD.c.key)
-    )
+    """INSERT the key, or take over its row when that is older than a day (a reused key is a new
+    request); RETURNING says whether this request took it."""
+    # until the answer is ready, in this transaction
+    placeholder = {"status_code": 0, "body": "", "location": None, "secret": False}
+    fresh = {"fingerprint": bindparam("the_fingerprint"), "created_at": bindparam("the_created_at"), **placeholder}
+    insert = dialect.insert(_RECORD).values(api_key_id=bindparam("the_api_key_id"), key=bindparam("the_key"), **fresh)
+    return insert.on_conflict_do_update(
+        index_elements=[_RECORD.c.api_key_id, _RECORD.c.key],
+        set_=fresh,
+        where=_RECORD.c.created_at < bindparam("the_expired"),
+    ).returning(_RECORD.c.key)
 
 
 # Built once, run with bound values: every keyed POST runs two of them.
 _THIS_KEY = (_RECORD.c.api_key_id == bindparam("the_api_key_id"), _RECORD.c.key == bindparam("the_key"))
 _TAKE = {True: _take(postgresql), False: _take(sqlite)}  # by "is it PostgreSQL?"
 _FIRST = select(IdempotencyRecord).where(*_THIS_KEY)
-_FORGET = delete(_RECORD).where(*_THIS_KEY)
 _KEEP = (
     update(_RECORD)
     .where(*_THIS_KEY)
@@ -110,19 +106,18 @@ def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, n
     if _purge_due(now):  # keys older than a day go, a minute's worth at a time
         db.execute(delete(_RECORD).where(_RECORD.c.created_at < expired))
     connection = db.connection()
-    values = {"the_api_key_id": api_key_id, "the_key": key, "the_fingerprint": fingerprint, "the_created_at": now}
+    values = {
+        "the_api_key_id": api_key_id,
+        "the_key": key,
+        "the_fingerprint": fingerprint,
+        "the_created_at": now,
+        "the_expired": expired,
+    }
     take = _TAKE[connection.dialect.name == "postgresql"]
     before_waiting(db)  # the same key's first request may still hold it
     if connection.execute(take, values).first() is not None:
-        return None  # the key is ours
-    this_key = {"the_api_key_id": api_key_id, "the_key": key}
-    first = db.execute(_FIRST, this_key).scalar_one()
-    if first.created_at < expired:  # reused after 24 h: a new request (not purged yet this minute)
-        connection.execute(_FORGET, this_key)
-        if connection.execute(take, values).first() is not None:
-            return None
-        # another request took the expired key first: it is that request's now, answered below
-        first = db.execute(_FIRST, this_key).scalar_one()
+        return None  # the key is ours: new, or reused after 24 h (not purged yet this minute)
+    first = db.execute(_FIRST, {"the_api_key_id": api_key_id, "the_key": key}).scalar_one()
     if first.status_code == 0:  # its request has not finished (only a commit outside the runner shows this)
         raise Conflict("a request with this Idempotency-Key is still running; ask again in a moment")
     if first.fingerprint != fingerprint:

@@ -75,6 +75,19 @@ def test_s5_a_key_reused_after_24_hours_is_a_new_request(client: TestClient, clo
     assert fresh.status_code == 201 and "Idempotent-Replayed" not in fresh.headers
 
 
+def test_s5_a_key_past_24_hours_not_yet_purged_is_taken_over_by_the_new_request(
+    client: TestClient, clock: Clock
+) -> None:
+    assert post(client, "/v1/patients", PATIENT, "daily").status_code == 201
+    clock.now += timedelta(hours=23, minutes=59, seconds=30)
+    # another keyed request purges expired keys now ("daily" is not expired yet); the next purge is a minute away
+    assert post(client, "/v1/patients", {**PATIENT, "mrn": "MRN-OTHER"}, "other").status_code == 201
+    clock.now += timedelta(seconds=40)
+    again = post(client, "/v1/patients", {**PATIENT, "mrn": "MRN-NEXT-DAY"}, "daily")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert post(client, "/v1/patients", {**PATIENT, "mrn": "MRN-NEXT-DAY"}, "daily").headers["Idempotent-Replayed"]
+
+
 def test_s5_a_request_that_failed_stored_nothing_and_runs_again(client: TestClient) -> None:
     prac = practitioner(client)
     request = course_request({"id": str(uuid.uuid4())}, prac)
