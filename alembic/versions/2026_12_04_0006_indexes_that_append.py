@@ -29,14 +29,6 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_PENDING_SLOT = {
-    "unique": True,
-    "sqlite_where": sa.text("status = 'pending'"),
-    "postgresql_where": sa.text("status = 'pending'"),
-}
-_SLOT_COLUMNS = ["session_id", "kind", "rule_code", "offset_minutes"]
-
-
 def _sqlite() -> bool:
     return op.get_bind().dialect.name == "sqlite"
 
@@ -45,10 +37,8 @@ def upgrade() -> None:
     op.create_index("uq_reminder_session_id_idempotency_key", "reminder", ["session_id", "idempotency_key"], unique=True)
     op.drop_index("ix_reminder_session_id", table_name="reminder")
     if _sqlite():  # SQLite keeps a table's UNIQUE constraints in its CREATE TABLE: the table is copied without it
-        op.drop_index("uq_reminder_pending_slot", table_name="reminder")  # a partial index: remade as it was
         with op.batch_alter_table("reminder", recreate="always") as batch_op:
             batch_op.drop_constraint("uq_reminder_idempotency_key", type_="unique")
-        op.create_index("uq_reminder_pending_slot", "reminder", _SLOT_COLUMNS, **_PENDING_SLOT)
     else:
         op.drop_constraint("uq_reminder_idempotency_key", "reminder", type_="unique")
 
@@ -65,10 +55,8 @@ def downgrade() -> None:
     op.drop_index("ix_audit_event_entity_id_entity_type", table_name="audit_event")
 
     if _sqlite():
-        op.drop_index("uq_reminder_pending_slot", table_name="reminder")
         with op.batch_alter_table("reminder", recreate="always") as batch_op:
             batch_op.create_unique_constraint("uq_reminder_idempotency_key", ["idempotency_key"])
-        op.create_index("uq_reminder_pending_slot", "reminder", _SLOT_COLUMNS, **_PENDING_SLOT)
     else:
         op.create_unique_constraint("uq_reminder_idempotency_key", "reminder", ["idempotency_key"])
     op.create_index("ix_reminder_session_id", "reminder", ["session_id"])
