@@ -239,6 +239,7 @@ def write_session(engine: Engine, deadline: Deadline | None = None) -> Iterator[
         wait_ms = max(1, int(deadline.remaining() * 1000))
         db.connection(execution_options={_WRITE: True, _WAIT_MS: wait_ms})  # BEGIN (IMMEDIATE) now
         db.info[_DEADLINE] = deadline
+        db.info[_WAIT_MS] = wait_ms  # PostgreSQL's lock_timeout, as BEGIN set it
         yield db
 
 
@@ -247,11 +248,18 @@ def before_waiting(db: DbSession) -> None:
 
     PostgreSQL's lock_timeout holds for each wait on its own; set again before each one, the
     waits of one transaction add up to no more than the request's deadline (api/admission.py).
-    On SQLite the write lock was taken at BEGIN: nothing waits later.
+    As for SQLite's busy timeout at BEGIN, it is sent only when the deadline's rest has moved by
+    more than a tenth of a second since it was set: a booking's locks follow each other within
+    milliseconds, and each SET was a round trip. On SQLite the write lock was taken at BEGIN:
+    nothing waits later.
     """
     deadline: Deadline | None = db.info.get(_DEADLINE)
-    if deadline is not None and db.get_bind().dialect.name == "postgresql":
-        db.execute(text(f"SET LOCAL lock_timeout = {max(1, int(deadline.remaining() * 1000))}"))
+    if deadline is None or db.get_bind().dialect.name != "postgresql":
+        return
+    wait_ms = max(1, int(deadline.remaining() * 1000))
+    if db.info.get(_WAIT_MS, wait_ms + 1_000) - wait_ms > 100:
+        db.execute(text(f"SET LOCAL lock_timeout = {wait_ms}"))
+        db.info[_WAIT_MS] = wait_ms
 
 
 @contextmanager
