@@ -8,8 +8,8 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 import models  # noqa: F401 - registers every table on SQLModel.metadata
-from api.db import make_engine
 from api.settings import get_settings
+from api.store.db import make_engine
 from models.base import UTCDateTime
 
 config = context.config

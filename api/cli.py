@@ -6,15 +6,15 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from api.db import make_engine
-from api.logs import log_config
-from api.migrate import upgrade
 from api.notify import channels_from
-from api.services import audit
 from api.services.api_keys import create_api_key, first_admin_key
 from api.services.clinic import ensure_clinic
 from api.services.dispatch import dispatch
 from api.settings import get_settings
+from api.store import audit
+from api.store.db import make_engine
+from api.store.migrate import upgrade
+from api.web.logs import log_config
 from models import Role
 
 app = typer.Typer(help="Prolo: treatment-course scheduler for prolotherapy clinics.", no_args_is_help=True)

@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
-from api.db import DbSession
-from api.services import audit
 from api.services.calendars import local_day_bounds
 from api.services.clinic import ensure_clinic, update_clinic
 from api.services.closures import import_holidays, list_closures
@@ -19,6 +17,8 @@ from api.services.patients import create_patient
 from api.services.practitioners import create_practitioner
 from api.services.protocols import create_protocol, default_protocol
 from api.settings import Settings
+from api.store import audit
+from api.store.db import DbSession
 from models import (
     ClinicWrite,
     Course,

@@ -1,5 +1,5 @@
 """The ASGI app uvicorn serves: `uvicorn api.main:app` (settings from the environment)."""
 
-from api.app import create_app
+from api.web.app import create_app
 
 app = create_app()

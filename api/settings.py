@@ -5,7 +5,7 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.admission import WAIT_SECONDS
+from api.store.admission import WAIT_SECONDS
 
 
 class Settings(BaseSettings):

@@ -37,9 +37,9 @@ from sqlmodel import SQLModel, col
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `python bench/x.py` puts bench/ on the path, not the repository
 
-from api.db import make_engine  # noqa: E402 - the repository root must be importable first
-from api.migrate import upgrade  # noqa: E402
 from api.services.api_keys import create_api_key  # noqa: E402
+from api.store.db import make_engine  # noqa: E402 - the repository root must be importable first
+from api.store.migrate import upgrade  # noqa: E402
 from models import Clinic, Closure, Course, Patient, Practitioner, Protocol, Role  # noqa: E402
 from models import Session as SessionRow  # noqa: E402
 from models.base import table_of  # noqa: E402

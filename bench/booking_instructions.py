@@ -72,8 +72,8 @@ def _book(url: str, key: str, count: int, seed: int) -> int:
     from fastapi.testclient import TestClient
     from sqlalchemy import create_engine, text
 
-    from api.app import create_app
     from api.settings import Settings
+    from api.web.app import create_app
 
     engine = create_engine(url)
     with engine.connect() as conn:

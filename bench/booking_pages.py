@@ -31,12 +31,12 @@ from booking import _Requests  # the same requests bench/booking.py sends
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from api.app import create_app
-from api.db import make_engine
 from api.settings import Settings
+from api.store.db import make_engine
+from api.web.app import create_app
 
 WARMUP = 20
-CHECKPOINT_PAGES = 4_000  # api/db.py's wal_autocheckpoint
+CHECKPOINT_PAGES = 4_000  # api/store/db.py's wal_autocheckpoint
 _WAL_HEADER, _FRAME_HEADER = 32, 24
 
 

@@ -42,10 +42,10 @@ from _support import ROOT, bench_database, fill_clinic, measured_day, stop_on_si
 from sqlalchemy import Engine, delete, func, insert, select, text
 from sqlmodel import col
 
-from api.db import make_engine
 from api.notify import channels_from
 from api.services.dispatch import dispatch
 from api.settings import Settings
+from api.store.db import make_engine
 from models import Reminder
 from models import Session as SessionRow
 

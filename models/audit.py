@@ -2,7 +2,7 @@
 
 Events are also the sync feed front-desk software follows (`GET /v1/audit-events?after=…`).
 On PostgreSQL each event records the id of the transaction that wrote it (`txid`), so the
-feed can hold back events of transactions still running (see api/services/audit.py).
+feed can hold back events of transactions still running (see api/store/audit.py).
 """
 
 import uuid

@@ -17,12 +17,12 @@ from sqlmodel import col
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the printing helpers the handout test uses
 
-from api.db import make_engine  # noqa: E402
 from api.demo import fill_demo  # noqa: E402
 from api.handout.render import Paper, render  # noqa: E402
-from api.migrate import upgrade  # noqa: E402
 from api.services.handout import course_handout  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from api.store.db import make_engine  # noqa: E402
+from api.store.migrate import upgrade  # noqa: E402
 from models import Course, Patient  # noqa: E402
 from tests.system.browser import pdf_png, print_pdf  # noqa: E402
 

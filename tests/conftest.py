@@ -21,11 +21,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, MetaData, insert, text
 from sqlalchemy.engine import make_url
 
-from api.app import create_app
-from api.db import DbSession, make_engine
-from api.migrate import upgrade
 from api.services.api_keys import create_api_key
 from api.settings import Settings
+from api.store.db import DbSession, make_engine
+from api.store.migrate import upgrade
+from api.web.app import create_app
 from models import Role
 
 # A Monday; courses in the tests are booked from 2027 on.
@@ -194,7 +194,7 @@ def client(anon: TestClient, clean_db: Database) -> TestClient:
 
 @contextmanager
 def another_writer(database: Database, *rows: tuple[str, str]) -> Iterator[None]:
-    """Another process's writer in the way, below Prolo's own turns and gate (api/admission.py, step 3):
+    """Another process's writer in the way, below Prolo's own turns and gate (api/store/admission.py, step 3):
     on SQLite a connection holding the write lock; on PostgreSQL one holding these (table, id) rows."""
     other: sqlite3.Connection | psycopg.Connection[Any]
     if database.engine.dialect.name == "sqlite":

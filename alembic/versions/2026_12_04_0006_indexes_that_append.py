@@ -12,7 +12,7 @@ database). Two indexes scattered them:
 - `audit_event (entity_type, entity_id)` put a booking's events in three places (course,
   reminder, session); `(entity_id, entity_type)` puts them together at the end, ids being
   time-ordered. The feed's `(txid, id)` index stays on PostgreSQL only: on SQLite txid is
-  always 0 and the feed reads in id order (api/services/audit.py).
+  always 0 and the feed reads in id order (api/store/audit.py).
 
 Revision ID: 0006
 Revises: 0005

@@ -6,9 +6,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.db import DbSession
 from api.services.clinic import get_clinic
-from api.services.lookups import get_or_404
+from api.store.db import DbSession
+from api.store.lookups import get_or_404
 from models import Course, Patient, Session
 from models.aftercare import AftercareList, AftercareWindow, Restrictions
 from models.base import Warning

@@ -6,10 +6,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.auth import hash_key, new_key
-from api.db import DbSession
-from api.services.errors import NotFound
-from api.services.lookups import get_or_404
+from api.store.db import DbSession
+from api.store.errors import NotFound
+from api.store.lookups import get_or_404
+from api.web.auth import hash_key, new_key
 from models import ApiKey, ApiKeyCreated, ApiKeyRead, Page, Role
 
 

@@ -24,9 +24,9 @@ from sqlmodel import col
 from api.feeds.events import DayEvent, Feed, TimedEvent
 from api.services.aftercare import patient_windows
 from api.services.clinic import get_clinic, phone_for_people
-from api.services.errors import NotFound
 from api.services.feed_tokens import find_token
-from api.services.lookups import get_or_404
+from api.store.errors import NotFound
+from api.store.lookups import get_or_404
 from models import Clinic, Course, Patient, Practitioner, Session
 from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, Window
 from scheduling.lifecycle import SessionStatus

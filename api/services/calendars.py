@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, Select, bindparam, select
 from sqlmodel import col
 
-from api.db import DbSession
 from api.services.clinic import get_clinic, to_intervals
+from api.store.db import DbSession
 from models import Clinic, Closure, Practitioner, Session, TimeOff
 from models.protocol import MAX_SESSION_MINUTES
 from scheduling import Busy, Calendar, DateRange

@@ -4,9 +4,9 @@ from datetime import time
 
 import phonenumbers
 
-from api.db import DbSession
-from api.services.lookups import get_or_404
 from api.settings import Settings
+from api.store.db import DbSession
+from api.store.lookups import get_or_404
 from models import Clinic, ClinicRead, ClinicWrite
 from models.hours import DEFAULT_OPENING_HOURS, WEEKDAYS
 from scheduling import HoursInterval

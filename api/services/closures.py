@@ -7,9 +7,9 @@ import holidays
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.db import DbSession
-from api.services.errors import InvalidInput
-from api.services.lookups import get_or_404
+from api.store.db import DbSession
+from api.store.errors import InvalidInput
+from api.store.lookups import get_or_404
 from models import Closure, ClosureCreate, ClosureRead, HolidayImport, Page
 
 

@@ -9,17 +9,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.db import DbSession, insert_rows
-from api.services import audit
 from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
-from api.services.errors import Conflict
 from api.services.lifecycle import stop_course
-from api.services.lookups import get_or_404, lock_course, lock_for_change
 from api.services.planning import planner_values, session_values
 from api.services.protocols import default_protocol
 from api.services.reminder_plans import plan_new_course_reminders
 from api.services.views import course_read, sessions_by_course
+from api.store import audit
+from api.store.db import DbSession, insert_rows
+from api.store.errors import Conflict
+from api.store.lookups import get_or_404, lock_course, lock_for_change
 from models import (
     Clinic,
     Course,

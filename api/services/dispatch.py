@@ -31,9 +31,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Row, Select, and_, case, literal, null, or_, select, update
 from sqlmodel import col
 
-from api.db import write_session
 from api.notify import Channel, Delivered, DeliveryError, Message
-from api.services import audit
+from api.store import audit
+from api.store.db import write_session
 from models import Actor, Reminder
 from models.base import table_of
 from models.reminder import DispatchSummary

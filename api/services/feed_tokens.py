@@ -4,7 +4,7 @@ Calendar apps cannot send an API key, so a feed they subscribe to is opened by a
 in its URL. Such URLs leak (they sit in calendar apps and their sync logs), so each
 patient or practitioner has at most one: asking for a new one deletes the old one's row
 in the same transaction, and the old URL answers 404 from then on. Like API keys
-(api/auth.py), tokens are 256-bit random strings, so one SHA-256 is the right hash.
+(api/web/auth.py), tokens are 256-bit random strings, so one SHA-256 is the right hash.
 """
 
 import secrets
@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.auth import hash_key
-from api.db import DbSession
-from api.services.lookups import get_or_404
+from api.store.db import DbSession
+from api.store.lookups import get_or_404
+from api.web.auth import hash_key
 from models import CalendarToken, Patient, Practitioner
 
 

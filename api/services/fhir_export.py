@@ -18,7 +18,7 @@ from sqlmodel import col
 from api.fhir import resources as fhir
 from api.services.aftercare import rules_of
 from api.services.clinic import get_clinic
-from api.services.lookups import get_or_404
+from api.store.lookups import get_or_404
 from models import Course, Patient, Practitioner, Reminder, Session
 from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef, Window, windows_for
 from scheduling.medications import find_in_class

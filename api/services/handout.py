@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from api.services.aftercare import rules_of
 from api.services.clinic import get_clinic, phone_for_people
-from api.services.lookups import get_or_404
+from api.store.lookups import get_or_404
 from models import Course, Patient, Session
 from scheduling.aftercare import (
     AVOID_MEDICATION,

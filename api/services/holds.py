@@ -10,13 +10,13 @@ import uuid
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from api.db import DbSession
 from api.services.clinic import get_clinic
 from api.services.courses import get_course
-from api.services.errors import Conflict
 from api.services.lifecycle import course_changed, stop_course
-from api.services.lookups import course_sessions, get_or_404, lock_course
 from api.services.planning import new_session, plan_sessions, planner_values
+from api.store.db import DbSession
+from api.store.errors import Conflict
+from api.store.lookups import course_sessions, get_or_404, lock_course
 from models import Course, CourseRead, Session
 from scheduling.lifecycle import CANCELLABLE, CourseStatus, SessionStatus
 

@@ -8,13 +8,13 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from api.db import DbSession
 from api.services.clinic import get_clinic
-from api.services.errors import Conflict
-from api.services.lookups import course_sessions, get_or_404, lock_session
 from api.services.planning import new_session, plan_sessions, planner_values
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
+from api.store.db import DbSession
+from api.store.errors import Conflict
+from api.store.lookups import course_sessions, get_or_404, lock_session
 from models import Course, Patient, Practitioner, Session, SessionRead
 from models.record import ClinicalRecord, SessionCancelled, SessionComplete
 from scheduling.aftercare import Rule, SessionRef, windows_for

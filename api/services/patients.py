@@ -8,10 +8,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from api.db import DbSession
-from api.services.errors import DuplicateMrn
-from api.services.lookups import get_or_404
 from api.services.reminder_plans import sync_patient_reminders
+from api.store.db import DbSession
+from api.store.errors import DuplicateMrn
+from api.store.lookups import get_or_404
 from models import Page, Patient, PatientCreate, PatientRead, PatientUpdate
 
 # what reminders are planned from (R18): changing one replans the patient's reminders

@@ -5,8 +5,8 @@ import uuid
 from datetime import date, datetime, time
 from typing import Any
 
-from api.db import DbSession
 from api.services.calendars import load_calendar
+from api.store.db import DbSession
 from models import Clinic, Course, Practitioner, Protocol, Session
 from models.base import new_id
 from scheduling import CoursePlan, PlannedSession, ProtocolValues, course_reach, plan_course

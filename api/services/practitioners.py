@@ -6,11 +6,11 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.db import DbSession
 from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
-from api.services.errors import InvalidInput
-from api.services.lookups import get_or_404
+from api.store.db import DbSession
+from api.store.errors import InvalidInput
+from api.store.lookups import get_or_404
 from models import (
     FreeSlot,
     Page,

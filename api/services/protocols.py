@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from api.db import DbSession
-from api.services.errors import Conflict, InvalidInput, NotFound
-from api.services.lookups import get_or_404
+from api.store.db import DbSession
+from api.store.errors import Conflict, InvalidInput, NotFound
+from api.store.lookups import get_or_404
 from models import Page, Protocol, ProtocolCreate, ProtocolRead, ProtocolUpdate
 
 _DEFAULT = select(Protocol).where(col(Protocol.is_default).is_(True))

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.db import DbSession, insert_rows
-from api.services import audit
 from api.services.clinic import get_clinic
+from api.store import audit
+from api.store.db import DbSession, insert_rows
 from models import Clinic, Course, Patient, Reminder, Session
 from models.base import new_id, table_of
 from scheduling.aftercare import Rule

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.db import DbSession
 from api.services.clinic import get_clinic
-from api.services.errors import Conflict
-from api.services.lookups import get_or_404
+from api.store.db import DbSession
+from api.store.errors import Conflict
+from api.store.lookups import get_or_404
 from models import Page, Reminder, ReminderRead
 from scheduling.reminders import ReminderKind, ReminderStatus
 

@@ -4,14 +4,14 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from api.db import DbSession
 from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
-from api.services.errors import Conflict
 from api.services.lifecycle import course_changed
-from api.services.lookups import course_sessions, get_or_404, lock_session
 from api.services.planning import planner_values
 from api.services.views import session_read
+from api.store.db import DbSession
+from api.store.errors import Conflict
+from api.store.lookups import course_sessions, get_or_404, lock_session
 from models import Course, Practitioner, Session
 from models.record import Rescheduled, SessionReschedule
 from scheduling import Calendar, CourseSession, Move, ProtocolValues, plan_reschedule, reschedule_reach
@@ -21,7 +21,7 @@ from scheduling.protocol import CHOSEN_OUTSIDE_WINDOW_MESSAGE, OUTSIDE_WINDOW_ME
 
 def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedule, now: datetime) -> Rescheduled:
     """Move session k; with reflow, re-plan the later sessions that now break R3/R4. For a dry run the caller
-    rolls the transaction back (api/transaction.py), so its moves are never flushed nor its reminders replanned."""
+    rolls the transaction back (api/web/transaction.py), so its moves are never flushed nor its reminders replanned."""
     # two staff racing for one slot are serialised by the writers' locks (R11)
     found, course = lock_session(db, session_id, with_owners=True)
     practitioner = get_or_404(db, Practitioner, found.practitioner_id)  # locked just now

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
 
-from api.db import DbSession
 from api.services.calendars import local_day_bounds
 from api.services.clinic import get_clinic
-from api.services.errors import InvalidInput
-from api.services.lookups import get_or_404, lock_session
 from api.services.views import session_read
+from api.store.db import DbSession
+from api.store.errors import InvalidInput
+from api.store.lookups import get_or_404, lock_session
 from models import Session, SessionRead
 from models.base import Page, table_of
 from scheduling.lifecycle import SessionStatus

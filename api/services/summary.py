@@ -3,10 +3,10 @@
 import uuid
 from datetime import datetime
 
-from api.db import DbSession
 from api.services.clinic import get_clinic
-from api.services.lookups import course_sessions, get_or_404
 from api.services.views import session_read
+from api.store.db import DbSession
+from api.store.lookups import course_sessions, get_or_404
 from models import Course
 from models.course import AdverseEventEntry, CourseSummary, PainPoint
 from scheduling.lifecycle import ACTIVE, SessionStatus

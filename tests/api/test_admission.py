@@ -1,4 +1,4 @@
-"""Turns at the database (api/admission.py): a request that gets none in time is told so; nothing is written."""
+"""Turns at the database (api/store/admission.py): a request that gets none in time is told so; nothing is written."""
 
 import asyncio
 import json
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.admission import Admission, AdmissionTimeout, Deadline
+from api.store.admission import Admission, AdmissionTimeout, Deadline
 from tests.api.helpers import patient
 from tests.conftest import Database, another_writer
 from tests.system.conftest import assert_problem

@@ -249,8 +249,8 @@ def test_s7_the_database_itself_refuses_to_rewrite_the_trail(
 
 def test_s7_a_change_still_unflushed_at_commit_gets_its_event(clean_db: Database) -> None:
     """SQLAlchemy runs before_commit before commit's last flush: the trail must not miss what that flush stores."""
-    from api.db import DbSession
-    from api.services import audit
+    from api.store import audit
+    from api.store.db import DbSession
     from models import Practitioner
 
     with DbSession(clean_db.engine) as db:

@@ -5,7 +5,7 @@ import logging.config
 
 import pytest
 
-from api.logs import DropQueryString, log_config
+from api.web.logs import DropQueryString, log_config
 
 
 @pytest.mark.parametrize(

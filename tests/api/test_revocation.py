@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.settings import Settings
+from api.web.app import create_app
 from tests.conftest import Clock, Database
 
 CACHE_SECONDS = 60.0  # production-like: keys are trusted in memory between checks

@@ -4,7 +4,7 @@
 turns, so event ids grow in commit order and the feed's order is the ids'. On PostgreSQL a
 transaction that took lower ids may commit after one that took higher ids; the feed orders
 by (transaction id, id) and holds back the events of transactions still running
-(api/services/audit.py). Two tests:
+(api/store/audit.py). Two tests:
 
 - two raw transactions commit out of order while a reader follows the feed over HTTP
   (PostgreSQL only): the reader waits for the late one, then sees both, each once; a
@@ -28,9 +28,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, event, text
 
-from api.db import DbSession, write_session
-from api.services import audit
 from api.services.practitioners import create_practitioner
+from api.store import audit
+from api.store.db import DbSession, write_session
 from models import Actor, PractitionerCreate
 from tests.api import helpers
 from tests.conftest import Database

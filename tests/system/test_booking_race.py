@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
-from api.db import write_session
-from api.errors import integrity_problem
+from api.store.db import write_session
+from api.web.problems import integrity_problem
 from models import Course, Practitioner
 from models import Session as SessionRow
 from scheduling.lifecycle import ACTIVE

@@ -19,9 +19,9 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import models  # noqa: F401 - registers every table on SQLModel.metadata
-from api.app import create_app
-from api.db import make_engine
 from api.settings import Settings
+from api.store.db import make_engine
+from api.web.app import create_app
 from tests.system.conftest import REQUEST_TIMEOUT_SECONDS, Server, clean_env, start_server
 
 pytestmark = pytest.mark.system

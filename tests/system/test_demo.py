@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.demo import KNEE_PROTOCOL, fill_demo
-from api.services.errors import Conflict
 from api.settings import Settings
+from api.store.errors import Conflict
 from tests.conftest import DEFAULT_NOW, Database
 
 pytestmark = pytest.mark.system

@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from api.db import write_session
+from api.store.db import write_session
 from tests.conftest import Database
 from tests.system.conftest import REPO, clean_env
 from tests.system.receivers import Reply, WebhookReceiver, smtp_receiver, webhook_receiver

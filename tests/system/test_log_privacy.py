@@ -1,6 +1,6 @@
 """S7: no patient name, contact data or note reaches a log line, whatever the request and however it ends.
 
-A real `prolo serve` (the production logging of `api/logs.py`) runs on the test database
+A real `prolo serve` (the production logging of `api/web/logs.py`) runs on the test database
 with SMS going to a local webhook, so no reminder text is printed by the development
 `log` channel. One patient with canary values (names, MRN, phone, email, allergy,
 medication, condition, notes, reasons: every text holds the same unique tag) goes

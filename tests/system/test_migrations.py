@@ -20,10 +20,10 @@ from sqlmodel import Session as DbSession
 from sqlmodel import SQLModel
 
 import models  # noqa: F401 - registers every table on SQLModel.metadata
-from api.app import create_app
-from api.db import make_engine
-from api.migrate import check, downgrade, upgrade
 from api.settings import Settings
+from api.store.db import make_engine
+from api.store.migrate import check, downgrade, upgrade
+from api.web.app import create_app
 from models import Protocol, Role
 from scheduling.lifecycle import ACTIVE
 from tests.api import helpers
@@ -46,7 +46,7 @@ def scratch_engine(tmp_path: Path) -> Iterator[Engine]:
     name = f"prolo_scratch_{uuid.uuid4().hex[:12]}"
     url = make_url(server_url)
     if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")  # as api.db.make_engine reads a bare URL
+        url = url.set(drivername="postgresql+psycopg")  # as api.store.db.make_engine reads a bare URL
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.settings import Settings
+from api.web.app import create_app
 from models import Role
 from tests.api.helpers import book, patient, practitioner
 from tests.conftest import Clock, Database, make_key

@@ -25,8 +25,8 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from api.app import create_app
 from api.settings import Settings
+from api.web.app import create_app
 from models import Role
 from tests.conftest import Clock, Database, make_key
 
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.system
 
 SEED = 20270104
 MAX_EXAMPLES = 20
-# Every status an operation answers must be documented: problems included (api/routes/common.py).
+# Every status an operation answers must be documented: problems included (api/web/routes/common.py).
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
 

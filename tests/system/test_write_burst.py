@@ -1,6 +1,6 @@
 """A burst of writes and reads at a running server: each waits its turn at the database, none fails.
 
-Before requests took their turn on the event loop (api/admission.py), 80 registrations at once
+Before requests took their turn on the event loop (api/store/admission.py), 80 registrations at once
 on SQLite took every worker thread to wait for the write lock while the writer holding it needed
 a thread to finish: after a 30 s stall, half the answers were 500 (connection pool exhausted)
 or 503 (lock timeout).

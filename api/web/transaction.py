@@ -3,7 +3,7 @@
 Every route that uses the database hands its use case to the request's
 :class:`Transaction`:
 
-- **read**: a reader's turn (api/admission.py), then one worker-thread hop that opens
+- **read**: a reader's turn (api/store/admission.py), then one worker-thread hop that opens
   a read transaction, runs the use case and serialises its answer;
 - **write**: a writer's turn, then one worker-thread hop that opens the writer's
   transaction, runs the use case (use cases flush, they never commit), serialises
@@ -35,14 +35,14 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 from sqlalchemy import Engine
 
-from api.admission import Admission, Deadline
-from api.auth import Caller
-from api.db import DbSession, read_session
-from api.etag import conditional, match, strong_etag
-from api.freshness import AnswerCache
-from api.services import audit, idempotency
-from api.services.errors import PreconditionFailed
-from api.services.idempotency import Replay
+from api.store import audit, idempotency
+from api.store.admission import Admission, Deadline
+from api.store.db import DbSession, read_session
+from api.store.errors import PreconditionFailed
+from api.store.freshness import AnswerCache
+from api.store.idempotency import Replay
+from api.web.auth import Caller
+from api.web.etag import conditional, match, strong_etag
 from models import Actor
 
 JSON = "application/json"
@@ -128,7 +128,7 @@ class Transaction:
         return conditional(body, self.request.headers.get("if-none-match"), media_type=JSON)
 
     async def read_cached(self, cache: AnswerCache, key: Hashable, use_case: Callable[[DbSession], Any]) -> Response:
-        """As :meth:`read`, reusing the answer while the database has not changed (api/freshness.py).
+        """As :meth:`read`, reusing the answer while the database has not changed (api/store/freshness.py).
 
         On SQLite (local, WAL: readers never wait for the writer) the sub-millisecond read runs
         right here, as a thread hop would cost more than the read; a database across the
@@ -215,7 +215,7 @@ class Transaction:
 
 
 def request_deadline(request: Request) -> Deadline:
-    """The request's one deadline (api/admission.py), started by the first part of it to wait: checking its
+    """The request's one deadline (api/store/admission.py), started by the first part of it to wait: checking its
     key, or its transaction."""
     deadline: Deadline | None = getattr(request.state, "deadline", None)
     if deadline is None:

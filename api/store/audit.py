@@ -43,9 +43,9 @@ from sqlalchemy import BigInteger, Engine, event, inspect, literal, literal_colu
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 
-from api.admission import Deadline
-from api.db import DbSession, insert_rows, write_session
-from api.services.errors import InvalidInput
+from api.store.admission import Deadline
+from api.store.db import DbSession, insert_rows, write_session
+from api.store.errors import InvalidInput
 from models import Actor, AuditEvent, AuditEventRead, AuditFeed
 from models.base import table_of
 
@@ -91,7 +91,7 @@ def writing(
 
 def snapshot(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
     """A row's columns for an event, what is left out left out; the engine's JSON writer turns ids,
-    instants and states into text as the API writes them (api/db.py)."""
+    instants and states into text as the API writes them (api/store/db.py)."""
     left_out = _LEFT_OUT_OF.get(table, _LEFT_OUT)
     return {name: value for name, value in row.items() if name not in left_out}
 

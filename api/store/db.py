@@ -5,7 +5,7 @@ foreign keys on, and writers begin with `BEGIN IMMEDIATE`, so two bookings are
 serialised instead of failing half-way (R11). PostgreSQL: psycopg 3; writers lock
 the rows they plan around (`FOR UPDATE`) and an exclusion constraint refuses
 overlapping active sessions. How long a writer may wait for either is the request's
-one deadline: the whole story is in api/admission.py.
+one deadline: the whole story is in api/store/admission.py.
 """
 
 import threading
@@ -25,7 +25,7 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session as DbSession
 
-from api.admission import WAIT_SECONDS, AdmissionTimeout, Deadline
+from api.store.admission import WAIT_SECONDS, AdmissionTimeout, Deadline
 from models.base import EnumText, UTCDateTime, sqlite_instant
 
 __all__ = ["DbSession", "insert_rows", "make_engine", "read_session", "to_json", "write_session"]
@@ -56,7 +56,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine configured for Prolo's concurrency model on either database.
 
     The pool keeps `pool_size` connections and may open as many again: the server admits
-    `pool_size` requests to the database at once (api/admission.py), the overflow serves
+    `pool_size` requests to the database at once (api/store/admission.py), the overflow serves
     health checks, key lookups and the day view's change watcher, so nobody waits on the pool.
     """
     parsed = make_url(url)
@@ -208,7 +208,7 @@ def _hex(value: uuid.UUID) -> str:
 
 @contextmanager
 def _writer_gate(engine: Engine, deadline: Deadline) -> Iterator[None]:
-    """On SQLite, this process's writers take turns here before `BEGIN IMMEDIATE` (api/admission.py, step 2).
+    """On SQLite, this process's writers take turns here before `BEGIN IMMEDIATE` (api/store/admission.py, step 2).
 
     SQLite lets one writer in at a time anyway; a writer that finds the lock taken
     waits in its busy handler, which polls with sleeps of 1, 2, 5, 10 … ms, so under
@@ -231,7 +231,7 @@ def _writer_gate(engine: Engine, deadline: Deadline) -> Iterator[None]:
 def write_session(engine: Engine, deadline: Deadline | None = None) -> Iterator[DbSession]:
     """A writer's transaction, begun at once, within the deadline (a fresh 30 s one if none is given).
 
-    Whoever opened it commits: the HTTP layer once the answer is ready (api/transaction.py),
+    Whoever opened it commits: the HTTP layer once the answer is ready (api/web/transaction.py),
     the CLI and the dispatcher after their work. Leaving the block without a commit rolls back.
     """
     deadline = deadline or Deadline()
@@ -247,7 +247,7 @@ def before_waiting(db: DbSession) -> None:
     """Before a statement that may wait for another writer's lock: wait no longer than the deadline's rest.
 
     PostgreSQL's lock_timeout holds for each wait on its own; set again before each one, the
-    waits of one transaction add up to no more than the request's deadline (api/admission.py).
+    waits of one transaction add up to no more than the request's deadline (api/store/admission.py).
     As for SQLite's busy timeout at BEGIN, it is sent only when the deadline's rest has moved by
     more than a tenth of a second since it was set: a booking's locks follow each other within
     milliseconds, and each SET was a round trip. On SQLite the write lock was taken at BEGIN:

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, bindparam, select
 from sqlmodel import SQLModel, col
 
-from api.db import DbSession, before_waiting
-from api.services.errors import NotFound
+from api.store.db import DbSession, before_waiting
+from api.store.errors import NotFound
 from models import Course, Patient, Practitioner, Session
 
 Row = TypeVar("Row", bound=SQLModel)

@@ -1,4 +1,4 @@
-"""Errors of Prolo's use cases. They carry data; `api/errors.py` maps them to HTTP.
+"""Errors of Prolo's use cases. They carry data; `api/web/problems.py` maps them to HTTP.
 
     ProloError
      ├── NotFound            an id that names nothing (entity, id)

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import STAFF, requires
-from api.routes.common import PROBLEMS, PageDep
 from api.services import dispatch, reminders
-from api.transaction import TransactionDep
+from api.web.deps import STAFF, requires
+from api.web.routes.common import PROBLEMS, PageDep
+from api.web.transaction import TransactionDep
 from models import Page, ReminderRead, Role
 from models.base import Instant
 from models.reminder import DispatchRequest, DispatchSummary
@@ -51,9 +51,9 @@ async def list_reminders(
 async def dispatch_pass(request: DispatchRequest, http: Request, tx: TransactionDep) -> DispatchSummary:
     """Claim due reminders (at most `limit`, default 500), deliver them and record the outcome; the same as
     `prolo reminders dispatch`. Several passes may run at once: none sends a reminder twice."""
-    # No turn at the database (api/admission.py) for the pass as a whole: it spends most of its time
+    # No turn at the database (api/store/admission.py) for the pass as a whole: it spends most of its time
     # delivering, one connection at a time from the pool's overflow, and each of its short writes
-    # lines up with the other writers at the process's writer gate (api/db.py).
+    # lines up with the other writers at the process's writer gate (api/store/db.py).
     state = http.app.state
     return await run_in_threadpool(
         dispatch.dispatch,

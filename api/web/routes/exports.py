@@ -6,11 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from api.deps import STAFF, requires
 from api.handout.render import Paper, render
-from api.routes.common import PROBLEMS
 from api.services import fhir_export, handout
-from api.transaction import TransactionDep
+from api.web.deps import STAFF, requires
+from api.web.routes.common import PROBLEMS
+from api.web.transaction import TransactionDep
 
 router = APIRouter(prefix="/v1/courses", tags=["courses"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
 

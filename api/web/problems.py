@@ -14,9 +14,9 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError, Statemen
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.admission import AdmissionTimeout
-from api.logs import traceback_without_messages
-from api.services.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from api.store.admission import AdmissionTimeout
+from api.store.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from api.web.logs import traceback_without_messages
 from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
 
 log = logging.getLogger("prolo.errors")

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem
+from api.web.problems import problem
 
 MAX_BODY_BYTES = 1_000_000
 

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
-from api.deps import SETUP_READERS, requires
-from api.routes.common import PROBLEMS, PageDep
 from api.services import practitioners
-from api.transaction import TransactionDep
+from api.web.deps import SETUP_READERS, requires
+from api.web.routes.common import PROBLEMS, PageDep
+from api.web.transaction import TransactionDep
 from models import FreeSlot, Page, PractitionerCreate, PractitionerRead, PractitionerUpdate, TimeOffCreate, TimeOffRead
 from models.base import DATE_BOUNDS
 

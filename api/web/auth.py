@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import Engine, or_, select, update
 from sqlmodel import col
 
-from api.admission import Deadline
-from api.db import DbSession, write_session
+from api.store.admission import Deadline
+from api.store.db import DbSession, write_session
 from models import ApiKey, Role
 
 KEY_PREFIX = "prolo_"

@@ -1,4 +1,4 @@
-"""What routes get injected besides their transaction (api/transaction.py): the caller, and the role checks."""
+"""What routes get injected besides their transaction (api/web/transaction.py): the caller, and the role checks."""
 
 import asyncio
 import logging
@@ -11,9 +11,9 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from api.admission import Admission, Deadline
-from api.auth import Caller, KeyCache, record_use
-from api.transaction import request_deadline
+from api.store.admission import Admission, Deadline
+from api.web.auth import Caller, KeyCache, record_use
+from api.web.transaction import request_deadline
 from models import Role
 
 
@@ -44,7 +44,7 @@ async def get_caller(
             caller = await run_in_threadpool(cache.lookup, state.engine, key)
     if caller is None:
         raise HTTPException(401, "unknown or revoked API key", _UNAUTHORIZED)
-    request.state.caller = caller  # for the audit trail and idempotency keys (api/transaction.py)
+    request.state.caller = caller  # for the audit trail and idempotency keys (api/web/transaction.py)
     minute = cache.first_use_this_minute(caller.key_id, state.clock())
     if minute is not None:  # GET /v1/api-keys shows it; written once a minute at most, beside the request
         _note_use(request, caller.key_id, minute)

@@ -4,10 +4,10 @@ import uuid
 
 from fastapi import APIRouter, Depends, Response
 
-from api.deps import SETUP_READERS, requires
-from api.routes.common import PROBLEMS, PageDep
 from api.services import protocols
-from api.transaction import TransactionDep
+from api.web.deps import SETUP_READERS, requires
+from api.web.routes.common import PROBLEMS, PageDep
+from api.web.transaction import TransactionDep
 from models import Page, ProtocolCreate, ProtocolRead, ProtocolUpdate, Role
 
 router = APIRouter(prefix="/v1/protocols", tags=["protocols"], responses=PROBLEMS)

@@ -32,7 +32,7 @@ _MASK = "(…)"
 @cache
 def _api_words() -> frozenset[str]:
     """Every literal part of the API's paths (`v1`, `patients`, `calendar.ics`, …)."""
-    from api.routes import ROUTERS  # the routes name the words; imported late, as only the server logs
+    from api.web.routes import ROUTERS  # the routes name the words; imported late, as only the server logs
 
     return frozenset(
         part

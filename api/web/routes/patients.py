@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import STAFF, requires
-from api.routes.common import PROBLEMS, PageDep
 from api.services import aftercare as aftercare_service
 from api.services import patients
-from api.transaction import TransactionDep
+from api.web.deps import STAFF, requires
+from api.web.routes.common import PROBLEMS, PageDep
+from api.web.transaction import TransactionDep
 from models import Page, PatientCreate, PatientRead, PatientUpdate
 from models.aftercare import AftercareList, Restrictions
 from models.base import DATE_BOUNDS

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from api.db import DbSession, before_waiting
-from api.services.errors import Conflict, InvalidInput
+from api.store.db import DbSession, before_waiting
+from api.store.errors import Conflict, InvalidInput
 from models import IdempotencyRecord
 from models.base import table_of
 

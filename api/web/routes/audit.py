@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import requires
-from api.routes.common import PROBLEMS
-from api.services import audit
-from api.transaction import TransactionDep
+from api.store import audit
+from api.web.deps import requires
+from api.web.routes.common import PROBLEMS
+from api.web.transaction import TransactionDep
 from models import AuditFeed
 from models.base import Instant
 

@@ -1,6 +1,6 @@
 """HTTP routes, one module per resource. Routes parse, call one use case, return a schema."""
 
-from api.routes import (
+from api.web.routes import (
     api_keys,
     audit,
     calendars,

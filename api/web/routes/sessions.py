@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.deps import STAFF, requires
-from api.routes.common import PROBLEMS, PageDep
 from api.services import lifecycle, sessions
 from api.services import reschedule as reschedule_service
-from api.transaction import TransactionDep
+from api.web.deps import STAFF, requires
+from api.web.routes.common import PROBLEMS, PageDep
+from api.web.transaction import TransactionDep
 from models import Page, Role, SessionRead
 from models.base import DATE_BOUNDS
 from models.record import Rescheduled, SessionCancel, SessionCancelled, SessionComplete, SessionReschedule

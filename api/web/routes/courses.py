@@ -5,10 +5,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
-from api.deps import STAFF, requires
-from api.routes.common import PROBLEMS, PageDep
 from api.services import courses, holds, summary
-from api.transaction import TransactionDep
+from api.web.deps import STAFF, requires
+from api.web.routes.common import PROBLEMS, PageDep
+from api.web.transaction import TransactionDep
 from models import CourseCancel, CourseCreate, CourseHold, CourseRead, Page
 from models.course import CourseResume, CourseSummary
 from scheduling.lifecycle import CourseStatus

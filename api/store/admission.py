@@ -15,7 +15,7 @@ is stored.
    the order they came. Waiting here costs a coroutine, not a thread: a burst of
    80 writes once took every worker thread to wait for a lock the one writer
    holding it needed a thread to release, and the server stalled.
-2. **The process's writer gate** (SQLite only, :func:`api.db.write_session`). Request
+2. **The process's writer gate** (SQLite only, :func:`api.store.db.write_session`). Request
    writers come through one at a time already; the gate lines them up with this
    process's writers that take no turn (dispatch passes, the CLI), so the next
    writer starts the moment the last one commits, instead of polling in SQLite's
@@ -23,8 +23,8 @@ is stored.
 3. **The database's own lock.** SQLite's write lock (``BEGIN IMMEDIATE``), shared
    with other processes such as the reminder cron, waits up to the remaining time
    (its ``busy_timeout``); on PostgreSQL, each row lock waits up to the remaining time
-   (``lock_timeout``, set again before each one: :func:`api.db.before_waiting`).
-4. **Row locks, in one order** (PostgreSQL; :func:`api.services.lookups.lock_for_change`):
+   (``lock_timeout``, set again before each one: :func:`api.store.db.before_waiting`).
+4. **Row locks, in one order** (PostgreSQL; :func:`api.store.lookups.lock_for_change`):
    practitioner, patient, course, then the course's sessions. Every writer that
    plans or moves sessions takes them in this order, so two writers never deadlock
    and a booking that loses the race for a practitioner waits, then plans around
@@ -32,7 +32,7 @@ is stored.
 
 A turn ends when the route has its answer, before the answer is sent: a client slow
 to read holds up nobody. Every route's whole transaction runs in one worker-thread
-hop (:mod:`api.transaction`), so a writer's turn is never held across trips through
+hop (:mod:`api.web.transaction`), so a writer's turn is never held across trips through
 a busy event loop.
 """
 

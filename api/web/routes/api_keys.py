@@ -4,10 +4,10 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from api.deps import requires
-from api.routes.common import PROBLEMS, PageDep
 from api.services import api_keys
-from api.transaction import TransactionDep
+from api.web.deps import requires
+from api.web.routes.common import PROBLEMS, PageDep
+from api.web.transaction import TransactionDep
 from models import ApiKeyCreate, ApiKeyCreated, ApiKeyRead, Page
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"], responses=PROBLEMS, dependencies=[Depends(requires())])

@@ -9,18 +9,18 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
-from api.admission import Admission
-from api.auth import KeyCache
-from api.db import make_engine
-from api.deps import utc_now
-from api.errors import install_problem_handlers
-from api.freshness import AnswerCache, ChangeToken
-from api.guard import InputGuard
 from api.notify import channels_from
-from api.routes import ROUTERS
-from api.services import audit
 from api.services.clinic import ensure_clinic
 from api.settings import Settings, get_settings
+from api.store import audit
+from api.store.admission import Admission
+from api.store.db import make_engine
+from api.store.freshness import AnswerCache, ChangeToken
+from api.web.auth import KeyCache
+from api.web.deps import utc_now
+from api.web.guard import InputGuard
+from api.web.problems import install_problem_handlers
+from api.web.routes import ROUTERS
 
 DESCRIPTION = """
 Prolo plans and keeps prolotherapy treatment courses: a whole course of sessions

@@ -5,13 +5,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
-from api.deps import STAFF, requires
-from api.etag import conditional
 from api.feeds.ical import render
-from api.routes.common import PROBLEMS
 from api.services import calendar_feeds, feed_tokens
 from api.services.calendar_feeds import FeedView
-from api.transaction import TransactionDep
+from api.web.deps import STAFF, requires
+from api.web.etag import conditional
+from api.web.routes.common import PROBLEMS
+from api.web.transaction import TransactionDep
 from models import CalendarFeedUrl
 
 router = APIRouter(tags=["calendar feeds"])
