@@ -189,12 +189,15 @@ def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
     update_clinic(
         db=db,
         values=ClinicWrite(name=CLINIC_NAME, timezone=clinic.timezone, opening_hours=hours, phone=CLINIC_PHONE),
+        now=now,
     )
     zone = clinic.zone
     today = now.astimezone(zone).date()
     # From the year the oldest course started (early January reaches back into December) to next year.
     years = range((today + timedelta(days=min(start for _, _, _, start, *_ in COURSES))).year, today.year + 2)
-    closures = sum(len(import_holidays(db=db, request=HolidayImport(country=HOLIDAY_COUNTRY, year=y))) for y in years)
+    closures = sum(
+        len(import_holidays(db=db, request=HolidayImport(country=HOLIDAY_COUNTRY, year=y), now=now)) for y in years
+    )
     day = _next_working_day(db, today)
 
     practitioners = {
