@@ -6,6 +6,7 @@
      │    ├── DuplicateMrn   another patient has this MRN
      │    └── SlotTaken      the time was booked by someone else meanwhile
      ├── PreconditionFailed  If-Match names an ETag that is no longer current (S6)
+     ├── InvalidCursor       an audit feed cursor this database did not give out (S7)
      └── InvalidInput        well-formed, but not acceptable (field, message)
 
 The planner's own errors (`scheduling.SchedulingError`, e.g. `NoSlotAvailable`)
@@ -57,3 +58,12 @@ class InvalidInput(ProloError):
         self.field = field
         self.message = message
         self.where = where  # body, query or header
+
+
+class InvalidCursor(ProloError):
+    """S7: `after` is no cursor this database gave out; `malformed` when it is not even one's shape."""
+
+    def __init__(self, detail: str, *, malformed: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.malformed = malformed

@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.store.admission import AdmissionTimeout
-from api.store.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from api.store.errors import Conflict, InvalidCursor, InvalidInput, NotFound, PreconditionFailed
 from api.web.logs import traceback_without_messages
 from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
 
@@ -57,6 +57,14 @@ def _precondition(_: Request, exc: PreconditionFailed) -> JSONResponse:
 def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
     errors = [{"loc": [exc.where, exc.field], "msg": exc.message, "type": "value_error"}]
     return problem(422, str(exc), extra={"errors": errors})
+
+
+def _invalid_cursor(_: Request, exc: InvalidCursor) -> JSONResponse:
+    # S7: the follower branches on the code and starts again from the beginning
+    if exc.malformed:
+        errors = [{"loc": ["query", "after"], "msg": exc.detail, "type": "value_error"}]
+        return problem(422, f"after: {exc.detail}", extra={"code": "invalid_cursor", "errors": errors})
+    return problem(410, exc.detail, extra={"code": "invalid_cursor"})
 
 
 def _no_slot(_: Request, exc: NoSlotAvailable) -> JSONResponse:
@@ -188,6 +196,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         NotFound: _not_found,
         Conflict: _conflict,
         InvalidInput: _invalid,
+        InvalidCursor: _invalid_cursor,
         PreconditionFailed: _precondition,
         NoSlotAvailable: _no_slot,
         SlotUnavailable: _slot_unavailable,
