@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -182,6 +182,9 @@ def plan_reminders(
 ) -> list[PlannedReminder]:
     """R16–R19: every reminder still to come for ``session``, by due time (then kind, rule, offset)."""
     require_aware(now, "now")
+    # names stored before S2 refused line breaks must not break an email header (R22)
+    contact = replace(contact, first_name=messages.one_line(contact.first_name))
+    clinic_name = messages.one_line(clinic_name)
     codes = [r.code for r in rules]
     if len(set(codes)) != len(codes):
         raise ValueError("rule codes must be unique: R19 keys reminders by them")
