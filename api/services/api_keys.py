@@ -44,12 +44,17 @@ def _read(row: ApiKey) -> ApiKeyRead:
     )
 
 
-def get_api_key(*, db: DbSession, key_id: uuid.UUID) -> ApiKeyRead:
+def get_api_key(*, db: DbSession, key_id: uuid.UUID, lock: bool = False) -> ApiKeyRead:
     """One key (never the key itself); revoked keys are gone."""
-    row = get_or_404(db, ApiKey, key_id)
+    row = get_or_404(db, ApiKey, key_id, lock=lock)
     if row.revoked_at is not None:
         raise NotFound("api_key", key_id)
     return _read(row)
+
+
+def key_for_change(*, db: DbSession, key_id: uuid.UUID) -> ApiKeyRead:
+    """One key as GET shows it, locked."""
+    return get_api_key(db=db, key_id=key_id, lock=True)
 
 
 def revoke_api_key(*, db: DbSession, key_id: uuid.UUID, now: datetime) -> None:

@@ -45,10 +45,15 @@ class SlotTaken(Conflict):
 
 
 class PreconditionFailed(ProloError):
-    """S6: the client's `If-Match` names a version of the resource that is no longer current."""
+    """S6: the client's `If-Match` names a version of the resource that is no longer current, or (no
+    `current_etag`) the request's target has no ETag to check it against."""
 
-    def __init__(self, current_etag: str) -> None:
-        super().__init__("the resource changed since you read it: read it again, then decide (If-Match is stale)")
+    def __init__(self, current_etag: str | None) -> None:
+        super().__init__(
+            "the resource changed since you read it: read it again, then decide (If-Match is stale)"
+            if current_etag
+            else "this request's target has no ETag, so If-Match cannot be checked: send it without If-Match"
+        )
         self.current_etag = current_etag
 
 

@@ -48,8 +48,11 @@ def _conflict(_: Request, exc: Conflict) -> JSONResponse:
 
 
 def _precondition(_: Request, exc: PreconditionFailed) -> JSONResponse:
-    # S6: the stale If-Match loses; the current ETag tells the client what it must read again.
-    response = problem(412, str(exc), extra={"current_etag": exc.current_etag})
+    # S6: the stale If-Match loses; the current ETag tells the client what it must read again. A target
+    # without an ETag refuses If-Match the same way: a condition is never ignored.
+    if exc.current_etag is None:
+        return problem(412, str(exc), extra={"code": "precondition_failed"})
+    response = problem(412, str(exc), extra={"code": "precondition_failed", "current_etag": exc.current_etag})
     response.headers["ETag"] = exc.current_etag
     return response
 
