@@ -60,8 +60,8 @@ from sqlalchemy.orm import UOWTransaction
 
 from api.store.admission import Deadline
 from api.store.db import DbSession, insert_rows, write_session
-from api.store.errors import InvalidCursor
-from models import Actor, AuditEvent, AuditEventRead, AuditFeed
+from api.store.errors import InvalidCursor, KeyRevoked
+from models import Actor, ApiKey, AuditEvent, AuditEventRead, AuditFeed, Role
 from models.base import table_of
 
 _AUDIT = table_of(AuditEvent)
@@ -84,6 +84,19 @@ def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = No
         db.info[_NOW] = now
 
 
+_KEY_ROLES = frozenset(Role)
+
+
+def _key_still_valid(db: DbSession, actor: Actor) -> None:
+    """S4: a change made with an API key checks, in its own transaction, that no process revoked the key
+    since this one last checked it (its key cache serves reads only): one read by primary key."""
+    if actor.id is None or actor.role not in _KEY_ROLES:
+        return
+    key = table_of(ApiKey).c
+    if db.execute(select(key.id).where(key.id == actor.id, key.revoked_at.is_(None))).first() is None:
+        raise KeyRevoked(actor.id)
+
+
 @contextmanager
 def writing(
     engine: Engine,
@@ -96,9 +109,11 @@ def writing(
 ) -> Iterator[DbSession]:
     """A writer's transaction whose changes are recorded as `actor`'s `action` (at `now`), committed when
     the block ends without an exception (rolled back instead without `commit`: a dry run): the HTTP
-    runner, the dispatcher, the command line and start-up."""
+    runner, the dispatcher, the command line and start-up. An actor that is an API key must still be
+    one: revoked meanwhile, the transaction raises KeyRevoked before anything changes (S4)."""
     with write_session(engine, deadline) as db:
         begin(db, actor=actor, action=action, now=now)
+        _key_still_valid(db, actor)
         yield db
         if commit:
             db.commit()

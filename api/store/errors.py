@@ -7,12 +7,14 @@
      │    └── SlotTaken      the time was booked by someone else meanwhile
      ├── PreconditionFailed  If-Match names an ETag that is no longer current (S6)
      ├── InvalidCursor       an audit feed cursor this database did not give out (S7)
+     ├── KeyRevoked          a change asked for with an API key revoked meanwhile (S4)
      └── InvalidInput        well-formed, but not acceptable (field, message)
 
 The planner's own errors (`scheduling.SchedulingError`, e.g. `NoSlotAvailable`)
 reach the API unchanged and are mapped there too.
 """
 
+import uuid
 from typing import Any
 
 
@@ -72,3 +74,11 @@ class InvalidCursor(ProloError):
         super().__init__(detail)
         self.detail = detail
         self.malformed = malformed
+
+
+class KeyRevoked(ProloError):
+    """S4: the API key of a change was revoked (by any process) after this process last checked it."""
+
+    def __init__(self, key_id: uuid.UUID) -> None:
+        super().__init__("unknown or revoked API key")
+        self.key_id = key_id

@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.store.admission import AdmissionTimeout
-from api.store.errors import Conflict, InvalidCursor, InvalidInput, NotFound, PreconditionFailed
+from api.store.errors import Conflict, InvalidCursor, InvalidInput, KeyRevoked, NotFound, PreconditionFailed
 from api.web.logs import traceback_without_messages
 from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
 
@@ -60,6 +60,14 @@ def _precondition(_: Request, exc: PreconditionFailed) -> JSONResponse:
 def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
     errors = [{"loc": [exc.where, exc.field], "msg": exc.message, "type": "value_error"}]
     return problem(422, str(exc), extra={"errors": errors})
+
+
+def _revoked(request: Request, exc: KeyRevoked) -> JSONResponse:
+    # S4: another process revoked the key; this one stops trusting it for reads too, from now on
+    request.app.state.key_cache.forget(exc.key_id)
+    response = problem(401, str(exc), extra={"code": "api_key_revoked"})
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 def _invalid_cursor(_: Request, exc: InvalidCursor) -> JSONResponse:
@@ -200,6 +208,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         Conflict: _conflict,
         InvalidInput: _invalid,
         InvalidCursor: _invalid_cursor,
+        KeyRevoked: _revoked,
         PreconditionFailed: _precondition,
         NoSlotAvailable: _no_slot,
         SlotUnavailable: _slot_unavailable,
