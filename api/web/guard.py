@@ -61,7 +61,7 @@ class InputGuard:
         try:
             nul = b"\\u0000" in body and _json_holds_nul(body)
         except _TooDeep:  # no request of Prolo's nests past a few levels: a hostile body, answered cheaply
-            await _refuse(scope, receive, send, 400, "the JSON body is nested too deeply")
+            await _refuse(scope, receive, send, 400, "the JSON body is nested too deeply", code="body_too_deep")
             return
         if nul:
             await _refuse(scope, receive, send, 422, "NUL characters are not accepted in text")
@@ -108,5 +108,7 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
-    await problem(status, detail)(scope, receive, send)
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, status: int, detail: str, *, code: str | None = None
+) -> None:
+    await problem(status, detail, extra={"code": code} if code else None)(scope, receive, send)
