@@ -46,7 +46,8 @@ def serve(
     engine.dispose()
     if created is not None:
         print("First start: an admin API key was made. It is shown only now; store it safely.")
-        print(f"Authorize in http://{host}:{port}/docs with: {created.key}")
+        where = docs_address(host, port, settings.public_url)
+        print(f"Open {where}, press Authorize and paste it into the first box, HTTPBearer:")
         print(created.key, flush=True)
     uvicorn.run(
         "api.main:app",
@@ -58,6 +59,15 @@ def serve(
         server_header=False,
         log_config=log_config(),
     )
+
+
+def docs_address(host: str, port: int, public_url: str | None) -> str:
+    """Where staff open Swagger UI: the public URL if set; an address one can open, not the one listened on."""
+    if public_url:
+        return public_url.rstrip("/") + "/docs"
+    if host in ("0.0.0.0", "::", ""):  # every interface, as in the Docker image: nobody can open 0.0.0.0
+        return f"http://127.0.0.1:{port}/docs (from another machine: this host's address)"
+    return f"http://[{host}]:{port}/docs" if ":" in host else f"http://{host}:{port}/docs"
 
 
 @db_app.command("upgrade")

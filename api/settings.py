@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         description="Where calendar apps reach Prolo (e.g. https://prolo.example.org), for secret feed URLs;"
         " default: the address the request came to",
     )
+    docs_persist_authorization: bool = Field(
+        default=False,
+        description="Swagger UI keeps the API key given to Authorize across reloads, in the browser's local storage;"
+        " off by default: front-desk browsers are shared",
+    )
     dispatch_lease_seconds: float = Field(
         default=300.0, gt=0, description="How long a dispatcher holds what it claimed before another may take it"
     )

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import new_id, utc_column
+from models.base import SingleLine, new_id, utc_column
 
 
 class Role(StrEnum):
@@ -32,7 +32,7 @@ class ApiKey(SQLModel, table=True):
 
 
 class ApiKeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Front desk PC 1"])
+    name: SingleLine = Field(min_length=1, max_length=200, examples=["Front desk PC 1"])
     role: Role
 
 

@@ -7,11 +7,13 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlmodel import SQLModel
 from uuid_utils.compat import uuid7
+
+from scheduling.messages import is_one_line
 
 # Explicit constraint and index names, so migrations never hold constraints named None.
 SQLModel.metadata.naming_convention = {
@@ -94,6 +96,18 @@ Instant = Annotated[
     AwareDatetime,
     Field(ge=datetime(1900, 1, 1, tzinfo=UTC), le=datetime(2200, 12, 31, tzinfo=UTC)),
 ]
+
+
+def _single_line(value: str) -> str:
+    if not is_one_line(value):
+        raise ValueError("must be a single line: no line breaks, tabs or other control characters")
+    return value
+
+
+# S2: names, reasons and other one-line texts. A line break in a clinic's name broke every calendar feed and
+# email subject; such input is refused (422). Answers read stored rows as plain `str`: rows stored before
+# this rule must still be shown (and are written out on one line where a line matters: feeds, emails).
+SingleLine = Annotated[str, AfterValidator(_single_line)]
 
 
 def table_of(model: type[SQLModel]) -> sa.Table:

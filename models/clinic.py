@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import json_column
+from models.base import SingleLine, json_column
 from models.hours import DEFAULT_OPENING_HOURS, LocalTime, WeekHours, WeekTimetable
 from models.patient import Phone
 
@@ -62,7 +62,7 @@ class Clinic(SQLModel, table=True):
 class ClinicWrite(BaseModel):
     """The clinic's settings, as staff set them."""
 
-    name: str = Field(min_length=1, max_length=200, examples=["Riverside Prolotherapy"])
+    name: SingleLine = Field(min_length=1, max_length=200, examples=["Riverside Prolotherapy"])
     timezone: TimeZoneName
     opening_hours: WeekTimetable = Field(
         default_factory=lambda: [WeekHours(**h) for h in DEFAULT_OPENING_HOURS],
@@ -82,4 +82,4 @@ class ClinicWrite(BaseModel):
 
 
 class ClinicRead(ClinicWrite):
-    pass
+    name: str  # as stored (SingleLine)

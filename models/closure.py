@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import PlanDate, new_id
+from models.base import PlanDate, SingleLine, new_id
 
 
 class Closure(SQLModel, table=True):
@@ -23,7 +23,7 @@ class Closure(SQLModel, table=True):
 class ClosureCreate(BaseModel):
     start_date: PlanDate = Field(examples=["2027-12-24"], description="First closed local date")
     end_date: PlanDate = Field(examples=["2027-12-26"], description="Last closed local date (inclusive)")
-    reason: str = Field(min_length=1, max_length=200, examples=["Christmas"])
+    reason: SingleLine = Field(min_length=1, max_length=200, examples=["Christmas"])
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -36,11 +36,12 @@ class ClosureCreate(BaseModel):
 
 class ClosureRead(ClosureCreate):
     id: uuid.UUID
+    reason: str  # as stored (SingleLine)
 
 
 class HolidayImport(BaseModel):
     """Public holidays of a country (and optionally a subdivision) for one year."""
 
-    country: str = Field(min_length=2, max_length=3, examples=["DE"], description="ISO 3166 code")
-    subdivision: str | None = Field(default=None, max_length=10, examples=["BY"])
+    country: SingleLine = Field(min_length=2, max_length=3, examples=["DE"], description="ISO 3166 code")
+    subdivision: SingleLine | None = Field(default=None, max_length=10, examples=["BY"])
     year: int = Field(ge=2000, le=2100, examples=[2027])

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import PlanDate, Warning, enum_column, json_column, new_id, utc_column
+from models.base import PlanDate, SingleLine, Warning, enum_column, json_column, new_id, utc_column
 from models.hours import LocalTime
 from models.session import SessionRead
 from scheduling.lifecycle import CourseStatus
@@ -47,7 +47,7 @@ class CourseCreate(BaseModel):
     protocol_id: uuid.UUID | None = Field(default=None, description="Omit for the default protocol")
     start_date: PlanDate = Field(examples=["2027-03-01"], description="Clinic-local date: session 1 on or after it")
     preferred_time: LocalTime | None = Field(default=None, description="Clinic-local time for the sessions")
-    condition: str = Field(min_length=1, max_length=200, examples=["chronic low back pain, sacroiliac joint"])
+    condition: SingleLine = Field(min_length=1, max_length=200, examples=["chronic low back pain, sacroiliac joint"])
     session_count: int | None = Field(default=None, ge=1, le=12, description="Overrides the protocol's count")
 
 
@@ -73,11 +73,11 @@ class CourseRead(BaseModel):
 
 
 class CourseCancel(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, examples=["Patient moved away"])
+    reason: SingleLine = Field(min_length=1, max_length=500, examples=["Patient moved away"])
 
 
 class CourseHold(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, examples=["Patient travelling for a month"])
+    reason: SingleLine = Field(min_length=1, max_length=500, examples=["Patient travelling for a month"])
 
 
 class CourseResume(BaseModel):

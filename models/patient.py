@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, fie
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import json_column, new_id
+from models.base import SingleLine, json_column, new_id
 
 
 class ReminderChannel(StrEnum):
@@ -32,7 +32,7 @@ def _e164(value: str) -> str:
 
 
 Phone = Annotated[str, Field(max_length=40, examples=["+49 30 12345678"]), AfterValidator(_e164)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+ShortText = Annotated[SingleLine, Field(min_length=1, max_length=200)]
 
 
 class Patient(SQLModel, table=True):
@@ -69,7 +69,7 @@ class _PatientFields(BaseModel):
 
 
 class PatientCreate(_PatientFields):
-    mrn: str = Field(
+    mrn: SingleLine = Field(
         min_length=1, max_length=64, examples=["MRN-004211"], description="The front-desk system's id, unique"
     )
     given_name: ShortText = Field(examples=["Maria"])
@@ -90,7 +90,7 @@ class PatientUpdate(_PatientFields):
         json_schema_extra={"examples": [{"phone": "+49 89 7654321", "medications": ["Aleve 220 mg", "metformin"]}]}
     )
 
-    mrn: str | None = Field(default=None, min_length=1, max_length=64)
+    mrn: SingleLine | None = Field(default=None, min_length=1, max_length=64)
     given_name: ShortText | None = None
     family_name: ShortText | None = None
     date_of_birth: date | None = None

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import Instant, json_column, new_id, utc_column
+from models.base import Instant, SingleLine, json_column, new_id, utc_column
 from models.hours import WeekTimetable
 
 
@@ -22,7 +22,7 @@ class Practitioner(SQLModel, table=True):
 
 
 class PractitionerCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200, examples=["Dr. Amara Okafor"])
+    name: SingleLine = Field(min_length=1, max_length=200, examples=["Dr. Amara Okafor"])
     working_hours: WeekTimetable | None = Field(
         default=None,
         description="Weekly working hours; omit to follow the clinic's opening hours",
@@ -37,12 +37,13 @@ class PractitionerUpdate(BaseModel):
         json_schema_extra={"examples": [{"working_hours": [{"weekday": "tue", "start": "13:00", "end": "17:00"}]}]}
     )
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: SingleLine | None = Field(default=None, min_length=1, max_length=200)
     working_hours: WeekTimetable | None = None
 
 
 class PractitionerRead(PractitionerCreate):
     id: uuid.UUID
+    name: str  # as stored (SingleLine)
 
 
 class TimeOff(SQLModel, table=True):
@@ -58,7 +59,7 @@ class TimeOff(SQLModel, table=True):
 class TimeOffCreate(BaseModel):
     start: Instant = Field(examples=["2027-03-01T08:00:00+01:00"])
     end: Instant = Field(examples=["2027-03-05T17:00:00+01:00"])
-    reason: str = Field(min_length=1, max_length=200, examples=["Conference"])
+    reason: SingleLine = Field(min_length=1, max_length=200, examples=["Conference"])
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -70,6 +71,7 @@ class TimeOffCreate(BaseModel):
 class TimeOffRead(TimeOffCreate):
     id: uuid.UUID
     practitioner_id: uuid.UUID
+    reason: str  # as stored (SingleLine)
 
 
 class FreeSlot(BaseModel):

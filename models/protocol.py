@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import json_column, new_id
+from models.base import SingleLine, json_column, new_id
+from scheduling.messages import is_one_line
 
 # The longest session a protocol may ask for: it also bounds how far back a booking that
 # overlaps a given instant can start, which keeps the calendar queries on their index.
@@ -68,17 +69,20 @@ class _ProtocolValues(BaseModel):
         codes = [rule.code for rule in rules]
         if len(codes) != len(set(codes)):
             raise ValueError("rule codes must be unique within a protocol")
+        # S2, here and not on AftercareRule: answers read stored rules with that model too
+        if not all(is_one_line(rule.medication_class or "") for rule in rules):
+            raise ValueError("a rule's medication_class must be a single line")
         return self
 
 
 class ProtocolCreate(_ProtocolValues):
-    name: str = Field(min_length=1, max_length=200, examples=["Prolotherapy — knee, 5 × every 21 days"])
+    name: SingleLine = Field(min_length=1, max_length=200, examples=["Prolotherapy — knee, 5 × every 21 days"])
     session_count: int = Field(default=6, ge=1, le=12)
     interval_days: int = Field(default=14, ge=1, le=90)
     interval_tolerance_days: int = Field(default=3, ge=0, le=30)
     min_interval_days: int = Field(default=7, ge=1, le=90, description="R4: hard minimum between sessions")
     session_minutes: int = Field(default=45, ge=5, le=MAX_SESSION_MINUTES)
-    injectate: str = Field(min_length=1, max_length=500, examples=["dextrose 15% + lidocaine 0.2%"])
+    injectate: SingleLine = Field(min_length=1, max_length=500, examples=["dextrose 15% + lidocaine 0.2%"])
     rules: list[AftercareRule] = Field(default_factory=list, max_length=20)
 
 
@@ -87,13 +91,13 @@ class ProtocolUpdate(_ProtocolValues):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"session_count": 5, "interval_days": 21}]})
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: SingleLine | None = Field(default=None, min_length=1, max_length=200)
     session_count: int | None = Field(default=None, ge=1, le=12)
     interval_days: int | None = Field(default=None, ge=1, le=90)
     interval_tolerance_days: int | None = Field(default=None, ge=0, le=30)
     min_interval_days: int | None = Field(default=None, ge=1, le=90)
     session_minutes: int | None = Field(default=None, ge=5, le=MAX_SESSION_MINUTES)
-    injectate: str | None = Field(default=None, min_length=1, max_length=500)
+    injectate: SingleLine | None = Field(default=None, min_length=1, max_length=500)
     rules: list[AftercareRule] | None = Field(default=None, max_length=20)
 
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from models.base import Instant
+from models.base import Instant, SingleLine
 from models.session import SessionRead
 
 
@@ -80,7 +80,7 @@ class ClinicalRecord(SessionComplete):
 
 
 class SessionCancel(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, examples=["Patient has the flu"])
+    reason: SingleLine = Field(min_length=1, max_length=500, examples=["Patient has the flu"])
     replace: bool = Field(default=False, description="Append a replacement session at the end of the course (R9)")
 
 
@@ -99,7 +99,7 @@ class SessionReschedule(BaseModel):
     start: Instant = Field(description="The new start, with its offset")
     reflow: bool = Field(default=True, description="Re-plan later sessions that would break R3/R4")
     dry_run: bool = Field(default=False, description="Answer the same, write nothing")
-    reason: str | None = Field(default=None, max_length=500, examples=["Patient asked for a later date"])
+    reason: SingleLine | None = Field(default=None, max_length=500, examples=["Patient asked for a later date"])
 
 
 class Rescheduled(BaseModel):

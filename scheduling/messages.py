@@ -14,6 +14,7 @@ Dates are spelled with fixed English names ("Mon 1 Mar 2027 at 09:00"), never wi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -54,6 +55,21 @@ _AFTERCARE_TITLES = {
     EXERCISE: "Do your exercises",
     FOLLOW_UP: "The clinic calls to check on you",
 }
+
+
+# What no single line of text holds: C0 and C1 control characters (line breaks, tabs, NUL, escape …), DEL,
+# and Unicode's line and paragraph separators. A name with one breaks an email header or a calendar line.
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def is_one_line(text: str) -> bool:
+    """True when ``text`` has no line break or other control character (names, reasons: S2)."""
+    return _NOT_ONE_LINE.search(text) is None
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: control characters become spaces, runs of spaces one (rows stored before S2)."""
+    return " ".join(_NOT_ONE_LINE.sub(" ", text).split())
 
 
 @dataclass(frozen=True)

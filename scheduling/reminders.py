@@ -19,9 +19,10 @@ pushed to or before a longer offset's reminder is dropped (the patient has that
 one). A date-based reminder keeps its date: ``quiet_end`` if on that date, else
 ``quiet_start − 1 h``.
 
-R18: a reminder whose final time is not after ``now`` is not made. A patient
-without consent, with channel ``none`` or without the channel's address gets it
-``skipped`` with the reason; the clinic's follow-up is never skipped. ``log`` is a
+R18: a reminder whose final time is not after ``now`` is not made. An archived
+patient, a patient without consent, with channel ``none`` or without the channel's
+address gets it ``skipped`` with the reason; the clinic's follow-up is never skipped
+(the injection happened: staff still call). ``log`` is a
 dispatch-time fallback, never planned.
 
 Keys (R19, R21). Same inputs, same list; each ``identity`` (session, kind, rule,
@@ -41,7 +42,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -91,6 +92,7 @@ PATIENT, CLINIC = "patient", "clinic"
 CHANNELS = ("email", "sms", "outbox", "none")
 PENDING, SKIPPED = ReminderStatus.pending, ReminderStatus.skipped
 NO_CONSENT, CHANNEL_NONE, NO_EMAIL, NO_PHONE = "no_consent", "channel_none", "no_email", "no_phone"
+PATIENT_ARCHIVED = "patient_archived"
 
 _MIN_LEAD = timedelta(minutes=60)  # R17: 08:00 only if still ≥ 60 min before the appointment
 _EVENING_LEAD = timedelta(hours=1)  # R17: 20:00 = the default quiet_start 21:00 − 1 h
@@ -127,6 +129,7 @@ class PatientContact:
     consent: bool
     email: str | None = None
     phone: str | None = None
+    archived: bool = False  # archived patients get no patient messages (R18)
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -188,6 +191,9 @@ def plan_reminders(
     session's follow-up days (None: every day is open).
     """
     require_aware(now, "now")
+    # names stored before S2 refused line breaks must not break an email header (R22)
+    contact = replace(contact, first_name=messages.one_line(contact.first_name))
+    clinic_name = messages.one_line(clinic_name)
     codes = [r.code for r in rules]
     if len(set(codes)) != len(codes):
         raise ValueError("rule codes must be unique: R19 keys reminders by them")
@@ -367,6 +373,8 @@ def _patient_day_due(day: date, settings: ReminderSettings) -> datetime:
 
 def _skip_reason(contact: PatientContact) -> str | None:
     """R18: why a patient reminder cannot go, checked in this order; None if it can."""
+    if contact.archived:
+        return PATIENT_ARCHIVED
     if not contact.consent:
         return NO_CONSENT
     if contact.channel == "none":

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from icalendar import STATUS, TRANSP, Calendar, Event
 
 from api.feeds.events import DayEvent, Feed, TimedEvent
+from scheduling.messages import one_line
 
 PRODID = "-//Prolo//Prolo calendar feeds//EN"
 # How often calendar apps should fetch the feed again: RFC 7986's property, and Outlook's older one.
@@ -25,7 +26,7 @@ _ONE_DAY = timedelta(days=1)
 
 def render(feed: Feed) -> bytes:
     """The feed as an iCalendar object (UTF-8, CRLF line ends, lines folded at 75 octets)."""
-    calendar = Calendar.new(prodid=PRODID, name=feed.name, uid=feed.uid, calscale="GREGORIAN")
+    calendar = Calendar.new(prodid=PRODID, name=one_line(feed.name), uid=feed.uid, calscale="GREGORIAN")
     calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", REFRESH_TEXT)
     for item in feed.events:
@@ -45,9 +46,9 @@ def _timed(item: TimedEvent, feed: Feed) -> Event:
         start=item.start_at.astimezone(feed.zone),
         end=item.end_at.astimezone(feed.zone),
         stamp=item.stamp_at,
-        summary=item.summary,
-        description=item.description,
-        location=item.location,
+        summary=one_line(item.summary),
+        description=_lines(item.description),
+        location=None if item.location is None else one_line(item.location),
         status=STATUS.CANCELLED if item.cancelled else STATUS.CONFIRMED,
         # a cancelled session no longer blocks the time
         transparency=TRANSP.TRANSPARENT if item.cancelled else TRANSP.OPAQUE,
@@ -61,7 +62,14 @@ def _all_day(item: DayEvent) -> Event:
         start=item.first_date,
         end=item.last_date + _ONE_DAY,  # exclusive: the day after the window's last day
         stamp=item.stamp_at,
-        summary=item.summary,
-        description=item.description,
+        summary=one_line(item.summary),
+        description=_lines(item.description),
         transparency=TRANSP.TRANSPARENT,  # advice for the day, not a busy time
     )
+
+
+def _lines(text: str | None) -> str | None:
+    """A description's lines, each free of control characters: `icalendar` escapes line feeds in text, but
+    writes a carriage return or a name's line break in the calendar's own name as they are, which breaks the
+    file (a row stored before S2 refused them)."""
+    return None if text is None else "\n".join(one_line(line) for line in text.splitlines())

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.store.db import DbSession
+from api.store.db import DbSession, alone
 from api.store.errors import NotFound
 from api.store.lookups import get_or_404
 from api.web.auth import hash_key, new_key
@@ -24,6 +24,9 @@ def create_api_key(*, db: DbSession, name: str, role: Role, now: datetime) -> Ap
 
 def first_admin_key(*, db: DbSession, now: datetime) -> ApiKeyCreated | None:
     """On an empty key table, make the first admin key; otherwise nothing."""
+    if db.execute(select(func.count()).select_from(ApiKey)).scalar_one():
+        return None
+    alone(db)  # replicas starting together: one first key, printed once (api/store/db.py)
     if db.execute(select(func.count()).select_from(ApiKey)).scalar_one():
         return None
     return create_api_key(db=db, name="first admin key", role=Role.admin, now=now)
@@ -44,12 +47,17 @@ def _read(row: ApiKey) -> ApiKeyRead:
     )
 
 
-def get_api_key(*, db: DbSession, key_id: uuid.UUID) -> ApiKeyRead:
+def get_api_key(*, db: DbSession, key_id: uuid.UUID, lock: bool = False) -> ApiKeyRead:
     """One key (never the key itself); revoked keys are gone."""
-    row = get_or_404(db, ApiKey, key_id)
+    row = get_or_404(db, ApiKey, key_id, lock=lock)
     if row.revoked_at is not None:
         raise NotFound("api_key", key_id)
     return _read(row)
+
+
+def key_for_change(*, db: DbSession, key_id: uuid.UUID) -> ApiKeyRead:
+    """One key as GET shows it, locked."""
+    return get_api_key(db=db, key_id=key_id, lock=True)
 
 
 def revoke_api_key(*, db: DbSession, key_id: uuid.UUID, now: datetime) -> None:

@@ -5,7 +5,7 @@ from datetime import datetime, time
 import phonenumbers
 
 from api.settings import Settings
-from api.store.db import DbSession
+from api.store.db import DbSession, alone
 from api.store.lookups import get_or_404
 from models import Clinic, ClinicRead, ClinicWrite
 from models.hours import DEFAULT_OPENING_HOURS, WEEKDAYS
@@ -15,6 +15,9 @@ from scheduling import HoursInterval
 def ensure_clinic(*, db: DbSession, settings: Settings) -> Clinic:
     """Make the clinic row if this database has none yet (the caller commits)."""
     clinic = db.get(Clinic, 1)
+    if clinic is None:
+        alone(db)  # replicas starting together: the first makes it, the others find it (api/store/db.py)
+        clinic = db.get(Clinic, 1)
     if clinic is None:
         values = ClinicWrite(name=settings.clinic_name, timezone=settings.clinic_timezone)
         clinic = Clinic(id=1, **values.model_dump(mode="json"))

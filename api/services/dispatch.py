@@ -38,6 +38,7 @@ from models import Actor, Reminder
 from models.base import table_of
 from models.reminder import DispatchSummary
 from scheduling.backoff import retry_at
+from scheduling.messages import one_line
 from scheduling.reminders import ReminderStatus
 
 log = logging.getLogger("prolo.dispatch")
@@ -202,7 +203,9 @@ def _message(reminder: Row[Any]) -> Message:
         kind=reminder.kind,
         channel=reminder.channel,
         to=reminder.to_address,
-        subject=reminder.subject,
+        # one line, as planned since S2 refuses line breaks in names; one planned before may hold one (the
+        # channel refuses a header with a line break, as it would an injected one)
+        subject=None if reminder.subject is None else one_line(reminder.subject),
         body=reminder.body,
     )
 

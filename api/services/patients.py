@@ -14,9 +14,6 @@ from api.store.errors import DuplicateMrn
 from api.store.lookups import get_or_404
 from models import Page, Patient, PatientCreate, PatientRead, PatientUpdate
 
-# what reminders are planned from (R18): changing one replans the patient's reminders
-_REMINDER_FIELDS = frozenset({"reminder_channel", "reminder_consent", "email", "phone", "given_name"})
-
 
 def create_patient(*, db: DbSession, values: PatientCreate) -> PatientRead:
     """Register a patient; the MRN must be new (409 otherwise)."""
@@ -52,16 +49,29 @@ def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpda
             continue  # these cannot be emptied; null means "unchanged"
         setattr(patient, name, value)
     patient.set_name_keys()
-    if _REMINDER_FIELDS & changes.model_fields_set:
-        sync_patient_reminders(db, patient.id, now)  # consent, channel or contact changed (R18)
-    return _save(db, patient)
+    saved = _save(db, patient)
+    patient_changed(db=db, patient_id=patient.id, now=now)
+    return saved
 
 
-def archive_patient(*, db: DbSession, patient_id: uuid.UUID) -> PatientRead:
-    """Archive a patient: kept with their records, hidden from searches, not bookable."""
+def archive_patient(*, db: DbSession, patient_id: uuid.UUID, now: datetime) -> PatientRead:
+    """Archive a patient: kept with their records, hidden from searches, not bookable, sent no more messages."""
     patient = get_or_404(db, Patient, patient_id, lock=True)
     patient.archived = True
-    return _save(db, patient)
+    saved = _save(db, patient)
+    patient_changed(db=db, patient_id=patient.id, now=now)
+    return saved
+
+
+def patient_changed(*, db: DbSession, patient_id: uuid.UUID, now: datetime) -> None:
+    """What follows a change to a patient's row, in the same transaction; every path that changes one calls it.
+
+    Their pending reminders are planned again (R19): a new phone, email, channel or name is
+    where and how they are written to, withdrawn consent skips them (R18), and an archived
+    patient gets no patient message (skipped, `patient_archived`; the staff's follow-up
+    calls still come: the injections happened).
+    """
+    sync_patient_reminders(db, patient_id, now)
 
 
 def search_patients(

@@ -1,10 +1,21 @@
 """Keeping a course's reminders in step with its sessions (R16–R19).
 
 Every change to a course or its sessions replans the course's reminders in the
-same transaction: reminders whose key is still planned stay as they are, pending
-(or skipped) ones no longer planned are cancelled, new ones are added, and a
-reminder planned again after it was cancelled (a session moved away and back) is
-revived under its old key. Sent reminders are never touched (R19).
+same transaction: reminders whose key is still planned stay, pending (or skipped)
+ones no longer planned are cancelled, new ones are added, and a reminder planned
+again after it was cancelled (a session moved away and back) is revived under its
+old key. Sent reminders are never touched (R19).
+
+A kept reminder takes what the plan says now: its status and reason, and its channel,
+address and text. The key covers neither (the same message, not a second one), so a
+patient who changed their phone, email, channel, consent or name is written to at the
+new address, by the new name, or not at all; a reminder being sent right now keeps its
+status (its dispatcher holds it) but a retry goes to the new address. Every change to a
+patient replans through :func:`sync_patient_reminders` (api/services/patients.py).
+
+A pending reminder already due, that no dispatcher has sent yet, is still planned: the
+planner is asked from its due time on, so a replan a minute after it fell due does not
+cancel it (R18 only keeps a new one from being made for a time already past).
 """
 
 import uuid
@@ -39,6 +50,9 @@ from scheduling.spans import DateRange
 _REMINDER = table_of(Reminder)
 _REPLANNABLE = (ReminderStatus.pending, ReminderStatus.skipped)
 _STOPPED = (CourseStatus.cancelled, CourseStatus.on_hold)  # R9: their reminders stop
+# not yet delivered: a retry of one being sent goes out again, so it too follows the patient's address
+_FOLLOWS_THE_PATIENT = (*_REPLANNABLE, ReminderStatus.sending)
+_JUST_BEFORE = timedelta(microseconds=1)
 
 
 def plan_new_course_reminders(
@@ -61,8 +75,11 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
     }
     patient = db.get(Patient, course.patient_id)
     assert patient is not None  # a foreign key
-    planned = [] if course.status in _STOPPED else _plan(db, course, sessions, now, patient, get_clinic(db))
-    wanted = {p.idempotency_key: p for p in planned}
+    undelivered = {key for key, row in existing.items() if row.status in _FOLLOWS_THE_PATIENT}
+    # from the earliest undelivered one's due time: one due but not yet sent is still planned (module docstring)
+    since = min([now, *(existing[key].due_at - _JUST_BEFORE for key in undelivered)])
+    planned = [] if course.status in _STOPPED else _plan(db, course, sessions, since, patient, get_clinic(db))
+    wanted = {p.idempotency_key: p for p in planned if p.due_at > now or p.idempotency_key in undelivered}
     for key, row in existing.items():
         if row.status in _REPLANNABLE and key not in wanted:
             row.status = ReminderStatus.cancelled
@@ -72,14 +89,26 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
         row = existing.get(key)
         if row is None:
             new_plans.append(plan)
-        elif row.status == ReminderStatus.cancelled or (row.status in _REPLANNABLE and row.status != plan.status):
-            row.status, row.reason = plan.status, plan.reason  # revived, or consent changed
+        elif row.status == ReminderStatus.cancelled or (
+            row.status in _REPLANNABLE and (row.status, row.reason) != (plan.status, plan.reason)
+        ):
+            row.status, row.reason = plan.status, plan.reason  # revived, or consent or archiving changed
             row.attempts, row.next_attempt_at, row.last_error = 0, None, None
+        if row is not None and row.status in _FOLLOWS_THE_PATIENT:
+            _address(row, plan, patient)
     _insert(db, new_plans, course, patient, sessions, now)
 
 
+def _address(row: Reminder, plan: PlannedReminder, patient: Patient) -> None:
+    """A kept reminder goes where, how and with the words the plan says now (the patient may have changed)."""
+    values = {"channel": plan.channel, "to_address": _to(plan, patient), "subject": plan.subject, "body": plan.body}
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
 def sync_patient_reminders(db: DbSession, patient_id: uuid.UUID, now: datetime) -> None:
-    """A patient's consent, channel or contact changed: replan all their courses."""
+    """A patient changed (contact, channel, consent, name, archived): replan all their courses."""
     for course in db.execute(select(Course).where(col(Course.patient_id) == patient_id)).scalars():
         sync_course_reminders(db, course, now)
 
@@ -119,6 +148,7 @@ def _plan(
         consent=patient.reminder_consent,
         email=patient.email,
         phone=patient.phone,
+        archived=patient.archived,
     )
     rules = [Rule(**rule) for rule in course.rules]
     refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
@@ -156,12 +186,16 @@ def _insert(
     audit.record(db, "reminder", ((row["id"], None, row) for row in rows))
 
 
-def _row(plan: PlannedReminder, course: Course, patient: Patient, start_at: datetime, now: datetime) -> dict[str, Any]:
-    to = None
+def _to(plan: PlannedReminder, patient: Patient) -> str | None:
+    """The address a reminder goes to on its channel (outbox and none have none)."""
     if plan.channel == "email":
-        to = patient.email
-    elif plan.channel == "sms":
-        to = patient.phone
+        return patient.email
+    if plan.channel == "sms":
+        return patient.phone
+    return None
+
+
+def _row(plan: PlannedReminder, course: Course, patient: Patient, start_at: datetime, now: datetime) -> dict[str, Any]:
     return dict(
         id=new_id(),
         kind=plan.kind,
@@ -178,7 +212,7 @@ def _row(plan: PlannedReminder, course: Course, patient: Patient, start_at: date
         rule_code=plan.rule_code or "",
         offset_minutes=plan.offset_minutes or 0,
         reason=plan.reason,
-        to_address=to,
+        to_address=_to(plan, patient),
         subject=plan.subject,
         body=plan.body,
         created_at=now,

@@ -31,8 +31,23 @@ and it only hands out events of transactions older than the reader's visibility
 horizon ``pg_snapshot_xmin(pg_current_snapshot())``: every transaction below it has
 ended, so no event can appear behind the cursor later. Events of transactions still
 running wait for the next poll; a long transaction delays the feed, never breaks it.
+
+**Cursors name their database.** A cursor is ``TXID.ID.TAG``: the last event handed out,
+and a tag that hashes that event (its txid, id, instant and row) with the identity of
+the database that gave it out: on PostgreSQL the cluster's system identifier, the
+database's oid and the schema, none of which a ``pg_dump`` carries to the copy it is
+restored into (SQLite has none: a file and its backup are the same database). Every
+``after`` is checked against the event it names, one read by primary key. A cursor is
+refused (``invalid_cursor``) when that event is not there (past the end, or a backup
+restored from before it), is another event (ids given out again after an older backup
+was restored), or the tag was made by another database (a dump restored elsewhere,
+whose new transaction ids may lie below the cursor's). The follower then starts again
+from the beginning, and never silently skips what the restored database writes. A
+cursor of the earlier ``TXID.ID`` form names no database, so it is refused too (once,
+after the upgrade); ``-1.0``, the beginning, is valid everywhere.
 """
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -45,8 +60,8 @@ from sqlalchemy.orm import UOWTransaction
 
 from api.store.admission import Deadline
 from api.store.db import DbSession, insert_rows, write_session
-from api.store.errors import InvalidInput
-from models import Actor, AuditEvent, AuditEventRead, AuditFeed
+from api.store.errors import InvalidCursor, KeyRevoked
+from models import Actor, ApiKey, AuditEvent, AuditEventRead, AuditFeed, Role
 from models.base import table_of
 
 _AUDIT = table_of(AuditEvent)
@@ -69,6 +84,19 @@ def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = No
         db.info[_NOW] = now
 
 
+_KEY_ROLES = frozenset(Role)
+
+
+def _key_still_valid(db: DbSession, actor: Actor) -> None:
+    """S4: a change made with an API key checks, in its own transaction, that no process revoked the key
+    since this one last checked it (its key cache serves reads only): one read by primary key."""
+    if actor.id is None or actor.role not in _KEY_ROLES:
+        return
+    key = table_of(ApiKey).c
+    if db.execute(select(key.id).where(key.id == actor.id, key.revoked_at.is_(None))).first() is None:
+        raise KeyRevoked(actor.id)
+
+
 @contextmanager
 def writing(
     engine: Engine,
@@ -81,9 +109,11 @@ def writing(
 ) -> Iterator[DbSession]:
     """A writer's transaction whose changes are recorded as `actor`'s `action` (at `now`), committed when
     the block ends without an exception (rolled back instead without `commit`: a dry run): the HTTP
-    runner, the dispatcher, the command line and start-up."""
+    runner, the dispatcher, the command line and start-up. An actor that is an API key must still be
+    one: revoked meanwhile, the transaction raises KeyRevoked before anything changes (S4)."""
     with write_session(engine, deadline) as db:
         begin(db, actor=actor, action=action, now=now)
+        _key_still_valid(db, actor)
         yield db
         if commit:
             db.commit()
@@ -230,17 +260,53 @@ def _event_read(row: AuditEvent) -> AuditEventRead:
     )
 
 
-_START = "-1.0"  # before every event: where a reader with no cursor starts
-_NOT_OURS = "not a cursor this feed gave out (next_cursor)"
+_START = "-1.0"  # before every event: where a reader with no cursor starts, in any database
+_NOT_A_CURSOR = "not a cursor this version of the feed gives out (next_cursor): start again without `after`"
+_NOT_HERE = (
+    "this database did not give out that cursor (it names no event here, another event, or another "
+    "database: restored from a backup, or past the end): start again without `after`"
+)
+# PostgreSQL: what tells this database from a copy restored from its dump (module docstring)
+_IDENTITY_SQL = (
+    "SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || "
+    "(SELECT oid FROM pg_database WHERE datname = current_database())::text || '/' || current_schema()"
+)
+_IDENTITY = "prolo_feed_identity"  # cached per connection: a connection never moves to another database
 
 
-def _cursor(text: str, dialect: str) -> tuple[int, int]:
+def _identity(db: DbSession) -> str:
+    connection = db.connection()
+    if connection.dialect.name != "postgresql":
+        return ""
+    identity: str | None = connection.info.get(_IDENTITY)
+    if identity is None:
+        identity = connection.info[_IDENTITY] = str(connection.exec_driver_sql(_IDENTITY_SQL).scalar_one())
+    return identity
+
+
+def _tag(identity: str, txid: int, event_id: int, at: datetime, entity_type: str, entity_id: str) -> str:
+    named = "\x1f".join((identity, str(txid), str(event_id), at.astimezone(UTC).isoformat(), entity_type, entity_id))
+    return hashlib.sha256(named.encode()).hexdigest()[:16]
+
+
+def _cursor_of(row: AuditEvent, identity: str) -> str:
+    assert row.id is not None  # stored
+    return f"{row.txid}.{row.id}.{_tag(identity, row.txid, row.id, row.at, row.entity_type, row.entity_id)}"
+
+
+def _position(db: DbSession, text: str, identity: str) -> tuple[int, int]:
+    """Where a cursor points, (txid, id), once it is known to be one this database gave out (module docstring)."""
+    if text == _START:
+        return -1, 0
     try:
-        txid, event_id = (int(part) for part in text.split("."))
+        txid_text, id_text, tag = text.split(".")
+        txid, event_id = int(txid_text), int(id_text)
     except ValueError:
-        raise InvalidInput("after", _NOT_OURS, where="query") from None
-    if dialect == "sqlite" and txid > 0:  # every txid is 0 there: a PostgreSQL cursor is not one of ours
-        raise InvalidInput("after", _NOT_OURS, where="query")
+        raise InvalidCursor(_NOT_A_CURSOR, malformed=True) from None
+    c = _AUDIT.c
+    named = db.execute(select(c.txid, c.at, c.entity_type, c.entity_id).where(c.id == event_id)).first()
+    if named is None or named.txid != txid or tag != _tag(identity, txid, event_id, *named[1:]):
+        raise InvalidCursor(_NOT_HERE, malformed=False)
     return txid, event_id
 
 
@@ -257,7 +323,8 @@ def events(
 ) -> AuditFeed:
     """Events after the cursor, oldest first, filtered; only those no running transaction can precede."""
     dialect = db.connection().dialect.name
-    txid, event_id = _cursor(after or _START, dialect)
+    identity = _identity(db)
+    txid, event_id = _position(db, after or _START, identity)
     c = _AUDIT.c
     if dialect == "postgresql":
         query = select(AuditEvent).where(
@@ -280,7 +347,7 @@ def events(
     if to_at is not None:
         query = query.where(c.at < to_at)
     rows = list(db.execute(query.order_by(*order).limit(limit)).scalars())
-    next_cursor = f"{rows[-1].txid}.{rows[-1].id}" if rows else (after or _START)
+    next_cursor = _cursor_of(rows[-1], identity) if rows else (after or _START)
     return AuditFeed(items=[_event_read(r) for r in rows], next_cursor=next_cursor, limit=limit)
 
 

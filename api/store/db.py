@@ -28,12 +28,24 @@ from sqlmodel import Session as DbSession
 from api.store.admission import WAIT_SECONDS, AdmissionTimeout, Deadline
 from models.base import EnumText, UTCDateTime, sqlite_instant
 
-__all__ = ["DbSession", "insert_rows", "make_engine", "read_session", "to_json", "write_session"]
+__all__ = [
+    "DbSession",
+    "alone",
+    "insert_rows",
+    "make_engine",
+    "read_session",
+    "schema_transaction",
+    "to_json",
+    "write_session",
+]
 
 _WRITE = "prolo_write"  # execution option: this transaction writes
 _DEADLINE = "prolo_deadline"  # in a writer's session.info: the request's deadline
 _WAIT_MS = "prolo_wait_ms"  # execution option: how long its lock may be waited for
 _DEFAULT_WAIT_MS = int(WAIT_SECONDS * 1000)
+# PostgreSQL's advisory lock key of Prolo's start-up (b"prolo.db" as a number): migrations, the clinic, the first key
+_START_UP_LOCK = 0x70726F6C6F2E6462
+_SCHEMA_WAIT_MS = 600_000  # another replica's migrations may take a while on a large database
 _GATES: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 
 
@@ -260,6 +272,32 @@ def before_waiting(db: DbSession) -> None:
     if db.info.get(_WAIT_MS, wait_ms + 1_000) - wait_ms > 100:
         db.execute(text(f"SET LOCAL lock_timeout = {wait_ms}"))
         db.info[_WAIT_MS] = wait_ms
+
+
+@contextmanager
+def schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """The one transaction a migration run takes, one process at a time, so replicas starting together on an
+    empty database migrate it once: SQLite's write lock from `BEGIN IMMEDIATE`, PostgreSQL's start-up advisory
+    lock; either waits up to ten minutes for the other's migrations, which it then finds done."""
+    with (
+        engine.connect() as connection,
+        connection.execution_options(**{_WRITE: True, _WAIT_MS: _SCHEMA_WAIT_MS}).begin(),
+    ):
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_START_UP_LOCK,))
+        yield connection
+
+
+def alone(db: DbSession) -> None:
+    """Hold the start-up lock until this writer's transaction ends, then read again what decided to take it.
+
+    For what a start makes once (the clinic row, the first admin key): a replica finds it missing, takes the
+    lock, and asks again. PostgreSQL: the advisory lock `schema_transaction` takes (a session may take it again);
+    SQLite: nothing to do, a writer holds the write lock from `BEGIN IMMEDIATE` and read after the last commit.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        before_waiting(db)
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _START_UP_LOCK})
 
 
 @contextmanager

@@ -6,12 +6,15 @@
      │    ├── DuplicateMrn   another patient has this MRN
      │    └── SlotTaken      the time was booked by someone else meanwhile
      ├── PreconditionFailed  If-Match names an ETag that is no longer current (S6)
+     ├── InvalidCursor       an audit feed cursor this database did not give out (S7)
+     ├── KeyRevoked          a change asked for with an API key revoked meanwhile (S4)
      └── InvalidInput        well-formed, but not acceptable (field, message)
 
 The planner's own errors (`scheduling.SchedulingError`, e.g. `NoSlotAvailable`)
 reach the API unchanged and are mapped there too.
 """
 
+import uuid
 from typing import Any
 
 
@@ -44,10 +47,15 @@ class SlotTaken(Conflict):
 
 
 class PreconditionFailed(ProloError):
-    """S6: the client's `If-Match` names a version of the resource that is no longer current."""
+    """S6: the client's `If-Match` names a version of the resource that is no longer current, or (no
+    `current_etag`) the request's target has no ETag to check it against."""
 
-    def __init__(self, current_etag: str) -> None:
-        super().__init__("the resource changed since you read it: read it again, then decide (If-Match is stale)")
+    def __init__(self, current_etag: str | None) -> None:
+        super().__init__(
+            "the resource changed since you read it: read it again, then decide (If-Match is stale)"
+            if current_etag
+            else "this request's target has no ETag, so If-Match cannot be checked: send it without If-Match"
+        )
         self.current_etag = current_etag
 
 
@@ -57,3 +65,20 @@ class InvalidInput(ProloError):
         self.field = field
         self.message = message
         self.where = where  # body, query or header
+
+
+class InvalidCursor(ProloError):
+    """S7: `after` is no cursor this database gave out; `malformed` when it is not even one's shape."""
+
+    def __init__(self, detail: str, *, malformed: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.malformed = malformed
+
+
+class KeyRevoked(ProloError):
+    """S4: the API key of a change was revoked (by any process) after this process last checked it."""
+
+    def __init__(self, key_id: uuid.UUID) -> None:
+        super().__init__("unknown or revoked API key")
+        self.key_id = key_id

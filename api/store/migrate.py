@@ -6,6 +6,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from api.store.db import schema_transaction
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -19,16 +21,16 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision`."""
+    """Bring the schema to `revision`; processes doing it at once take turns (`schema_transaction`)."""
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    with schema_transaction(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    with schema_transaction(engine) as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 

@@ -17,6 +17,7 @@ from api.store.admission import Admission
 from api.store.db import make_engine
 from api.store.freshness import AnswerCache, ChangeToken
 from api.web.auth import KeyCache
+from api.web.caching import NoStoreForKeys
 from api.web.deps import utc_now
 from api.web.guard import InputGuard
 from api.web.problems import install_problem_handlers
@@ -79,7 +80,11 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
+        # the key stays in the browser's local storage only when the clinic asks for it: front-desk PCs are shared
+        swagger_ui_parameters={
+            "persistAuthorization": settings.docs_persist_authorization,
+            "displayRequestDuration": True,
+        },
         favicon_url=None,
         redoc_url=None,
     )
@@ -90,6 +95,7 @@ def create_app(
     app.state.channels = channels_from(settings)
     app.state.day_view_cache = AnswerCache(token)
     install_problem_handlers(app)
+    app.add_middleware(NoStoreForKeys)
     app.add_middleware(InputGuard)
     for router in ROUTERS:
         app.include_router(router)

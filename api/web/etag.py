@@ -7,7 +7,12 @@ Calendar apps poll their feeds every few minutes to hours; an unchanged feed ans
 import hashlib
 from collections.abc import Mapping
 
+from starlette.requests import Request
 from starlette.responses import Response
+
+from api.store.errors import PreconditionFailed
+
+_CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def strong_etag(body: bytes) -> str:
@@ -23,6 +28,13 @@ def match(if_match: str, etag: str) -> bool:
     if if_match.strip() == "*":
         return True
     return etag in {tag.strip() for tag in if_match.split(",") if not tag.strip().startswith("W/")}
+
+
+def refuse_unchecked_if_match(request: Request) -> None:
+    """S6: a change whose target has no ETag cannot check an `If-Match`, so it refuses it (412), never
+    ignores it; the transaction runner calls this for every change that names no `current` resource."""
+    if request.method in _CHANGES and "if-match" in request.headers:
+        raise PreconditionFailed(None)
 
 
 def none_match(if_none_match: str | None, etag: str) -> bool:

@@ -2,7 +2,8 @@
 
 PostgreSQL text cannot hold NUL characters, so a NUL in a path, query or JSON
 string would fail deep in a write (a 500) on PostgreSQL while SQLite stored it:
-one answer for both databases is a 422 at the door. Bodies are also capped in size.
+one answer for both databases is a 422 at the door. Bodies are also capped in size,
+and a body nested too deeply to parse is a 400, never a 500 with a traceback.
 """
 
 import json
@@ -16,13 +17,24 @@ MAX_BODY_BYTES = 1_000_000
 
 
 def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
+    """Any NUL in a string, a key or a value, however deep: walked with a list, not recursion, so a body
+    nested to the parser's limit cannot overflow the stack here."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
+
+
+class _TooDeep(Exception):
+    """JSON nested deeper than the parser goes (Python's recursion limit, about a thousand levels)."""
 
 
 class InputGuard:
@@ -46,7 +58,12 @@ class InputGuard:
         if too_big:
             await _refuse(scope, receive, send, 413, f"the body is larger than {MAX_BODY_BYTES} bytes")
             return
-        if b"\\u0000" in body and _json_holds_nul(body):
+        try:
+            nul = b"\\u0000" in body and _json_holds_nul(body)
+        except _TooDeep:  # no request of Prolo's nests past a few levels: a hostile body, answered cheaply
+            await _refuse(scope, receive, send, 400, "the JSON body is nested too deeply", code="body_too_deep")
+            return
+        if nul:
             await _refuse(scope, receive, send, 422, "NUL characters are not accepted in text")
             return
         await self.app(scope, _replay(body), send)
@@ -55,6 +72,8 @@ class InputGuard:
 def _json_holds_nul(body: bytes) -> bool:
     try:
         return _holds_nul(json.loads(body))
+    except RecursionError:
+        raise _TooDeep from None
     except ValueError:
         return False  # not JSON: the route's own validation answers
 
@@ -89,5 +108,7 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
-    await problem(status, detail)(scope, receive, send)
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, status: int, detail: str, *, code: str | None = None
+) -> None:
+    await problem(status, detail, extra={"code": code} if code else None)(scope, receive, send)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.store.admission import AdmissionTimeout
-from api.store.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from api.store.errors import Conflict, InvalidCursor, InvalidInput, KeyRevoked, NotFound, PreconditionFailed
 from api.web.logs import traceback_without_messages
 from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
 
@@ -48,8 +48,11 @@ def _conflict(_: Request, exc: Conflict) -> JSONResponse:
 
 
 def _precondition(_: Request, exc: PreconditionFailed) -> JSONResponse:
-    # S6: the stale If-Match loses; the current ETag tells the client what it must read again.
-    response = problem(412, str(exc), extra={"current_etag": exc.current_etag})
+    # S6: the stale If-Match loses; the current ETag tells the client what it must read again. A target
+    # without an ETag refuses If-Match the same way: a condition is never ignored.
+    if exc.current_etag is None:
+        return problem(412, str(exc), extra={"code": "precondition_failed"})
+    response = problem(412, str(exc), extra={"code": "precondition_failed", "current_etag": exc.current_etag})
     response.headers["ETag"] = exc.current_etag
     return response
 
@@ -57,6 +60,22 @@ def _precondition(_: Request, exc: PreconditionFailed) -> JSONResponse:
 def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
     errors = [{"loc": [exc.where, exc.field], "msg": exc.message, "type": "value_error"}]
     return problem(422, str(exc), extra={"errors": errors})
+
+
+def _revoked(request: Request, exc: KeyRevoked) -> JSONResponse:
+    # S4: another process revoked the key; this one stops trusting it for reads too, from now on
+    request.app.state.key_cache.forget(exc.key_id)
+    response = problem(401, str(exc), extra={"code": "api_key_revoked"})
+    response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def _invalid_cursor(_: Request, exc: InvalidCursor) -> JSONResponse:
+    # S7: the follower branches on the code and starts again from the beginning
+    if exc.malformed:
+        errors = [{"loc": ["query", "after"], "msg": exc.detail, "type": "value_error"}]
+        return problem(422, f"after: {exc.detail}", extra={"code": "invalid_cursor", "errors": errors})
+    return problem(410, exc.detail, extra={"code": "invalid_cursor"})
 
 
 def _no_slot(_: Request, exc: NoSlotAvailable) -> JSONResponse:
@@ -188,6 +207,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         NotFound: _not_found,
         Conflict: _conflict,
         InvalidInput: _invalid,
+        InvalidCursor: _invalid_cursor,
+        KeyRevoked: _revoked,
         PreconditionFailed: _precondition,
         NoSlotAvailable: _no_slot,
         SlotUnavailable: _slot_unavailable,

@@ -42,7 +42,7 @@ from api.store.errors import PreconditionFailed
 from api.store.freshness import AnswerCache
 from api.store.idempotency import Replay
 from api.web.auth import Caller
-from api.web.etag import conditional, match, strong_etag
+from api.web.etag import conditional, match, refuse_unchecked_if_match, strong_etag
 from models import Actor
 
 JSON = "application/json"
@@ -94,6 +94,9 @@ class Transaction:
         A writer's transaction is committed after `work` returns (unless not to `commit`: a dry run);
         on an exception nothing is.
         """
+
+        if not write:  # a change that only reads (a preview) has no target to check If-Match against
+            refuse_unchecked_if_match(self.request)
 
         def in_read() -> T:
             with read_session(self.engine) as db:
@@ -160,7 +163,8 @@ class Transaction:
 
         - ``location``: the new resource's path, for a 201's `Location` header.
         - ``current``: the target resource as GET shows it, read under the writers' locks: an
-          `If-Match` that does not name its `ETag` is refused with 412 before anything changes (S6).
+          `If-Match` that does not name its `ETag` is refused with 412 before anything changes (S6). Without
+          it, any `If-Match` is refused with 412: the target has no ETag, and a condition is never ignored.
         - ``etag``: the answer is the resource itself, so it carries its new `ETag`.
         - ``secret``: the answer shows a secret once; a retry under its `Idempotency-Key` gets 409
           naming what was made (this function's text), never the secret again (S5).
@@ -174,6 +178,8 @@ class Transaction:
         status_code = self._route.status_code or 200  # the route's own, as the OpenAPI document says
         caller: Caller | None = getattr(request.state, "caller", None)
         if_match = request.headers.get("if-match")
+        if current is None:
+            refuse_unchecked_if_match(request)  # S6: no target's ETag to check it against
         key = request.headers.get("idempotency-key") if request.method == "POST" and caller else None
         fingerprint = ""
         if key is not None:

@@ -236,15 +236,30 @@ def test_s7_no_route_changes_or_deletes_an_event(client: TestClient, clean_db: D
     assert feed(client, clean_db)[0] == first
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_event SET action = 'forged'", "DELETE FROM audit_event"])
-def test_s7_the_database_itself_refuses_to_rewrite_the_trail(
-    client: TestClient, clean_db: Database, statement: str
-) -> None:
+_COPY = "SELECT id, txid, at, 'forger', 'admin', 'forged', entity_type, entity_id FROM audit_event WHERE true"
+_INTO = "audit_event (id, txid, at, actor_name, actor_role, action, entity_type, entity_id)"
+REWRITES = {
+    "update": "UPDATE audit_event SET action = 'forged'",
+    "delete": "DELETE FROM audit_event",
+    "replace": f"REPLACE INTO {_INTO} {_COPY}",  # SQLite's; it skips delete triggers (no recursive_triggers)
+    "insert or replace": f"INSERT OR REPLACE INTO {_INTO} {_COPY}",  # SQLite's
+    "upsert": f"INSERT INTO {_INTO} {_COPY} ON CONFLICT (id) DO UPDATE SET action = 'forged'",
+    "truncate": "TRUNCATE audit_event",  # PostgreSQL's (SQLite's is a DELETE without WHERE)
+}
+# A form one dialect does not have is refused by its parser: the trail is no more rewritable for it.
+NOT_SQL_THERE = {("postgresql", "replace"), ("postgresql", "insert or replace"), ("sqlite", "truncate")}
+
+
+@pytest.mark.parametrize("form", REWRITES)
+def test_s7_the_database_itself_refuses_to_rewrite_the_trail(client: TestClient, clean_db: Database, form: str) -> None:
     patient(client)
-    with pytest.raises(DBAPIError, match="append-only"), clean_db.engine.begin() as conn:
-        conn.execute(text(statement))
+    dialect = clean_db.engine.dialect.name
+    refusal = "syntax error" if (dialect, form) in NOT_SQL_THERE else "append-only"
+    with pytest.raises(DBAPIError, match=refusal), clean_db.engine.begin() as conn:
+        conn.execute(text(REWRITES[form]))
     (made,) = feed(client, clean_db, entity_type="patient")
-    assert made["action"] == "create_patient"
+    assert made["action"] == "create_patient" and made["actor"]["name"] != "forger"
+    assert all(e["action"] != "forged" for e in feed(client, clean_db))
 
 
 def test_s7_a_change_still_unflushed_at_commit_gets_its_event(clean_db: Database) -> None:
@@ -265,3 +280,17 @@ def test_s7_a_change_still_unflushed_at_commit_gets_its_event(clean_db: Database
             {"id": made_id},
         ).all()
     assert [row.action for row in found] == ["test"]
+
+
+def test_s7_the_default_protocol_made_by_the_migrations_has_its_creation_event(
+    client: TestClient, clean_db: Database
+) -> None:
+    (default,) = [p for p in client.get("/v1/protocols").json()["items"] if p["is_default"]]
+    events = feed(client, clean_db, entity_type="protocol", entity_id=default["id"])
+    assert [(e["action"], e["before"]) for e in events] == [("create_default_protocol", None)]
+    assert events[0]["actor"] == {"id": None, "name": "prolo database migration", "role": "migration"}
+    made = events[0]["after"]
+    assert {name: made[name] for name in default if name != "rules"} == {
+        name: value for name, value in default.items() if name != "rules"
+    }
+    assert [rule["code"] for rule in made["rules"]] == [rule["code"] for rule in default["rules"]]

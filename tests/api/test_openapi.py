@@ -2,7 +2,12 @@
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+
+from api.settings import Settings
+from api.web.app import create_app
+from tests.conftest import Database
 
 
 def _has_examples(schema: dict[str, Any], components: dict[str, Any]) -> bool:
@@ -38,3 +43,13 @@ def test_v1_operations_require_a_key_in_the_spec(anon: TestClient) -> None:
         for method, op in item.items():
             secured = bool(op.get("security"))
             assert secured == (path.startswith("/v1") and path not in OPEN_V1_PATHS), f"{method} {path}"
+
+
+@pytest.mark.parametrize("persist", [False, True])
+def test_swagger_ui_keeps_the_key_across_reloads_only_when_the_clinic_asks(
+    settings: Settings, clean_db: Database, persist: bool
+) -> None:
+    configured = settings.model_copy(update={"docs_persist_authorization": persist})
+    with TestClient(create_app(configured, engine=clean_db.engine)) as client:
+        page = client.get("/docs").text
+    assert f'"persistAuthorization": {str(persist).lower()}' in page

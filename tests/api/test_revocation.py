@@ -63,3 +63,34 @@ def test_s4_the_key_list_shows_each_keys_last_use_to_the_minute(caching: TestCli
 def _last_used(client: TestClient, key_id: str) -> datetime | None:
     (key,) = [k for k in client.get("/v1/api-keys").json()["items"] if k["id"] == key_id]
     return datetime.fromisoformat(key["last_used_at"]) if key["last_used_at"] else None
+
+
+def test_s4_a_key_revoked_by_another_process_changes_nothing_there_even_while_that_process_trusts_it(
+    caching: TestClient, settings: Settings, clean_db: Database, clock: Clock
+) -> None:
+    other_app = create_app(
+        settings.model_copy(update={"api_key_cache_seconds": CACHE_SECONDS}), engine=clean_db.engine, clock=clock
+    )
+    made = caching.post("/v1/api-keys", json={"name": "Second admin", "role": "admin"}).json()
+    robot = caching.post("/v1/api-keys", json={"name": "Cron", "role": "dispatcher"}).json()
+    admin, dispatcher = {"Authorization": f"Bearer {made['key']}"}, {"Authorization": f"Bearer {robot['key']}"}
+    with TestClient(other_app, raise_server_exceptions=False) as other:
+        assert other.get("/v1/api-keys", headers=admin).status_code == 200  # trusted there for a minute now
+        assert other.get("/v1/reminders", headers=dispatcher).status_code == 200
+        keys_before = caching.get("/v1/api-keys").json()["total"]
+        assert caching.delete(f"/v1/api-keys/{made['id']}").status_code == 204
+        assert caching.delete(f"/v1/api-keys/{robot['id']}").status_code == 204
+
+        # the other process still trusts both keys, but every change checks its key in its own transaction
+        for refused in (
+            other.post("/v1/api-keys", json={"name": "Backdoor", "role": "admin"}, headers=admin),
+            other.post("/v1/reminders/dispatch", json={}, headers=dispatcher),
+        ):
+            assert refused.status_code == 401, refused.text
+            assert refused.json()["code"] == "api_key_revoked"
+        assert caching.get("/v1/api-keys").json()["total"] == keys_before - 2
+        # and having learnt it, that process refuses the keys at the door, for changes and reads alike
+        assert other.post("/v1/practitioners", json={"name": "Dr. Nobody"}, headers=admin).status_code == 401
+        assert other.get("/v1/api-keys", headers=admin).status_code == 401
+        assert other.get("/v1/reminders", headers=dispatcher).status_code == 401
+        assert caching.get("/v1/practitioners").json()["total"] == 0

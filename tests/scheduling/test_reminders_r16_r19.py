@@ -415,6 +415,8 @@ def test_r18_a_quiet_hours_shift_into_the_past_is_not_made() -> None:
         (PatientContact("Anna", "email", True, "anna@example.org"), "pending", None),
         (PatientContact("Anna", "sms", True, None, "+4915112345678"), "pending", None),
         (PatientContact("Anna", "outbox", True), "pending", None),  # the front desk delivers
+        (PatientContact("Anna", "sms", True, None, "+4915112345678", archived=True), "skipped", "patient_archived"),
+        (PatientContact("Anna", "none", False, archived=True), "skipped", "patient_archived"),
     ],
 )
 def test_r18_patient_reminders_are_skipped_with_the_reason(contact: PatientContact, status: str, reason: str) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import models  # noqa: F401 - registers every table on SQLModel.metadata
+from api.cli import docs_address
 from api.settings import Settings
 from api.store.db import make_engine
 from api.web.app import create_app
@@ -126,6 +127,7 @@ def test_s4_s8_prolo_serve_on_a_fresh_machine_migrates_prints_one_admin_key_and_
         assert (workdir / "prolo.db").exists(), "the default database is prolo.db in the working directory"
         keys = key_lines(server.stdout())
         assert len(keys) == 1, server.output()
+        assert f"Open {server.base_url}/docs, press Authorize" in server.stdout()  # an address one can open
         admin_key = keys[0].strip()
         with httpx.Client(base_url=server.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as http:
             assert http.get("/readyz").json() == {"status": "ok"}
@@ -163,3 +165,18 @@ def test_s4_s8_prolo_serve_on_a_fresh_machine_migrates_prints_one_admin_key_and_
             assert listed.json()["total"] == 1, "the first key still works and no second one was made"
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize(
+    ("host", "public_url", "address"),
+    [
+        ("0.0.0.0", None, "http://127.0.0.1:8000/docs (from another machine: this host's address)"),
+        ("::", None, "http://127.0.0.1:8000/docs (from another machine: this host's address)"),
+        ("127.0.0.1", None, "http://127.0.0.1:8000/docs"),
+        ("::1", None, "http://[::1]:8000/docs"),
+        ("0.0.0.0", "https://prolo.example.org/", "https://prolo.example.org/docs"),
+    ],
+)
+def test_the_first_start_names_an_address_one_can_open(host: str, public_url: str | None, address: str) -> None:
+    """The Docker image listens on 0.0.0.0, an address no browser opens: the message names one that works."""
+    assert docs_address(host, 8000, public_url) == address

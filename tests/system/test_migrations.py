@@ -5,6 +5,7 @@ on PostgreSQL a database made for the test on the server of PROLO_TEST_DATABASE_
 and dropped after it, so the session's test database is never touched.
 """
 
+import json
 import os
 import re
 import uuid
@@ -186,3 +187,31 @@ def test_reminder_keys_survive_0006_both_ways_and_stay_unique_per_session(scratc
             ),
             {"id": uuid.uuid4().hex if scratch_engine.dialect.name == "sqlite" else uuid.uuid4(), "key": key},
         )
+
+
+def test_s7_0007_records_the_default_protocol_as_0001_made_it_once(scratch_engine: Engine) -> None:
+    """A database that edited its default protocol before 0007 gets its creation recorded as it was made,
+    not as it is; downgrading keeps that event (the trail is append-only) and upgrading again adds none."""
+    upgrade(scratch_engine, "0006")
+    settings = Settings(database_url=scratch_engine.url.render_as_string(hide_password=False))
+    with TestClient(create_app(settings, engine=scratch_engine)) as client:
+        client.headers["X-API-Key"] = make_key(scratch_engine, Role.admin)
+        (default,) = [p for p in client.get("/v1/protocols").json()["items"] if p["is_default"]]
+        renamed = client.patch(f"/v1/protocols/{default['id']}", json={"name": "Dextrose, our way"})
+        assert renamed.status_code == 200, renamed.text
+
+    def creations() -> list[tuple[str, str]]:
+        with scratch_engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT action, after FROM audit_event WHERE entity_id = :id AND before IS NULL ORDER BY id"),
+                {"id": default["id"]},
+            ).all()
+        return [
+            (row.action, (row.after if isinstance(row.after, dict) else json.loads(row.after))["name"]) for row in rows
+        ]
+
+    upgrade(scratch_engine)
+    assert creations() == [("create_default_protocol", default["name"])]
+    downgrade(scratch_engine, "0006")
+    upgrade(scratch_engine)
+    assert creations() == [("create_default_protocol", default["name"])]

@@ -68,9 +68,10 @@ def fences() -> list[tuple[str, str]]:
     language: str | None = None
     lines: list[str] = []
     for line in README.read_text(encoding="utf-8").splitlines():
-        if line.startswith("```") and language is None:
-            language, lines = line[3:].strip(), []
-        elif line.startswith("```"):
+        fence = line.lstrip().startswith("```")  # in a list item too, indented
+        if fence and language is None:
+            language, lines = line.lstrip()[3:].strip(), []
+        elif fence:
             assert language is not None
             blocks.append((language, "\n".join(lines)))
             language = None
@@ -300,7 +301,7 @@ def if_match(run: Run) -> None:
     problem = json.loads(refused.rsplit("\r\n\r\n", 1)[1])
     new_etag = re.search(r"\r\netag: (\S+)\r\n", confirmed)
     assert session["status"] == "confirmed" and session["number"] == 3 and new_etag
-    assert problem["status"] == 412 and problem["current_etag"] == new_etag[1]
+    assert (problem["status"], problem["code"], problem["current_etag"]) == (412, "precondition_failed", new_etag[1])
 
 
 def audit(run: Run) -> None:

@@ -36,8 +36,12 @@ async def get_key(key_id: uuid.UUID, tx: TransactionDep) -> Response:
 
 @router.delete("/{key_id}", status_code=204, response_model=None, summary="Revoke an API key")
 async def revoke_key(key_id: uuid.UUID, http: Request, tx: TransactionDep) -> Response:
-    """The key stops working at once in this process, and within `PROLO_API_KEY_CACHE_SECONDS` in every other
-    one (other workers and hosts check keys again after that long)."""
-    answer = await tx.write(lambda db: api_keys.revoke_api_key(db=db, key_id=key_id, now=tx.now))
+    """The key stops working at once in this process, and for any change in every other one (a change checks its
+    key in its own transaction); other workers and hosts may still serve it reads for
+    `PROLO_API_KEY_CACHE_SECONDS`."""
+    answer = await tx.write(
+        lambda db: api_keys.revoke_api_key(db=db, key_id=key_id, now=tx.now),
+        current=lambda db: api_keys.key_for_change(db=db, key_id=key_id),
+    )
     http.app.state.key_cache.forget(key_id)  # after the commit: the next lookup finds it revoked
     return answer

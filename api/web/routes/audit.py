@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/audit-events", tags=["audit"], responses=PROBLEMS
 async def audit_events(
     tx: TransactionDep,
     after: Annotated[
-        str | None, Query(max_length=60, description="`next_cursor` of the page before; omit to start at the beginning")
+        str | None, Query(max_length=80, description="`next_cursor` of the page before; omit to start at the beginning")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Events per page (at most 500)")] = 50,
     entity_type: Annotated[str | None, Query(max_length=60, examples=["session"])] = None,
@@ -32,7 +32,9 @@ async def audit_events(
 
     To keep a copy in sync, ask with `after` set to the `next_cursor` of the page before, again and again:
     no event is ever skipped, also when transactions commit in another order than they began (an event
-    appears once the transactions before it have ended). An empty page still returns a `next_cursor`."""
+    appears once the transactions before it have ended). An empty page still returns a `next_cursor`.
+    A cursor this database did not give out (restored from a backup, or past the end) is refused with
+    `code` `invalid_cursor` (410; 422 for one that is not a cursor at all): start again without `after`."""
     return await tx.read(
         lambda db: audit.events(
             db=db,

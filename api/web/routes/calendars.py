@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
 from api.feeds.ical import render
-from api.services import calendar_feeds, feed_tokens
+from api.services import calendar_feeds, feed_tokens, patients, practitioners
 from api.services.calendar_feeds import FeedView
 from api.web.deps import STAFF, requires
 from api.web.etag import conditional
@@ -107,6 +107,7 @@ async def patient_calendar_token(patient_id: uuid.UUID, http: Request, tx: Trans
     here. Asking again makes a new URL and stops the old one (lost phone, URL shared by mistake)."""
     return await tx.write(
         lambda db: _url(http, feed_tokens.new_patient_token(db=db, patient_id=patient_id, now=tx.now)),
+        current=lambda db: patients.patient_for_change(db=db, patient_id=patient_id),  # If-Match: the patient's
         secret=lambda _: f"a new feed URL for patient {patient_id}, which stopped the one before",
     )
 
@@ -124,6 +125,7 @@ async def practitioner_calendar_token(practitioner_id: uuid.UUID, http: Request,
     only here; asking again makes a new URL and stops the old one."""
     return await tx.write(
         lambda db: _url(http, feed_tokens.new_practitioner_token(db=db, practitioner_id=practitioner_id, now=tx.now)),
+        current=lambda db: practitioners.practitioner_for_change(db=db, practitioner_id=practitioner_id),
         secret=lambda _: f"a new feed URL for practitioner {practitioner_id}, which stopped the one before",
     )
 

@@ -67,8 +67,11 @@ async def update_patient(patient_id: uuid.UUID, changes: PatientUpdate, tx: Tran
 
 @router.post("/{patient_id}/archive", response_model=PatientRead, summary="Archive a patient")
 async def archive_patient(patient_id: uuid.UUID, tx: TransactionDep) -> Response:
-    """Hide a patient from searches and booking; their courses and records are kept."""
-    return await tx.write(lambda db: patients.archive_patient(db=db, patient_id=patient_id), **_the_patient(patient_id))
+    """Hide a patient from searches and booking; their courses and records are kept. Their reminders are
+    skipped from now on (`patient_archived`); the clinic's follow-up calls after injections still come."""
+    return await tx.write(
+        lambda db: patients.archive_patient(db=db, patient_id=patient_id, now=tx.now), **_the_patient(patient_id)
+    )
 
 
 @router.get("/{patient_id}/aftercare", response_model=AftercareList, summary="A patient's aftercare windows")

@@ -74,7 +74,11 @@ async def update_practitioner(practitioner_id: uuid.UUID, changes: PractitionerU
 )
 async def add_time_off(practitioner_id: uuid.UUID, values: TimeOffCreate, tx: TransactionDep) -> Response:
     """Block a period (aware datetimes) for new bookings. Sessions already booked in it are not moved."""
-    return await tx.write(lambda db: practitioners.add_time_off(db=db, practitioner_id=practitioner_id, values=values))
+    return await tx.write(
+        lambda db: practitioners.add_time_off(db=db, practitioner_id=practitioner_id, values=values),
+        # S6: an action on the practitioner: If-Match names the practitioner's ETag
+        current=lambda db: practitioners.practitioner_for_change(db=db, practitioner_id=practitioner_id),
+    )
 
 
 @router.get("/{practitioner_id}/free-slots", response_model=FreeSlotList, dependencies=_read, summary="Free slots")

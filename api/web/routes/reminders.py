@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.services import dispatch, reminders
 from api.web.deps import STAFF, requires
+from api.web.etag import refuse_unchecked_if_match
 from api.web.routes.common import PROBLEMS, PageDep
 from api.web.transaction import TransactionDep
 from models import Page, ReminderRead, Role
@@ -54,6 +55,7 @@ async def dispatch_pass(request: DispatchRequest, http: Request, tx: Transaction
     # No turn at the database (api/store/admission.py) for the pass as a whole: it spends most of its time
     # delivering, one connection at a time from the pool's overflow, and each of its short writes
     # lines up with the other writers at the process's writer gate (api/store/db.py).
+    refuse_unchecked_if_match(http)  # a pass has no ETag (S6)
     state = http.app.state
     return await run_in_threadpool(
         dispatch.dispatch,

@@ -1,0 +1,65 @@
+"""S7: answers with patient data are kept by no browser or proxy (`Cache-Control: no-store`).
+
+Front-desk browsers are shared. Every answer to a request made with an API key is
+`no-store`: the test reads every GET route of the OpenAPI document that needs a key
+(a new one is covered without a change here), and a change's answer too.
+"""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.helpers import book, patient, practitioner
+
+# Routes a key does not open: they set their own caching (S8, S9).
+WITHOUT_KEY = {"/healthz", "/readyz", "/v1/calendar/{token}.ics"}
+# Values for the query parameters a route requires.
+QUERY = {"on": "2027-03-01", "from": "2027-03-01", "to": "2027-03-14", "date": "2027-03-01"}
+
+
+@pytest.fixture
+def ids(client: TestClient) -> dict[str, Any]:
+    pat = patient(client, email="maria@example.org", reminder_channel="email", reminder_consent=True)
+    course = book(client, pat, practitioner(client), session_count=1)
+    return {
+        "patient_id": pat["id"],
+        "practitioner_id": course["practitioner_id"],
+        "protocol_id": course["protocol_id"],
+        "course_id": course["id"],
+        "session_id": course["sessions"][0]["id"],
+        "reminder_id": client.get("/v1/reminders").json()["items"][0]["id"],
+        "key_id": client.get("/v1/api-keys").json()["items"][0]["id"],
+    }
+
+
+def test_s7_every_answer_read_with_a_key_is_no_store(client: TestClient, ids: dict[str, Any]) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    reads = {path: op["get"] for path, op in paths.items() if "get" in op and path not in WITHOUT_KEY}
+    assert {"/v1/patients/{patient_id}", "/v1/audit-events", "/v1/courses/{course_id}/fhir"} <= set(reads)
+    for path, operation in reads.items():
+        query = {
+            p["name"]: QUERY[p["name"]]
+            for p in operation.get("parameters", [])
+            if p["in"] == "query" and p.get("required")
+        }
+        answer = client.get(path.format(**ids), params=query)
+        assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text[:200]}"
+        assert answer.headers.get("cache-control") == "no-store", f"{path}: {answer.headers.get('cache-control')}"
+
+
+def test_s7_changes_and_refusals_made_with_a_key_are_no_store_too(client: TestClient, ids: dict[str, Any]) -> None:
+    made = client.patch(f"/v1/patients/{ids['patient_id']}", json={"given_name": "Mia"})
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    missing = client.get("/v1/patients/01a24bf3-0000-7000-8000-000000000000")
+    assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store"
+    # a patient's calendar read with a key names them and their condition; the same for its 304
+    feed = client.get(f"/v1/patients/{ids['patient_id']}/calendar.ics")
+    again = client.get(
+        f"/v1/patients/{ids['patient_id']}/calendar.ics", headers={"If-None-Match": feed.headers["etag"]}
+    )
+    assert (again.status_code, feed.headers["cache-control"], again.headers["cache-control"]) == (
+        304,
+        "no-store",
+        "no-store",
+    )
