@@ -3,11 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# make run serves on this port: make run PORT=8080
+PORT ?= 8000
 
 .PHONY: run test lint bench lock clean handout-screenshot
 
-run: $(VENV)/.runtime  ## install, migrate, start the service on SQLite (prints the first admin key)
-	$(BIN)/prolo serve
+run: $(VENV)/.runtime  ## install, migrate, start the service on SQLite (prints the first admin key); PORT=8000
+	$(BIN)/prolo serve --port $(PORT)
 
 test: $(VENV)/.dev  ## install and run the whole test suite (PROLO_TEST_DATABASE_URL for PostgreSQL)
 	scripts/test-tools

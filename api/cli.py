@@ -46,7 +46,8 @@ def serve(
     engine.dispose()
     if created is not None:
         print("First start: an admin API key was made. It is shown only now; store it safely.")
-        print(f"Open {docs_address(host, port, settings.public_url)}, press Authorize and paste it:")
+        where = docs_address(host, port, settings.public_url)
+        print(f"Open {where}, press Authorize and paste it into the first box, HTTPBearer:")
         print(created.key, flush=True)
     uvicorn.run(
         "api.main:app",

@@ -47,21 +47,23 @@ OPENING_HOURS = {
     "thu": [("08:00", "12:30"), ("13:30", "19:30")],
     "fri": [("08:00", "13:00")],
 }
-OKAFOR, WEBER = "Dr. Amara Okafor", "Dr. Jonas Weber"
+# Nobody here is in the README's worked example (Maria Keller, MRN-004211, and Dr. Amara Okafor),
+# so the example works the same on a demo database.
+HADDAD, WEBER = "Dr. Nadia Haddad", "Dr. Jonas Weber"
 PRACTITIONERS = {
-    OKAFOR: None,  # full time: follows the clinic's opening hours
+    HADDAD: None,  # full time: follows the clinic's opening hours
     WEBER: {"tue": [("09:00", "15:00")], "wed": [("09:00", "15:00")], "thu": [("12:00", "19:30")]},  # part time
 }
 
 # Made-up people; phone numbers pass E.164 validation, e-mail addresses are on example.org (RFC 2606).
 PATIENTS = [  # mrn, given, family, born, phone, e-mail, reminder channel, consent, medications, allergies
     (
-        "MRN-004211",
-        "Maria",
-        "Keller",
+        "MRN-004209",
+        "Greta",
+        "Lorenz",
         "1971-04-09",
         "+49 30 23125401",
-        "maria.keller",
+        "greta.lorenz",
         "email",
         True,
         ["metformin"],
@@ -150,16 +152,16 @@ PATIENTS = [  # mrn, given, family, born, phone, e-mail, reminder channel, conse
 # so with the 14-day interval (R3) their next session lands on that very day; the 21-day knee
 # course started 21 days back does the same.
 COURSES = [  # mrn, practitioner, protocol, start, preferred time, condition, cancelled because
-    ("MRN-004211", OKAFOR, "default", -42, "08:30", "chronic low back pain, sacroiliac joint", None),
-    ("MRN-004212", OKAFOR, "default", -28, "09:15", "lumbar facet joint pain, L4–L5", None),
-    ("MRN-004219", OKAFOR, "default", -28, "11:00", "rotator cuff tendinopathy, right shoulder", None),
-    ("MRN-004215", OKAFOR, "default", -14, "10:00", "chronic low back pain, iliolumbar ligament", None),
-    ("MRN-004220", OKAFOR, "default", -14, "14:00", "lateral epicondylitis, left elbow", None),
-    ("MRN-004243", OKAFOR, "default", -7, "15:30", "greater trochanteric pain, right hip", None),
+    ("MRN-004209", HADDAD, "default", -42, "08:30", "chronic low back pain, sacroiliac joint", None),
+    ("MRN-004212", HADDAD, "default", -28, "09:15", "lumbar facet joint pain, L4–L5", None),
+    ("MRN-004219", HADDAD, "default", -28, "11:00", "rotator cuff tendinopathy, right shoulder", None),
+    ("MRN-004215", HADDAD, "default", -14, "10:00", "chronic low back pain, iliolumbar ligament", None),
+    ("MRN-004220", HADDAD, "default", -14, "14:00", "lateral epicondylitis, left elbow", None),
+    ("MRN-004243", HADDAD, "default", -7, "15:30", "greater trochanteric pain, right hip", None),
     ("MRN-004224", WEBER, "default", -28, "09:00", "whiplash-associated neck pain", None),
     ("MRN-004231", WEBER, "knee", -21, "10:30", "knee osteoarthritis, medial collateral ligament", None),
     ("MRN-004247", WEBER, "default", -14, "13:00", "chronic low back pain, sacroiliac joint", None),
-    ("MRN-004236", OKAFOR, "default", 7, "16:00", "plantar fasciitis, left heel", None),
+    ("MRN-004236", HADDAD, "default", 7, "16:00", "plantar fasciitis, left heel", None),
     ("MRN-004240", WEBER, "default", 10, "09:30", "chronic neck pain", "Patient chose physiotherapy first"),
 ]
 
@@ -189,12 +191,15 @@ def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
     update_clinic(
         db=db,
         values=ClinicWrite(name=CLINIC_NAME, timezone=clinic.timezone, opening_hours=hours, phone=CLINIC_PHONE),
+        now=now,
     )
     zone = clinic.zone
     today = now.astimezone(zone).date()
     # From the year the oldest course started (early January reaches back into December) to next year.
     years = range((today + timedelta(days=min(start for _, _, _, start, *_ in COURSES))).year, today.year + 2)
-    closures = sum(len(import_holidays(db=db, request=HolidayImport(country=HOLIDAY_COUNTRY, year=y))) for y in years)
+    closures = sum(
+        len(import_holidays(db=db, request=HolidayImport(country=HOLIDAY_COUNTRY, year=y), now=now)) for y in years
+    )
     day = _next_working_day(db, today)
 
     practitioners = {

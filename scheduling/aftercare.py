@@ -6,7 +6,9 @@ applied to one session; a restriction is what a patient sees on one day (R14):
 the windows in force, merged across sessions so "until" is the real last day.
 
 Windows follow the clinic's local date of the session, never its UTC date: a
-session at 00:30 in Berlin is on that Berlin day, whatever UTC says.
+session at 00:30 in Berlin is on that Berlin day, whatever UTC says. A ``follow_up``
+window, a staff call, starts on the clinic's next open day instead when its rule's
+day is closed (R16, :mod:`scheduling.open_days`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from scheduling.lifecycle import ACTIVE, SessionStatus
+from scheduling.open_days import OpenDays, follow_up_day
 from scheduling.spans import DateRange, require_aware
 
 AVOID_MEDICATION = "avoid_medication"
@@ -104,25 +107,32 @@ class Restriction:
     session_start_at: datetime
 
 
-def windows_for(sessions: Iterable[SessionRef], rules: Sequence[Rule], zone: ZoneInfo) -> list[Window]:
+def windows_for(
+    sessions: Iterable[SessionRef], rules: Sequence[Rule], zone: ZoneInfo, *, open_days: OpenDays | None = None
+) -> list[Window]:
     """Every rule's window for every given session, by (from_date, rule_code, session start).
 
     The caller passes the sessions to consider (R14: those in WINDOW_STATUSES of
-    non-cancelled courses); this function does not filter.
+    non-cancelled courses); this function does not filter. A ``follow_up`` window starts
+    on :func:`~scheduling.open_days.follow_up_day` of its rule's first day and ends on
+    its rule's last day, or on that day if later; ``open_days`` None: every day is open.
     """
     windows: list[Window] = []
     for session in sessions:
-        # R12: offsets count from the session's local day in the clinic's zone.
-        session_day = session.start_at.astimezone(zone).date()
         for rule in rules:
-            from_date = session_day + timedelta(days=rule.start_offset_days)
+            from_date = rule_day(session, rule, zone)
+            until_date = from_date + timedelta(days=rule.duration_days - 1)
+            if rule.kind == FOLLOW_UP:
+                # R16: staff make the call, so it waits for a day the clinic is open
+                from_date = follow_up_day(from_date, open_days)
+                until_date = max(until_date, from_date)
             windows.append(
                 Window(
                     rule_code=rule.code,
                     kind=rule.kind,
                     medication_class=rule.medication_class,
                     from_date=from_date,
-                    until_date=from_date + timedelta(days=rule.duration_days - 1),
+                    until_date=until_date,
                     instruction=rule.instruction,
                     session_id=session.session_id,
                     session_start_at=session.start_at,
@@ -130,6 +140,17 @@ def windows_for(sessions: Iterable[SessionRef], rules: Sequence[Rule], zone: Zon
             )
     windows.sort(key=lambda w: (w.from_date, w.rule_code, w.session_start_at))
     return windows
+
+
+def rule_day(session: SessionRef, rule: Rule, zone: ZoneInfo) -> date:
+    """The first day a rule names for a session: its local day plus the rule's offset (R12)."""
+    # R12: offsets count from the session's local day in the clinic's zone.
+    return session.start_at.astimezone(zone).date() + timedelta(days=rule.start_offset_days)
+
+
+def follow_up_rule_days(sessions: Iterable[SessionRef], rules: Sequence[Rule], zone: ZoneInfo) -> list[date]:
+    """The days the ``follow_up`` rules name for these sessions, before any move to an open day (R16)."""
+    return [rule_day(session, rule, zone) for session in sessions for rule in rules if rule.kind == FOLLOW_UP]
 
 
 def date_runs(windows: Iterable[Window | Restriction]) -> list[DateRange]:

@@ -4,7 +4,9 @@ When (R16). ``appointment``: each offset before the start in real hours (UTC
 arithmetic: 48 h before Monday 09:00 after the spring change is Saturday 08:00).
 At the send time on a local date: ``aftercare_start`` on an ``avoid_medication``
 window's first day, ``aftercare_end`` the day after its last, ``exercise`` once on
-its window's first day, ``follow_up`` (clinic staff, outbox) on its window's day;
+its window's first day, ``follow_up`` (clinic staff, outbox) on its window's first day,
+which is the clinic's first open day from its rule's day on (``open_days``: staff make
+the call; :mod:`scheduling.open_days`);
 ``expect_symptoms`` sends nothing. A wall time names an instant by :func:`local_instant`.
 Appointment reminders come for active sessions; the others for active or completed
 ones, whose windows stand (R14). Cancelled and no-show sessions get nothing.
@@ -27,7 +29,8 @@ Keys (R19, R21). Same inputs, same list; each ``identity`` (session, kind, rule,
 offset) at most once. ``idempotency_key`` hashes the identity, ``due_at`` and what
 is announced (the start instant; the window's dates): an unchanged session keeps
 its keys, a consent or channel change keeps them (same message, not a second one),
-and a moved session gets new ones, so receivers deduplicating by key never drop the
+and a moved session gets new ones, as does a follow-up call moved to another open
+day (a closure added or lifted), so receivers deduplicating by key never drop the
 new time's message as a repeat. A sent reminder is due in the past and new ones in
 the future (R18), so no new key can equal a sent one.
 
@@ -47,6 +50,7 @@ from zoneinfo import ZoneInfo
 from scheduling import messages
 from scheduling.aftercare import AVOID_MEDICATION, EXERCISE, FOLLOW_UP, WINDOW_STATUSES, Rule, SessionRef, windows_for
 from scheduling.lifecycle import ACTIVE, SessionStatus
+from scheduling.open_days import OpenDays
 from scheduling.spans import require_aware
 
 
@@ -178,9 +182,14 @@ def plan_reminders(
     *,
     clinic_name: str,
     now: datetime,
+    open_days: OpenDays | None,
     medication_class_names: Mapping[str, str] | None = None,
 ) -> list[PlannedReminder]:
-    """R16–R19: every reminder still to come for ``session``, by due time (then kind, rule, offset)."""
+    """R16–R19: every reminder still to come for ``session``, by due time (then kind, rule, offset).
+
+    ``open_days`` must know the closures of :func:`~scheduling.open_days.follow_up_reach` of the
+    session's follow-up days (None: every day is open).
+    """
     require_aware(now, "now")
     # names stored before S2 refused line breaks must not break an email header (R22)
     contact = replace(contact, first_name=messages.one_line(contact.first_name))
@@ -193,7 +202,7 @@ def plan_reminders(
     if status in ACTIVE:
         drafts += _appointment_drafts(session, contact, settings, clinic_name)
     if status in WINDOW_STATUSES:
-        drafts += _window_drafts(session, rules, contact, settings, clinic_name, medication_class_names)
+        drafts += _window_drafts(session, rules, contact, settings, clinic_name, medication_class_names, open_days)
     reason = _skip_reason(contact)
     planned = [
         PlannedReminder(
@@ -254,11 +263,13 @@ def _window_drafts(
     settings: ReminderSettings,
     clinic_name: str,
     class_names: Mapping[str, str] | None,
+    open_days: OpenDays | None,
 ) -> list[_Draft]:
     """R16: aftercare start and end, exercise and follow-up, each at the send time on its date."""
     name, email = contact.first_name, contact.channel == "email"
     drafts: list[_Draft] = []
-    for w in windows_for([SessionRef(session.session_id, session.start_at)], rules, settings.zone):
+    ref = SessionRef(session.session_id, session.start_at)
+    for w in windows_for([ref], rules, settings.zone, open_days=open_days):
         about, code = f"{w.from_date.isoformat()}/{w.until_date.isoformat()}", w.rule_code
         if w.kind == AVOID_MEDICATION:
             drug = messages.class_name(w.medication_class or "", class_names)
@@ -271,7 +282,8 @@ def _window_drafts(
             text = messages.exercise(name, clinic_name, w.from_date, email=email)
             drafts.append(_Draft(EXERCISE, _patient_day_due(w.from_date, settings), about, text, code))
         elif w.kind == FOLLOW_UP:
-            # Staff work from the outbox, not the patient's phone: no quiet hours (R17 is for patients).
+            # Staff work from the outbox, not the patient's phone: no quiet hours (R17 is for patients). The
+            # window starts on an open day, so the call moved off a closed day is due then, under a new key.
             due_at = local_instant(w.from_date, settings.send_time, settings.zone)
             drafts.append(_Draft(FOLLOW_UP, due_at, about, messages.follow_up(name, session.number), code))
     return drafts

@@ -1,18 +1,34 @@
-"""A patient's aftercare: the windows of every session of every non-cancelled course (R12–R15)."""
+"""A patient's aftercare: the windows of every session of every non-cancelled course (R12–R15).
+
+Every window staff or the patient see (this list, the restrictions, the handout, the calendar
+feeds, the FHIR CarePlan) comes from :func:`session_windows`, so each shows a follow-up call on
+the same open day as its reminder (R16).
+"""
 
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import select
 from sqlmodel import col
 
+from api.services.calendars import load_open_days
 from api.services.clinic import get_clinic
 from api.store.db import DbSession
 from api.store.lookups import get_or_404
-from models import Course, Patient, Session
+from models import Clinic, Course, Patient, Session
 from models.aftercare import AftercareList, AftercareWindow, Restrictions
 from models.base import Warning
-from scheduling.aftercare import WINDOW_STATUSES, Restriction, Rule, SessionRef, Window, restrictions_on, windows_for
+from scheduling.aftercare import (
+    WINDOW_STATUSES,
+    Restriction,
+    Rule,
+    SessionRef,
+    Window,
+    follow_up_rule_days,
+    restrictions_on,
+    windows_for,
+)
 from scheduling.lifecycle import CourseStatus
 from scheduling.medications import medication_warnings
 
@@ -33,9 +49,21 @@ def rules_of(course: Course) -> list[Rule]:
     return [Rule(**rule) for rule in course.rules]
 
 
+def session_windows(
+    db: DbSession, clinic: Clinic, sessions: Iterable[tuple[SessionRef, Sequence[Rule]]]
+) -> list[Window]:
+    """Every window of these sessions, each with its course's rules, by first day; follow-up calls
+    on the clinic's open days (R16), with the closures they may reach loaded."""
+    pairs = list(sessions)
+    zone = clinic.zone
+    days = [day for ref, rules in pairs for day in follow_up_rule_days([ref], rules, zone)]
+    open_days = load_open_days(db, clinic=clinic, follow_up_days=days)
+    windows = [w for ref, rules in pairs for w in windows_for([ref], rules, zone, open_days=open_days)]
+    return sorted(windows, key=lambda w: (w.from_date, w.rule_code, w.session_start_at))
+
+
 def patient_windows(db: DbSession, patient: Patient) -> list[Window]:
     """Every window of the patient's sessions that took place or will (R14: cancelled ones leave none)."""
-    zone = get_clinic(db).zone
     rows = db.execute(
         select(Session, Course)
         .join(Course, col(Course.id) == col(Session.course_id))
@@ -46,10 +74,8 @@ def patient_windows(db: DbSession, patient: Patient) -> list[Window]:
         )
         .order_by(col(Session.start_at))
     ).all()
-    windows: list[Window] = []
-    for session, course in rows:
-        windows.extend(windows_for([SessionRef(str(session.id), session.start_at)], rules_of(course), zone))
-    return sorted(windows, key=lambda w: (w.from_date, w.rule_code, w.session_start_at))
+    pairs = [(SessionRef(str(session.id), session.start_at), rules_of(course)) for session, course in rows]
+    return session_windows(db, get_clinic(db), pairs)
 
 
 def list_aftercare(*, db: DbSession, patient_id: uuid.UUID) -> AftercareList:

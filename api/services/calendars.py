@@ -19,6 +19,7 @@ from models import Clinic, Closure, Practitioner, Session, TimeOff
 from models.protocol import MAX_SESSION_MINUTES
 from scheduling import Busy, Calendar, DateRange
 from scheduling.lifecycle import ACTIVE
+from scheduling.open_days import OpenDays, follow_up_reach
 
 
 def local_day_bounds(first_date: date, last_date: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -142,3 +143,15 @@ def load_calendar(
         ),
         span=span,
     )
+
+
+def load_open_days(db: DbSession, *, clinic: Clinic, follow_up_days: Iterable[date]) -> OpenDays | None:
+    """The clinic's open days for placing these follow-up calls (R16): its opening hours, and the closures
+    of every date the core says the calls may reach; None when there is no call to place."""
+    span = follow_up_reach(follow_up_days)
+    if span is None:
+        return None
+    db.flush()  # as load_calendar: the read below must see this transaction's closures
+    closures = db.connection().execute(_CLOSURES, {"first_date": span.start_date, "last_date": span.end_date})
+    found = (DateRange(start_date=r.start_date, end_date=r.end_date) for r in closures)
+    return OpenDays.of(to_intervals(clinic.opening_hours), found, span)

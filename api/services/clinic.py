@@ -1,6 +1,6 @@
 """The clinic's settings: made once from `PROLO_CLINIC_TIMEZONE`, then edited by admins."""
 
-from datetime import time
+from datetime import datetime, time
 
 import phonenumbers
 
@@ -51,14 +51,24 @@ def clinic_for_change(*, db: DbSession) -> ClinicRead:
     return ClinicRead.model_validate(get_or_404(db, Clinic, 1, lock=True), from_attributes=True)
 
 
-def update_clinic(*, db: DbSession, values: ClinicWrite) -> ClinicRead:
-    """Replace the clinic's settings. Booked sessions keep their instants."""
+def update_clinic(*, db: DbSession, values: ClinicWrite, now: datetime) -> ClinicRead:
+    """Replace the clinic's settings. Booked sessions keep their instants; follow-up calls move with the days
+    the clinic opens (R16)."""
     clinic = db.get(Clinic, 1) or Clinic(id=1, **values.model_dump(mode="json"))
+    open_before = _open_weekdays(clinic.opening_hours)
     for name, value in values.model_dump(mode="json").items():
         setattr(clinic, name, value)
     db.add(clinic)
     db.flush()
+    if _open_weekdays(clinic.opening_hours) != open_before:
+        from api.services.reminder_plans import replan_follow_ups  # it reads the clinic through this module
+
+        replan_follow_ups(db, now)
     return ClinicRead.model_validate(clinic, from_attributes=True)
+
+
+def _open_weekdays(week: list[dict[str, str]]) -> set[str]:
+    return {item["weekday"] for item in week}
 
 
 def phone_for_people(clinic: Clinic) -> str | None:

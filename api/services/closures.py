@@ -1,27 +1,33 @@
-"""Closures and public holidays (the `holidays` package)."""
+"""Closures and public holidays (the `holidays` package).
+
+A closure moves no booked session, but it does move the follow-up calls planned on its days to
+the clinic's next open day, and lifting it brings them back (R16): each change replans them.
+"""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 import holidays
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from api.services.reminder_plans import replan_follow_ups
 from api.store.db import DbSession
 from api.store.errors import InvalidInput
 from api.store.lookups import get_or_404
 from models import Closure, ClosureCreate, ClosureRead, HolidayImport, Page
+from scheduling.spans import DateRange
 
 
 def _read(closure: Closure) -> ClosureRead:
     return ClosureRead.model_validate(closure, from_attributes=True)
 
 
-def create_closure(*, db: DbSession, values: ClosureCreate) -> ClosureRead:
-    """Close the clinic on these local dates. Booked sessions are not moved."""
+def create_closure(*, db: DbSession, values: ClosureCreate, now: datetime) -> ClosureRead:
+    """Close the clinic on these local dates. Booked sessions are not moved; follow-up calls are (R16)."""
     closure = Closure(**values.model_dump())
     db.add(closure)
-    db.flush()
+    replan_follow_ups(db, now, days=DateRange(closure.start_date, closure.end_date))
     return _read(closure)
 
 
@@ -39,13 +45,14 @@ def list_closures(
     return Page(items=[_read(c) for c in rows], total=total, limit=limit, offset=offset)
 
 
-def delete_closure(*, db: DbSession, closure_id: uuid.UUID) -> None:
-    """Reopen those dates."""
-    db.delete(get_or_404(db, Closure, closure_id))
-    db.flush()
+def delete_closure(*, db: DbSession, closure_id: uuid.UUID, now: datetime) -> None:
+    """Reopen those dates; follow-up calls that waited for them come back (R16)."""
+    closure = get_or_404(db, Closure, closure_id)
+    db.delete(closure)
+    replan_follow_ups(db, now, days=DateRange(closure.start_date, closure.end_date))
 
 
-def import_holidays(*, db: DbSession, request: HolidayImport) -> list[ClosureRead]:
+def import_holidays(*, db: DbSession, request: HolidayImport, now: datetime) -> list[ClosureRead]:
     """A closure per public holiday; holidays already imported are not made twice."""
     try:
         calendar = holidays.country_holidays(request.country.upper(), subdiv=request.subdivision, years=request.year)
@@ -68,5 +75,6 @@ def import_holidays(*, db: DbSession, request: HolidayImport) -> list[ClosureRea
         closure = Closure(start_date=day, end_date=day, reason=name)
         db.add(closure)
         made.append(closure)
-    db.flush()
+    if made:
+        replan_follow_ups(db, now, days=DateRange(made[0].start_date, made[-1].end_date))
     return [_read(c) for c in made]

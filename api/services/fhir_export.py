@@ -16,11 +16,11 @@ from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.fhir import resources as fhir
-from api.services.aftercare import rules_of
+from api.services.aftercare import rules_of, session_windows
 from api.services.clinic import get_clinic
 from api.store.lookups import get_or_404
 from models import Course, Patient, Practitioner, Reminder, Session
-from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef, Window, windows_for
+from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef, Window
 from scheduling.medications import find_in_class
 from scheduling.messages import NSAID_ALTERNATIVE, aftercare_title, span_text
 
@@ -55,7 +55,8 @@ def course_bundle(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> dict
         "care_plan": urn(course.id),
     }
     # Every session's windows, cancelled ones too: their activities show the aftercare was called off.
-    windows = windows_for([SessionRef(str(s.id), s.start_at) for s in sessions], rules_of(course), zone)
+    rules = rules_of(course)
+    windows = session_windows(db, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
     by_session = {str(s.id): s for s in sessions}
     today = now.astimezone(zone).date()
     activities = [fhir.session_activity(urn(s.id), s.number) for s in sessions] + [

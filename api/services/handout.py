@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session as DbSession
 from sqlmodel import col
 
-from api.services.aftercare import rules_of
+from api.services.aftercare import rules_of, session_windows
 from api.services.clinic import get_clinic, phone_for_people
 from api.store.lookups import get_or_404
 from models import Course, Patient, Session
@@ -26,7 +26,6 @@ from scheduling.aftercare import (
     Rule,
     SessionRef,
     Window,
-    windows_for,
 )
 from scheduling.medications import medication_warnings
 from scheduling.spans import DateRange
@@ -92,7 +91,7 @@ def course_handout(*, db: DbSession, course_id: uuid.UUID) -> Handout:
     ]
     sessions.sort(key=lambda s: (s.start_at, s.number))
     rules = tuple(sorted(rules_of(course), key=lambda r: KINDS.index(r.kind)))
-    windows = windows_for([SessionRef(str(s.id), s.start_at) for s in sessions], rules, zone)
+    windows = session_windows(db, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
     visits = tuple(
         Visit(
             number=s.number,

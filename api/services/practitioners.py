@@ -39,11 +39,14 @@ def create_practitioner(*, db: DbSession, values: PractitionerCreate) -> Practit
     return _read(practitioner)
 
 
-def list_practitioners(*, db: DbSession, limit: int, offset: int) -> Page[PractitionerRead]:
-    """Every practitioner, by name."""
-    total = db.execute(select(func.count()).select_from(Practitioner)).scalar_one()
+def list_practitioners(*, db: DbSession, name: str | None, limit: int, offset: int) -> Page[PractitionerRead]:
+    """Practitioners by name; `name`: only those of exactly that name, ignoring case."""
+    query = select(Practitioner)
+    if name is not None:
+        query = query.where(func.lower(col(Practitioner.name)) == name.strip().lower())
+    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = db.execute(
-        select(Practitioner).order_by(col(Practitioner.name), col(Practitioner.id)).limit(limit).offset(offset)
+        query.order_by(col(Practitioner.name), col(Practitioner.id)).limit(limit).offset(offset)
     ).scalars()
     return Page(items=[_read(r) for r in rows], total=total, limit=limit, offset=offset)
 

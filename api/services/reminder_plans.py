@@ -25,22 +25,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
+from api.services.calendars import load_open_days, local_day_bounds
 from api.services.clinic import get_clinic
 from api.store import audit
 from api.store.db import DbSession, insert_rows
+from api.store.lookups import lock_courses
 from models import Clinic, Course, Patient, Reminder, Session
 from models.base import new_id, table_of
-from scheduling.aftercare import Rule
+from scheduling.aftercare import Rule, SessionRef, follow_up_rule_days
 from scheduling.lifecycle import CourseStatus
+from scheduling.open_days import FOLLOW_UP_REACH_DAYS
 from scheduling.reminders import (
     APPOINTMENT,
     PatientContact,
     PlannedReminder,
+    ReminderKind,
     ReminderSettings,
     ReminderStatus,
     SessionInfo,
     plan_reminders,
 )
+from scheduling.spans import DateRange
 
 _REMINDER = table_of(Reminder)
 _REPLANNABLE = (ReminderStatus.pending, ReminderStatus.skipped)
@@ -57,7 +62,7 @@ def plan_new_course_reminders(
 
     The course and its sessions are stored already: the reminders refer to them.
     """
-    _insert(db, _plan(course, sessions, now, patient, clinic), course, patient, sessions, now)
+    _insert(db, _plan(db, course, sessions, now, patient, clinic), course, patient, sessions, now)
 
 
 def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
@@ -73,7 +78,7 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
     undelivered = {key for key, row in existing.items() if row.status in _FOLLOWS_THE_PATIENT}
     # from the earliest undelivered one's due time: one due but not yet sent is still planned (module docstring)
     since = min([now, *(existing[key].due_at - _JUST_BEFORE for key in undelivered)])
-    planned = [] if course.status in _STOPPED else _plan(course, sessions, since, patient, get_clinic(db))
+    planned = [] if course.status in _STOPPED else _plan(db, course, sessions, since, patient, get_clinic(db))
     wanted = {p.idempotency_key: p for p in planned if p.due_at > now or p.idempotency_key in undelivered}
     for key, row in existing.items():
         if row.status in _REPLANNABLE and key not in wanted:
@@ -108,8 +113,27 @@ def sync_patient_reminders(db: DbSession, patient_id: uuid.UUID, now: datetime) 
         sync_course_reminders(db, course, now)
 
 
+def replan_follow_ups(db: DbSession, now: datetime, *, days: DateRange | None = None) -> None:
+    """The clinic's open days changed (a closure, its opening hours): replan every course with a follow-up
+    call still to come on `days` or up to FOLLOW_UP_REACH_DAYS after them (a call that waited past a closure
+    comes back when it is lifted); on any day when `days` is None (R16, R19)."""
+    db.flush()
+    calls = (
+        select(col(Session.course_id))
+        .join(Reminder, col(Reminder.session_id) == col(Session.id))
+        .where(col(Reminder.kind) == ReminderKind.follow_up, col(Reminder.status) == ReminderStatus.pending)
+        .distinct()
+    )
+    if days is not None:
+        last = days.end_date + timedelta(days=FOLLOW_UP_REACH_DAYS)
+        start, end = local_day_bounds(days.start_date, last, get_clinic(db).zone)
+        calls = calls.where(col(Reminder.due_at) >= start, col(Reminder.due_at) < end)
+    for course in lock_courses(db, list(db.execute(calls).scalars())):
+        sync_course_reminders(db, course, now)
+
+
 def _plan(
-    course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
+    db: DbSession, course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
 ) -> list[PlannedReminder]:
     settings = ReminderSettings(
         zone=clinic.zone,
@@ -127,6 +151,9 @@ def _plan(
         archived=patient.archived,
     )
     rules = [Rule(**rule) for rule in course.rules]
+    refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
+    # R16: the follow-up calls go on open days, the same ones the handout and the feeds show
+    open_days = load_open_days(db, clinic=clinic, follow_up_days=follow_up_rule_days(refs, rules, clinic.zone))
     return [
         reminder
         for s in sorted(sessions, key=lambda s: s.number)
@@ -137,6 +164,7 @@ def _plan(
             settings,
             clinic_name=clinic.name,
             now=now,
+            open_days=open_days,
         )
     ]
 

@@ -94,6 +94,17 @@ def lock_course(db: DbSession, course_id: uuid.UUID) -> tuple[Practitioner, Cour
     return locked.practitioner, locked.course
 
 
+def lock_courses(db: DbSession, course_ids: list[uuid.UUID]) -> list[Course]:
+    """Several courses, locked in the writers' order: every practitioner, then every patient, then every
+    course, each kind by id, so a writer holding one of them never waits for this one in a circle."""
+    found = [get_or_404(db, Course, course_id) for course_id in sorted(set(course_ids))]
+    for practitioner_id in sorted({c.practitioner_id for c in found}):
+        get_or_404(db, Practitioner, practitioner_id, lock=True)
+    for patient_id in sorted({c.patient_id for c in found}):
+        get_or_404(db, Patient, patient_id, lock=True)
+    return [get_or_404(db, Course, c.id, lock=True) for c in found]
+
+
 def course_sessions(db: DbSession, course_id: uuid.UUID, *, lock: bool = False) -> list[Session]:
     """Every session of a course, by number; `lock` holds them (after the course, in the writers' order)."""
     query = select(Session).where(col(Session.course_id) == course_id).order_by(col(Session.number))

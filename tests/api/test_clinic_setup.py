@@ -98,6 +98,21 @@ def test_practitioner_set_up_and_free_slots(client: TestClient) -> None:
     assert client.get("/v1/practitioners").json()["total"] == 1
 
 
+def test_practitioners_are_found_by_exact_name_ignoring_case(client: TestClient) -> None:
+    okafor = practitioner(client)
+    practitioner(client, name="Dr. Amara Okafor-Lang")
+    found = client.get("/v1/practitioners", params={"name": "dr. amara okafor"}).json()
+    assert (found["total"], [p["id"] for p in found["items"]]) == (1, [okafor["id"]])  # not the prefix's namesake
+    assert client.get("/v1/practitioners", params={"name": "Dr. Nobody"}).json() == {
+        "items": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+    }
+    assert client.get("/v1/practitioners").json()["total"] == 2
+    assert client.get("/v1/practitioners", params={"name": "x" * 201}).status_code == 422
+
+
 def test_s1_naive_datetimes_are_rejected(client: TestClient) -> None:
     prac = practitioner(client)
     naive = {"start": "2027-03-01T08:00:00", "end": "2027-03-01T12:00:00", "reason": "x"}

@@ -175,7 +175,9 @@ def test_r22_no_message_names_a_condition(
     info = SessionInfo("s-1", "c-1", number, start.astimezone(UTC), "scheduled")
     contact = PatientContact(first_name, channel, True, "anna@example.org", "+4915112345678")
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    reminders = plan_reminders(info, CLINIC_RULES, contact, ReminderSettings(BERLIN), clinic_name=clinic, now=now)
+    reminders = plan_reminders(
+        info, CLINIC_RULES, contact, ReminderSettings(BERLIN), clinic_name=clinic, now=now, open_days=None
+    )
 
     assert {r.kind for r in reminders} == {"appointment", "aftercare_start", "aftercare_end", "exercise", "follow_up"}
     for r in reminders:

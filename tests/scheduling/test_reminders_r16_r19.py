@@ -61,7 +61,9 @@ def plan(
     **options: Any,
 ) -> list[PlannedReminder]:
     cfg = ReminderSettings(zone, **options)
-    return plan_reminders(session(start, status, session_id), rules, contact, cfg, clinic_name=CLINIC, now=now)
+    return plan_reminders(
+        session(start, status, session_id), rules, contact, cfg, clinic_name=CLINIC, now=now, open_days=None
+    )
 
 
 def appointments(start: datetime, zone: ZoneInfo = BERLIN, **options: Any) -> list[str]:
@@ -565,9 +567,9 @@ def test_r17_r18_r19_no_patient_reminder_in_quiet_hours_or_the_past(
     case: tuple[SessionInfo, ReminderSettings, PatientContact, datetime],
 ) -> None:
     info, cfg, contact, now = case
-    reminders = plan_reminders(info, DEFAULT_RULES, contact, cfg, clinic_name=CLINIC, now=now)
+    reminders = plan_reminders(info, DEFAULT_RULES, contact, cfg, clinic_name=CLINIC, now=now, open_days=None)
 
-    assert reminders == plan_reminders(info, DEFAULT_RULES, contact, cfg, clinic_name=CLINIC, now=now)
+    assert reminders == plan_reminders(info, DEFAULT_RULES, contact, cfg, clinic_name=CLINIC, now=now, open_days=None)
     assert len({r.identity for r in reminders}) == len(reminders)
     assert len({r.idempotency_key for r in reminders}) == len(reminders)
     for r in reminders:

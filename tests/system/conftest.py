@@ -6,6 +6,7 @@ state, polled on `/healthz` with a generous deadline (CI machines are small and
 busy), and always stopped — terminated, then killed — however the test ends.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,12 +51,17 @@ def clean_env(**values: str) -> dict[str, str]:
 
 @dataclass
 class Server:
-    """A running server process and where to reach it."""
+    """A running server process and where to reach it.
+
+    `group`: the process leads a process group of its own (`make run` and the server it starts),
+    and stopping it stops the whole group: the server is make's child, not make.
+    """
 
     process: subprocess.Popen[bytes]
     port: int
     stdout_path: Path
     stderr_path: Path
+    group: bool = False
 
     @property
     def base_url(self) -> str:
@@ -72,13 +78,28 @@ class Server:
 
     def stop(self) -> None:
         """Ask politely (SIGTERM lets uvicorn shut down cleanly), then kill; always reap the process."""
-        if self.process.poll() is None:
+        if self.group:
+            self._stop_group()
+        elif self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+    def _stop_group(self) -> None:
+        """SIGTERM to every process of the group this process leads, SIGKILL to what is left after a while."""
+        group = self.process.pid
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+            while time.monotonic() < deadline:
+                self.process.poll()  # reap the leader, or the group never empties
+                os.killpg(group, 0)  # ProcessLookupError once every process of the group is gone
+                time.sleep(0.1)
+            os.killpg(group, signal.SIGKILL)
+        self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
 
 
 def _wait_healthy(server: Server, deadline: float) -> bool:
@@ -97,20 +118,29 @@ def _wait_healthy(server: Server, deadline: float) -> bool:
 
 
 def start_server(
-    command: Sequence[str], *, env: Mapping[str, str], cwd: Path, logs: Path, port_option: str = "--port"
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    logs: Path,
+    port_option: str = "--port",
+    port_arguments: Callable[[int], Sequence[str]] | None = None,
+    group: bool = False,
 ) -> Server:
-    """Start `command --port <free port>` and wait for /healthz; retry on another port if it lost the port race."""
+    """Start `command --port <free port>` (or `command *port_arguments(port)`) and wait for /healthz; retry on
+    another port if it lost the port race. `group`: in a process group of its own, stopped as a whole."""
     logs.mkdir(parents=True, exist_ok=True)
     last_output = ""
     for attempt in range(3):
         port = free_port()
         stdout_path = logs / f"server-{port}-{attempt}.out"
         stderr_path = logs / f"server-{port}-{attempt}.err"
+        arguments = port_arguments(port) if port_arguments else (port_option, str(port))
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
             process = subprocess.Popen(
-                [*command, port_option, str(port)], cwd=cwd, env=dict(env), stdout=out, stderr=err
+                [*command, *arguments], cwd=cwd, env=dict(env), stdout=out, stderr=err, start_new_session=group
             )
-        server = Server(process=process, port=port, stdout_path=stdout_path, stderr_path=stderr_path)
+        server = Server(process=process, port=port, stdout_path=stdout_path, stderr_path=stderr_path, group=group)
         try:
             if _wait_healthy(server, time.monotonic() + START_TIMEOUT_SECONDS):
                 return server

@@ -34,9 +34,17 @@ async def create_practitioner(values: PractitionerCreate, tx: TransactionDep) ->
 
 
 @router.get("", response_model=Page[PractitionerRead], dependencies=_read, summary="List practitioners")
-async def list_practitioners(tx: TransactionDep, page: PageDep) -> Response:
-    """Every practitioner, by name."""
-    return await tx.read(lambda db: practitioners.list_practitioners(db=db, limit=page.limit, offset=page.offset))
+async def list_practitioners(
+    tx: TransactionDep,
+    page: PageDep,
+    name: Annotated[
+        str | None, Query(max_length=200, description="Only practitioners of exactly this name (ignoring case)")
+    ] = None,
+) -> Response:
+    """Every practitioner, by name; `name` finds one you know by name (is Dr. Okafor set up yet?)."""
+    return await tx.read(
+        lambda db: practitioners.list_practitioners(db=db, name=name, limit=page.limit, offset=page.offset)
+    )
 
 
 @router.get("/{practitioner_id}", response_model=PractitionerRead, dependencies=_read, summary="One practitioner")
