@@ -32,6 +32,7 @@ START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 20.0
 # Generous: a request on a loaded 2-core machine may wait long for a lock, never for ever.
 REQUEST_TIMEOUT_SECONDS = 120.0
+UVICORN = (sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--log-level", "warning")
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -208,7 +209,9 @@ def live_api(clean_db: Database, tmp_path: Path) -> Iterator[LiveApi]:
     admin_key = make_key(clean_db.engine, Role.admin, "system test admin")
     env = clean_env(PROLO_DATABASE_URL=clean_db.url, PROLO_CLINIC_TIMEZONE=CLINIC_TIMEZONE)
     server = start_server(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--log-level", "warning"],
+        # --timeout-keep-alive: a race opens every connection before its start line; on a loaded machine
+        # that takes longer than uvicorn's 5 s idle limit, and a connection closed as idle says nothing of Prolo
+        [*UVICORN, "--timeout-keep-alive", str(int(REQUEST_TIMEOUT_SECONDS))],
         env=env,
         cwd=tmp_path,  # no stray .env or prolo.db from the repository's directory
         logs=tmp_path / "logs",
