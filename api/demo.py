@@ -13,6 +13,7 @@ from api.services.calendars import local_day_bounds
 from api.services.clinic import ensure_clinic, update_clinic
 from api.services.closures import import_holidays, list_closures
 from api.services.courses import book_course, cancel_course
+from api.services.links import load_keys, use_keys
 from api.services.patients import create_patient
 from api.services.practitioners import create_practitioner
 from api.services.protocols import create_protocol, default_protocol
@@ -171,6 +172,7 @@ def fill_demo(*, engine: Engine, settings: Settings, now: datetime) -> str:
     # Use cases never commit: all of them run in this one writer's transaction, so the demo lands
     # whole or not at all, and the emptiness check cannot go stale.
     with audit.writing(engine, actor=audit.CLI, action="demo", now=now) as db:
+        use_keys(db, load_keys(db=db, settings=settings, now=now))  # links in its messages, as the server's
         held = {
             "patients": db.execute(select(func.count()).select_from(Patient)).scalar_one(),
             "practitioners": db.execute(select(func.count()).select_from(Practitioner)).scalar_one(),

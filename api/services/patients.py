@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from api.services.patient_links import end_all_links
 from api.services.reminder_plans import sync_patient_reminders
 from api.store.db import DbSession
 from api.store.errors import DuplicateMrn
@@ -35,6 +36,7 @@ def patient_for_change(*, db: DbSession, patient_id: uuid.UUID) -> PatientRead:
 def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpdate, now: datetime) -> PatientRead:
     """Change the given fields."""
     patient = get_or_404(db, Patient, patient_id, lock=True)
+    reached_at = (patient.phone, patient.email)
     for name, value in changes.model_dump(exclude_unset=True).items():
         if value is None and name in {
             "mrn",
@@ -49,6 +51,8 @@ def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpda
             continue  # these cannot be emptied; null means "unchanged"
         setattr(patient, name, value)
     patient.set_name_keys()
+    if (patient.phone, patient.email) != reached_at:  # R24: links sent to the old number or address end
+        end_all_links(db, patient, now)
     saved = _save(db, patient)
     patient_changed(db=db, patient_id=patient.id, now=now)
     return saved
@@ -58,6 +62,7 @@ def archive_patient(*, db: DbSession, patient_id: uuid.UUID, now: datetime) -> P
     """Archive a patient: kept with their records, hidden from searches, not bookable, sent no more messages."""
     patient = get_or_404(db, Patient, patient_id, lock=True)
     patient.archived = True
+    end_all_links(db, patient, now)  # R24: nothing reaches an archived patient, nor works for them
     saved = _save(db, patient)
     patient_changed(db=db, patient_id=patient.id, now=now)
     return saved

@@ -35,6 +35,7 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 from sqlalchemy import Engine
 
+from api.services.links import use_keys
 from api.store import audit, idempotency
 from api.store.admission import Admission, Deadline
 from api.store.db import DbSession, read_session
@@ -98,8 +99,11 @@ class Transaction:
         if not write:  # a change that only reads (a preview) has no target to check If-Match against
             refuse_unchecked_if_match(self.request)
 
+        keys = getattr(self.request.app.state, "link_keys", None)
+
         def in_read() -> T:
             with read_session(self.engine) as db:
+                use_keys(db, keys)
                 return work(db)
 
         def in_write() -> T:
@@ -111,6 +115,7 @@ class Transaction:
                 deadline=self.deadline,
                 commit=commit,
             ) as db:
+                use_keys(db, keys)  # patient links in the messages it plans (api/services/links.py)
                 return work(db)
 
         if write:
