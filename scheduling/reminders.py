@@ -62,6 +62,7 @@ class ReminderKind(StrEnum):
     aftercare_end = "aftercare_end"
     exercise = EXERCISE
     follow_up = FOLLOW_UP
+    patient_action = "patient_action"  # a staff item: the patient changed something through their link (R26)
 
 
 class ReminderStatus(StrEnum):

@@ -84,6 +84,11 @@ def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = No
         db.info[_NOW] = now
 
 
+def act_as(db: DbSession, actor: Actor) -> None:
+    """The transaction's changes are `actor`'s from here on: a patient's link, known once the token is checked."""
+    db.info[_ACTOR] = actor
+
+
 _KEY_ROLES = frozenset(Role)
 
 

@@ -10,6 +10,7 @@
      ├── KeyRevoked          a change asked for with an API key revoked meanwhile (S4)
      ├── LinkUnknown         a patient link Prolo never issued (R24: 404)
      ├── LinkGone            a patient link revoked or expired (R24: 410)
+     ├── PatientRefused      an action through a link that is not open now (R26: 409, the page says why)
      └── InvalidInput        well-formed, but not acceptable (field, message)
 
 The planner's own errors (`scheduling.SchedulingError`, e.g. `NoSlotAvailable`)
@@ -98,3 +99,12 @@ class LinkGone(ProloError):
 
     def __init__(self) -> None:
         super().__init__("this link has ended")
+
+
+class PatientRefused(ProloError):
+    """R26: the patient's action is not open now (`code`: `notice_passed`, `not_open`, `choice_taken`,
+    `choose_reason`, `choose_time`); nothing changed."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code

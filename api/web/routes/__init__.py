@@ -8,6 +8,7 @@ from api.web.routes import (
     courses,
     exports,
     links,
+    patient_pages,
     patients,
     practitioners,
     protocols,
@@ -30,4 +31,5 @@ ROUTERS = (
     calendars.router,
     api_keys.router,
     audit.router,
+    patient_pages.router,
 )
