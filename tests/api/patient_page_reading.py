@@ -3,8 +3,9 @@
 import re
 from datetime import datetime
 from html.parser import HTMLParser
+from typing import Any
 
-from tests.api.helpers import Poster
+from tests.api.helpers import Poster, book, patient, practitioner
 
 CHOICE = re.compile(r'name="choice" value="([^"]+)"')
 
@@ -55,3 +56,18 @@ def as_shown(start_local: str) -> str:
     """A session's `start_local` as the page writes it."""
     at = datetime.fromisoformat(start_local)
     return f"{at.strftime('%A')} {at.day} {at.strftime('%B')} {at.year} {at:%H:%M}"
+
+
+def canary_course(client: Poster, canaries: dict[str, str], **fields: Any) -> dict[str, Any]:
+    """A course whose patient and condition hold canary values no patient page may show; reminders by SMS."""
+    pat = patient(
+        client,
+        family_name=canaries["surname"],
+        date_of_birth=canaries["birth date"],
+        medications=[canaries["medication"]],
+        allergies=[canaries["allergy"]],
+        phone="+4930123456",
+        reminder_channel="sms",
+        reminder_consent=True,
+    )
+    return book(client, pat, practitioner(client), condition=canaries["condition"], **fields)

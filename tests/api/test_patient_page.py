@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.settings import Settings
+from tests.api import patient_page_reading as reading
 from tests.api.calendar_reading import without_key
-from tests.api.helpers import book, patient, practitioner
 from tests.api.patient_page_reading import as_shown, choices, has_alert, link_path, page_text, shown_moves
 from tests.conftest import Clock, Database
 
@@ -34,17 +34,7 @@ def settings(clean_db: Database) -> Settings:
 
 
 def canary_course(client: TestClient, **fields: Any) -> dict[str, Any]:
-    pat = patient(
-        client,
-        family_name=CANARIES["surname"],
-        date_of_birth=CANARIES["birth date"],
-        medications=[CANARIES["medication"]],
-        allergies=[CANARIES["allergy"]],
-        phone="+4930123456",
-        reminder_channel="sms",
-        reminder_consent=True,
-    )
-    return book(client, pat, practitioner(client), condition=CANARIES["condition"], **fields)
+    return reading.canary_course(client, CANARIES, **fields)
 
 
 def audit_count(db: Database) -> int:
