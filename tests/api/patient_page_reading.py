@@ -1,7 +1,7 @@
 """Reading the patient's page as a test: the link's path, the alternatives offered, the error summary."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -71,3 +71,10 @@ def canary_course(client: Poster, canaries: dict[str, str], **fields: Any) -> di
         reminder_consent=True,
     )
     return book(client, pat, practitioner(client), condition=canaries["condition"], **fields)
+
+
+def monday_two_weeks_ahead() -> str:
+    """A Monday two to three weeks from today (the real one, for a live server): outside the default notice
+    periods, inside 720 hours."""
+    today = datetime.now(UTC).date()
+    return (today + timedelta(days=14 + (7 - today.weekday()) % 7)).isoformat()

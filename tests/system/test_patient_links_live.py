@@ -7,21 +7,17 @@ key, as a phone's browser is.
 """
 
 import re
-import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from models import Role
 from tests.api import patient_page_reading as reading
 from tests.api.patient_page_reading import as_shown, choices, has_alert, link_path, page_text, shown_moves
-from tests.conftest import Database, make_key
-from tests.system.conftest import REPO, REQUEST_TIMEOUT_SECONDS, LiveApi, clean_env, start_server
+from tests.conftest import Database
+from tests.system.conftest import LiveApi
 
 pytestmark = pytest.mark.system
 
@@ -33,46 +29,7 @@ CANARIES = {
     "birth date": "1959-09-19",
 }
 
-
-def _start() -> str:
-    """A Monday two to three weeks from today: outside the default notice periods, inside 720 hours."""
-    today = datetime.now(UTC).date()
-    return (today + timedelta(days=14 + (7 - today.weekday()) % 7)).isoformat()
-
-
-START = _start()
-
-
-@pytest.fixture
-def served(clean_db: Database, tmp_path: Path) -> Iterator[LiveApi]:
-    admin_key = make_key(clean_db.engine, Role.admin, "patient links test")
-    prolo = str(Path(sys.executable).with_name("prolo"))
-    env = clean_env(
-        PROLO_DATABASE_URL=clean_db.url,
-        PROLO_CLINIC_TIMEZONE="Europe/Berlin",
-        PYTHONPATH=str(REPO),
-        PYTHONUNBUFFERED="1",
-        NO_PROXY="127.0.0.1",
-        no_proxy="127.0.0.1",
-    )
-    server = start_server([prolo, "serve", "--host", "127.0.0.1"], env=env, cwd=tmp_path, logs=tmp_path / "logs")
-    try:
-        yield LiveApi(server=server, admin_key=admin_key)
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def staff(served: LiveApi) -> Iterator[httpx.Client]:
-    with served.client() as http:
-        yield http
-
-
-@pytest.fixture
-def phone(served: LiveApi) -> Iterator[httpx.Client]:
-    """The patient's browser: no key, redirects followed only when a test says so."""
-    with httpx.Client(base_url=served.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as http:
-        yield http
+START = reading.monday_two_weeks_ahead()
 
 
 def canary_course(staff: httpx.Client, **fields: Any) -> dict[str, Any]:
@@ -97,8 +54,9 @@ def set_clinic(staff: httpx.Client, **changes: Any) -> None:
 
 
 def test_opening_changes_nothing_and_confirming_twice_is_one_change(
-    served: LiveApi, staff: httpx.Client, phone: httpx.Client
+    prolo_staff: httpx.Client, prolo_phone: httpx.Client
 ) -> None:
+    staff, phone = prolo_staff, prolo_phone
     course = canary_course(staff)
     session = course["sessions"][0]
     path = link_path(staff, session["id"])
@@ -122,7 +80,10 @@ def test_opening_changes_nothing_and_confirming_twice_is_one_change(
     assert staff.get(f"/v1/sessions/{session['id']}").json()["status"] == "confirmed"
 
 
-def test_cancelling_the_notice_period_the_replacement_and_stopping(staff: httpx.Client, phone: httpx.Client) -> None:
+def test_cancelling_the_notice_period_the_replacement_and_stopping(
+    prolo_staff: httpx.Client, prolo_phone: httpx.Client
+) -> None:
+    staff, phone = prolo_staff, prolo_phone
     course = canary_course(staff)
     sessions = course["sessions"]
     # a session inside the notice period: the patient may not cancel it, staff may
@@ -158,8 +119,9 @@ def test_cancelling_the_notice_period_the_replacement_and_stopping(staff: httpx.
 
 
 def test_a_reschedule_moves_exactly_what_was_shown_and_a_stale_one_nothing(
-    staff: httpx.Client, phone: httpx.Client
+    prolo_staff: httpx.Client, prolo_phone: httpx.Client
 ) -> None:
+    staff, phone = prolo_staff, prolo_phone
     strict = staff.post(
         "/v1/protocols",
         json={"name": "Strict", "injectate": "dextrose 15%", "session_count": 3, "min_interval_days": 14},
@@ -200,8 +162,9 @@ def test_a_reschedule_moves_exactly_what_was_shown_and_a_stale_one_nothing(
 
 
 def test_a_new_phone_ends_the_link_and_the_next_message_carries_a_new_one_and_no_log_holds_a_token(
-    served: LiveApi, staff: httpx.Client, phone: httpx.Client, clean_db: Database
+    prolo_live: LiveApi, prolo_staff: httpx.Client, prolo_phone: httpx.Client, clean_db: Database
 ) -> None:
+    served, staff, phone = prolo_live, prolo_staff, prolo_phone
     course = canary_course(staff)
     session = course["sessions"][0]
     path = link_path(staff, session["id"])
