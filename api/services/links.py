@@ -6,68 +6,43 @@ Whether a link still works is read from rows in the request's own transaction (i
 `revoked_at`, its patient's `link_epoch`, its `expires_at`): a revocation holds in every
 process from its commit on, as nothing is cached.
 
-The secret and the public origin reach the use cases through the database session
-(:func:`use_keys`), set by the shell for each transaction: a use case that plans
-messages without them (a command with no settings) plans them without a link.
+The secret and the public origin reach the use cases through the unit of work
+(`uow.link_keys`, api/store/tokens.py), given by the shell: a use case that plans messages
+without them (a unit opened with none) plans them without a link.
 """
 
 import secrets
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import col
 
 from api.settings import Settings
-from api.store.db import DbSession, alone
 from api.store.errors import LinkGone, LinkUnknown
+from api.store.tokens import LinkKeys
+from api.store.unit_of_work import UnitOfWork
 from models import LinkSecret, Patient, PatientLink, Session
 from scheduling.lifecycle import ACTIVE
 from scheduling.links import MANAGE, link_token, looks_like_token, manage_expires_at, same_token, token_hash
 
-_KEYS = "prolo_link_keys"
 _WRITTEN_TO = ("email", "sms")  # the channels that reach the patient: outbox and none carry no link
-LINK_PATH = "/p/"
 
 
-@dataclass(frozen=True)
-class LinkKeys:
-    """What links are made with: the secret, and the origin patients reach (None: messages carry no link)."""
-
-    secret: bytes
-    public_url: str | None
-
-    def url(self, token: str, origin: str | None = None) -> str | None:
-        """`{origin}/p/{token}`; the configured origin first, else the one given (a request's)."""
-        base = self.public_url or origin
-        return None if base is None else base.rstrip("/") + LINK_PATH + token
-
-
-def use_keys(db: DbSession, keys: LinkKeys | None) -> None:
-    """The link keys for this transaction's use cases (the shell calls it)."""
-    db.info[_KEYS] = keys
-
-
-def keys_of(db: DbSession) -> LinkKeys | None:
-    keys: LinkKeys | None = db.info.get(_KEYS)
-    return keys
-
-
-def load_keys(*, db: DbSession, settings: Settings, now: datetime) -> LinkKeys:
+def load_keys(*, uow: UnitOfWork, settings: Settings, now: datetime) -> LinkKeys:
     """`PROLO_LINK_SECRET`, or the secret kept in the database, made now if there is none (R23)."""
     if settings.link_secret:
         secret = settings.link_secret
     else:
-        row = db.get(LinkSecret, 1)
+        row = uow.find(LinkSecret, 1)
         if row is None:
-            alone(db)  # replicas starting together: the first makes it, the others find it
-            row = db.get(LinkSecret, 1)
+            uow.alone()  # replicas starting together: the first makes it, the others find it
+            row = uow.find(LinkSecret, 1)
         if row is None:
             row = LinkSecret(id=1, secret=secrets.token_urlsafe(32), created_at=now)
-            db.add(row)
-            db.flush()
+            uow.add(row)
+            uow.flush()
         secret = row.secret
     return LinkKeys(secret.encode(), settings.public_url)
 
@@ -85,9 +60,9 @@ def works(link: PatientLink, patient: Patient, now: datetime) -> bool:
     return link.revoked_at is None and link.epoch == patient.link_epoch and now < link.expires_at
 
 
-def manage_link(db: DbSession, keys: LinkKeys, session: Session, patient: Patient, now: datetime) -> PatientLink:
+def manage_link(uow: UnitOfWork, keys: LinkKeys, session: Session, patient: Patient, now: datetime) -> PatientLink:
     """The session's current `manage` link; a new one (its version one up) when the last no longer works."""
-    latest = _latest_manage_links(db, [session.id]).get(session.id)
+    latest = _latest_manage_links(uow, [session.id]).get(session.id)
     if latest is not None and works(latest, patient, now):
         return latest
     link = PatientLink(
@@ -101,57 +76,55 @@ def manage_link(db: DbSession, keys: LinkKeys, session: Session, patient: Patien
         token_hash="",
     )
     link.token_hash = token_hash(token_of(keys, link))
-    db.add(link)
-    db.flush()
+    uow.add(link)
+    uow.flush()
     return link
 
 
-def message_links(db: DbSession, sessions: Iterable[Session], patient: Patient, now: datetime) -> dict[str, str]:
+def message_links(uow: UnitOfWork, sessions: Iterable[Session], patient: Patient, now: datetime) -> dict[str, str]:
     """The link every patient message about these sessions carries, by session id: active sessions still to
-    come, when the shell gave a public origin; none for an archived patient (R24)."""
-    keys = keys_of(db)
+    come, when the shell gave a public origin; none for an archived patient (R24) or one not written to."""
+    keys = uow.link_keys
     writes = patient.reminder_consent and patient.reminder_channel in _WRITTEN_TO
-    if keys is None or keys.public_url is None or patient.archived or not writes:
+    if keys is None or keys.public_url is None or patient.archived or not writes or not uow.writes:
         return {}
     found: dict[str, str] = {}
     for session in sessions:
         if session.status in ACTIVE and session.start_at > now:
-            url = keys.url(token_of(keys, manage_link(db, keys, session, patient, now)))
+            url = keys.url(token_of(keys, manage_link(uow, keys, session, patient, now)))
             assert url is not None  # a public origin is set
             found[str(session.id)] = url
     return found
 
 
-def link_for_session(db: DbSession, session_id: uuid.UUID, now: datetime) -> str | None:
+def link_for_session(uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> str | None:
     """The URL a message about this session carries (confirm requests, change notices …), or None."""
-    session = db.get(Session, session_id)
+    session = uow.find(Session, session_id)
     if session is None:
         return None
-    patient = db.get(Patient, session.patient_id)
-    assert patient is not None  # a foreign key
-    return message_links(db, [session], patient, now).get(str(session_id))
+    patient = uow.get(Patient, session.patient_id)
+    return message_links(uow, [session], patient, now).get(str(session_id))
 
 
-def open_link(db: DbSession, keys: LinkKeys, token: str, now: datetime) -> PatientLink:
+def open_link(uow: UnitOfWork, keys: LinkKeys, token: str, now: datetime) -> PatientLink:
     """The link a token opens: LinkUnknown (404) for no link of Prolo's, LinkGone (410) for one that ended."""
     if not looks_like_token(token):
         raise LinkUnknown()
     query = select(PatientLink).where(col(PatientLink.token_hash) == token_hash(token))
-    link: PatientLink | None = db.execute(query).scalar_one_or_none()
+    link: PatientLink | None = uow.execute(query).scalar_one_or_none()
     if link is None:
         raise LinkUnknown()
-    patient = db.get(Patient, link.patient_id)
-    assert patient is not None  # a foreign key
+    patient = uow.get(Patient, link.patient_id)
     # a new link secret ends every link made with the old one (R23)
     if not same_token(token_of(keys, link), token) or not works(link, patient, now):
         raise LinkGone()
     return link
 
 
-def _latest_manage_links(db: DbSession, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, PatientLink]:
+def _latest_manage_links(uow: UnitOfWork, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, PatientLink]:
     query = (
         select(PatientLink)
         .where(col(PatientLink.session_id).in_(session_ids), col(PatientLink.purpose) == MANAGE)
         .order_by(col(PatientLink.version))
     )
-    return {link.session_id: link for link in db.execute(query).scalars() if link.session_id is not None}
+    return {link.session_id: link for link in uow.execute(query).scalars() if link.session_id is not None}

@@ -11,74 +11,71 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.services.links import keys_of, manage_link, token_of, works
+from api.services.links import manage_link, token_of, works
 from api.services.reminder_plans import sync_patient_reminders
-from api.store.db import DbSession
 from api.store.errors import Conflict
-from api.store.lookups import get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Patient, PatientLink, PatientLinkRead, Session, SessionLink
 from scheduling.lifecycle import ACTIVE
 
 
-def session_link(*, db: DbSession, session_id: uuid.UUID, origin: str, now: datetime) -> SessionLink:
+def session_link(*, uow: UnitOfWork, session_id: uuid.UUID, origin: str, now: datetime) -> SessionLink:
     """The session's current `manage` link (the same URL until a revocation); a new one when it has none."""
-    session = get_or_404(db, Session, session_id)
-    patient = get_or_404(db, Patient, session.patient_id, lock=True)  # two staff asking at once: one link
+    session = uow.get(Session, session_id)
+    patient = uow.lock(Patient, session.patient_id)  # two staff asking at once: one link
     if session.status not in ACTIVE or session.start_at <= now:
-        raise Conflict(
-            "only a session still to come has a link", current_status=session.status, code="session_not_open"
-        )
+        raise Conflict("only a session still to come has a link", current_status=session.status)
     if patient.archived:
-        raise Conflict("the patient is archived: their links have ended", code="patient_archived")
-    keys = keys_of(db)
-    assert keys is not None  # the shell gives them to every transaction
-    link = manage_link(db, keys, session, patient, now)
+        raise Conflict("the patient is archived: their links have ended")
+    keys = uow.link_keys
+    assert keys is not None  # the shell gives them to every unit of work it opens
+    link = manage_link(uow, keys, session, patient, now)
     url = keys.url(token_of(keys, link), origin)
     assert url is not None  # an origin is given
     return SessionLink(link_id=link.id, url=url, purpose=link.purpose, expires_at=link.expires_at)
 
 
-def list_links(*, db: DbSession, patient_id: uuid.UUID) -> list[PatientLinkRead]:
+def list_links(*, uow: UnitOfWork, patient_id: uuid.UUID) -> list[PatientLinkRead]:
     """Every link issued to the patient, newest first; never a token."""
-    get_or_404(db, Patient, patient_id)
+    uow.get(Patient, patient_id)
     query = (
         select(PatientLink)
         .where(col(PatientLink.patient_id) == patient_id)
         .order_by(col(PatientLink.created_at).desc(), col(PatientLink.id).desc())
     )
-    return [PatientLinkRead.model_validate(link, from_attributes=True) for link in db.execute(query).scalars()]
+    return [PatientLinkRead.model_validate(link, from_attributes=True) for link in uow.execute(query).scalars()]
 
 
-def revoke_link(*, db: DbSession, link_id: uuid.UUID, now: datetime) -> PatientLinkRead:
+def revoke_link(*, uow: UnitOfWork, link_id: uuid.UUID, now: datetime) -> PatientLinkRead:
     """End one link now; the patient's pending messages get the session's next link."""
-    found = get_or_404(db, PatientLink, link_id)
-    patient = get_or_404(db, Patient, found.patient_id, lock=True)
-    link = get_or_404(db, PatientLink, link_id, lock=True)
+    found = uow.get(PatientLink, link_id)
+    patient = uow.lock(Patient, found.patient_id)
+    link = uow.lock(PatientLink, link_id)
     if works(link, patient, now):
         link.revoked_at = now
-        db.add(link)
-        sync_patient_reminders(db, patient.id, now)
+        uow.add(link)
+        sync_patient_reminders(uow, patient.id, now)
     return PatientLinkRead.model_validate(link, from_attributes=True)
 
 
-def revoke_patient_links(*, db: DbSession, patient_id: uuid.UUID, now: datetime) -> list[PatientLinkRead]:
+def revoke_patient_links(*, uow: UnitOfWork, patient_id: uuid.UUID, now: datetime) -> list[PatientLinkRead]:
     """End every link of the patient now (the answer: those that still worked); their pending messages get new
     ones."""
-    patient = get_or_404(db, Patient, patient_id, lock=True)
-    ended = [PatientLinkRead.model_validate(link, from_attributes=True) for link in end_all_links(db, patient, now)]
-    sync_patient_reminders(db, patient.id, now)
+    patient = uow.lock(Patient, patient_id)
+    ended = [PatientLinkRead.model_validate(link, from_attributes=True) for link in end_all_links(uow, patient, now)]
+    sync_patient_reminders(uow, patient.id, now)
     return ended
 
 
-def end_all_links(db: DbSession, patient: Patient, now: datetime) -> list[PatientLink]:
+def end_all_links(uow: UnitOfWork, patient: Patient, now: datetime) -> list[PatientLink]:
     """R24: the patient's epoch goes up, so no link made before works; the live ones say when they ended.
     The caller plans the patient's messages again (with the new links) in the same transaction."""
     query = select(PatientLink).where(col(PatientLink.patient_id) == patient.id, col(PatientLink.revoked_at).is_(None))
-    ended = [link for link in db.execute(query).scalars() if works(link, patient, now)]
+    ended = [link for link in uow.execute(query).scalars() if works(link, patient, now)]
     for link in ended:
         link.revoked_at = now
-        db.add(link)
+        uow.add(link)
     patient.link_epoch += 1
-    db.add(patient)
-    db.flush()
+    uow.add(patient)
+    uow.flush()
     return ended

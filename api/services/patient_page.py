@@ -15,10 +15,10 @@ from sqlmodel import col
 
 from api.services.aftercare import rules_of, session_windows
 from api.services.clinic import get_clinic, phone_for_people
-from api.services.links import LinkKeys, open_link
+from api.services.links import open_link
 from api.services.self_service import offered
-from api.store.db import DbSession
-from api.store.lookups import course_sessions, get_or_404
+from api.store.tokens import LinkKeys
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, PatientLink, Practitioner, Reminder, Session
 from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef
 from scheduling.alternatives import Alternative
@@ -103,22 +103,22 @@ def contact(clinic: Clinic) -> ClinicContact:
     return ClinicContact(clinic.name, phone_for_people(clinic), clinic.phone)
 
 
-def clinic_contact(*, db: DbSession) -> ClinicContact:
+def clinic_contact(*, uow: UnitOfWork) -> ClinicContact:
     """The clinic alone: what a page for an unknown or ended link shows (R24)."""
-    return contact(get_clinic(db))
+    return contact(get_clinic(uow))
 
 
-def opened(db: DbSession, keys: LinkKeys, token: str, now: datetime) -> Opened:
+def opened(uow: UnitOfWork, keys: LinkKeys, token: str, now: datetime) -> Opened:
     """The session a working link opens; LinkUnknown or LinkGone otherwise (R24)."""
-    link = open_link(db, keys, token, now)
+    link = open_link(uow, keys, token, now)
     assert link.session_id is not None  # manage links name a session
-    session = get_or_404(db, Session, link.session_id)
+    session = uow.get(Session, link.session_id)
     return Opened(
         link=link,
         session=session,
-        course=get_or_404(db, Course, session.course_id),
-        patient=get_or_404(db, Patient, link.patient_id),
-        clinic=get_clinic(db),
+        course=uow.get(Course, session.course_id),
+        patient=uow.get(Patient, link.patient_id),
+        clinic=get_clinic(uow),
     )
 
 
@@ -132,16 +132,16 @@ def notice_left(found: Opened, now: datetime, hours: int) -> bool:
     return found.session.start_at - now >= timedelta(hours=hours)
 
 
-def patient_page(*, db: DbSession, keys: LinkKeys, token: str, now: datetime) -> PatientPage:
+def patient_page(*, uow: UnitOfWork, keys: LinkKeys, token: str, now: datetime) -> PatientPage:
     """The page a link opens; reading it changes nothing (R25: mail scanners open every link)."""
-    found = opened(db, keys, token, now)
+    found = opened(uow, keys, token, now)
     session, course, clinic = found.session, found.course, found.clinic
     zone = clinic.zone
     open_now = is_open(found, now)
     can_cancel = open_now and notice_left(found, now, clinic.cancel_notice_hours)
     may_move = open_now and notice_left(found, now, clinic.reschedule_notice_hours)
-    alternatives = offered(db, session, course, clinic, now) if may_move else ()
-    counted = [s for s in course_sessions(db, course.id) if s.status in _COUNTED or s.id == session.id]
+    alternatives = offered(uow, session, course, clinic, now) if may_move else ()
+    counted = [s for s in uow.course_sessions(course.id) if s.status in _COUNTED or s.id == session.id]
     counted.sort(key=lambda s: (s.start_at, s.number))
     return PatientPage(
         clinic=contact(clinic),
@@ -150,14 +150,14 @@ def patient_page(*, db: DbSession, keys: LinkKeys, token: str, now: datetime) ->
         count=len(counted),
         start_at=session.start_at.astimezone(zone),
         status=session.status,
-        practitioner=get_or_404(db, Practitioner, session.practitioner_id).name,
-        care=_care(db, clinic, session, course),
+        practitioner=uow.get(Practitioner, session.practitioner_id).name,
+        care=_care(uow, clinic, session, course),
         can_confirm=open_now and session.status == SessionStatus.scheduled,
         can_cancel=can_cancel,
         can_reschedule=bool(alternatives),
-        choices=tuple(_choice(a, course_sessions(db, course.id), clinic) for a in alternatives),
+        choices=tuple(_choice(a, uow.course_sessions(course.id), clinic) for a in alternatives),
         open=open_now,
-        stop_requested=stop_requested(db, session),
+        stop_requested=stop_requested(uow, session),
         cancel_notice_hours=clinic.cancel_notice_hours,
         reschedule_notice_hours=clinic.reschedule_notice_hours,
         replaces=clinic.patient_cancel_replaces,
@@ -165,7 +165,7 @@ def patient_page(*, db: DbSession, keys: LinkKeys, token: str, now: datetime) ->
     )
 
 
-def stop_requested(db: DbSession, session: Session) -> bool:
+def stop_requested(uow: UnitOfWork, session: Session) -> bool:
     """The patient said through the link that they want to stop, and staff have not dealt with it yet."""
     query = select(col(Reminder.id)).where(
         col(Reminder.session_id) == session.id,
@@ -173,14 +173,14 @@ def stop_requested(db: DbSession, session: Session) -> bool:
         col(Reminder.reason) == WANTS_TO_STOP,
         col(Reminder.status) == ReminderStatus.ready,
     )
-    return db.execute(query).first() is not None
+    return uow.execute(query).first() is not None
 
 
-def _care(db: DbSession, clinic: Clinic, session: Session, course: Course) -> tuple[Care, ...]:
+def _care(uow: UnitOfWork, clinic: Clinic, session: Session, course: Course) -> tuple[Care, ...]:
     """The session's aftercare, generic: each rule's kind and dates, never the protocol's own text."""
     if session.status not in WINDOW_STATUSES:
         return ()  # no injection, no aftercare (R14)
-    windows = session_windows(db, clinic, [(SessionRef(str(session.id), session.start_at), rules_of(course))])
+    windows = session_windows(uow, clinic, [(SessionRef(str(session.id), session.start_at), rules_of(course))])
     care = []
     for w in windows:
         note = NSAID_ALTERNATIVE if w.kind == AVOID_MEDICATION and w.medication_class == "nsaid" else None

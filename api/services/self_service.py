@@ -8,24 +8,23 @@ from datetime import datetime, timedelta
 
 from api.services.calendars import load_calendar
 from api.services.planning import planner_values
-from api.store.db import DbSession
-from api.store.lookups import course_sessions, get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Practitioner, Session
 from scheduling import CourseSession
 from scheduling.aftercare import Rule
 from scheduling.alternatives import Alternative, SelfService, alternatives, alternatives_reach, planned_choice
 
 
-def self_service(db: DbSession, session: Session, course: Course, clinic: Clinic, now: datetime) -> SelfService:
+def self_service(uow: UnitOfWork, session: Session, course: Course, clinic: Clinic, now: datetime) -> SelfService:
     """Everything R27 plans a patient's move of `session` with."""
-    rows = course_sessions(db, course.id)
+    rows = uow.course_sessions(course.id)
     values = planner_values(course, len(rows))
     sessions = [CourseSession(s.number, s.start_at, s.end_at, s.status) for s in rows]
     zone = clinic.zone
     span = alternatives_reach(values, zone, sessions, session.number)
     calendar = load_calendar(
-        db,
-        practitioner=get_or_404(db, Practitioner, course.practitioner_id),
+        uow,
+        practitioner=uow.get(Practitioner, course.practitioner_id),
         patient_id=course.patient_id,
         span=span,
         clinic=clinic,
@@ -44,14 +43,16 @@ def self_service(db: DbSession, session: Session, course: Course, clinic: Clinic
     )
 
 
-def offered(db: DbSession, session: Session, course: Course, clinic: Clinic, now: datetime) -> tuple[Alternative, ...]:
+def offered(
+    uow: UnitOfWork, session: Session, course: Course, clinic: Clinic, now: datetime
+) -> tuple[Alternative, ...]:
     """The alternatives the patient's page shows for `session` now."""
-    service = self_service(db, session, course, clinic, now)
+    service = self_service(uow, session, course, clinic, now)
     return alternatives(service, session.number, limit=clinic.self_service_alternatives)
 
 
 def still_offered(
-    db: DbSession, session: Session, course: Course, clinic: Clinic, now: datetime, choice: str
+    uow: UnitOfWork, session: Session, course: Course, clinic: Clinic, now: datetime, choice: str
 ) -> Alternative | None:
     """The alternative `choice` names, if planning it again now gives exactly what the page showed."""
-    return planned_choice(self_service(db, session, course, clinic, now), session.number, choice)
+    return planned_choice(self_service(uow, session, course, clinic, now), session.number, choice)

@@ -7,17 +7,15 @@ software reads it (`GET /v1/reminders?status=ready`) and acknowledges it as ever
 
 from datetime import datetime, timedelta
 
-from api.store import audit
-from api.store.db import DbSession, insert_rows
+from api.store.unit_of_work import UnitOfWork
 from models import Reminder, Session
-from models.base import new_id, table_of
+from models.base import new_id
 from scheduling.reminders import CLINIC, ReminderKind, ReminderStatus, reminder_key
 
-_REMINDER = table_of(Reminder)
 _KEPT_FOR = timedelta(days=30)  # an unanswered staff item never expires in the outbox; this only bounds R20's check
 
 
-def raise_patient_action(db: DbSession, session: Session, *, reason: str, text: str, now: datetime) -> None:
+def raise_patient_action(uow: UnitOfWork, session: Session, *, reason: str, text: str, now: datetime) -> None:
     """A `patient_action` item about `session` (`reason`: `cancelled`, `rescheduled`, `wants_to_stop`)."""
     kind = ReminderKind.patient_action
     row = {
@@ -40,5 +38,4 @@ def raise_patient_action(db: DbSession, session: Session, *, reason: str, text: 
         "body": text,
         "created_at": now,
     }
-    insert_rows(db.connection(), _REMINDER, [row])
-    audit.record(db, "reminder", [(row["id"], None, row)])
+    uow.insert(Reminder, [row])

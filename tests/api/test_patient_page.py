@@ -94,7 +94,7 @@ def test_r26_confirm_twice_is_one_change_audited_with_the_link(client: TestClien
     assert audit_count(clean_db) == after_first > before
     assert client.get(f"/v1/sessions/{session['id']}").json()["status"] == "confirmed"
     events = client.get("/v1/audit-events", params={"entity_id": session["id"]}).json()["items"]
-    assert events[-1]["actor"] == {"id": link_id, "name": "patient link, session 1", "role": "patient_link"}
+    assert events[-1]["actor"] == {"id": link_id, "name": "patient link", "role": "patient_link"}
 
 
 def test_r26_inside_the_notice_period_the_patient_may_not_cancel_but_staff_may(

@@ -20,7 +20,7 @@ async def session_link(session_id: uuid.UUID, http: Request, tx: TransactionDep)
     most 90 days). Every reminder about the session carries it. Hand it to the patient only."""
     origin = str(http.base_url)
     return await tx.write(
-        lambda db: patient_links.session_link(db=db, session_id=session_id, origin=origin, now=tx.now),
+        lambda uow: patient_links.session_link(uow=uow, session_id=session_id, origin=origin, now=tx.now),
         secret=lambda made: f"a link to session {session_id}: ask again for its URL",
     )
 
@@ -28,17 +28,17 @@ async def session_link(session_id: uuid.UUID, http: Request, tx: TransactionDep)
 @router.get("/v1/patients/{patient_id}/links", response_model=list[PatientLinkRead], summary="A patient's links")
 async def list_links(patient_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Every link issued to the patient, newest first, with when it expires or was revoked (never the URL)."""
-    return await tx.read(lambda db: patient_links.list_links(db=db, patient_id=patient_id))
+    return await tx.read(lambda uow: patient_links.list_links(uow=uow, patient_id=patient_id))
 
 
 @router.post("/v1/links/{link_id}/revoke", response_model=PatientLinkRead, summary="Revoke one link")
 async def revoke_link(link_id: uuid.UUID, tx: TransactionDep) -> Response:
     """The link stops working at once (410) in every process; messages still to go get the session's new link."""
-    return await tx.write(lambda db: patient_links.revoke_link(db=db, link_id=link_id, now=tx.now))
+    return await tx.write(lambda uow: patient_links.revoke_link(uow=uow, link_id=link_id, now=tx.now))
 
 
 @router.post("/v1/patients/{patient_id}/links/revoke", response_model=list[PatientLinkRead], summary="Revoke all links")
 async def revoke_patient_links(patient_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Every link of the patient stops working at once; messages still to go get new ones. The answer lists the
     links that ended."""
-    return await tx.write(lambda db: patient_links.revoke_patient_links(db=db, patient_id=patient_id, now=tx.now))
+    return await tx.write(lambda uow: patient_links.revoke_patient_links(uow=uow, patient_id=patient_id, now=tx.now))

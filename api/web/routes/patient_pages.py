@@ -16,9 +16,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.patient_page.render import render_ended, render_page
 from api.services import patient_actions, patient_page
-from api.services.links import LinkKeys
-from api.store.db import DbSession
+from api.store import actors
 from api.store.errors import LinkGone, LinkUnknown, PatientRefused
+from api.store.tokens import LinkKeys
+from api.store.unit_of_work import UnitOfWork
 from api.web.transaction import TransactionDep
 
 router = APIRouter(prefix="/p", include_in_schema=False)
@@ -47,12 +48,12 @@ def _keys(http: Request) -> LinkKeys:
 async def _page(http: Request, tx: TransactionDep, token: str, *, done: str | None, error: str | None) -> Response:
     keys = _keys(http)
 
-    def read(db: DbSession) -> tuple[int, str]:
+    def read(uow: UnitOfWork) -> tuple[int, str]:
         try:
-            page = patient_page.patient_page(db=db, keys=keys, token=token, now=tx.now)
+            page = patient_page.patient_page(uow=uow, keys=keys, token=token, now=tx.now)
         except (LinkUnknown, LinkGone) as exc:
             gone = isinstance(exc, LinkGone)
-            return (410 if gone else 404), render_ended(patient_page.clinic_contact(db=db), gone=gone)
+            return (410 if gone else 404), render_ended(patient_page.clinic_contact(uow=uow), gone=gone)
         return (409 if error else 200), render_page(page, token=token, done=done, error=error)
 
     status_code, body = await tx.run(read)
@@ -67,10 +68,14 @@ async def show(
     return await _page(http, tx, token, done=done, error=None)
 
 
-async def _act(http: Request, tx: TransactionDep, token: str, action: Callable[[DbSession, LinkKeys], str]) -> Response:
+async def _act(
+    http: Request, tx: TransactionDep, token: str, action: Callable[[UnitOfWork, LinkKeys], str]
+) -> Response:
     keys = _keys(http)
     try:
-        outcome = await tx.run(lambda db: action(db, keys), write=True)
+        # the link is the actor (R28): found first, then the change made in its name, the link checked again
+        link_id = await tx.run(lambda uow: patient_actions.link_id(uow=uow, keys=keys, token=token, now=tx.now))
+        outcome = await tx.run(lambda uow: action(uow, keys), actor=actors.patient_link(link_id))
     except (LinkUnknown, LinkGone, PatientRefused) as exc:
         # nothing was written; the page answers as it is now, with why (R26), or the link's end (R24)
         error = exc.code if isinstance(exc, PatientRefused) else None
@@ -88,7 +93,7 @@ async def _form(http: Request) -> dict[str, str]:
 async def confirm(token: Token, http: Request, tx: TransactionDep) -> Response:
     """The patient will come."""
     return await _act(
-        http, tx, token, lambda db, keys: patient_actions.confirm(db=db, keys=keys, token=token, now=tx.now)
+        http, tx, token, lambda uow, keys: patient_actions.confirm(uow=uow, keys=keys, token=token, now=tx.now)
     )
 
 
@@ -97,7 +102,9 @@ async def cancel(token: Token, http: Request, tx: TransactionDep) -> Response:
     """The patient cannot come (`reason=cannot_make_it`), or wants to stop (`reason=stop_treatment`)."""
     reason = (await _form(http)).get("reason")
     act = patient_actions.cancel
-    return await _act(http, tx, token, lambda db, keys: act(db=db, keys=keys, token=token, reason=reason, now=tx.now))
+    return await _act(
+        http, tx, token, lambda uow, keys: act(uow=uow, keys=keys, token=token, reason=reason, now=tx.now)
+    )
 
 
 @router.post("/{token}/reschedule", name="patient_reschedule")
@@ -105,4 +112,6 @@ async def reschedule(token: Token, http: Request, tx: TransactionDep) -> Respons
     """The patient moves the session to one of the alternatives the page showed (`choice=`)."""
     choice = (await _form(http)).get("choice")
     act = patient_actions.reschedule
-    return await _act(http, tx, token, lambda db, keys: act(db=db, keys=keys, token=token, choice=choice, now=tx.now))
+    return await _act(
+        http, tx, token, lambda uow, keys: act(uow=uow, keys=keys, token=token, choice=choice, now=tx.now)
+    )
