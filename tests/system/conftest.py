@@ -222,6 +222,39 @@ def live_api(clean_db: Database, tmp_path: Path) -> Iterator[LiveApi]:
         server.stop()
 
 
+@pytest.fixture
+def prolo_live(clean_db: Database, tmp_path: Path) -> Iterator[LiveApi]:
+    """`prolo serve` as in production (its logging, its link secret, links naming the address it serves on)."""
+    admin_key = make_key(clean_db.engine, Role.admin, "live test admin")
+    prolo = str(Path(sys.executable).with_name("prolo"))
+    env = clean_env(
+        PROLO_DATABASE_URL=clean_db.url,
+        PROLO_CLINIC_TIMEZONE="Europe/Berlin",
+        PYTHONPATH=str(REPO),
+        PYTHONUNBUFFERED="1",
+        NO_PROXY="127.0.0.1",
+        no_proxy="127.0.0.1",
+    )
+    server = start_server([prolo, "serve", "--host", "127.0.0.1"], env=env, cwd=tmp_path, logs=tmp_path / "logs")
+    try:
+        yield LiveApi(server=server, admin_key=admin_key)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def prolo_staff(prolo_live: LiveApi) -> Iterator[httpx.Client]:
+    with prolo_live.client() as http:
+        yield http
+
+
+@pytest.fixture
+def prolo_phone(prolo_live: LiveApi) -> Iterator[httpx.Client]:
+    """The patient's browser: no key, redirects followed only when a test says so."""
+    with httpx.Client(base_url=prolo_live.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as http:
+        yield http
+
+
 def assert_problem(response: httpx.Response | httpx2.Response, status: int) -> dict[str, Any]:
     """An RFC 9457 problem answer with this status; its body."""
     assert response.status_code == status, response.text
