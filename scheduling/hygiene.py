@@ -46,6 +46,7 @@ from scheduling.reminders import (
 ALREADY_CONFIRMED, SESSION_NOT_ACTIVE = "already_confirmed", "session_not_active"
 COURSE_ON_HOLD, COURSE_CANCELLED, NO_NET_CHANGE = "course_on_hold", "course_cancelled", "no_net_change"
 MERGED = ReminderStatus.merged
+DEFAULT_CHANGE_GRACE_MINUTES = 5  # R37: SPEC's default for the clinic's change_grace_minutes
 
 # R36: the messages a completed session keeps when its course stops (the injection happened)
 AFTERCARE_KINDS = frozenset({AFTERCARE_START, AFTERCARE_END, ReminderKind.exercise, ReminderKind.follow_up})

@@ -416,6 +416,11 @@ def _patient_day_due(day: date, settings: ReminderSettings) -> datetime:
     return end_at if end_at.astimezone(settings.zone).date() == day else evening_at
 
 
+def skip_reason(contact: PatientContact) -> str | None:
+    """R18: why a patient message cannot go to ``contact``; None if it can."""
+    return _skip_reason(contact)
+
+
 def _skip_reason(contact: PatientContact) -> str | None:
     """R18: why a patient reminder cannot go, checked in this order; None if it can."""
     if contact.archived:

@@ -10,11 +10,14 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DbSession
@@ -189,16 +192,32 @@ def test_reminder_keys_survive_0006_both_ways_and_stay_unique_per_session(scratc
         )
 
 
+def _json(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def test_s7_0007_records_the_default_protocol_as_0001_made_it_once(scratch_engine: Engine) -> None:
     """A database that edited its default protocol before 0007 gets its creation recorded as it was made,
     not as it is; downgrading keeps that event (the trail is append-only) and upgrading again adds none."""
     upgrade(scratch_engine, "0006")
-    settings = Settings(database_url=scratch_engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings, engine=scratch_engine)) as client:
-        client.headers["X-API-Key"] = make_key(scratch_engine, Role.admin)
-        (default,) = [p for p in client.get("/v1/protocols").json()["items"] if p["is_default"]]
-        renamed = client.patch(f"/v1/protocols/{default['id']}", json={"name": "Dextrose, our way"})
-        assert renamed.status_code == 200, renamed.text
+    # the rename as the app of 0006 wrote it (today's app reads columns 0006 does not have): the row and its event
+    event = sa.table(
+        "audit_event",
+        *(sa.column(n) for n in ("txid", "at", "actor_name", "actor_role", "action", "entity_type", "entity_id")),
+        sa.column("before", sa.JSON().with_variant(JSONB(), "postgresql")),
+        sa.column("after", sa.JSON().with_variant(JSONB(), "postgresql")),
+    )
+    with scratch_engine.begin() as conn:
+        made = conn.execute(text("SELECT * FROM protocol WHERE is_default")).mappings().one()
+        default = {**made, "id": str(uuid.UUID(str(made["id"]))), "rules": _json(made["rules"])}
+        conn.execute(text("UPDATE protocol SET name = 'Dextrose, our way' WHERE is_default"))
+        conn.execute(
+            event.insert().values(
+                txid=0, at=datetime.now(UTC), actor_name="admin", actor_role="admin", action="protocols.update",
+                entity_type="protocol", entity_id=default["id"],
+                before=default, after={**default, "name": "Dextrose, our way"},
+            )
+        )  # fmt: skip
 
     def creations() -> list[tuple[str, str]]:
         with scratch_engine.connect() as conn:
