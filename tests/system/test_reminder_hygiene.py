@@ -13,35 +13,23 @@ from api.web.app import create_app
 from models import Role
 from tests.api.helpers import OLD_REMINDERS, book, clinic_settings, patient, practitioner
 from tests.conftest import Clock, Database, make_key
-from tests.system.receivers import WebhookReceiver, webhook_receiver
+from tests.system.conftest import SMS_SECRET
+from tests.system.receivers import WebhookReceiver
 
 pytestmark = pytest.mark.system
 
-SECRET = "webhook-secret-for-tests"
 PHONE = "+4915112345678"
 PATIENT_KINDS = ("appointment", "confirm_request", "aftercare_start", "aftercare_end", "exercise", "change_notice")
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with webhook_receiver(SECRET) as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def api(clean_db: Database, clock: Clock, hook: WebhookReceiver) -> Iterator[TestClient]:
+def api(clean_db: Database, clock: Clock, sms_hook: WebhookReceiver) -> Iterator[TestClient]:
     settings = Settings(
         database_url=clean_db.url,
         clinic_timezone="Europe/Berlin",
         api_key_cache_seconds=0,
-        sms_webhook_url=hook.url,
-        sms_webhook_secret=SECRET,
+        sms_webhook_url=sms_hook.url,
+        sms_webhook_secret=SMS_SECRET,
     )
     with TestClient(create_app(settings, engine=clean_db.engine, clock=clock)) as client:
         client.headers["Authorization"] = f"Bearer {make_key(clean_db.engine, Role.admin)}"
@@ -67,8 +55,8 @@ def dispatch(api: TestClient) -> dict[str, int]:
     return ok(api.post("/v1/reminders/dispatch", json={}))
 
 
-def texts(hook: WebhookReceiver) -> list[str]:
-    return [p["body"] for payloads in hook.deliveries.values() for p in payloads]
+def texts(sms_hook: WebhookReceiver) -> list[str]:
+    return [p["body"] for payloads in sms_hook.deliveries.values() for p in payloads]
 
 
 def sms_patient(api: TestClient, **fields: Any) -> dict[str, Any]:
@@ -157,7 +145,7 @@ def _withdraw_consent(api: TestClient, clock: Clock, course: dict[str, Any]) -> 
     ],
 )
 def test_r36_each_change_leaves_no_stale_message_and_says_why(
-    api: TestClient, clock: Clock, hook: WebhookReceiver, change: Change, reason: str, notice: bool
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver, change: Change, reason: str, notice: bool
 ) -> None:
     course = book(api, sms_patient(api), practitioner(api), session_count=1)  # Mon 1 Mar 09:00
     session_id = course["sessions"][0]["id"]
@@ -175,13 +163,13 @@ def test_r36_each_change_leaves_no_stale_message_and_says_why(
     dispatch(api)
     at(clock, "2027-03-10T09:00:00+01:00")  # every other message's time has come
     dispatch(api)
-    sent = texts(hook)
+    sent = texts(sms_hook)
     assert all("Your sessions have changed: session 1: cancelled" in body for body in sent)
     assert len(sent) == (1 if notice and reason != "patient_archived" else 0)
 
 
 def test_r36_a_completed_sessions_aftercare_survives_a_hold(
-    api: TestClient, clock: Clock, hook: WebhookReceiver
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver
 ) -> None:
     course = book(api, sms_patient(api), practitioner(api), session_count=2)
     first, second = course["sessions"]
@@ -200,7 +188,7 @@ def test_r36_a_completed_sessions_aftercare_survives_a_hold(
     for day in ("2027-03-03T09:01:00+01:00", "2027-03-06T09:01:00+01:00"):  # exercises; NSAIDs fine again
         at(clock, day)
         dispatch(api)
-    sent = texts(hook)
+    sent = texts(sms_hook)
     assert any("please start the exercises" in body for body in sent)
     assert any("you may take anti-inflammatory painkillers (NSAIDs) again" in body for body in sent)
     assert not any("reminder of your appointment" in body for body in sent)
@@ -210,7 +198,7 @@ def test_r36_a_completed_sessions_aftercare_survives_a_hold(
 
 
 def test_r37_three_quick_moves_send_one_notice_with_the_final_times(
-    api: TestClient, clock: Clock, hook: WebhookReceiver
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver
 ) -> None:
     course = book(api, sms_patient(api), practitioner(api), session_count=2)
     second = course["sessions"][1]  # Mon 15 Mar 09:00
@@ -226,10 +214,10 @@ def test_r37_three_quick_moves_send_one_notice_with_the_final_times(
 
     at(clock, "2027-03-02T10:06:00+01:00")
     dispatch(api)
-    assert texts(hook) == []  # still within the grace
+    assert texts(sms_hook) == []  # still within the grace
     at(clock, "2027-03-02T10:08:00+01:00")
     dispatch(api)
-    [body] = texts(hook)
+    [body] = texts(sms_hook)
     assert "session 2: now Thu 18 Mar 2027 at 09:00 (was Mon 15 Mar 2027 at 09:00)" in body
     assert "16 Mar" not in body and "17 Mar" not in body
 
@@ -239,11 +227,13 @@ def test_r37_three_quick_moves_send_one_notice_with_the_final_times(
     [again] = live(api, kind="change_notice")
     at(clock, "2027-03-02T11:06:00+01:00")
     dispatch(api)
-    assert "session 2: now Mon 15 Mar 2027 at 09:00 (was Thu 18 Mar 2027 at 09:00)" in texts(hook)[-1]
+    assert "session 2: now Mon 15 Mar 2027 at 09:00 (was Thu 18 Mar 2027 at 09:00)" in texts(sms_hook)[-1]
     assert again["id"] != notice["id"]
 
 
-def test_r37_a_move_undone_within_the_grace_sends_nothing(api: TestClient, clock: Clock, hook: WebhookReceiver) -> None:
+def test_r37_a_move_undone_within_the_grace_sends_nothing(
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver
+) -> None:
     course = book(api, sms_patient(api), practitioner(api), session_count=2)
     second = course["sessions"][1]
     at(clock, "2027-03-02T10:00:00+01:00")
@@ -255,10 +245,10 @@ def test_r37_a_move_undone_within_the_grace_sends_nothing(api: TestClient, clock
     assert (notice["status"], notice["reason"]) == ("cancelled", "no_net_change")
     at(clock, "2027-03-02T10:30:00+01:00")
     dispatch(api)
-    assert texts(hook) == []
+    assert texts(sms_hook) == []
 
 
-def test_r37_changes_made_at_the_desk_send_nothing(api: TestClient, clock: Clock, hook: WebhookReceiver) -> None:
+def test_r37_changes_made_at_the_desk_send_nothing(api: TestClient, clock: Clock, sms_hook: WebhookReceiver) -> None:
     course = book(api, sms_patient(api), practitioner(api), session_count=3)
     _, second, third = course["sessions"]
     at(clock, "2027-03-02T10:00:00+01:00")
@@ -273,16 +263,16 @@ def test_r37_changes_made_at_the_desk_send_nothing(api: TestClient, clock: Clock
     assert reminders(api, kind="change_notice") == []
     at(clock, "2027-03-02T10:30:00+01:00")
     dispatch(api)
-    assert texts(hook) == []
+    assert texts(sms_hook) == []
 
 
-def test_r37_a_replacement_is_announced_as_new(api: TestClient, clock: Clock, hook: WebhookReceiver) -> None:
+def test_r37_a_replacement_is_announced_as_new(api: TestClient, clock: Clock, sms_hook: WebhookReceiver) -> None:
     course = book(api, sms_patient(api), practitioner(api), session_count=2)
     at(clock, "2027-03-02T10:00:00+01:00")
     answer = ok(api.post(f"/v1/sessions/{course['sessions'][1]['id']}/cancel", json={"reason": "ill", "replace": True}))
     at(clock, "2027-03-02T10:06:00+01:00")
     dispatch(api)
-    [body] = texts(hook)
+    [body] = texts(sms_hook)
     assert "session 2: cancelled (was Mon 15 Mar 2027 at 09:00)" in body
     new = datetime.fromisoformat(answer["replacement"]["start_local"])
     assert f"session 3: new, on {new.strftime('%a')} {new.day} {new.strftime('%b %Y at %H:%M')}" in body
@@ -291,17 +281,19 @@ def test_r37_a_replacement_is_announced_as_new(api: TestClient, clock: Clock, ho
 # -- R38 ---------------------------------------------------------------------------------------------------------
 
 
-def test_r38_two_same_day_reminders_send_one_message(api: TestClient, clock: Clock, hook: WebhookReceiver) -> None:
+def test_r38_two_same_day_reminders_send_one_message(api: TestClient, clock: Clock, sms_hook: WebhookReceiver) -> None:
     book(api, sms_patient(api), practitioner(api), session_count=1)  # Mon 1 Mar 09:00
     at(clock, "2027-03-01T08:01:00+01:00")
     dispatch(api)
     at(clock, "2027-03-01T09:01:00+01:00")
     dispatch(api)
-    [body] = texts(hook)  # the 2 h reminder (08:00) carries "avoid NSAIDs" (09:00)
+    [body] = texts(sms_hook)  # the 2 h reminder (08:00) carries "avoid NSAIDs" (09:00)
     assert "reminder of your appointment at" in body and "Please avoid anti-inflammatory painkillers" in body
 
 
-def test_r38_cancelling_the_carrier_merges_the_rest_again(api: TestClient, clock: Clock, hook: WebhookReceiver) -> None:
+def test_r38_cancelling_the_carrier_merges_the_rest_again(
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver
+) -> None:
     rules = [
         {"code": "avoid_nsaids", "kind": "avoid_medication", "start_offset_days": 0, "duration_days": 5,
          "instruction": "No NSAIDs.", "medication_class": "nsaid"},
@@ -328,7 +320,7 @@ def test_r38_cancelling_the_carrier_merges_the_rest_again(api: TestClient, clock
     assert new_carrier["kind"] in ("aftercare_start", "exercise") and rider["merged_into"] == new_carrier["id"]
     at(clock, "2027-03-01T09:01:00+01:00")
     dispatch(api)
-    [body] = texts(hook)
+    [body] = texts(sms_hook)
     assert "Please avoid anti-inflammatory painkillers" in body and "please start the exercises" in body
     assert "reminder of your appointment" not in body
 
