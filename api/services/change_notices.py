@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.services.clinic import phone_for_people
-from api.store.db import DbSession
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Patient, Reminder, Session
 from scheduling import messages
 from scheduling.hygiene import NO_NET_CHANGE, SessionChange, SessionNow, changes, notice_due, notice_key
@@ -29,12 +29,12 @@ _TOLD = (ReminderStatus.sent, ReminderStatus.sending)
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-def sync_change_notice(db: DbSession, patient: Patient, clinic: Clinic, now: datetime) -> None:
+def sync_change_notice(uow: UnitOfWork, patient: Patient, clinic: Clinic, now: datetime) -> None:
     """R37: make the patient's pending change notice say what differs now from what they were told."""
-    db.flush()
-    sessions = list(db.execute(select(Session).where(col(Session.patient_id) == patient.id)).scalars())
+    uow.flush()
+    sessions = list(uow.execute(select(Session).where(col(Session.patient_id) == patient.id)).scalars())
     notices = list(
-        db.execute(
+        uow.execute(
             select(Reminder).where(col(Reminder.patient_id) == patient.id, col(Reminder.kind) == CHANGE_NOTICE)
         ).scalars()
     )
@@ -52,7 +52,7 @@ def sync_change_notice(db: DbSession, patient: Patient, clinic: Clinic, now: dat
             notice.status, notice.reason = ReminderStatus.cancelled, None if found else NO_NET_CHANGE
     if not found:
         return
-    db.flush()  # the replaced notice leaves the one-pending-per-slot index first
+    uow.flush()  # the replaced notice leaves the one-pending-per-slot index first
     values = _notice(patient, clinic, found)
     if keep is not None:  # it still says what holds: its grace runs from the change that made it; it goes
         for name, value in values.items():  # where, how and with the words the patient's details say now
@@ -70,7 +70,7 @@ def sync_change_notice(db: DbSession, patient: Patient, clinic: Clinic, now: dat
         again.attempts, again.last_error = 0, None
         return
     by_id = {str(s.id): s for s in sessions}
-    db.add(
+    uow.add(
         Reminder(
             kind=CHANGE_NOTICE,
             audience=PATIENT,

@@ -12,13 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.fhir import resources as fhir
 from api.services.aftercare import rules_of, session_windows
 from api.services.clinic import get_clinic
-from api.store.lookups import get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Course, Patient, Practitioner, Reminder, Session
 from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef, Window
 from scheduling.medications import find_in_class
@@ -29,18 +28,18 @@ def urn(value: uuid.UUID | str) -> str:
     return f"urn:uuid:{value}"
 
 
-def course_bundle(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     """The course, its patient, practitioner, sessions and reminders as one FHIR R4 Bundle."""
-    course = get_or_404(db, Course, course_id)
-    patient = get_or_404(db, Patient, course.patient_id)
-    practitioner = get_or_404(db, Practitioner, course.practitioner_id)
-    clinic = get_clinic(db)
+    course = uow.get(Course, course_id)
+    patient = uow.get(Patient, course.patient_id)
+    practitioner = uow.get(Practitioner, course.practitioner_id)
+    clinic = get_clinic(uow)
     zone = clinic.zone
     sessions = list(
-        db.execute(select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number))).scalars()
+        uow.execute(select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number))).scalars()
     )
     reminders = list(
-        db.execute(
+        uow.execute(
             select(Reminder)
             .where(col(Reminder.session_id).in_([s.id for s in sessions]))
             .order_by(col(Reminder.due_at), col(Reminder.id))
@@ -56,7 +55,7 @@ def course_bundle(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> dict
     }
     # Every session's windows, cancelled ones too: their activities show the aftercare was called off.
     rules = rules_of(course)
-    windows = session_windows(db, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
+    windows = session_windows(uow, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
     by_session = {str(s.id): s for s in sessions}
     by_id = {r.id: r for r in reminders}
     today = now.astimezone(zone).date()
@@ -78,7 +77,9 @@ def course_bundle(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> dict
         fhir.care_plan(course, urls, activities, period),
         *(fhir.appointment(s, course, urls, names, _advice(s, windows)) for s in sessions),
         *(
-            fhir.communication_request(r, {**urls, "appointment": urn(r.session_id)}, by_id.get(r.merged_into))
+            fhir.communication_request(
+                r, {**urls, "appointment": urn(r.session_id)}, by_id.get(r.merged_into) if r.merged_into else None
+            )
             for r in reminders
         ),
     ]

@@ -28,11 +28,9 @@ from sqlmodel import col
 from api.services.calendars import load_open_days, local_day_bounds
 from api.services.change_notices import sync_change_notice
 from api.services.clinic import get_clinic, phone_for_people
-from api.store import audit
-from api.store.db import DbSession, insert_rows
-from api.store.lookups import lock_courses
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Reminder, Session
-from models.base import new_id, table_of
+from models.base import new_id
 from scheduling.aftercare import Rule, SessionRef, follow_up_rule_days
 from scheduling.hygiene import merge_same_day, stale_reason
 from scheduling.lifecycle import CourseStatus, SessionStatus
@@ -51,7 +49,6 @@ from scheduling.reminders import (
 )
 from scheduling.spans import DateRange
 
-_REMINDER = table_of(Reminder)
 _REPLANNABLE = (ReminderStatus.pending, ReminderStatus.skipped)
 _STOPPED = (CourseStatus.cancelled, CourseStatus.on_hold)  # R9: their reminders stop
 # not yet delivered: a retry of one being sent goes out again, so it too follows the patient's address
@@ -60,32 +57,32 @@ _JUST_BEFORE = timedelta(microseconds=1)
 
 
 def plan_new_course_reminders(
-    db: DbSession, course: Course, sessions: list[Session], now: datetime, *, patient: Patient, clinic: Clinic
+    uow: UnitOfWork, course: Course, sessions: list[Session], now: datetime, *, patient: Patient, clinic: Clinic
 ) -> None:
     """Every reminder of a course booked in this transaction, which has none yet; call before the commit.
 
     The course and its sessions are stored already: the reminders refer to them.
     """
-    plans = _same_day(_plan(db, course, sessions, now, patient, clinic), clinic)
-    _insert(db, plans, {p.idempotency_key: new_id() for p in plans}, course, patient, sessions, now)
+    plans = _same_day(_plan(uow, course, sessions, now, patient, clinic), clinic)
+    _insert(uow, plans, {p.idempotency_key: new_id() for p in plans}, course, patient, sessions, now)
 
 
-def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
+def sync_course_reminders(uow: UnitOfWork, course: Course, now: datetime) -> None:
     """Replan every reminder of the course's sessions, and the patient's change notice (R37); call before
     the use case commits."""
-    db.flush()
-    sessions = list(db.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
-    existing = {
+    uow.flush()
+    sessions = list(uow.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
+    existing: dict[str, Any] = {
         r.idempotency_key: r
-        for r in db.execute(
+        for r in uow.execute(
             select(Reminder).where(
                 col(Reminder.session_id).in_([s.id for s in sessions]), col(Reminder.kind) != CHANGE_NOTICE
             )
         ).scalars()
     }
-    patient = db.get(Patient, course.patient_id)
+    patient = uow.find(Patient, course.patient_id)
     assert patient is not None  # a foreign key
-    clinic = get_clinic(db)
+    clinic = get_clinic(uow)
     live = _live(existing)  # not yet on its way: replanned freely
     sending = {key for key, row in existing.items() if row.status == ReminderStatus.sending}
     keep = live | sending
@@ -95,7 +92,7 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
     kept = [s for s in sessions if course.status not in _STOPPED or s.status == SessionStatus.completed]
     planned = [
         p
-        for p in (_plan(db, course, kept, since, patient, clinic) if kept else [])
+        for p in (_plan(uow, course, kept, since, patient, clinic) if kept else [])
         if p.due_at > now or p.idempotency_key in keep
     ]
     # what has left (sent, failed, riding with one that left) is never planned again (R19); one being sent
@@ -114,7 +111,7 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
             session = by_id[row.session_id]
             reason = stale_reason(row.kind, row.offset_minutes, session.status, course.status, settings)
             row.status, row.reason, row.merged_into = ReminderStatus.cancelled, reason or row.reason, None
-    db.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
+    uow.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
     ids = {key: existing[key].id if key in existing else new_id() for key in wanted}
     new_plans, carriers = [], {}
     for key, plan in wanted.items():
@@ -131,11 +128,11 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
             carriers[key] = ids[plan.merged_into] if plan.merged_into else None
         if row.status in _FOLLOWS_THE_PATIENT:
             _address(row, plan, patient)
-    _insert(db, new_plans, ids, course, patient, sessions, now)
+    _insert(uow, new_plans, ids, course, patient, sessions, now)
     for key, carrier in carriers.items():  # after the insert: a rider may ride with a new carrier
         if existing[key].merged_into != carrier:
             existing[key].merged_into = carrier
-    sync_change_notice(db, patient, clinic, now)
+    sync_change_notice(uow, patient, clinic, now)
 
 
 def _live(existing: dict[str, Reminder]) -> set[str]:
@@ -170,17 +167,17 @@ def _address(row: Reminder, plan: PlannedReminder, patient: Patient) -> None:
             setattr(row, name, value)
 
 
-def sync_patient_reminders(db: DbSession, patient_id: uuid.UUID, now: datetime) -> None:
+def sync_patient_reminders(uow: UnitOfWork, patient_id: uuid.UUID, now: datetime) -> None:
     """A patient changed (contact, channel, consent, name, archived): replan all their courses."""
-    for course in db.execute(select(Course).where(col(Course.patient_id) == patient_id)).scalars():
-        sync_course_reminders(db, course, now)
+    for course in uow.execute(select(Course).where(col(Course.patient_id) == patient_id)).scalars():
+        sync_course_reminders(uow, course, now)
 
 
-def replan_follow_ups(db: DbSession, now: datetime, *, days: DateRange | None = None) -> None:
+def replan_follow_ups(uow: UnitOfWork, now: datetime, *, days: DateRange | None = None) -> None:
     """The clinic's open days changed (a closure, its opening hours): replan every course with a follow-up
     call still to come on `days` or up to FOLLOW_UP_REACH_DAYS after them (a call that waited past a closure
     comes back when it is lifted); on any day when `days` is None (R16, R19)."""
-    db.flush()
+    uow.flush()
     calls = (
         select(col(Session.course_id))
         .join(Reminder, col(Reminder.session_id) == col(Session.id))
@@ -189,10 +186,10 @@ def replan_follow_ups(db: DbSession, now: datetime, *, days: DateRange | None = 
     )
     if days is not None:
         last = days.end_date + timedelta(days=FOLLOW_UP_REACH_DAYS)
-        start, end = local_day_bounds(days.start_date, last, get_clinic(db).zone)
+        start, end = local_day_bounds(days.start_date, last, get_clinic(uow).zone)
         calls = calls.where(col(Reminder.due_at) >= start, col(Reminder.due_at) < end)
-    for course in lock_courses(db, list(db.execute(calls).scalars())):
-        sync_course_reminders(db, course, now)
+    for course in uow.lock_courses(list(uow.execute(calls).scalars())):
+        sync_course_reminders(uow, course, now)
 
 
 def reminder_settings(clinic: Clinic) -> ReminderSettings:
@@ -209,7 +206,7 @@ def reminder_settings(clinic: Clinic) -> ReminderSettings:
 
 
 def _plan(
-    db: DbSession, course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
+    uow: UnitOfWork, course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
 ) -> list[PlannedReminder]:
     settings = reminder_settings(clinic)
     contact = PatientContact(
@@ -223,7 +220,7 @@ def _plan(
     rules = [Rule(**rule) for rule in course.rules]
     refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
     # R16: the follow-up calls go on open days, the same ones the handout and the feeds show
-    open_days = load_open_days(db, clinic=clinic, follow_up_days=follow_up_rule_days(refs, rules, clinic.zone))
+    open_days = load_open_days(uow, clinic=clinic, follow_up_days=follow_up_rule_days(refs, rules, clinic.zone))
     return [
         reminder
         for s in sorted(sessions, key=lambda s: s.number)
@@ -241,7 +238,7 @@ def _plan(
 
 
 def _insert(
-    db: DbSession,
+    uow: UnitOfWork,
     plans: list[PlannedReminder],
     ids: dict[str, uuid.UUID],
     course: Course,
@@ -256,8 +253,7 @@ def _insert(
     # carriers before their riders, which refer to them (R38)
     ordered = sorted(plans, key=lambda p: p.merged_into is not None)
     rows = [_row(p, ids, course, patient, starts[p.session_id], now) for p in ordered]
-    insert_rows(db.connection(), _REMINDER, rows, same={"patient_id": course.patient_id, "created_at": now})
-    audit.record(db, "reminder", ((row["id"], None, row) for row in rows))
+    uow.insert(Reminder, rows, same={"patient_id": course.patient_id, "created_at": now})
 
 
 def _to(plan: PlannedReminder, patient: Patient) -> str | None:
