@@ -18,6 +18,7 @@ from models.course import (
 )
 from models.hours import WeekHours
 from models.idempotency import IdempotencyRecord
+from models.inbound import InboundMessage, InboundMessageRead, InboundSms, SmsOptOut, SmsOptOutCreate, SmsOptOutRead
 from models.patient import Patient, PatientCreate, PatientRead, PatientUpdate, ReminderChannel
 from models.practitioner import (
     FreeSlot,
@@ -66,6 +67,9 @@ __all__ = [
     "FreeSlot",
     "HolidayImport",
     "IdempotencyRecord",
+    "InboundMessage",
+    "InboundMessageRead",
+    "InboundSms",
     "Page",
     "Patient",
     "PatientCreate",
@@ -88,6 +92,9 @@ __all__ = [
     "RuleKind",
     "Session",
     "SessionRead",
+    "SmsOptOut",
+    "SmsOptOutCreate",
+    "SmsOptOutRead",
     "TimeOff",
     "TimeOffCreate",
     "TimeOffRead",

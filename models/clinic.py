@@ -4,6 +4,7 @@ from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import phonenumbers
 from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
@@ -33,6 +34,13 @@ def _check_zone(name: str) -> str:
 TimeZoneName = Annotated[str, AfterValidator(_check_zone), Field(examples=["Europe/Berlin"])]
 
 
+def _check_country(code: str) -> str:
+    code = code.upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"not an ISO 3166-1 alpha-2 country with phone numbers: {code!r}")
+    return code
+
+
 class QuietHours(BaseModel):
     """No patient reminder goes out between start and end (local time, may wrap midnight)."""
 
@@ -52,6 +60,7 @@ class Clinic(SQLModel, table=True):
     reminder_send_time: str = "09:00"
     quiet_hours: dict[str, str] = SQLField(sa_column=json_column())
     phone: str | None = None
+    country: str | None = None  # R31: the default region of numbers that arrive without +country code
 
     @property
     def zone(self) -> ZoneInfo:
@@ -78,6 +87,12 @@ class ClinicWrite(BaseModel):
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     phone: Phone | None = Field(
         default=None, description="The number patients call (E.164), printed on the aftercare handout"
+    )
+    country: Annotated[str, AfterValidator(_check_country)] | None = Field(
+        default=None,
+        examples=["US"],
+        description="ISO 3166-1 alpha-2: where a texted number without +country code is from (R31);"
+        " none: such numbers go to staff",
     )
 
 

@@ -30,7 +30,7 @@ from api.services.clinic import get_clinic
 from api.store import audit
 from api.store.db import DbSession, insert_rows
 from api.store.lookups import lock_courses
-from models import Clinic, Course, Patient, Reminder, Session
+from models import Clinic, Course, Patient, Reminder, Session, SmsOptOut
 from models.base import new_id, table_of
 from scheduling.aftercare import Rule, SessionRef, follow_up_rule_days
 from scheduling.lifecycle import CourseStatus
@@ -45,6 +45,7 @@ from scheduling.reminders import (
     SessionInfo,
     plan_reminders,
 )
+from scheduling.replies import POSSIBLE_OPT_OUT, SMS_OPTED_OUT
 from scheduling.spans import DateRange
 
 _REMINDER = table_of(Reminder)
@@ -80,12 +81,17 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
     since = min([now, *(existing[key].due_at - _JUST_BEFORE for key in undelivered)])
     planned = [] if course.status in _STOPPED else _plan(db, course, sessions, since, patient, get_clinic(db))
     wanted = {p.idempotency_key: p for p in planned if p.due_at > now or p.idempotency_key in undelivered}
+    # R33, R18: a skipped reminder whose moment passed stays skipped (an opt-in or consent given later
+    # does not send yesterday's message), and keeps its reason
+    bygone = {key for key, row in existing.items() if row.status == ReminderStatus.skipped and row.due_at <= now}
     for key, row in existing.items():
-        if row.status in _REPLANNABLE and key not in wanted:
+        if row.status in _REPLANNABLE and key not in wanted and key not in bygone:
             row.status = ReminderStatus.cancelled
     db.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
     new_plans = []
     for key, plan in wanted.items():
+        if key in bygone:
+            continue
         row = existing.get(key)
         if row is None:
             new_plans.append(plan)
@@ -110,6 +116,15 @@ def _address(row: Reminder, plan: PlannedReminder, patient: Patient) -> None:
 def sync_patient_reminders(db: DbSession, patient_id: uuid.UUID, now: datetime) -> None:
     """A patient changed (contact, channel, consent, name, archived): replan all their courses."""
     for course in db.execute(select(Course).where(col(Course.patient_id) == patient_id)).scalars():
+        sync_course_reminders(db, course, now)
+
+
+def replan_patients(db: DbSession, patient_ids: list[uuid.UUID], now: datetime) -> None:
+    """Several patients' reminders replanned (their number opted out or in: R33), their courses locked
+    in the writers' order."""
+    db.flush()
+    courses = select(col(Course.id)).where(col(Course.patient_id).in_(patient_ids))
+    for course in lock_courses(db, list(db.execute(courses).scalars())):
         sync_course_reminders(db, course, now)
 
 
@@ -149,6 +164,7 @@ def _plan(
         email=patient.email,
         phone=patient.phone,
         archived=patient.archived,
+        sms_opt_out=sms_opt_out_reason(db, patient.phone),
     )
     rules = [Rule(**rule) for rule in course.rules]
     refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
@@ -167,6 +183,14 @@ def _plan(
             open_days=open_days,
         )
     ]
+
+
+def sms_opt_out_reason(db: DbSession, number: str | None) -> str | None:
+    """R33: why texts to `number` are skipped (`sms_opted_out`, or `possible_opt_out` until staff look), or None."""
+    opt_out = db.get(SmsOptOut, number) if number else None
+    if opt_out is None:
+        return None
+    return POSSIBLE_OPT_OUT if opt_out.source == POSSIBLE_OPT_OUT else SMS_OPTED_OUT
 
 
 def _insert(

@@ -88,11 +88,14 @@ class Transaction:
         route: APIRoute = self.request.scope["route"]
         return route
 
-    async def run(self, work: Callable[[DbSession], T], *, write: bool = False, commit: bool = True) -> T:
+    async def run(
+        self, work: Callable[[DbSession], T], *, write: bool = False, commit: bool = True, actor: Actor | None = None
+    ) -> T:
         """`work` in one transaction, in one worker-thread hop, after the request's turn; its result.
 
         A writer's transaction is committed after `work` returns (unless not to `commit`: a dry run);
-        on an exception nothing is.
+        on an exception nothing is. `actor`: who makes the changes when it is not the request's key
+        (a patient's text: R30).
         """
 
         if not write:  # a change that only reads (a preview) has no target to check If-Match against
@@ -105,7 +108,7 @@ class Transaction:
         def in_write() -> T:
             with audit.writing(
                 self.engine,
-                actor=self.actor,
+                actor=actor or self.actor,
                 action=self._route.name,
                 now=self.now,
                 deadline=self.deadline,
