@@ -59,6 +59,7 @@ UNCLEAR_ANSWER_EVERY = timedelta(hours=24)  # R32: one automatic answer to uncle
 ANSWER_STALE = timedelta(hours=12)  # an answer not sent by then helps nobody (R20's lateness)
 STAFF_ITEM_KEPT = timedelta(days=365)  # staff items wait in the outbox until someone acknowledges them
 _INBOUND = table_of(InboundMessage)
+_PROMPTS = sorted(kind for kind in ReminderKind if kind.value in PROMPT_KINDS)  # those this version sends
 # What an opt-out keeps sending: its own confirmation (the number's last text) and, as carriers require, HELP
 _SENT_WHEN_OPTED_OUT = frozenset({Answer.opted_out, Answer.help})
 
@@ -197,7 +198,7 @@ def _prompt(db: DbSession, number: str | None, patients: list[Patient], now: dat
             col(Reminder.channel) == "sms",
             col(Reminder.to_address) == number,
             col(Reminder.status) == ReminderStatus.sent,
-            col(Reminder.kind).in_(sorted(PROMPT_KINDS)),
+            col(Reminder.kind).in_(_PROMPTS),
             col(Reminder.sent_at) >= now - PROMPT_DAYS,
         )
         .order_by(col(Reminder.sent_at).desc(), col(Reminder.id).desc())
@@ -336,7 +337,8 @@ def _answer(
     blocked: bool,
 ) -> None:
     """R30: the answer, an `sms_reply` the dispatcher sends (quiet hours do not apply: the patient just wrote)."""
-    reply = _reminder(row, ReminderKind.sms_reply, f"sms_reply:{row.id.hex}", patient_id, prompt, now)
+    # no session: a course's replan owns the pending reminders of its sessions, and this one is the message's
+    reply = _reminder(row, ReminderKind.sms_reply, f"sms_reply:{row.id.hex}", patient_id, None, now)
     reply.audience, reply.channel, reply.to_address, reply.body = "patient", "sms", number, text
     reply.expires_at, reply.rule_code = now + ANSWER_STALE, answer.value
     if blocked:  # R33: the number asked for no more texts
