@@ -12,7 +12,16 @@ from api.settings import Settings
 from api.web.app import create_app
 from models import Role
 from tests.api.helpers import book, patient, practitioner
-from tests.api.inbound_sending import OTHER_PHONE, PHONE, SECRET, post_prolo, prolo_payload
+from tests.api.inbound_sending import (
+    OTHER_PHONE,
+    PHONE,
+    SECRET,
+    TWILIO_TOKEN,
+    post_prolo,
+    post_twilio,
+    prolo_payload,
+    twilio_form,
+)
 from tests.conftest import Clock, Database, make_key
 
 PROMPT_SENT = "2027-02-27T08:01:00+00:00"  # session 1 (Mon 1 Mar 09:00 Berlin): its 48 h reminder is due at 08:00Z
@@ -345,15 +354,13 @@ def twilio(clean_db: Database, clock: Clock) -> Iterator[TestClient]:
         clinic_timezone="Europe/Berlin",
         inbound_sms_provider="twilio",
         inbound_sms_url="https://prolo.example.org/v1/inbound/sms",
-        twilio_auth_token="twilio-auth-token-for-tests",
+        twilio_auth_token=TWILIO_TOKEN,
     )
     with TestClient(create_app(settings, engine=clean_db.engine, clock=clock)) as test_client:
         yield test_client
 
 
 def test_r29_twilio_signs_the_configured_url_never_the_requests_own(twilio: TestClient, clean_db: Database) -> None:
-    from tests.api.inbound_sending import post_twilio, twilio_form
-
     signed_here = post_twilio(twilio, "http://testserver/v1/inbound/sms", twilio_form("HELP"))
     assert signed_here.status_code == 403
     answer = post_twilio(twilio, "https://prolo.example.org/v1/inbound/sms", twilio_form("HELP"))

@@ -31,3 +31,5 @@ ROUTERS = (
     api_keys.router,
     audit.router,
 )
+# Routes that exist only when configured (create_app adds them): the provider's inbound SMS webhook (R29)
+OPTIONAL_ROUTERS = (inbound.webhook,)
