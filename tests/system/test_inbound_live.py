@@ -2,7 +2,9 @@
 them, ten deliveries of one message at once, STOP end to end through a real local SMS webhook, and no text or
 number of a patient in any log line, whatever the request and however it ends."""
 
+import json
 import random
+import subprocess
 import sys
 import threading
 import uuid
@@ -24,7 +26,7 @@ from models.base import table_of
 from tests.api.helpers import patient, practitioner
 from tests.api.inbound_sending import SECRET, TWILIO_TOKEN, post_prolo, post_twilio, prolo_payload, twilio_form
 from tests.conftest import Database, another_writer, make_key
-from tests.system.conftest import REQUEST_TIMEOUT_SECONDS, LiveApi, served_env, start_server
+from tests.system.conftest import REPO, REQUEST_TIMEOUT_SECONDS, LiveApi, served_env, start_server
 from tests.system.receivers import WebhookReceiver, webhook_receiver
 
 pytestmark = pytest.mark.system
@@ -280,3 +282,27 @@ def post_raw(http: httpx.Client, raw: bytes) -> httpx.Response:
     """A body signed right, whatever it holds: it gets past the door to the parser."""
     headers = {"Content-Type": "application/json", "Prolo-Signature": _signature(raw)}
     return http.post("/v1/inbound/sms", content=raw, headers=headers)
+
+
+README_BLOCK = "<!-- tests/system/test_inbound_live.py runs this block against a live server -->\n```console\n"
+
+
+def test_readme_signs_and_posts_a_reply_that_confirms_the_session(
+    prolo_api: LiveApi, clean_db: Database, hook: WebhookReceiver
+) -> None:
+    """The README's few lines of Python, run as printed (only the port and the secret are this test's own)."""
+    block = (REPO / "README.md").read_text().split(README_BLOCK, 1)[1].split("```", 1)[0]
+    script = block.replace("http://127.0.0.1:8000", prolo_api.base_url).replace('b"change-me"', f'b"{SECRET}"')
+    with prolo_api.client() as http:
+        course = booked(http, "+493012345678")
+        first_reminder_due_now(clean_db, course["patient_id"])
+        assert dispatch(http)["sent"] == 1
+        ran = subprocess.run(["bash", "-c", script], cwd=REPO, capture_output=True, timeout=60, check=False)
+        assert ran.returncode == 0, ran.stderr.decode()
+        answer = json.loads(ran.stdout)
+        assert (answer["intent"], answer["outcome"]) == ("confirm", "applied")
+        assert http.get(f"/v1/sessions/{course['sessions'][0]['id']}").json()["status"] == "confirmed"
+        (reply,) = http.get("/v1/reminders", params={"kind": "sms_reply"}).json()["items"]
+        assert reply["status"] == "pending"
+        again = subprocess.run(["bash", "-c", script], cwd=REPO, capture_output=True, timeout=60, check=False)
+        assert json.loads(again.stdout) == answer  # the same body again changes nothing
