@@ -70,6 +70,8 @@ ROUTES: dict[tuple[str, str], tuple[Body, str | None]] = {
     ("post", "/v1/reminders/{reminder_id}/ack"): (lambda i: None, "/v1/reminders/{reminder_id}"),
     ("post", "/v1/api-keys"): (lambda i: {"name": "Front desk PC 9", "role": "frontdesk"}, None),
     ("delete", "/v1/api-keys/{key_id}"): (lambda i: None, "/v1/api-keys/{key_id}"),
+    ("post", "/v1/sms-opt-outs"): (lambda i: {"number": "+493012345678", "source_note": "by phone"}, None),
+    ("delete", "/v1/sms-opt-outs/{number}"): (lambda i: None, None),
 }
 
 
@@ -98,6 +100,7 @@ def ids(client: TestClient) -> Ids:
         "reminder_id": reminder["id"],
         "closure_id": closure.json()["id"],
         "key_id": key.json()["id"],
+        "number": "+493012345678?source_note=asked+again",  # the note is a required query parameter
     }
 
 

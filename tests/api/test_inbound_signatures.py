@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import timeit
 
 import pytest
 
@@ -75,15 +74,24 @@ def test_prolo_signature_is_the_outbound_webhooks_scheme() -> None:
     assert not prolo_signed("s3cret", body, None)
 
 
-def test_signatures_are_compared_in_constant_time() -> None:
-    """A forger learns nothing from how long a refusal takes: one right from the first character is refused as
-    fast as one wrong from the start (hmac.compare_digest; measured, loosely, as a guard against `==`)."""
-    good = twilio_signature(TOKEN, URL, PARAMS)
-    near = good[:-2] + ("A" if good[-2] != "A" else "B") + good[-1]
-    far = ("A" if good[0] != "A" else "B") + good[1:]
+def test_signatures_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forger learns nothing from how long a refusal takes: every comparison goes through
+    hmac.compare_digest (never `==`, which stops at the first wrong character), and Twilio's check compares
+    every spelling of the URL even when the first one matched."""
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
 
-    def best(header: str) -> float:
-        return min(timeit.repeat(lambda: twilio_signed(TOKEN, URL, PARAMS, header), number=2000, repeat=5))
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
 
-    near_time, far_time = best(near), best(far)
-    assert 0.7 < near_time / far_time < 1.4
+    monkeypatch.setattr("api.notify.signatures.hmac.compare_digest", spy)
+    assert twilio_signed(TOKEN, URL, PARAMS, EXPECTED)
+    assert len(compared) == 2 and compared[0] == (EXPECTED.encode(), EXPECTED.encode())
+    compared.clear()
+    assert not twilio_signed(TOKEN, URL, PARAMS, EXPECTED[:-1] + "A")
+    assert len(compared) == 2
+    compared.clear()
+    body = b"{}"
+    assert not prolo_signed("s3cret", body, "sha256=" + "0" * 64)
+    assert len(compared) == 1

@@ -13,6 +13,7 @@ from api.notify.signatures import prolo_signed, twilio_signed
 from api.services import inbound_sms, sms_opt_outs
 from api.settings import Settings
 from api.web.deps import STAFF, requires
+from api.web.etag import refuse_unchecked_if_match
 from api.web.problems import problem
 from api.web.routes.common import PROBLEMS, PageDep
 from api.web.transaction import TransactionDep
@@ -95,6 +96,7 @@ async def receive_sms(request: Request, tx: TransactionDep) -> Response:
     `prolo`: JSON `{message_id, from, to, body, received_at}` with `Prolo-Signature`; `twilio`: Twilio's
     form, with `X-Twilio-Signature` over `PROLO_INBOUND_SMS_URL`. A retry of the same message changes
     nothing. Any answer to the patient goes later, through the dispatcher."""
+    refuse_unchecked_if_match(request)  # S6: a text has no ETag to check it against
     settings: Settings = request.app.state.settings
     body = await request.body()
     if len(body) > MAX_INBOUND_BYTES:
