@@ -17,11 +17,14 @@ from sqlalchemy import or_, select
 from sqlmodel import col
 
 from api.services.reminder_plans import replan_patients, sms_opt_out_reason
+from api.store import audit
 from api.store.db import DbSession
 from api.store.errors import Conflict, NotFound
 from models import InboundMessage, Page, Patient, Reminder, SmsOptOut, SmsOptOutCreate, SmsOptOutRead
 from scheduling.reminders import ReminderStatus
 from scheduling.replies import STAFF
+
+CLEARED = "sms_opt_out_cleared"  # the audit trail's record of a staff clear and its source_note (R33)
 
 
 def opt_out(
@@ -98,6 +101,6 @@ def clear_opt_out(*, db: DbSession, number: str, source_note: str, now: datetime
     row = db.get(SmsOptOut, number)
     if row is None:
         raise NotFound("sms_opt_out", "for this number")
-    row.source_note = source_note  # the trail keeps why it was lifted: the deletion's event holds the row as it was
-    db.flush()
     opt_in(db, number=number, now=now)
+    # the trail keeps why it was lifted, beside the deletion's event (which holds the row as it was)
+    audit.record(db, CLEARED, [(number, None, {"number": number, "source_note": source_note, "cleared_at": now})])

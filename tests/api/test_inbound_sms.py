@@ -251,6 +251,9 @@ def test_r32_possible_opt_out_stops_texts_until_staff_decide(client: TestClient,
     cleared = client.delete(f"/v1/sms-opt-outs/{PHONE}", params={"source_note": "Called her: she meant the nausea"})
     assert cleared.status_code == 204, cleared.text
     assert pending_sms(client, patient_id) and client.get("/v1/sms-opt-outs").json()["total"] == 0
+    (cleared,) = client.get("/v1/audit-events", params={"entity_type": "sms_opt_out_cleared"}).json()["items"]
+    assert cleared["after"]["source_note"] == "Called her: she meant the nausea"
+    assert cleared["actor"]["role"] == "admin"
 
 
 # R31: who sent it
@@ -374,3 +377,10 @@ def test_r29_twilio_signs_the_configured_url_never_the_requests_own(twilio: Test
     assert stop.status_code == 200
     replies = twilio.get("/v1/reminders", params={"kind": "sms_reply"}, headers=key).json()["items"]
     assert len(replies) == 1  # HELP's answer only
+
+
+def test_r34_the_trail_records_a_text_without_its_words(client: TestClient, prompted: dict[str, Any]) -> None:
+    message = reply(client, "C, see you Monday")
+    (made,) = client.get("/v1/audit-events", params={"entity_id": message["id"]}).json()["items"]
+    assert made["actor"]["role"] == "patient_sms" and made["after"]["intent"] == "unclear"
+    assert "body" not in made["after"] and "see you Monday" not in str(made)

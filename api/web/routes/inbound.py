@@ -29,7 +29,7 @@ webhook = APIRouter(tags=["inbound SMS"])
 router = APIRouter(tags=["inbound SMS"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
 
 
-class Received(BaseModel):
+class InboundAnswer(BaseModel):
     """What Prolo made of a text (the `prolo` provider's answer)."""
 
     id: uuid.UUID
@@ -87,7 +87,7 @@ def _prolo(settings: Settings, request: Request, body: bytes) -> inbound_sms.Rec
 
 @webhook.post(
     "/v1/inbound/sms",
-    response_model=Received,
+    response_model=InboundAnswer,
     summary="A patient's text, posted by the SMS provider",
     responses={403: PROBLEMS[403], 413: PROBLEMS[413], 503: PROBLEMS[503]},
 )
@@ -119,7 +119,7 @@ async def receive_sms(request: Request, tx: TransactionDep) -> Response:
     )
     if message.provider == "twilio":
         return Response(TWILIO_EMPTY, media_type="text/xml")
-    answer = Received(id=read.id, intent=read.intent, outcome=read.outcome)
+    answer = InboundAnswer(id=read.id, intent=read.intent, outcome=read.outcome)
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
