@@ -11,9 +11,10 @@ from api.services.api_keys import create_api_key, first_admin_key
 from api.services.clinic import ensure_clinic
 from api.services.dispatch import dispatch
 from api.settings import get_settings
-from api.store import audit
+from api.store import actors
 from api.store.db import make_engine
 from api.store.migrate import upgrade
+from api.store.unit_of_work import writing
 from api.web.logs import log_config
 from models import Role
 
@@ -40,9 +41,9 @@ def serve(
     settings = get_settings()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    with audit.writing(engine, actor=audit.CLI, action="serve") as db:
-        ensure_clinic(db=db, settings=settings)  # before any worker starts: they would race to make it
-        created = first_admin_key(db=db, now=_now())
+    with writing(engine, actor=actors.COMMAND_LINE, action="serve") as uow:
+        ensure_clinic(uow=uow, settings=settings)  # before any worker starts: they would race to make it
+        created = first_admin_key(uow=uow, now=_now())
     engine.dispose()
     if created is not None:
         print("First start: an admin API key was made. It is shown only now; store it safely.")
@@ -87,8 +88,8 @@ def api_keys_create(
     """Make an API key; the key is printed alone on the last line."""
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
-    with audit.writing(engine, actor=audit.CLI, action="api-keys create") as db:
-        created = create_api_key(db=db, name=name, role=role, now=_now())
+    with writing(engine, actor=actors.COMMAND_LINE, action="api-keys create") as uow:
+        created = create_api_key(uow=uow, name=name, role=role, now=_now())
     engine.dispose()
     print(f"{created.role} key {created.name!r} ({created.id}); it is shown only now:")
     print(created.key)
@@ -104,7 +105,9 @@ def reminders_dispatch(
         channels = channels_from(settings)
         engine = make_engine(settings.database_url)
         lease = timedelta(seconds=settings.dispatch_lease_seconds)
-        summary = dispatch(engine=engine, channels=channels, clock=_now, limit=limit, lease=lease)
+        summary = dispatch(
+            engine=engine, channels=channels, clock=_now, limit=limit, lease=lease, actor=actors.COMMAND_LINE
+        )
         engine.dispose()
     except Exception as exc:  # the pass itself could not run: say why, exit non-zero for cron's mail
         print(f"dispatch failed: {type(exc).__name__}: {exc}")

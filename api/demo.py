@@ -17,8 +17,8 @@ from api.services.patients import create_patient
 from api.services.practitioners import create_practitioner
 from api.services.protocols import create_protocol, default_protocol
 from api.settings import Settings
-from api.store import audit
-from api.store.db import DbSession
+from api.store import actors
+from api.store.unit_of_work import UnitOfWork, writing
 from models import (
     ClinicWrite,
     Course,
@@ -170,10 +170,10 @@ def fill_demo(*, engine: Engine, settings: Settings, now: datetime) -> str:
     """Fill an empty database with the demo clinic in one transaction; refuse one that holds clinic data."""
     # Use cases never commit: all of them run in this one writer's transaction, so the demo lands
     # whole or not at all, and the emptiness check cannot go stale.
-    with audit.writing(engine, actor=audit.CLI, action="demo", now=now) as db:
+    with writing(engine, actor=actors.COMMAND_LINE, action="demo", now=now) as uow:
         held = {
-            "patients": db.execute(select(func.count()).select_from(Patient)).scalar_one(),
-            "practitioners": db.execute(select(func.count()).select_from(Practitioner)).scalar_one(),
+            "patients": uow.execute(select(func.count()).select_from(Patient)).scalar_one(),
+            "practitioners": uow.execute(select(func.count()).select_from(Practitioner)).scalar_one(),
         }
         if any(held.values()):  # a real clinic's data is never mixed with made-up people
             found = ", ".join(f"{n} {what}" for what, n in held.items() if n)
@@ -181,15 +181,15 @@ def fill_demo(*, engine: Engine, settings: Settings, now: datetime) -> str:
                 f"Refused: this database already holds {found}, and the demo fills only an empty one. "
                 "Nothing was written. Point PROLO_DATABASE_URL at a new database to try the demo."
             )
-        summary = _fill(db, settings=settings, now=now)
+        summary = _fill(uow, settings=settings, now=now)
     return summary
 
 
-def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
-    clinic = ensure_clinic(db=db, settings=settings)  # made from PROLO_CLINIC_TIMEZONE; its zone is kept
+def _fill(uow: UnitOfWork, *, settings: Settings, now: datetime) -> str:
+    clinic = ensure_clinic(uow=uow, settings=settings)  # made from PROLO_CLINIC_TIMEZONE; its zone is kept
     hours = _week(OPENING_HOURS)
     update_clinic(
-        db=db,
+        uow=uow,
         values=ClinicWrite(name=CLINIC_NAME, timezone=clinic.timezone, opening_hours=hours, phone=CLINIC_PHONE),
         now=now,
     )
@@ -198,13 +198,13 @@ def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
     # From the year the oldest course started (early January reaches back into December) to next year.
     years = range((today + timedelta(days=min(start for _, _, _, start, *_ in COURSES))).year, today.year + 2)
     closures = sum(
-        len(import_holidays(db=db, request=HolidayImport(country=HOLIDAY_COUNTRY, year=y), now=now)) for y in years
+        len(import_holidays(uow=uow, request=HolidayImport(country=HOLIDAY_COUNTRY, year=y), now=now)) for y in years
     )
-    day = _next_working_day(db, today)
+    day = _next_working_day(uow, today)
 
     practitioners = {
         name: create_practitioner(
-            db=db,
+            uow=uow,
             values=PractitionerCreate(
                 name=name,
                 working_hours=_week(week) if week else None,
@@ -212,9 +212,9 @@ def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
         ).id
         for name, week in PRACTITIONERS.items()
     }
-    default = default_protocol(db)
+    default = default_protocol(uow)
     knee = create_protocol(
-        db=db,
+        uow=uow,
         values=ProtocolCreate(
             # One joint needs fewer, wider-spaced sessions and less chair time than a spinal course.
             name=KNEE_PROTOCOL,
@@ -228,7 +228,7 @@ def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
     protocols = {"default": default.id, "knee": knee.id}
     patients = {
         mrn: create_patient(
-            db=db,
+            uow=uow,
             values=PatientCreate(
                 mrn=mrn,
                 given_name=given,
@@ -251,7 +251,7 @@ def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
         # started, which lets their first sessions lie in the past weeks.
         booked_at = min(now, datetime.combine(start - timedelta(days=7), time(), zone))
         course = book_course(
-            db=db,
+            uow=uow,
             now=booked_at,
             request=CourseCreate(
                 patient_id=patients[mrn],
@@ -263,19 +263,19 @@ def _fill(db: DbSession, *, settings: Settings, now: datetime) -> str:
             ),
         )
         if cancelled_because:
-            cancel_course(db=db, course_id=course.id, reason=cancelled_because, now=now)
-    return _summary(db, zone=zone, today=today, day=day, closures=closures, years=years)
+            cancel_course(uow=uow, course_id=course.id, reason=cancelled_because, now=now)
+    return _summary(uow, zone=zone, today=today, day=day, closures=closures, years=years)
 
 
 def _week(hours: dict[str, list[tuple[str, str]]]) -> list[WeekHours]:
     return [WeekHours(weekday=d, start=s, end=e) for d, intervals in hours.items() for s, e in intervals]
 
 
-def _next_working_day(db: DbSession, today: date) -> date:
+def _next_working_day(uow: UnitOfWork, today: date) -> date:
     """Today, or after a weekend or holiday the next day the clinic opens: the day view worth showing."""
     closed = {
         c.start_date + timedelta(days=n)
-        for c in list_closures(db=db, from_date=today, to_date=today + timedelta(days=31), limit=500, offset=0).items
+        for c in list_closures(uow=uow, from_date=today, to_date=today + timedelta(days=31), limit=500, offset=0).items
         for n in range((c.end_date - c.start_date).days + 1)
     }
     day = today
@@ -284,12 +284,12 @@ def _next_working_day(db: DbSession, today: date) -> date:
     return day
 
 
-def _summary(db: DbSession, *, zone: ZoneInfo, today: date, day: date, closures: int, years: range) -> str:
+def _summary(uow: UnitOfWork, *, zone: ZoneInfo, today: date, day: date, closures: int, years: range) -> str:
     status = col(Course.status)
-    by_status = {name: n for name, n in db.execute(select(status, func.count()).group_by(status).order_by(status))}
-    sessions = db.execute(select(func.count()).select_from(Session)).scalar_one()
+    by_status = {name: n for name, n in uow.execute(select(status, func.count()).group_by(status).order_by(status))}
+    sessions = uow.execute(select(func.count()).select_from(Session)).scalar_one()
     start, end = local_day_bounds(day, day, zone)
-    on_day = db.execute(select(func.count()).where(col(Session.start_at) >= start, col(Session.start_at) < end))
+    on_day = uow.execute(select(func.count()).where(col(Session.start_at) >= start, col(Session.start_at) < end))
     shown = f"{day:%A} {day}"
     when = f"Today, {shown}," if day == today else f"Today, {today:%A} {today}, the clinic is closed; {shown}"
     statuses = ", ".join(f"{n} {name}" for name, n in by_status.items())

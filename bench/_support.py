@@ -31,15 +31,16 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session as DbSession
 from sqlmodel import SQLModel, col
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `python bench/x.py` puts bench/ on the path, not the repository
 
 from api.services.api_keys import create_api_key  # noqa: E402
+from api.store import actors  # noqa: E402
 from api.store.db import make_engine  # noqa: E402 - the repository root must be importable first
 from api.store.migrate import upgrade  # noqa: E402
+from api.store.unit_of_work import writing  # noqa: E402
 from models import Clinic, Closure, Course, Patient, Practitioner, Protocol, Role  # noqa: E402
 from models import Session as SessionRow  # noqa: E402
 from models.base import table_of  # noqa: E402
@@ -258,9 +259,8 @@ def fill_clinic(
         if engine.dialect.name == "postgresql":
             with engine.connect() as conn:  # what autovacuum would have done on a database this old
                 conn.execute(text("ANALYZE"))
-        with DbSession(engine) as db:
-            key = create_api_key(db=db, name="bench front desk", role=Role.frontdesk, now=now).key
-            db.commit()
+        with writing(engine, actor=actors.COMMAND_LINE, action="api-keys create") as uow:
+            key = create_api_key(uow=uow, name="bench front desk", role=Role.frontdesk, now=now).key
     finally:
         engine.dispose()
     return FilledClinic(

@@ -45,6 +45,7 @@ from sqlmodel import col
 from api.notify import channels_from
 from api.services.dispatch import dispatch
 from api.settings import Settings
+from api.store import actors
 from api.store.db import make_engine
 from models import Reminder
 from models import Session as SessionRow
@@ -260,7 +261,9 @@ def _worker(args: argparse.Namespace) -> int:
     print("ready", flush=True)
     sys.stdin.readline()
     started = time.monotonic()
-    summary = dispatch(engine=engine, channels=channels, clock=lambda: datetime.now(UTC), limit=args.limit)
+    summary = dispatch(
+        engine=engine, channels=channels, clock=lambda: datetime.now(UTC), limit=args.limit, actor=actors.COMMAND_LINE
+    )
     ended = time.monotonic()
     engine.dispose()
     print(json.dumps({"started": started, "ended": ended, "summary": summary.model_dump()}), flush=True)

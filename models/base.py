@@ -170,6 +170,7 @@ class Problem(BaseModel):
     type: str = "about:blank"
     title: str
     status: int
+    code: str = Field(description="Stable snake_case code to branch on (README, Errors)", examples=["not_found"])
     detail: str | None = None
     instance: str | None = None
 

@@ -60,6 +60,9 @@ class SmsOptOut(SQLModel, table=True):
     source: str  # keyword | possible_opt_out | staff
     inbound_message_id: uuid.UUID | None = SQLField(default=None, foreign_key="inbound_message.id")
     source_note: str | None = None
+    # lifted (an opt-in, or staff with their reason): kept with why, so the trail and the row both say it
+    cleared_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
+    cleared_note: str | None = None
 
 
 class SmsOptOutRead(BaseModel):

@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlmodel import Field as SQLField
 from sqlmodel import Session as DbSession
 from sqlmodel import SQLModel
@@ -36,7 +36,7 @@ class Session(SQLModel, table=True):
     change_reason: str | None = None
     record: dict[str, Any] | None = SQLField(default=None, sa_column=json_column(nullable=True))
     # The calendar event's SEQUENCE (RFC 5545, S9): one more whenever start, end or status change
-    # (counted at flush by _count_revisions below), so calendar apps take the moved or cancelled event.
+    # (counted at flush by count_revisions below), so calendar apps take the moved or cancelled event.
     sequence: int = SQLField(default=0, sa_column_kwargs={"server_default": "0"})
 
 
@@ -44,12 +44,12 @@ class Session(SQLModel, table=True):
 _REVISED = ("start_at", "end_at", "status")
 
 
-@event.listens_for(DbSession, "before_flush")
-def _count_revisions(db: DbSession, _context: Any, _instances: Any) -> None:
+def count_revisions(db: DbSession, _context: Any, _instances: Any) -> None:
     """Raise the sequence of every session whose time or status changed, in the flush that stores it.
 
-    One place for every write path (reschedule and reflow, cancel, no-show, hold, course cancel,
-    and whatever comes next), so no path can forget it. Rows inserted start at 0; a path that
+    A `before_flush` hook of Prolo's own sessions (api/store/unit_of_work.py): one place for every write
+    path (reschedule and reflow, cancel, no-show, hold, course cancel, and whatever comes next), so no
+    path can forget it. Rows inserted start at 0; a path that
     updates sessions with Core UPDATE statements instead of the ORM must raise it itself.
     """
     for row in db.dirty:

@@ -23,8 +23,10 @@ from sqlalchemy.engine import make_url
 
 from api.services.api_keys import create_api_key
 from api.settings import Settings
-from api.store.db import DbSession, make_engine
+from api.store import actors
+from api.store.db import make_engine
 from api.store.migrate import upgrade
+from api.store.unit_of_work import writing
 from api.web.app import create_app
 from models import Role
 
@@ -171,10 +173,9 @@ def settings(clean_db: Database) -> Settings:
 
 
 def make_key(engine: Engine, role: Role, name: str | None = None) -> str:
-    with DbSession(engine) as db:
-        key = create_api_key(db=db, name=name or f"test {role}", role=role, now=DEFAULT_NOW).key
-        db.commit()
-        return key
+    with writing(engine, actor=actors.COMMAND_LINE, action="api-keys create") as uow:
+        key = create_api_key(uow=uow, name=name or f"test {role}", role=role, now=DEFAULT_NOW).key
+    return key
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import ast
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +34,73 @@ def test_scheduling_imports_only_the_standard_library(module: str, names: set[st
 def test_models_never_import_the_shell() -> None:
     for module, names in imported_modules(ROOT / "models").items():
         assert "api" not in names, module
+
+
+def imported_names(package: Path) -> dict[str, set[str]]:
+    """Every module a file imports, in full (`api.store.db`), by file."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(package.rglob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def _under(names: set[str], *packages: str) -> list[str]:
+    return sorted(n for n in names if any(n == p or n.startswith(p + ".") for p in packages))
+
+
+# The layers (README, "Layout"): the HTTP side above the use cases, the store below them.
+HTTP_SIDE = ("api.web", "api.cli", "api.demo", "api.main")
+USE_CASES = ("api.services", "api.feeds", "api.fhir", "api.handout", "api.notify")
+
+
+@pytest.mark.parametrize(("module", "names"), sorted(imported_names(ROOT / "api" / "services").items()))
+def test_use_cases_never_import_the_http_side(module: str, names: set[str]) -> None:
+    assert not _under(names, *HTTP_SIDE), f"{module} imports {_under(names, *HTTP_SIDE)}"
+
+
+@pytest.mark.parametrize(("module", "names"), sorted(imported_names(ROOT / "api" / "store").items()))
+def test_the_store_imports_neither_the_use_cases_nor_the_http_side(module: str, names: set[str]) -> None:
+    above = _under(names, *HTTP_SIDE, *USE_CASES)
+    assert not above, f"{module} imports {above}"
+
+
+# What only the store may touch: locks' deadlines, raw audit records, bulk inserts, bare sessions.
+STORE_ONLY = ("before_waiting", "audit.record", "audit.begin", "insert_rows", "write_session", "store_session")
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in (ROOT / "api").rglob("*.py") if "store" not in p.relative_to(ROOT / "api").parts)
+)
+def test_no_use_case_or_route_keeps_the_write_rules_by_hand(path: Path) -> None:
+    """Locks wait within the deadline and changes record their audit events inside the unit of work
+    (api/store/unit_of_work.py); above the store nobody calls `before_waiting` or `audit.record`."""
+    source = path.read_text()
+    allowed = {"write_session"} if path.name == "auth.py" else set()  # a key's last use: bookkeeping, no event
+    found = [name for name in STORE_ONLY if name in source and name not in allowed]
+    assert not found, f"{path.relative_to(ROOT)} uses {found}"
+
+
+def test_no_hook_is_registered_on_sqlalchemys_own_session_classes() -> None:
+    """Prolo's hooks live on its own sessionmaker; a session opened elsewhere (a migration's, a test's) has none."""
+    import sqlalchemy.orm
+    import sqlmodel
+
+    import api.cli
+    import api.demo
+    import api.web.app  # noqa: F401 - everything the server and the command line import, imported
+    from api.store.unit_of_work import SESSIONS
+
+    def hooks(cls: Any) -> dict[str, int]:
+        counts = {n: len(getattr(cls.dispatch, n)._clslevel.get(cls, ())) for n in cls.dispatch._event_names}
+        return {n: c for n, c in counts.items() if c}
+
+    assert hooks(sqlalchemy.orm.Session) == {}
+    assert hooks(sqlmodel.Session) == {}
+    assert hooks(SESSIONS.class_) == {"before_flush": 1, "after_flush": 1, "before_commit": 1, "after_soft_rollback": 1}

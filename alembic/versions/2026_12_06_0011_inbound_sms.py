@@ -1,7 +1,8 @@
 """Patients' SMS replies (R29–R34).
 
 - `inbound_message`: each text received, unique per (provider, provider's message id) (R30).
-- `sms_opt_out`: the numbers that asked for no more texts (R33).
+- `sms_opt_out`: the numbers that asked for no more texts (R33); one lifted keeps its row, with when
+  and why (`cleared_at`, `cleared_note`: a staff clear's `source_note`).
 - `clinic.country`: the default region of numbers that arrive without +country code (R31).
 - `reminder.inbound_message_id`: the text an `sms_reply` answers or a `reply_review` staff item is
   about; such reminders may have no session, and no patient (a number nobody has), so both columns
@@ -54,6 +55,8 @@ def upgrade() -> None:
     sa.Column('source', sa.String(), nullable=False),
     sa.Column('inbound_message_id', sa.Uuid(), nullable=True),
     sa.Column('source_note', sa.String(), nullable=True),
+    sa.Column('cleared_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cleared_note', sa.String(), nullable=True),
     sa.ForeignKeyConstraint(['inbound_message_id'], ['inbound_message.id'], name=op.f('fk_sms_opt_out_inbound_message_id_inbound_message')),
     sa.PrimaryKeyConstraint('number', name=op.f('pk_sms_opt_out'))
     )

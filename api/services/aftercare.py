@@ -14,8 +14,7 @@ from sqlmodel import col
 
 from api.services.calendars import load_open_days
 from api.services.clinic import get_clinic
-from api.store.db import DbSession
-from api.store.lookups import get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Session
 from models.aftercare import AftercareList, AftercareWindow, Restrictions
 from models.base import Warning
@@ -50,21 +49,21 @@ def rules_of(course: Course) -> list[Rule]:
 
 
 def session_windows(
-    db: DbSession, clinic: Clinic, sessions: Iterable[tuple[SessionRef, Sequence[Rule]]]
+    uow: UnitOfWork, clinic: Clinic, sessions: Iterable[tuple[SessionRef, Sequence[Rule]]]
 ) -> list[Window]:
     """Every window of these sessions, each with its course's rules, by first day; follow-up calls
     on the clinic's open days (R16), with the closures they may reach loaded."""
     pairs = list(sessions)
     zone = clinic.zone
     days = [day for ref, rules in pairs for day in follow_up_rule_days([ref], rules, zone)]
-    open_days = load_open_days(db, clinic=clinic, follow_up_days=days)
+    open_days = load_open_days(uow, clinic=clinic, follow_up_days=days)
     windows = [w for ref, rules in pairs for w in windows_for([ref], rules, zone, open_days=open_days)]
     return sorted(windows, key=lambda w: (w.from_date, w.rule_code, w.session_start_at))
 
 
-def patient_windows(db: DbSession, patient: Patient) -> list[Window]:
+def patient_windows(uow: UnitOfWork, patient: Patient) -> list[Window]:
     """Every window of the patient's sessions that took place or will (R14: cancelled ones leave none)."""
-    rows = db.execute(
+    rows = uow.execute(
         select(Session, Course)
         .join(Course, col(Course.id) == col(Session.course_id))
         .where(
@@ -75,18 +74,18 @@ def patient_windows(db: DbSession, patient: Patient) -> list[Window]:
         .order_by(col(Session.start_at))
     ).all()
     pairs = [(SessionRef(str(session.id), session.start_at), rules_of(course)) for session, course in rows]
-    return session_windows(db, get_clinic(db), pairs)
+    return session_windows(uow, get_clinic(uow), pairs)
 
 
-def list_aftercare(*, db: DbSession, patient_id: uuid.UUID) -> AftercareList:
+def list_aftercare(*, uow: UnitOfWork, patient_id: uuid.UUID) -> AftercareList:
     """Every aftercare window of a patient, by first day."""
-    patient = get_or_404(db, Patient, patient_id)
-    return AftercareList(items=[_window(w) for w in patient_windows(db, patient)])
+    patient = uow.get(Patient, patient_id)
+    return AftercareList(items=[_window(w) for w in patient_windows(uow, patient)])
 
 
-def restrictions(*, db: DbSession, patient_id: uuid.UUID, on: date) -> Restrictions:
+def restrictions(*, uow: UnitOfWork, patient_id: uuid.UUID, on: date) -> Restrictions:
     """What is in force on `on` and until when; an NSAID in the medication list is named with its pause dates."""
-    patient = get_or_404(db, Patient, patient_id)
-    in_force = restrictions_on(patient_windows(db, patient), on)
+    patient = uow.get(Patient, patient_id)
+    in_force = restrictions_on(patient_windows(uow, patient), on)
     warnings = [Warning(code=w.code, message=w.message) for w in medication_warnings(patient.medications, in_force)]
     return Restrictions(on=on, restrictions=[_window(r) for r in in_force], warnings=warnings)

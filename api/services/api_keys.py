@@ -6,37 +6,36 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.store.db import DbSession, alone
 from api.store.errors import NotFound
-from api.store.lookups import get_or_404
-from api.web.auth import hash_key, new_key
+from api.store.tokens import hash_key, new_key
+from api.store.unit_of_work import UnitOfWork
 from models import ApiKey, ApiKeyCreated, ApiKeyRead, Page, Role
 
 
-def create_api_key(*, db: DbSession, name: str, role: Role, now: datetime) -> ApiKeyCreated:
+def create_api_key(*, uow: UnitOfWork, name: str, role: Role, now: datetime) -> ApiKeyCreated:
     """A new key; the answer is the only place the key itself ever appears."""
     key = new_key()
     row = ApiKey(name=name, role=role.value, key_hash=hash_key(key), created_at=now)
-    db.add(row)
-    db.flush()
+    uow.add(row)
+    uow.flush()
     return ApiKeyCreated(id=row.id, name=row.name, role=role, created_at=row.created_at, key=key)
 
 
-def first_admin_key(*, db: DbSession, now: datetime) -> ApiKeyCreated | None:
+def first_admin_key(*, uow: UnitOfWork, now: datetime) -> ApiKeyCreated | None:
     """On an empty key table, make the first admin key; otherwise nothing."""
-    if db.execute(select(func.count()).select_from(ApiKey)).scalar_one():
+    if uow.execute(select(func.count()).select_from(ApiKey)).scalar_one():
         return None
-    alone(db)  # replicas starting together: one first key, printed once (api/store/db.py)
-    if db.execute(select(func.count()).select_from(ApiKey)).scalar_one():
+    uow.alone()  # replicas starting together: one first key, printed once (api/store/unit_of_work.py)
+    if uow.execute(select(func.count()).select_from(ApiKey)).scalar_one():
         return None
-    return create_api_key(db=db, name="first admin key", role=Role.admin, now=now)
+    return create_api_key(uow=uow, name="first admin key", role=Role.admin, now=now)
 
 
-def list_api_keys(*, db: DbSession, limit: int, offset: int) -> Page[ApiKeyRead]:
+def list_api_keys(*, uow: UnitOfWork, limit: int, offset: int) -> Page[ApiKeyRead]:
     """Keys in use (never the keys themselves)."""
     query = select(ApiKey).where(col(ApiKey.revoked_at).is_(None))
-    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.execute(query.order_by(col(ApiKey.created_at), col(ApiKey.id)).limit(limit).offset(offset)).scalars()
+    total = uow.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = uow.execute(query.order_by(col(ApiKey.created_at), col(ApiKey.id)).limit(limit).offset(offset)).scalars()
     items = [_read(r) for r in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
 
@@ -47,23 +46,23 @@ def _read(row: ApiKey) -> ApiKeyRead:
     )
 
 
-def get_api_key(*, db: DbSession, key_id: uuid.UUID, lock: bool = False) -> ApiKeyRead:
+def get_api_key(*, uow: UnitOfWork, key_id: uuid.UUID, lock: bool = False) -> ApiKeyRead:
     """One key (never the key itself); revoked keys are gone."""
-    row = get_or_404(db, ApiKey, key_id, lock=lock)
+    row = uow.lock(ApiKey, key_id) if lock else uow.get(ApiKey, key_id)
     if row.revoked_at is not None:
         raise NotFound("api_key", key_id)
     return _read(row)
 
 
-def key_for_change(*, db: DbSession, key_id: uuid.UUID) -> ApiKeyRead:
+def key_for_change(*, uow: UnitOfWork, key_id: uuid.UUID) -> ApiKeyRead:
     """One key as GET shows it, locked."""
-    return get_api_key(db=db, key_id=key_id, lock=True)
+    return get_api_key(uow=uow, key_id=key_id, lock=True)
 
 
-def revoke_api_key(*, db: DbSession, key_id: uuid.UUID, now: datetime) -> None:
+def revoke_api_key(*, uow: UnitOfWork, key_id: uuid.UUID, now: datetime) -> None:
     """Revoke a key; it stops working within the key cache's few seconds."""
-    row = get_or_404(db, ApiKey, key_id, lock=True)
+    row = uow.lock(ApiKey, key_id)
     if row.revoked_at is None:
         row.revoked_at = now
-        db.add(row)
-        db.flush()
+        uow.add(row)
+        uow.flush()

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Row, select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.feeds.events import DayEvent, Feed, TimedEvent
@@ -26,7 +25,7 @@ from api.services.aftercare import patient_windows
 from api.services.clinic import get_clinic, phone_for_people
 from api.services.feed_tokens import find_token
 from api.store.errors import NotFound
-from api.store.lookups import get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Practitioner, Session
 from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, Window
 from scheduling.lifecycle import SessionStatus
@@ -43,11 +42,11 @@ class FeedView(StrEnum):
     subscriber = "subscriber"  # reached by the secret URL, which may leak
 
 
-def patient_feed(*, db: DbSession, patient_id: uuid.UUID, view: FeedView, now: datetime) -> Feed:
+def patient_feed(*, uow: UnitOfWork, patient_id: uuid.UUID, view: FeedView, now: datetime) -> Feed:
     """A patient's sessions (cancelled ones marked) and aftercare days, from half a year back."""
-    patient = get_or_404(db, Patient, patient_id)
-    clinic = get_clinic(db)
-    rows = _recent_sessions(db, col(Session.patient_id) == patient.id, now)
+    patient = uow.get(Patient, patient_id)
+    clinic = get_clinic(uow)
+    rows = _recent_sessions(uow, col(Session.patient_id) == patient.id, now)
     phone = phone_for_people(clinic)
     events: list[TimedEvent | DayEvent] = []
     for session, course, _, practitioner in rows:
@@ -56,19 +55,19 @@ def patient_feed(*, db: DbSession, patient_id: uuid.UUID, view: FeedView, now: d
             lines.append(f"Course: {course.condition}.")
         events.append(_timed(session, course, clinic, f"Session {session.number} at {clinic.name}", lines, "patient"))
     shown = {str(session.id): (session, course) for session, course, _, _ in rows}
-    for window in patient_windows(db, patient):
+    for window in patient_windows(uow, patient):
         if window.session_id in shown:
             session, course = shown[window.session_id]
             events.append(_aftercare(window, session, course, clinic, patient, view))
     return Feed(uid=f"prolo-patient-{patient.id}", name=clinic.name, zone=clinic.zone, events=(*events,))
 
 
-def practitioner_feed(*, db: DbSession, practitioner_id: uuid.UUID, view: FeedView, now: datetime) -> Feed:
+def practitioner_feed(*, uow: UnitOfWork, practitioner_id: uuid.UUID, view: FeedView, now: datetime) -> Feed:
     """A practitioner's sessions (cancelled ones marked), from half a year back."""
-    practitioner = get_or_404(db, Practitioner, practitioner_id)
-    clinic = get_clinic(db)
+    practitioner = uow.get(Practitioner, practitioner_id)
+    clinic = get_clinic(uow)
     events: list[TimedEvent | DayEvent] = []
-    for session, course, patient, _ in _recent_sessions(db, col(Session.practitioner_id) == practitioner.id, now):
+    for session, course, patient, _ in _recent_sessions(uow, col(Session.practitioner_id) == practitioner.id, now):
         if view is FeedView.staff:
             who, lines = f"{patient.given_name} {patient.family_name}", _clinical_lines(course, patient)
         else:
@@ -82,22 +81,22 @@ def practitioner_feed(*, db: DbSession, practitioner_id: uuid.UUID, view: FeedVi
     return Feed(uid=f"prolo-practitioner-{practitioner.id}", name=name, zone=clinic.zone, events=(*events,))
 
 
-def feed_by_token(*, db: DbSession, token: str, now: datetime) -> Feed:
+def feed_by_token(*, uow: UnitOfWork, token: str, now: datetime) -> Feed:
     """The feed a secret URL opens, as a subscriber sees it; 404 for an unknown or replaced token."""
-    found = find_token(db, token)
+    found = find_token(uow, token)
     if found is None:
         raise NotFound("calendar", "(this link was replaced or never existed)")
     if found.patient_id is not None:
-        return patient_feed(db=db, patient_id=found.patient_id, view=FeedView.subscriber, now=now)
+        return patient_feed(uow=uow, patient_id=found.patient_id, view=FeedView.subscriber, now=now)
     assert found.practitioner_id is not None  # the table's check: exactly one owner
-    return practitioner_feed(db=db, practitioner_id=found.practitioner_id, view=FeedView.subscriber, now=now)
+    return practitioner_feed(uow=uow, practitioner_id=found.practitioner_id, view=FeedView.subscriber, now=now)
 
 
 def _recent_sessions(
-    db: DbSession, owned: ColumnElement[bool], now: datetime
+    uow: UnitOfWork, owned: ColumnElement[bool], now: datetime
 ) -> Sequence[Row[Session, Course, Patient, Practitioner]]:
     """The feed owner's sessions from HISTORY ago on, by start, each with its course, patient and practitioner."""
-    return db.execute(
+    return uow.execute(
         select(Session, Course, Patient, Practitioner)
         .join(Course, col(Course.id) == col(Session.course_id))
         .join(Patient, col(Patient.id) == col(Session.patient_id))

@@ -14,7 +14,7 @@ from sqlalchemy import Row, Select, bindparam, select
 from sqlmodel import col
 
 from api.services.clinic import get_clinic, to_intervals
-from api.store.db import DbSession
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Closure, Practitioner, Session, TimeOff
 from models.protocol import MAX_SESSION_MINUTES
 from scheduling import Busy, Calendar, DateRange
@@ -63,7 +63,7 @@ _ACTIVE_QUERIES = {
 
 
 def active_sessions(
-    db: DbSession,
+    uow: UnitOfWork,
     *,
     column: Literal["practitioner_id", "patient_id"],
     owner_id: uuid.UUID,
@@ -81,7 +81,7 @@ def active_sessions(
         "course_id": exclude_course_id,
     }
     # Core, not the ORM session: plain rows, hundreds per planning pass
-    return _busy(db.connection().execute(query, params).all())
+    return _busy(uow.rows(query, params).all())
 
 
 _CLOSURES = select(col(Closure.start_date), col(Closure.end_date)).where(
@@ -99,7 +99,7 @@ _TIME_OFF = (
 
 
 def load_calendar(
-    db: DbSession,
+    uow: UnitOfWork,
     *,
     practitioner: Practitioner,
     patient_id: uuid.UUID | None,
@@ -112,13 +112,11 @@ def load_calendar(
     Busy time is loaded for the instants those dates cover (a session or time off that
     starts the evening before still counts, R5), closures for the dates themselves.
     """
-    clinic = clinic or get_clinic(db)
+    clinic = clinic or get_clinic(uow)
     zone = clinic.zone
     start, end = local_day_bounds(span.start_date, span.end_date, zone)
-    db.flush()  # the Core reads below must see this transaction's pending changes, as ORM reads would
-    conn = db.connection()
-    closures = conn.execute(_CLOSURES, {"first_date": span.start_date, "last_date": span.end_date})
-    time_off = conn.execute(_TIME_OFF, {"practitioner_id": practitioner.id, "start": start, "end": end})
+    closures = uow.rows(_CLOSURES, {"first_date": span.start_date, "last_date": span.end_date})
+    time_off = uow.rows(_TIME_OFF, {"practitioner_id": practitioner.id, "start": start, "end": end})
     return Calendar(
         zone=zone,
         opening_hours=to_intervals(clinic.opening_hours),
@@ -127,7 +125,7 @@ def load_calendar(
         closures=tuple(DateRange(start_date=r.start_date, end_date=r.end_date) for r in closures),
         time_off=_busy(time_off.all()),
         practitioner_busy=active_sessions(
-            db,
+            uow,
             column="practitioner_id",
             owner_id=practitioner.id,
             start=start,
@@ -136,7 +134,7 @@ def load_calendar(
         ),
         patient_busy=(
             active_sessions(
-                db, column="patient_id", owner_id=patient_id, start=start, end=end, exclude_course_id=exclude_course_id
+                uow, column="patient_id", owner_id=patient_id, start=start, end=end, exclude_course_id=exclude_course_id
             )
             if patient_id is not None
             else ()
@@ -145,13 +143,12 @@ def load_calendar(
     )
 
 
-def load_open_days(db: DbSession, *, clinic: Clinic, follow_up_days: Iterable[date]) -> OpenDays | None:
+def load_open_days(uow: UnitOfWork, *, clinic: Clinic, follow_up_days: Iterable[date]) -> OpenDays | None:
     """The clinic's open days for placing these follow-up calls (R16): its opening hours, and the closures
     of every date the core says the calls may reach; None when there is no call to place."""
     span = follow_up_reach(follow_up_days)
     if span is None:
         return None
-    db.flush()  # as load_calendar: the read below must see this transaction's closures
-    closures = db.connection().execute(_CLOSURES, {"first_date": span.start_date, "last_date": span.end_date})
+    closures = uow.rows(_CLOSURES, {"first_date": span.start_date, "last_date": span.end_date})
     found = (DateRange(start_date=r.start_date, end_date=r.end_date) for r in closures)
     return OpenDays.of(to_intervals(clinic.opening_hours), found, span)

@@ -5,30 +5,29 @@ from datetime import datetime, time
 import phonenumbers
 
 from api.settings import Settings
-from api.store.db import DbSession, alone
-from api.store.lookups import get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, ClinicRead, ClinicWrite
 from models.hours import DEFAULT_OPENING_HOURS, WEEKDAYS
 from scheduling import HoursInterval
 
 
-def ensure_clinic(*, db: DbSession, settings: Settings) -> Clinic:
+def ensure_clinic(*, uow: UnitOfWork, settings: Settings) -> Clinic:
     """Make the clinic row if this database has none yet (the caller commits)."""
-    clinic = db.get(Clinic, 1)
+    clinic = uow.find(Clinic, 1)
     if clinic is None:
-        alone(db)  # replicas starting together: the first makes it, the others find it (api/store/db.py)
-        clinic = db.get(Clinic, 1)
+        uow.alone()  # replicas starting together: the first makes it, the others find it (api/store/unit_of_work.py)
+        clinic = uow.find(Clinic, 1)
     if clinic is None:
         values = ClinicWrite(name=settings.clinic_name, timezone=settings.clinic_timezone)
         clinic = Clinic(id=1, **values.model_dump(mode="json"))
-        db.add(clinic)
-        db.flush()
+        uow.add(clinic)
+        uow.flush()
     return clinic
 
 
-def get_clinic(db: DbSession) -> Clinic:
+def get_clinic(uow: UnitOfWork) -> Clinic:
     """The clinic row (made at start-up by `ensure_clinic`)."""
-    clinic = db.get(Clinic, 1)
+    clinic = uow.find(Clinic, 1)
     if clinic is None:  # a database migrated but never started: behave as a fresh clinic would
         return Clinic(
             id=1,
@@ -41,29 +40,29 @@ def get_clinic(db: DbSession) -> Clinic:
     return clinic
 
 
-def read_clinic(*, db: DbSession) -> ClinicRead:
+def read_clinic(*, uow: UnitOfWork) -> ClinicRead:
     """The clinic's settings as the API shows them."""
-    return ClinicRead.model_validate(get_clinic(db), from_attributes=True)
+    return ClinicRead.model_validate(get_clinic(uow), from_attributes=True)
 
 
-def clinic_for_change(*, db: DbSession) -> ClinicRead:
+def clinic_for_change(*, uow: UnitOfWork) -> ClinicRead:
     """The clinic's settings as GET shows them, the row locked."""
-    return ClinicRead.model_validate(get_or_404(db, Clinic, 1, lock=True), from_attributes=True)
+    return ClinicRead.model_validate(uow.lock(Clinic, 1), from_attributes=True)
 
 
-def update_clinic(*, db: DbSession, values: ClinicWrite, now: datetime) -> ClinicRead:
+def update_clinic(*, uow: UnitOfWork, values: ClinicWrite, now: datetime) -> ClinicRead:
     """Replace the clinic's settings. Booked sessions keep their instants; follow-up calls move with the days
     the clinic opens (R16)."""
-    clinic = db.get(Clinic, 1) or Clinic(id=1, **values.model_dump(mode="json"))
+    clinic = uow.find(Clinic, 1) or Clinic(id=1, **values.model_dump(mode="json"))
     open_before = _open_weekdays(clinic.opening_hours)
     for name, value in values.model_dump(mode="json").items():
         setattr(clinic, name, value)
-    db.add(clinic)
-    db.flush()
+    uow.add(clinic)
+    uow.flush()
     if _open_weekdays(clinic.opening_hours) != open_before:
         from api.services.reminder_plans import replan_follow_ups  # it reads the clinic through this module
 
-        replan_follow_ups(db, now)
+        replan_follow_ups(uow, now)
     return ClinicRead.model_validate(clinic, from_attributes=True)
 
 

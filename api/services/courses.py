@@ -16,10 +16,8 @@ from api.services.planning import planner_values, session_values
 from api.services.protocols import default_protocol
 from api.services.reminder_plans import plan_new_course_reminders
 from api.services.views import course_read, sessions_by_course
-from api.store import audit
-from api.store.db import DbSession, insert_rows
 from api.store.errors import Conflict
-from api.store.lookups import get_or_404, lock_course, lock_for_change
+from api.store.unit_of_work import UnitOfWork
 from models import (
     Clinic,
     Course,
@@ -55,18 +53,18 @@ class _Planned:
     clinic: Clinic
 
 
-def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) -> _Planned:
+def _plan(uow: UnitOfWork, *, request: CourseCreate, now: datetime, lock: bool) -> _Planned:
     if lock:  # a booking that loses the race for this practitioner waits here, then plans around the winner
-        locked = lock_for_change(db, practitioner_id=request.practitioner_id, patient_id=request.patient_id)
+        locked = uow.lock_for_change(practitioner_id=request.practitioner_id, patient_id=request.patient_id)
         practitioner, patient = locked.practitioner, locked.patient
     else:
-        practitioner = get_or_404(db, Practitioner, request.practitioner_id)
-        patient = get_or_404(db, Patient, request.patient_id)
+        practitioner = uow.get(Practitioner, request.practitioner_id)
+        patient = uow.get(Patient, request.patient_id)
     assert practitioner is not None and patient is not None  # found, or NotFound was raised
     if patient.archived:
         raise Conflict("the patient is archived; restore them before booking", patient_id=str(patient.id))
-    protocol = get_or_404(db, Protocol, request.protocol_id) if request.protocol_id else default_protocol(db)
-    clinic = get_clinic(db)
+    protocol = uow.get(Protocol, request.protocol_id) if request.protocol_id else default_protocol(uow)
+    clinic = get_clinic(uow)
     zone = clinic.zone
     values = planner_values(protocol, request.session_count or protocol.session_count)
     preferred = time.fromisoformat(request.preferred_time) if request.preferred_time else None
@@ -75,7 +73,7 @@ def _plan(db: DbSession, *, request: CourseCreate, now: datetime, lock: bool) ->
     for search_days in FIRST_SESSION_PASSES:
         # load exactly what the core says this question reaches, then let it decide everything at once
         reach = course_reach(values, zone, start_date=request.start_date, first_session_search_days=search_days)
-        calendar = load_calendar(db, practitioner=practitioner, patient_id=patient.id, span=reach, clinic=clinic)
+        calendar = load_calendar(uow, practitioner=practitioner, patient_id=patient.id, span=reach, clinic=clinic)
         try:
             booking = plan_booking(
                 calendar,
@@ -118,45 +116,41 @@ def _read_only(rows: list[dict[str, Any]]) -> list[Session]:
     return [Session.model_construct(**row) for row in rows]
 
 
-def preview_course(*, db: DbSession, request: CourseCreate, now: datetime) -> CourseRead:
+def preview_course(*, uow: UnitOfWork, request: CourseCreate, now: datetime) -> CourseRead:
     """Plan a course exactly as booking would, and store nothing (R7). Ids are not stored."""
-    planned = _plan(db, request=request, now=now, lock=False)
+    planned = _plan(uow, request=request, now=now, lock=False)
     rows = [session_values(planned.course, session) for session in planned.plan.sessions]
     return course_read(planned.course, _read_only(rows), planned.clinic.zone)
 
 
-def book_course(*, db: DbSession, request: CourseCreate, now: datetime) -> CourseRead:
+def book_course(*, uow: UnitOfWork, request: CourseCreate, now: datetime) -> CourseRead:
     """Plan and store a whole course in one transaction."""
-    planned = _plan(db, request=request, now=now, lock=True)
+    planned = _plan(uow, request=request, now=now, lock=True)
     course = planned.course
     rows = [session_values(course, session) for session in planned.plan.sessions]
     # Core INSERTs, not the ORM's unit of work: nothing in this transaction changes these rows
     # again, and building ORM objects and flushing them was a fifth of a booking's time.
-    conn = db.connection()
-    course_row = course.model_dump()
-    insert_rows(conn, _COURSE, [course_row])
-    insert_rows(conn, _SESSION, rows)
-    audit.record(db, "course", [(course.id, None, course_row)])  # Core rows: recorded here, not by the flush
-    audit.record(db, "session", ((row["id"], None, row) for row in rows))
+    uow.insert(Course, [course.model_dump()])
+    uow.insert(Session, rows)
     sessions = _read_only(rows)
-    plan_new_course_reminders(db, course, sessions, now, patient=planned.patient, clinic=planned.clinic)
+    plan_new_course_reminders(uow, course, sessions, now, patient=planned.patient, clinic=planned.clinic)
     return course_read(course, sessions, planned.clinic.zone)
 
 
-def get_course(*, db: DbSession, course_id: uuid.UUID) -> CourseRead:
+def get_course(*, uow: UnitOfWork, course_id: uuid.UUID) -> CourseRead:
     """One course with its sessions."""
-    course = get_or_404(db, Course, course_id)
-    return _read_many(db, [course])[0]
+    course = uow.get(Course, course_id)
+    return _read_many(uow, [course])[0]
 
 
-def course_for_change(*, db: DbSession, course_id: uuid.UUID) -> CourseRead:
+def course_for_change(*, uow: UnitOfWork, course_id: uuid.UUID) -> CourseRead:
     """One course as GET shows it, its practitioner, patient and itself locked in the writers' order."""
-    lock_course(db, course_id)
-    return get_course(db=db, course_id=course_id)
+    uow.lock_course(course_id)
+    return get_course(uow=uow, course_id=course_id)
 
 
 def list_courses(
-    *, db: DbSession, patient_id: uuid.UUID | None, status: CourseStatus | None, limit: int, offset: int
+    *, uow: UnitOfWork, patient_id: uuid.UUID | None, status: CourseStatus | None, limit: int, offset: int
 ) -> Page[CourseRead]:
     """Courses, newest first, each with its sessions (one query for all of them)."""
     query = select(Course)
@@ -164,28 +158,28 @@ def list_courses(
         query = query.where(col(Course.patient_id) == patient_id)
     if status is not None:
         query = query.where(col(Course.status) == status)
-    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = uow.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     courses = (
-        db.execute(query.order_by(col(Course.created_at).desc(), col(Course.id)).limit(limit).offset(offset))
+        uow.execute(query.order_by(col(Course.created_at).desc(), col(Course.id)).limit(limit).offset(offset))
         .scalars()
         .all()
     )
-    return Page(items=_read_many(db, courses), total=total, limit=limit, offset=offset)
+    return Page(items=_read_many(uow, courses), total=total, limit=limit, offset=offset)
 
 
-def _read_many(db: DbSession, courses: Sequence[Course]) -> list[CourseRead]:
+def _read_many(uow: UnitOfWork, courses: Sequence[Course]) -> list[CourseRead]:
     if not courses:
         return []
-    zone = get_clinic(db).zone
-    sessions = db.execute(select(Session).where(col(Session.course_id).in_([c.id for c in courses]))).scalars().all()
+    zone = get_clinic(uow).zone
+    sessions = uow.execute(select(Session).where(col(Session.course_id).in_([c.id for c in courses]))).scalars().all()
     grouped = sessions_by_course(sessions)
     return [course_read(c, grouped.get(c.id, []), zone) for c in courses]
 
 
-def cancel_course(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> CourseRead:
+def cancel_course(*, uow: UnitOfWork, course_id: uuid.UUID, reason: str, now: datetime) -> CourseRead:
     """Cancel a course and all its future sessions in one transaction (R9)."""
-    course = get_or_404(db, Course, course_id, lock=True)
+    course = uow.lock(Course, course_id)
     if course.status in (CourseStatus.cancelled, CourseStatus.completed):
         raise Conflict(f"the course is {course.status} already", current_status=course.status)
-    stop_course(db, course, status=CourseStatus.cancelled, reason=reason, session_reason=reason, now=now)
-    return get_course(db=db, course_id=course.id)
+    stop_course(uow, course, status=CourseStatus.cancelled, reason=reason, session_reason=reason, now=now)
+    return get_course(uow=uow, course_id=course.id)

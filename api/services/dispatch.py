@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, Select, and_, case, literal, null, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Row, and_, case, literal, null, or_, select, update
 from sqlmodel import col
 
 from api.notify import Channel, Delivered, DeliveryError, Message
-from api.store import audit
-from api.store.db import write_session
+from api.store.unit_of_work import UnitOfWork, writing
 from models import Actor, Reminder
 from models.base import table_of
 from models.reminder import DispatchSummary
@@ -55,12 +54,9 @@ FULL_BATCH = 500
 OUTBOX = "outbox"
 REMINDER = table_of(Reminder)  # Core: the pass's statements skip the ORM
 # What a pass reads back from its claim: the new status, and what delivery needs
-_CLAIMED = tuple(
-    REMINDER.c[name]
-    for name in (
-        *("id", "status", "channel", "attempts", "due_at", "expires_at"),
-        *("idempotency_key", "kind", "to_address", "subject", "body"),
-    )
+_CLAIMED = (
+    *("id", "status", "channel", "attempts", "due_at", "expires_at"),
+    *("idempotency_key", "kind", "to_address", "subject", "body"),
 )
 
 
@@ -94,12 +90,12 @@ def _due(now: datetime) -> ColumnElement[bool]:
     return or_(pending, abandoned)
 
 
-def _claimable(engine: Engine, where: Any, limit: int) -> Select[Any]:
+def _claimable(uow: UnitOfWork, where: Any, limit: int) -> list[Row[Any]]:
     """Reminders matching `where` with their status, in due order; on PostgreSQL locked, and only rows
     no one else is claiming (several dispatchers take disjoint batches)."""
     c = REMINDER.c
     query = select(c.id, c.status, c.attempts).where(where).order_by(c.due_at, c.id).limit(limit)
-    return query.with_for_update(skip_locked=True) if engine.dialect.name == "postgresql" else query
+    return uow.lock_rows(query.with_for_update(skip_locked=True) if uow.dialect == "postgresql" else query)
 
 
 def expire_stale(engine: Engine, now: datetime, actor: Actor) -> int:
@@ -112,18 +108,15 @@ def expire_stale(engine: Engine, now: datetime, actor: Actor) -> int:
     stale = and_(_due(now), or_(c.expires_at <= now, c.due_at < now - MAX_LATENESS))
     expired = 0
     while True:
-        with audit.writing(engine, actor=actor, action=ACTION, now=now) as db:
-            found = db.execute(_claimable(engine, stale, FULL_BATCH)).all()
+        with writing(engine, actor=actor, action=ACTION, now=now) as uow:
+            found = _claimable(uow, stale, FULL_BATCH)
             if found:
-                db.execute(
-                    update(REMINDER)
-                    .where(c.id.in_([r.id for r in found]))
-                    .values(status=ReminderStatus.expired, lease_until=None, leased_by=None)
-                )
-                audit.record(
-                    db,
-                    "reminder",
-                    ((r.id, {"status": r.status}, {"status": ReminderStatus.expired}) for r in found),
+                uow.update(
+                    Reminder,
+                    where=c.id.in_([r.id for r in found]),
+                    values={"status": ReminderStatus.expired, "lease_until": None, "leased_by": None},
+                    before={r.id: {"status": r.status} for r in found},
+                    recorded=("status",),
                 )
         expired += len(found)
         if len(found) < FULL_BATCH:
@@ -146,37 +139,27 @@ def _claim_batch(
     ready = and_(~expired, c.channel == OUTBOX)  # front-desk software collects it (R22)
     finished = or_(expired, c.channel == OUTBOX)
     instant = c.lease_until.type  # UTC handling of bound instants (naive UTC on SQLite), as the ORM does it
-    with audit.writing(engine, actor=actor, action=ACTION, now=now) as db:
-        due = {r.id: r for r in db.execute(_claimable(engine, _due(now), limit)).all()}
+    with writing(engine, actor=actor, action=ACTION, now=now) as uow:
+        due = {r.id: r for r in _claimable(uow, _due(now), limit)}
         if not due:
             return []
-        rows = db.execute(
-            update(REMINDER)
-            .where(c.id.in_(list(due)))
-            .values(
-                status=case(
+        rows = uow.update(
+            Reminder,
+            where=c.id.in_(list(due)),
+            values={
+                "status": case(
                     (expired, ReminderStatus.expired),
                     (c.channel == OUTBOX, ReminderStatus.ready),
                     else_=ReminderStatus.sending,
                 ),
-                attempts=c.attempts + 1,
-                lease_until=case((finished, null()), else_=literal(now + lease, instant)),
-                leased_by=case((finished, null()), else_=literal(worker)),
-                sent_at=case((ready, literal(now, instant)), else_=c.sent_at),
-            )
-            .returning(*_CLAIMED)
-        ).all()
-        audit.record(
-            db,
-            "reminder",
-            (
-                (
-                    r.id,
-                    {"status": due[r.id].status, "attempts": due[r.id].attempts},
-                    {"status": r.status, "attempts": r.attempts},
-                )
-                for r in rows
-            ),
+                "attempts": c.attempts + 1,
+                "lease_until": case((finished, null()), else_=literal(now + lease, instant)),
+                "leased_by": case((finished, null()), else_=literal(worker)),
+                "sent_at": case((ready, literal(now, instant)), else_=c.sent_at),
+            },
+            before={r.id: {"status": r.status, "attempts": r.attempts} for r in due.values()},
+            recorded=("status", "attempts"),
+            returning=_CLAIMED,
         )
     return sorted(rows, key=lambda r: (r.due_at, r.id))
 
@@ -184,16 +167,15 @@ def _claim_batch(
 def _record(engine: Engine, actor: Actor, reminder_id: uuid.UUID, worker: str, now: datetime, **values: Any) -> bool:
     """Write a delivery's outcome, only if the lease is still ours (R21); the audit trail records it (S7)."""
     c = REMINDER.c
-    with audit.writing(engine, actor=actor, action=ACTION, now=now) as db:
-        result = db.execute(
-            update(REMINDER)
-            .where(c.id == reminder_id, c.leased_by == worker, c.status == ReminderStatus.sending)
-            .values(lease_until=None, leased_by=None, **values)
+    with writing(engine, actor=actor, action=ACTION, now=now) as uow:
+        changed = uow.update(
+            Reminder,
+            where=and_(c.id == reminder_id, c.leased_by == worker, c.status == ReminderStatus.sending),
+            values={"lease_until": None, "leased_by": None, **values},
+            before={reminder_id: {"status": ReminderStatus.sending}},
+            recorded=tuple(values),
         )
-        ours = bool(result.rowcount)  # type: ignore[attr-defined]
-        if ours:
-            audit.record(db, "reminder", [(reminder_id, {"status": ReminderStatus.sending}, values)])
-        return ours
+        return bool(changed)
 
 
 def _message(reminder: Row[Any]) -> Message:
@@ -272,15 +254,14 @@ def _failed(
         )
 
 
-def _renew(engine: Engine, worker: str, now: datetime, lease: timedelta) -> None:
+def _renew(engine: Engine, actor: Actor, worker: str, now: datetime, lease: timedelta) -> None:
     """Keep the lease on what this pass still holds, so a slow provider does not hand it to another dispatcher."""
-    with write_session(engine) as db:
-        db.execute(
+    with writing(engine, actor=actor, action=ACTION, now=now) as uow:
+        uow.bookkeeping(
             update(Reminder)
             .where(col(Reminder.leased_by) == worker, col(Reminder.status) == ReminderStatus.sending)
             .values(lease_until=now + lease)
         )
-        db.commit()
 
 
 def dispatch(
@@ -291,7 +272,7 @@ def dispatch(
     limit: int = 500,
     worker: str | None = None,
     lease: timedelta = LEASE,
-    actor: Actor = audit.CLI,
+    actor: Actor,
 ) -> DispatchSummary:
     """One pass: expire the stale, then claim and deliver due reminders, at most `limit` of them.
 
@@ -314,6 +295,6 @@ def dispatch(
         for reminder in to_send:
             if clock() - renewed_at > lease / 2:
                 renewed_at = clock()
-                _renew(engine, worker, renewed_at, lease)
+                _renew(engine, actor, worker, renewed_at, lease)
             _deliver(engine, actor, reminder, channels, worker, clock, tally)
     return tally.summary()

@@ -14,37 +14,36 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.store.db import DbSession
-from api.store.lookups import get_or_404
-from api.web.auth import hash_key
+from api.store.tokens import hash_key
+from api.store.unit_of_work import UnitOfWork
 from models import CalendarToken, Patient, Practitioner
 
 
-def new_patient_token(*, db: DbSession, patient_id: uuid.UUID, now: datetime) -> str:
+def new_patient_token(*, uow: UnitOfWork, patient_id: uuid.UUID, now: datetime) -> str:
     """A new token for the patient's feed; the old one stops working."""
-    get_or_404(db, Patient, patient_id, lock=True)  # two staff asking at once: one after the other
-    return _replace(db, "patient_id", patient_id, now)
+    uow.lock(Patient, patient_id)  # two staff asking at once: one after the other
+    return _replace(uow, "patient_id", patient_id, now)
 
 
-def new_practitioner_token(*, db: DbSession, practitioner_id: uuid.UUID, now: datetime) -> str:
+def new_practitioner_token(*, uow: UnitOfWork, practitioner_id: uuid.UUID, now: datetime) -> str:
     """A new token for the practitioner's feed; the old one stops working."""
-    get_or_404(db, Practitioner, practitioner_id, lock=True)
-    return _replace(db, "practitioner_id", practitioner_id, now)
+    uow.lock(Practitioner, practitioner_id)
+    return _replace(uow, "practitioner_id", practitioner_id, now)
 
 
-def _replace(db: DbSession, owner_column: str, owner_id: uuid.UUID, now: datetime) -> str:
+def _replace(uow: UnitOfWork, owner_column: str, owner_id: uuid.UUID, now: datetime) -> str:
     """The new token; the old row goes in the same transaction (which the caller commits)."""
-    old = db.execute(select(CalendarToken).where(getattr(CalendarToken, owner_column) == owner_id)).scalars().all()
+    old = uow.execute(select(CalendarToken).where(getattr(CalendarToken, owner_column) == owner_id)).scalars().all()
     for row in old:
-        db.delete(row)  # through the ORM, so the audit trail records the old URL's end (S7)
-    db.flush()  # the owner's one-token rule holds before the new row arrives
+        uow.delete(row)  # through the ORM, so the audit trail records the old URL's end (S7)
+    uow.flush()  # the owner's one-token rule holds before the new row arrives
     token = secrets.token_urlsafe(32)
-    db.add(CalendarToken(**{owner_column: owner_id}, token_hash=hash_key(token), created_at=now))
-    db.flush()
+    uow.add(CalendarToken(**{owner_column: owner_id}, token_hash=hash_key(token), created_at=now))
+    uow.flush()
     return token
 
 
-def find_token(db: DbSession, token: str) -> CalendarToken | None:
+def find_token(uow: UnitOfWork, token: str) -> CalendarToken | None:
     """The live token row for this secret, or None (unknown, or replaced by a newer one)."""
     query = select(CalendarToken).where(col(CalendarToken.token_hash) == hash_key(token))
-    return db.execute(query).scalar_one_or_none()
+    return uow.execute(query).scalar_one_or_none()

@@ -12,13 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.fhir import resources as fhir
 from api.services.aftercare import rules_of, session_windows
 from api.services.clinic import get_clinic
-from api.store.lookups import get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Course, Patient, Practitioner, Reminder, Session
 from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef, Window
 from scheduling.medications import find_in_class
@@ -29,20 +28,21 @@ def urn(value: uuid.UUID | str) -> str:
     return f"urn:uuid:{value}"
 
 
-def course_bundle(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     """The course, its patient, practitioner, sessions and reminders as one FHIR R4 Bundle."""
-    course = get_or_404(db, Course, course_id)
-    patient = get_or_404(db, Patient, course.patient_id)
-    practitioner = get_or_404(db, Practitioner, course.practitioner_id)
-    clinic = get_clinic(db)
+    course = uow.get(Course, course_id)
+    patient = uow.get(Patient, course.patient_id)
+    practitioner = uow.get(Practitioner, course.practitioner_id)
+    clinic = get_clinic(uow)
     zone = clinic.zone
     sessions = list(
-        db.execute(select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number))).scalars()
+        uow.execute(select(Session).where(col(Session.course_id) == course.id).order_by(col(Session.number))).scalars()
     )
     reminders = list(
-        db.execute(
+        uow.execute(
             select(Reminder)
             .where(col(Reminder.session_id).in_([s.id for s in sessions]))
+            .where(col(Reminder.inbound_message_id).is_(None))  # what the plan sends, not staff items about texts
             .order_by(col(Reminder.due_at), col(Reminder.id))
         ).scalars()
     )
@@ -56,7 +56,7 @@ def course_bundle(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> dict
     }
     # Every session's windows, cancelled ones too: their activities show the aftercare was called off.
     rules = rules_of(course)
-    windows = session_windows(db, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
+    windows = session_windows(uow, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
     by_session = {str(s.id): s for s in sessions}
     today = now.astimezone(zone).date()
     activities = [fhir.session_activity(urn(s.id), s.number) for s in sessions] + [
@@ -76,7 +76,11 @@ def course_bundle(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> dict
         fhir.organization(clinic, clinic_id),
         fhir.care_plan(course, urls, activities, period),
         *(fhir.appointment(s, course, urls, names, _advice(s, windows)) for s in sessions),
-        *(fhir.communication_request(r, {**urls, "appointment": urn(r.session_id)}) for r in reminders),
+        *(
+            fhir.communication_request(r, {**urls, "appointment": urn(r.session_id)})
+            for r in reminders
+            if r.session_id is not None
+        ),
     ]
     return {
         "resourceType": "Bundle",

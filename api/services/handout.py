@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.services.aftercare import rules_of, session_windows
 from api.services.clinic import get_clinic, phone_for_people
-from api.store.lookups import get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Course, Patient, Session
 from scheduling.aftercare import (
     AVOID_MEDICATION,
@@ -78,20 +77,20 @@ class Handout:
         return self.instructions(EXERCISE)
 
 
-def course_handout(*, db: DbSession, course_id: uuid.UUID) -> Handout:
+def course_handout(*, uow: UnitOfWork, course_id: uuid.UUID) -> Handout:
     """The handout of a course: its sessions, what to avoid and until when, and the patient's drugs to pause."""
-    course = get_or_404(db, Course, course_id)
-    patient = get_or_404(db, Patient, course.patient_id)
-    clinic = get_clinic(db)
+    course = uow.get(Course, course_id)
+    patient = uow.get(Patient, course.patient_id)
+    clinic = get_clinic(uow)
     zone = clinic.zone
     sessions = [
         s
-        for s in db.execute(select(Session).where(col(Session.course_id) == course.id)).scalars()
+        for s in uow.execute(select(Session).where(col(Session.course_id) == course.id)).scalars()
         if s.status in WINDOW_STATUSES
     ]
     sessions.sort(key=lambda s: (s.start_at, s.number))
     rules = tuple(sorted(rules_of(course), key=lambda r: KINDS.index(r.kind)))
-    windows = session_windows(db, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
+    windows = session_windows(uow, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
     visits = tuple(
         Visit(
             number=s.number,

@@ -14,9 +14,8 @@ from api.services.clinic import get_clinic
 from api.services.courses import get_course
 from api.services.lifecycle import course_changed, stop_course
 from api.services.planning import new_session, plan_sessions, planner_values
-from api.store.db import DbSession
 from api.store.errors import Conflict
-from api.store.lookups import course_sessions, get_or_404, lock_course
+from api.store.unit_of_work import UnitOfWork
 from models import Course, CourseRead, Session
 from scheduling.lifecycle import CANCELLABLE, CourseStatus, SessionStatus
 
@@ -24,29 +23,29 @@ _HOLDABLE = (CourseStatus.planned, CourseStatus.active)
 _KEPT = frozenset({*CANCELLABLE, SessionStatus.checked_in, SessionStatus.completed})
 
 
-def hold(*, db: DbSession, course_id: uuid.UUID, reason: str, now: datetime) -> CourseRead:
+def hold(*, uow: UnitOfWork, course_id: uuid.UUID, reason: str, now: datetime) -> CourseRead:
     """Pause a course: its future sessions are cancelled in the same transaction."""
-    course = get_or_404(db, Course, course_id, lock=True)
+    course = uow.lock(Course, course_id)
     if course.status not in _HOLDABLE:
         raise Conflict(f"a {course.status} course cannot be put on hold", current_status=course.status)
     stop_course(
-        db, course, status=CourseStatus.on_hold, reason=reason, session_reason=f"course on hold: {reason}", now=now
+        uow, course, status=CourseStatus.on_hold, reason=reason, session_reason=f"course on hold: {reason}", now=now
     )
-    return get_course(db=db, course_id=course.id)
+    return get_course(uow=uow, course_id=course.id)
 
 
 def resume(
-    *, db: DbSession, course_id: uuid.UUID, start_date: date, preferred_time: str | None, now: datetime
+    *, uow: UnitOfWork, course_id: uuid.UUID, start_date: date, preferred_time: str | None, now: datetime
 ) -> CourseRead:
     """Plan the sessions still owed again, from `start_date` (R2 for the first, then R3/R4)."""
-    practitioner, course = lock_course(db, course_id)
+    practitioner, course = uow.lock_course(course_id)
     if course.status != CourseStatus.on_hold:
         raise Conflict(
             f"only a course on hold can be resumed; this one is {course.status}", current_status=course.status
         )
-    clinic = get_clinic(db)
+    clinic = get_clinic(uow)
     zone = clinic.zone
-    sessions = course_sessions(db, course.id, lock=True)
+    sessions = uow.course_sessions(course.id, lock=True)
     # what took place or still may (a session checked in before the hold is still in the chair)
     kept = [s for s in sessions if s.status in _KEPT]
     owed = course.session_count - len(kept)
@@ -59,7 +58,7 @@ def resume(
             last = max(s.start_at for s in kept).astimezone(zone).date()
             earliest = max(earliest, last + values.min_gap)
         plan = plan_sessions(
-            db,
+            uow,
             practitioner=practitioner,
             patient_id=course.patient_id,
             clinic=clinic,
@@ -72,11 +71,11 @@ def resume(
             anchor_time=anchor,
         )
         for planned in plan.sessions:
-            db.add(new_session(course, planned, change_reason="planned again when the course resumed"))
+            uow.add(new_session(course, planned, change_reason="planned again when the course resumed"))
     course.status = CourseStatus.planned
     course.status_reason = None
-    course_changed(db, course, now)
-    return get_course(db=db, course_id=course.id)
+    course_changed(uow, course, now)
+    return get_course(uow=uow, course_id=course.id)
 
 
 def _first_time(sessions: list[Session], zone: ZoneInfo) -> time:

@@ -23,20 +23,15 @@ from typing import Any
 
 import phonenumbers
 from sqlalchemy import exists, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
 from api.services import lifecycle
 from api.services.calendars import local_day_bounds
 from api.services.clinic import get_clinic, phone_for_people
-from api.services.sms_opt_outs import opt_in, opt_out
-from api.store import audit
-from api.store.db import DbSession
-from api.store.lookups import get_or_404
-from models import Clinic, InboundMessage, InboundMessageRead, Page, Patient, Reminder, Session, SmsOptOut
-from models.audit import Actor
-from models.base import EARLIEST_DATE, LATEST_DATE, new_id, table_of
+from api.services.sms_opt_outs import active, opt_in, opt_out
+from api.store.unit_of_work import UnitOfWork
+from models import Clinic, InboundMessage, InboundMessageRead, Page, Patient, Reminder, Session
+from models.base import EARLIEST_DATE, LATEST_DATE, new_id
 from scheduling.lifecycle import SessionStatus
 from scheduling.messages import moment_text
 from scheduling.reminders import ReminderKind, ReminderStatus
@@ -58,7 +53,6 @@ PROMPT_DAYS = timedelta(days=7)  # R31: a reply answers a message sent within th
 UNCLEAR_ANSWER_EVERY = timedelta(hours=24)  # R32: one automatic answer to unclear texts a day
 ANSWER_STALE = timedelta(hours=12)  # an answer not sent by then helps nobody (R20's lateness)
 STAFF_ITEM_KEPT = timedelta(days=365)  # staff items wait in the outbox until someone acknowledges them
-_INBOUND = table_of(InboundMessage)
 _PROMPTS = sorted(kind for kind in ReminderKind if kind.value in PROMPT_KINDS)  # those this version sends
 # What an opt-out keeps sending: its own confirmation (the number's last text) and, as carriers require, HELP
 _SENT_WHEN_OPTED_OUT = frozenset({Answer.opted_out, Answer.help})
@@ -85,11 +79,6 @@ class Prompt:
     sessions: tuple[Session, ...]
 
 
-def actor(message_id: uuid.UUID) -> Actor:
-    """The audit trail's actor for everything a text causes (S7): the inbound message itself."""
-    return Actor(id=message_id, name="patient's SMS reply", role="patient_sms")
-
-
 def normalise_number(raw: str, country: str | None) -> str | None:
     """R31: `raw` in E.164, read with the clinic's country as the default region; None if it is no number."""
     try:
@@ -102,14 +91,14 @@ def normalise_number(raw: str, country: str | None) -> str | None:
 
 
 def receive(
-    *, db: DbSession, message: Received, message_id: uuid.UUID, keyword_replies: bool, now: datetime
+    *, uow: UnitOfWork, message: Received, message_id: uuid.UUID, keyword_replies: bool, now: datetime
 ) -> InboundMessageRead:
     """Store one text and do what it asks (R30–R33), once: a retry answers what the first delivery did."""
-    clinic = get_clinic(db)
+    clinic = get_clinic(uow)
     number = normalise_number(message.from_number, clinic.country)
-    claimed = _claim(db, message, message_id, number, now)
+    claimed = _claim(uow, message, message_id, number, now)
     if claimed is None:
-        first = db.execute(
+        first = uow.execute(
             select(InboundMessage).where(
                 col(InboundMessage.provider) == message.provider,
                 col(InboundMessage.provider_message_id) == message.message_id,
@@ -117,38 +106,39 @@ def receive(
         ).scalar_one()
         return inbound_read(first)
     row = claimed
-    patients = _patients(db, number)
-    prompt = _prompt(db, number, patients, now)
+    patients = _patients(uow, number)
+    prompt = _prompt(uow, number, patients, now)
     sender = Sender.unknown if not patients else Sender.one if len(patients) == 1 else Sender.shared
     decision = decide(
         Situation(
             body=message.body,
-            opted_out=opt_out_of(db, number),
+            opted_out=opt_out_of(uow, number),
             sender=sender,
             prompt_kind=prompt.kind if prompt else None,
-            unclear_answered_recently=_unclear_answered(db, number, now),
+            unclear_answered_recently=_unclear_answered(uow, number, now),
             keyword_replies=keyword_replies,
         )
     )
     subject = prompt.patient_id if prompt else patients[0].id if len(patients) == 1 else None
-    changed = _apply(db, decision, row, number, patients, prompt, now)
+    changed = _apply(uow, decision, row, number, patients, prompt, now)
     for reason in decision.staff:
-        _staff_item(db, row, reason, _staff_text(reason, patients, prompt, clinic), subject, prompt, now)
+        _staff_item(uow, row, reason, _staff_text(reason, patients, prompt, clinic), subject, prompt, now)
     if decision.answer is not None and number is not None:
         sessions = tuple(_when(s, clinic) for s in prompt.sessions) if prompt else ()
         text = answer_text(decision.answer, clinic_name=clinic.name, phone=phone_for_people(clinic), sessions=sessions)
-        blocked = opt_out_of(db, number) and decision.answer not in _SENT_WHEN_OPTED_OUT
-        _answer(db, row, decision.answer, text, number, subject, prompt, now, blocked=blocked)
+        blocked = opt_out_of(uow, number) and decision.answer not in _SENT_WHEN_OPTED_OUT
+        _answer(uow, row, decision.answer, text, number, subject, prompt, now, blocked=blocked)
     row.patient_id = subject
     row.session_ids = [str(s.id) for s in prompt.sessions] if prompt else []
     row.intent = decision.intent
     row.outcome = outcome(decision, changed=changed)
-    db.flush()
+    uow.add(row)
+    uow.flush()
     return inbound_read(row)
 
 
 def _claim(
-    db: DbSession, message: Received, message_id: uuid.UUID, number: str | None, now: datetime
+    uow: UnitOfWork, message: Received, message_id: uuid.UUID, number: str | None, now: datetime
 ) -> InboundMessage | None:
     """The message's row, made now; None when (provider, message id) has one already (R30)."""
     values: dict[str, Any] = dict(
@@ -165,33 +155,24 @@ def _claim(
         intent="unclear",
         outcome="none",
     )
-    dialect = db.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(_INBOUND).values(**values).on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
-    )
-    made = db.execute(statement.returning(_INBOUND.c.id)).first()
-    if made is None:
+    if not uow.insert_once(InboundMessage, values, unique=("provider", "provider_message_id")):
         return None
-    row = db.get(InboundMessage, message_id)
-    assert row is not None  # just made
-    audit.record(db, "inbound_message", [(message_id, None, values)])
-    return row
+    return uow.get(InboundMessage, message_id)
 
 
-def _patients(db: DbSession, number: str | None) -> list[Patient]:
+def _patients(uow: UnitOfWork, number: str | None) -> list[Patient]:
     """R31: the active patients who have this number."""
     if number is None:
         return []
     query = select(Patient).where(col(Patient.phone) == number, ~col(Patient.archived)).order_by(col(Patient.id))
-    return list(db.execute(query).scalars())
+    return list(uow.execute(query).scalars())
 
 
-def _prompt(db: DbSession, number: str | None, patients: list[Patient], now: datetime) -> Prompt | None:
+def _prompt(uow: UnitOfWork, number: str | None, patients: list[Patient], now: datetime) -> Prompt | None:
     """R31: the latest SMS sent to the number within 7 days that invited a reply, if none of its sessions began."""
     if number is None or not patients:
         return None
-    latest = db.execute(
+    latest = uow.execute(
         select(Reminder)
         .where(
             col(Reminder.patient_id).in_([p.id for p in patients]),
@@ -206,18 +187,18 @@ def _prompt(db: DbSession, number: str | None, patients: list[Patient], now: dat
     ).scalar_one_or_none()
     if latest is None or latest.patient_id is None or latest.session_id is None:
         return None
-    sessions = tuple(db.execute(select(Session).where(col(Session.id) == latest.session_id)).scalars())
+    sessions = tuple(uow.execute(select(Session).where(col(Session.id) == latest.session_id)).scalars())
     if any(s.start_at <= now for s in sessions):
         return None
     return Prompt(kind=latest.kind, patient_id=latest.patient_id, sessions=sessions)
 
 
-def opt_out_of(db: DbSession, number: str | None) -> bool:
+def opt_out_of(uow: UnitOfWork, number: str | None) -> bool:
     """R33: the number asked for no more texts."""
-    return number is not None and db.get(SmsOptOut, number) is not None
+    return active(uow, number) is not None
 
 
-def _unclear_answered(db: DbSession, number: str | None, now: datetime) -> bool:
+def _unclear_answered(uow: UnitOfWork, number: str | None, now: datetime) -> bool:
     """R32: an answer to an unclear text went (or will go) to this number within 24 h."""
     if number is None:
         return False
@@ -231,11 +212,11 @@ def _unclear_answered(db: DbSession, number: str | None, now: datetime) -> bool:
             col(Reminder.rule_code) == Answer.unclear.value,
         )
     )
-    return bool(db.execute(query).scalar())
+    return bool(uow.execute(query).scalar())
 
 
 def _apply(
-    db: DbSession,
+    uow: UnitOfWork,
     decision: Decision,
     row: InboundMessage,
     number: str | None,
@@ -245,15 +226,15 @@ def _apply(
 ) -> bool:
     """The decision's change to the number or the prompt's sessions; True when something changed."""
     if decision.opt == "out" and number is not None:
-        opt_out(db, number=number, source=decision.opt_source or KEYWORD, inbound_message_id=row.id, now=now)
+        opt_out(uow, number=number, source=decision.opt_source or KEYWORD, inbound_message_id=row.id, now=now)
         return True
     if decision.opt == "in" and number is not None:
-        opt_in(db, number=number, now=now)
+        opt_in(uow, number=number, now=now)
         return True
     if decision.confirm and prompt is not None:
         scheduled = [s for s in prompt.sessions if s.status == SessionStatus.scheduled]
         for session in scheduled:  # R32: only the sessions the prompt named
-            lifecycle.confirm(db=db, session_id=session.id, now=now)
+            lifecycle.confirm(uow=uow, session_id=session.id, now=now)
         return bool(scheduled)
     return False
 
@@ -310,7 +291,7 @@ def _reminder(
 
 
 def _staff_item(
-    db: DbSession,
+    uow: UnitOfWork,
     row: InboundMessage,
     reason: StaffReason,
     text: str,
@@ -321,11 +302,11 @@ def _staff_item(
     """R34: a `reply_review` in the outbox, ready for staff now."""
     item = _reminder(row, ReminderKind.reply_review, f"reply_review:{reason}:{row.id.hex}", patient_id, prompt, now)
     item.status, item.sent_at, item.reason, item.body = ReminderStatus.ready, now, reason.value, text
-    db.add(item)
+    uow.add(item)
 
 
 def _answer(
-    db: DbSession,
+    uow: UnitOfWork,
     row: InboundMessage,
     answer: Answer,
     text: str,
@@ -343,7 +324,7 @@ def _answer(
     reply.expires_at, reply.rule_code = now + ANSWER_STALE, answer.value
     if blocked:  # R33: the number asked for no more texts
         reply.status, reply.reason = ReminderStatus.skipped, "sms_opted_out"
-    db.add(reply)
+    uow.add(reply)
 
 
 def inbound_read(row: InboundMessage) -> InboundMessageRead:
@@ -352,7 +333,7 @@ def inbound_read(row: InboundMessage) -> InboundMessageRead:
 
 def list_inbound(
     *,
-    db: DbSession,
+    uow: UnitOfWork,
     patient_id: uuid.UUID | None,
     intent: Intent | None,
     from_date: date | None,
@@ -367,14 +348,14 @@ def list_inbound(
     if intent is not None:
         query = query.where(col(InboundMessage.intent) == intent)
     if from_date is not None or to_date is not None:
-        start, end = local_day_bounds(from_date or EARLIEST_DATE, to_date or LATEST_DATE, get_clinic(db).zone)
+        start, end = local_day_bounds(from_date or EARLIEST_DATE, to_date or LATEST_DATE, get_clinic(uow).zone)
         query = query.where(col(InboundMessage.received_at) >= start, col(InboundMessage.received_at) < end)
-    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = uow.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     order = (col(InboundMessage.received_at).desc(), col(InboundMessage.id).desc())
-    rows = db.execute(query.order_by(*order).limit(limit).offset(offset)).scalars()
+    rows = uow.execute(query.order_by(*order).limit(limit).offset(offset)).scalars()
     return Page(items=[inbound_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
-def get_inbound(*, db: DbSession, inbound_id: uuid.UUID) -> InboundMessageRead:
+def get_inbound(*, uow: UnitOfWork, inbound_id: uuid.UUID) -> InboundMessageRead:
     """One text received, with what Prolo understood and did."""
-    return inbound_read(get_or_404(db, InboundMessage, inbound_id))
+    return inbound_read(uow.get(InboundMessage, inbound_id))

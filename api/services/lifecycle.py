@@ -12,9 +12,8 @@ from api.services.clinic import get_clinic
 from api.services.planning import new_session, plan_sessions, planner_values
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
-from api.store.db import DbSession
 from api.store.errors import Conflict
-from api.store.lookups import course_sessions, get_or_404, lock_session
+from api.store.unit_of_work import UnitOfWork
 from models import Course, Patient, Practitioner, Session, SessionRead
 from models.record import ClinicalRecord, SessionCancelled, SessionComplete
 from scheduling.aftercare import Rule, SessionRef, windows_for
@@ -33,68 +32,68 @@ from scheduling.medications import medication_warnings
 from scheduling.safety import PastEvent, adverse_event_warnings, allergy_warnings
 
 
-def course_changed(db: DbSession, course: Course, now: datetime) -> None:
+def course_changed(uow: UnitOfWork, course: Course, now: datetime) -> None:
     """After any change to a course or its sessions, in the same transaction: status and review
     flag follow the sessions (R9; cancelled and on-hold courses keep theirs), reminders are replanned (R19)."""
-    db.flush()
-    statuses = [s.status for s in course_sessions(db, course.id)]
+    uow.flush()
+    statuses = [s.status for s in uow.course_sessions(course.id)]
     course.status = course_status(course.status, statuses)
     course.needs_review = needs_review(statuses)
-    db.add(course)
-    sync_course_reminders(db, course, now)
+    uow.add(course)
+    sync_course_reminders(uow, course, now)
 
 
 def stop_course(
-    db: DbSession, course: Course, *, status: CourseStatus, reason: str, session_reason: str, now: datetime
+    uow: UnitOfWork, course: Course, *, status: CourseStatus, reason: str, session_reason: str, now: datetime
 ) -> None:
     """A course stops, cancelled (R9) or on hold: its sessions still to come are cancelled with
     `session_reason`, locked after the course (the writers' order); its reminders stop with it."""
-    for session in course_sessions(db, course.id, lock=True):
+    for session in uow.course_sessions(course.id, lock=True):
         if session.status in CANCELLABLE and session.start_at >= now:
             session.status = SessionStatus.cancelled
             session.change_reason = session_reason
     course.status = status
     course.status_reason = reason
-    course_changed(db, course, now)
+    course_changed(uow, course, now)
 
 
 def _move(
-    db: DbSession, session_id: uuid.UUID, action: Action, now: datetime, *, planning: bool = False
+    uow: UnitOfWork, session_id: uuid.UUID, action: Action, now: datetime, *, planning: bool = False
 ) -> tuple[Session, Course, ZoneInfo]:
-    row, course = lock_session(db, session_id, with_owners=planning)
-    zone = get_clinic(db).zone
+    row, course = uow.lock_session(session_id, with_owners=planning)
+    zone = get_clinic(uow).zone
     # an IllegalTransition (R10) reaches the API as a 409 naming the current state
     row.status = next_status(row.status, action, times=SessionTimes(row.start_at, zone), now=now)
-    db.add(row)
+    uow.add(row)
     return row, course, zone
 
 
-def confirm(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRead:
+def confirm(*, uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient confirmed they will come."""
-    row, _, zone = _move(db, session_id, Action.confirm, now)
-    db.flush()
+    row, _, zone = _move(uow, session_id, Action.confirm, now)
+    uow.flush()
     return session_read(row, zone)
 
 
-def no_show(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRead:
+def no_show(*, uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient did not come (only after the start time); two of them flag the course for review."""
-    row, course, zone = _move(db, session_id, Action.no_show, now)
-    course_changed(db, course, now)
+    row, course, zone = _move(uow, session_id, Action.no_show, now)
+    course_changed(uow, course, now)
     return session_read(row, zone)
 
 
-def check_in(*, db: DbSession, session_id: uuid.UUID, now: datetime) -> SessionRead:
+def check_in(*, uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient arrived (on the session's local day); safety warnings come with the answer."""
-    row, course, zone = _move(db, session_id, Action.check_in, now)
-    warnings = [{"code": w.code, "message": w.message} for w in _safety(db, row, course, zone)]
+    row, course, zone = _move(uow, session_id, Action.check_in, now)
+    warnings = [{"code": w.code, "message": w.message} for w in _safety(uow, row, course, zone)]
     row.warnings = [*(w for w in row.warnings if w not in warnings), *warnings]
-    db.flush()
+    uow.flush()
     return session_read(row, zone)
 
 
-def _safety(db: DbSession, row: Session, course: Course, zone: ZoneInfo) -> list[Any]:
-    patient = get_or_404(db, Patient, row.patient_id)
-    earlier = [s for s in course_sessions(db, course.id) if s.number < row.number and s.record]
+def _safety(uow: UnitOfWork, row: Session, course: Course, zone: ZoneInfo) -> list[Any]:
+    patient = uow.get(Patient, row.patient_id)
+    earlier = [s for s in uow.course_sessions(course.id) if s.number < row.number and s.record]
     events = [
         PastEvent(s.number, e["type"], e["severity"])
         for s in earlier
@@ -108,39 +107,39 @@ def _safety(db: DbSession, row: Session, course: Course, zone: ZoneInfo) -> list
     ]
 
 
-def complete(*, db: DbSession, session_id: uuid.UUID, record: SessionComplete, now: datetime) -> SessionRead:
+def complete(*, uow: UnitOfWork, session_id: uuid.UUID, record: SessionComplete, now: datetime) -> SessionRead:
     """The session took place: store the clinical record; the course becomes active or completed."""
-    row, course, zone = _move(db, session_id, Action.complete, now)
+    row, course, zone = _move(uow, session_id, Action.complete, now)
     row.record = ClinicalRecord(**record.model_dump(), completed_at=now).model_dump(mode="json")
-    course_changed(db, course, now)
+    course_changed(uow, course, now)
     return session_read(row, zone)
 
 
-def cancel(*, db: DbSession, session_id: uuid.UUID, reason: str, replace: bool, now: datetime) -> SessionCancelled:
+def cancel(*, uow: UnitOfWork, session_id: uuid.UUID, reason: str, replace: bool, now: datetime) -> SessionCancelled:
     """Cancel one session; with `replace`, append session n+1 planned by R3 from the last active one (R9)."""
-    row, course, zone = _move(db, session_id, Action.cancel, now, planning=replace)
+    row, course, zone = _move(uow, session_id, Action.cancel, now, planning=replace)
     if replace and course.status in (CourseStatus.cancelled, CourseStatus.on_hold):
         raise Conflict(f"the course is {course.status}: no replacement is planned", current_status=course.status)
     row.change_reason = reason
-    replacement = _replacement(db, course, zone, now) if replace else None
-    course_changed(db, course, now)
+    replacement = _replacement(uow, course, zone, now) if replace else None
+    course_changed(uow, course, now)
     return SessionCancelled(
         session=session_read(row, zone), replacement=session_read(replacement, zone) if replacement else None
     )
 
 
-def _replacement(db: DbSession, course: Course, zone: ZoneInfo, now: datetime) -> Session:
-    db.flush()  # the cancelled session no longer blocks its own time
-    sessions = course_sessions(db, course.id)
+def _replacement(uow: UnitOfWork, course: Course, zone: ZoneInfo, now: datetime) -> Session:
+    uow.flush()  # the cancelled session no longer blocks its own time
+    sessions = uow.course_sessions(course.id)
     done = [s for s in sessions if s.status in ACTIVE or s.status == SessionStatus.completed]
     previous = done[-1] if done else None
     first = sessions[0].start_at.astimezone(zone).time() if sessions else time(9)
     number = max(s.number for s in sessions) + 1
     plan = plan_sessions(
-        db,
-        practitioner=get_or_404(db, Practitioner, course.practitioner_id),  # locked by _move (lock_session)
+        uow,
+        practitioner=uow.get(Practitioner, course.practitioner_id),  # locked by _move (lock_session)
         patient_id=course.patient_id,
-        clinic=get_clinic(db),
+        clinic=get_clinic(uow),
         values=planner_values(course, number - 1),
         # R3 from the last session that took place or will; none: R2 from today (the planner never plans the past)
         start_date=previous.start_at.astimezone(zone).date() if previous else now.astimezone(zone).date(),
@@ -152,5 +151,5 @@ def _replacement(db: DbSession, course: Course, zone: ZoneInfo, now: datetime) -
         anchor_time=first,
     )
     replacement = new_session(course, plan.sessions[0], change_reason="replacement for a cancelled session")
-    db.add(replacement)
+    uow.add(replacement)
     return replacement

@@ -9,32 +9,31 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from api.services.reminder_plans import sync_patient_reminders
-from api.store.db import DbSession
 from api.store.errors import DuplicateMrn
-from api.store.lookups import get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Page, Patient, PatientCreate, PatientRead, PatientUpdate
 
 
-def create_patient(*, db: DbSession, values: PatientCreate) -> PatientRead:
+def create_patient(*, uow: UnitOfWork, values: PatientCreate) -> PatientRead:
     """Register a patient; the MRN must be new (409 otherwise)."""
     patient = Patient(**values.model_dump(), given_name_key="", family_name_key="")
     patient.set_name_keys()
-    return _save(db, patient)
+    return _save(uow, patient)
 
 
-def get_patient(*, db: DbSession, patient_id: uuid.UUID) -> PatientRead:
+def get_patient(*, uow: UnitOfWork, patient_id: uuid.UUID) -> PatientRead:
     """One patient."""
-    return PatientRead.of(get_or_404(db, Patient, patient_id))
+    return PatientRead.of(uow.get(Patient, patient_id))
 
 
-def patient_for_change(*, db: DbSession, patient_id: uuid.UUID) -> PatientRead:
+def patient_for_change(*, uow: UnitOfWork, patient_id: uuid.UUID) -> PatientRead:
     """One patient as GET shows them, locked."""
-    return PatientRead.of(get_or_404(db, Patient, patient_id, lock=True))
+    return PatientRead.of(uow.lock(Patient, patient_id))
 
 
-def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpdate, now: datetime) -> PatientRead:
+def update_patient(*, uow: UnitOfWork, patient_id: uuid.UUID, changes: PatientUpdate, now: datetime) -> PatientRead:
     """Change the given fields."""
-    patient = get_or_404(db, Patient, patient_id, lock=True)
+    patient = uow.lock(Patient, patient_id)
     for name, value in changes.model_dump(exclude_unset=True).items():
         if value is None and name in {
             "mrn",
@@ -49,21 +48,21 @@ def update_patient(*, db: DbSession, patient_id: uuid.UUID, changes: PatientUpda
             continue  # these cannot be emptied; null means "unchanged"
         setattr(patient, name, value)
     patient.set_name_keys()
-    saved = _save(db, patient)
-    patient_changed(db=db, patient_id=patient.id, now=now)
+    saved = _save(uow, patient)
+    patient_changed(uow=uow, patient_id=patient.id, now=now)
     return saved
 
 
-def archive_patient(*, db: DbSession, patient_id: uuid.UUID, now: datetime) -> PatientRead:
+def archive_patient(*, uow: UnitOfWork, patient_id: uuid.UUID, now: datetime) -> PatientRead:
     """Archive a patient: kept with their records, hidden from searches, not bookable, sent no more messages."""
-    patient = get_or_404(db, Patient, patient_id, lock=True)
+    patient = uow.lock(Patient, patient_id)
     patient.archived = True
-    saved = _save(db, patient)
-    patient_changed(db=db, patient_id=patient.id, now=now)
+    saved = _save(uow, patient)
+    patient_changed(uow=uow, patient_id=patient.id, now=now)
     return saved
 
 
-def patient_changed(*, db: DbSession, patient_id: uuid.UUID, now: datetime) -> None:
+def patient_changed(*, uow: UnitOfWork, patient_id: uuid.UUID, now: datetime) -> None:
     """What follows a change to a patient's row, in the same transaction; every path that changes one calls it.
 
     Their pending reminders are planned again (R19): a new phone, email, channel or name is
@@ -71,11 +70,11 @@ def patient_changed(*, db: DbSession, patient_id: uuid.UUID, now: datetime) -> N
     patient gets no patient message (skipped, `patient_archived`; the staff's follow-up
     calls still come: the injections happened).
     """
-    sync_patient_reminders(db, patient_id, now)
+    sync_patient_reminders(uow, patient_id, now)
 
 
 def search_patients(
-    *, db: DbSession, q: str | None, include_archived: bool, limit: int, offset: int
+    *, uow: UnitOfWork, q: str | None, include_archived: bool, limit: int, offset: int
 ) -> Page[PatientRead]:
     """Patients whose given or family name starts with q, or whose MRN or phone is q."""
     query = select(Patient)
@@ -93,9 +92,9 @@ def search_patients(
         if phone:
             matches.append(col(Patient.phone) == phone)
         query = query.where(or_(*matches))
-    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    total = uow.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = (
-        db.execute(
+        uow.execute(
             query.order_by(col(Patient.family_name_key), col(Patient.given_name_key), col(Patient.id))
             .limit(limit)
             .offset(offset)
@@ -118,11 +117,11 @@ def _as_phone(term: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _save(db: DbSession, patient: Patient) -> PatientRead:
+def _save(uow: UnitOfWork, patient: Patient) -> PatientRead:
     mrn = patient.mrn
-    db.add(patient)
+    uow.add(patient)
     try:
-        db.flush()
+        uow.flush()
     except IntegrityError as exc:
         raise DuplicateMrn(mrn) from exc
     return PatientRead.of(patient)

@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from api.services.calendars import load_calendar
-from api.store.db import DbSession
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Practitioner, Protocol, Session
 from models.base import new_id
 from scheduling import CoursePlan, PlannedSession, ProtocolValues, course_reach, plan_course
@@ -50,7 +50,7 @@ def new_session(course: Course, planned: PlannedSession, *, change_reason: str |
 
 
 def plan_sessions(
-    db: DbSession,
+    uow: UnitOfWork,
     *,
     practitioner: Practitioner,
     patient_id: uuid.UUID,
@@ -75,7 +75,7 @@ def plan_sessions(
         previous_start_at=previous_start_at,
         first_session_search_days=first_session_search_days,
     )
-    calendar = load_calendar(db, practitioner=practitioner, patient_id=patient_id, span=reach, clinic=clinic)
+    calendar = load_calendar(uow, practitioner=practitioner, patient_id=patient_id, span=reach, clinic=clinic)
     return plan_course(
         calendar,
         values,

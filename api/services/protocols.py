@@ -6,27 +6,26 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from api.store.db import DbSession
 from api.store.errors import Conflict, InvalidInput, NotFound
-from api.store.lookups import get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Page, Protocol, ProtocolCreate, ProtocolRead, ProtocolUpdate
 
 _DEFAULT = select(Protocol).where(col(Protocol.is_default).is_(True))
 
 
-def default_protocol(db: DbSession) -> Protocol:
+def default_protocol(uow: UnitOfWork) -> Protocol:
     """The protocol courses use when none is named."""
-    protocol = db.execute(_DEFAULT).scalars().first()
+    protocol = uow.execute(_DEFAULT).scalars().first()
     if not isinstance(protocol, Protocol):
         raise NotFound("protocol", "default")
     return protocol
 
 
-def list_protocols(*, db: DbSession, limit: int, offset: int) -> Page[ProtocolRead]:
+def list_protocols(*, uow: UnitOfWork, limit: int, offset: int) -> Page[ProtocolRead]:
     """Every protocol, the default first."""
-    total = db.execute(select(func.count()).select_from(Protocol)).scalar_one()
+    total = uow.execute(select(func.count()).select_from(Protocol)).scalar_one()
     rows = (
-        db.execute(
+        uow.execute(
             select(Protocol).order_by(col(Protocol.is_default).desc(), col(Protocol.name)).limit(limit).offset(offset)
         )
         .scalars()
@@ -40,25 +39,25 @@ def list_protocols(*, db: DbSession, limit: int, offset: int) -> Page[ProtocolRe
     )
 
 
-def create_protocol(*, db: DbSession, values: ProtocolCreate) -> ProtocolRead:
+def create_protocol(*, uow: UnitOfWork, values: ProtocolCreate) -> ProtocolRead:
     """A new course template."""
     protocol = Protocol(**values.model_dump(mode="json"))
-    return _save(db, protocol)
+    return _save(uow, protocol)
 
 
-def get_protocol(*, db: DbSession, protocol_id: uuid.UUID) -> ProtocolRead:
+def get_protocol(*, uow: UnitOfWork, protocol_id: uuid.UUID) -> ProtocolRead:
     """One protocol."""
-    return ProtocolRead.model_validate(get_or_404(db, Protocol, protocol_id), from_attributes=True)
+    return ProtocolRead.model_validate(uow.get(Protocol, protocol_id), from_attributes=True)
 
 
-def protocol_for_change(*, db: DbSession, protocol_id: uuid.UUID) -> ProtocolRead:
+def protocol_for_change(*, uow: UnitOfWork, protocol_id: uuid.UUID) -> ProtocolRead:
     """One protocol as GET shows it, locked."""
-    return ProtocolRead.model_validate(get_or_404(db, Protocol, protocol_id, lock=True), from_attributes=True)
+    return ProtocolRead.model_validate(uow.lock(Protocol, protocol_id), from_attributes=True)
 
 
-def update_protocol(*, db: DbSession, protocol_id: uuid.UUID, changes: ProtocolUpdate) -> ProtocolRead:
+def update_protocol(*, uow: UnitOfWork, protocol_id: uuid.UUID, changes: ProtocolUpdate) -> ProtocolRead:
     """Change a protocol; courses already booked keep the values they were booked with."""
-    protocol = get_or_404(db, Protocol, protocol_id, lock=True)
+    protocol = uow.lock(Protocol, protocol_id)
     current = ProtocolRead.model_validate(protocol, from_attributes=True).model_dump(mode="json")
     merged = {**current, **changes.model_dump(mode="json", exclude_unset=True)}
     try:
@@ -67,14 +66,14 @@ def update_protocol(*, db: DbSession, protocol_id: uuid.UUID, changes: ProtocolU
         raise InvalidInput("protocol", str(exc).splitlines()[-1].strip()) from exc
     for name, value in checked.model_dump(mode="json").items():
         setattr(protocol, name, value)
-    return _save(db, protocol)
+    return _save(uow, protocol)
 
 
-def _save(db: DbSession, protocol: Protocol) -> ProtocolRead:
+def _save(uow: UnitOfWork, protocol: Protocol) -> ProtocolRead:
     name = protocol.name
-    db.add(protocol)
+    uow.add(protocol)
     try:
-        db.flush()
+        uow.flush()
     except IntegrityError as exc:
         raise Conflict(f"a protocol named {name!r} exists already", name=name) from exc
     return ProtocolRead.model_validate(protocol, from_attributes=True)

@@ -27,9 +27,7 @@ from sqlmodel import col
 
 from api.services.calendars import load_open_days, local_day_bounds
 from api.services.clinic import get_clinic
-from api.store import audit
-from api.store.db import DbSession, insert_rows
-from api.store.lookups import lock_courses
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Reminder, Session, SmsOptOut
 from models.base import new_id, table_of
 from scheduling.aftercare import Rule, SessionRef, follow_up_rule_days
@@ -57,29 +55,29 @@ _JUST_BEFORE = timedelta(microseconds=1)
 
 
 def plan_new_course_reminders(
-    db: DbSession, course: Course, sessions: list[Session], now: datetime, *, patient: Patient, clinic: Clinic
+    uow: UnitOfWork, course: Course, sessions: list[Session], now: datetime, *, patient: Patient, clinic: Clinic
 ) -> None:
     """Every reminder of a course booked in this transaction, which has none yet; call before the commit.
 
     The course and its sessions are stored already: the reminders refer to them.
     """
-    _insert(db, _plan(db, course, sessions, now, patient, clinic), course, patient, sessions, now)
+    _insert(uow, _plan(uow, course, sessions, now, patient, clinic), course, patient, sessions, now)
 
 
-def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
+def sync_course_reminders(uow: UnitOfWork, course: Course, now: datetime) -> None:
     """Replan every reminder of the course's sessions; call before the use case commits."""
-    db.flush()
-    sessions = list(db.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
-    existing = {
+    uow.flush()
+    sessions = list(uow.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
+    existing: dict[str, Any] = {
         r.idempotency_key: r
-        for r in db.execute(select(Reminder).where(col(Reminder.session_id).in_([s.id for s in sessions]))).scalars()
+        for r in uow.execute(select(Reminder).where(col(Reminder.session_id).in_([s.id for s in sessions]))).scalars()
     }
-    patient = db.get(Patient, course.patient_id)
+    patient = uow.find(Patient, course.patient_id)
     assert patient is not None  # a foreign key
     undelivered = {key for key, row in existing.items() if row.status in _FOLLOWS_THE_PATIENT}
     # from the earliest undelivered one's due time: one due but not yet sent is still planned (module docstring)
     since = min([now, *(existing[key].due_at - _JUST_BEFORE for key in undelivered)])
-    planned = [] if course.status in _STOPPED else _plan(db, course, sessions, since, patient, get_clinic(db))
+    planned = [] if course.status in _STOPPED else _plan(uow, course, sessions, since, patient, get_clinic(uow))
     wanted = {p.idempotency_key: p for p in planned if p.due_at > now or p.idempotency_key in undelivered}
     # R33, R18: a skipped reminder whose moment passed stays skipped (an opt-in or consent given later
     # does not send yesterday's message), and keeps its reason
@@ -87,7 +85,7 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
     for key, row in existing.items():
         if row.status in _REPLANNABLE and key not in wanted and key not in bygone:
             row.status = ReminderStatus.cancelled
-    db.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
+    uow.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
     new_plans = []
     for key, plan in wanted.items():
         if key in bygone:
@@ -102,7 +100,7 @@ def sync_course_reminders(db: DbSession, course: Course, now: datetime) -> None:
             row.attempts, row.next_attempt_at, row.last_error = 0, None, None
         if row is not None and row.status in _FOLLOWS_THE_PATIENT:
             _address(row, plan, patient)
-    _insert(db, new_plans, course, patient, sessions, now)
+    _insert(uow, new_plans, course, patient, sessions, now)
 
 
 def _address(row: Reminder, plan: PlannedReminder, patient: Patient) -> None:
@@ -113,26 +111,25 @@ def _address(row: Reminder, plan: PlannedReminder, patient: Patient) -> None:
             setattr(row, name, value)
 
 
-def sync_patient_reminders(db: DbSession, patient_id: uuid.UUID, now: datetime) -> None:
+def sync_patient_reminders(uow: UnitOfWork, patient_id: uuid.UUID, now: datetime) -> None:
     """A patient changed (contact, channel, consent, name, archived): replan all their courses."""
-    for course in db.execute(select(Course).where(col(Course.patient_id) == patient_id)).scalars():
-        sync_course_reminders(db, course, now)
+    for course in uow.execute(select(Course).where(col(Course.patient_id) == patient_id)).scalars():
+        sync_course_reminders(uow, course, now)
 
 
-def replan_patients(db: DbSession, patient_ids: list[uuid.UUID], now: datetime) -> None:
+def replan_patients(uow: UnitOfWork, patient_ids: list[uuid.UUID], now: datetime) -> None:
     """Several patients' reminders replanned (their number opted out or in: R33), their courses locked
     in the writers' order."""
-    db.flush()
     courses = select(col(Course.id)).where(col(Course.patient_id).in_(patient_ids))
-    for course in lock_courses(db, list(db.execute(courses).scalars())):
-        sync_course_reminders(db, course, now)
+    for course in uow.lock_courses(list(uow.execute(courses).scalars())):
+        sync_course_reminders(uow, course, now)
 
 
-def replan_follow_ups(db: DbSession, now: datetime, *, days: DateRange | None = None) -> None:
+def replan_follow_ups(uow: UnitOfWork, now: datetime, *, days: DateRange | None = None) -> None:
     """The clinic's open days changed (a closure, its opening hours): replan every course with a follow-up
     call still to come on `days` or up to FOLLOW_UP_REACH_DAYS after them (a call that waited past a closure
     comes back when it is lifted); on any day when `days` is None (R16, R19)."""
-    db.flush()
+    uow.flush()
     calls = (
         select(col(Session.course_id))
         .join(Reminder, col(Reminder.session_id) == col(Session.id))
@@ -141,14 +138,14 @@ def replan_follow_ups(db: DbSession, now: datetime, *, days: DateRange | None = 
     )
     if days is not None:
         last = days.end_date + timedelta(days=FOLLOW_UP_REACH_DAYS)
-        start, end = local_day_bounds(days.start_date, last, get_clinic(db).zone)
+        start, end = local_day_bounds(days.start_date, last, get_clinic(uow).zone)
         calls = calls.where(col(Reminder.due_at) >= start, col(Reminder.due_at) < end)
-    for course in lock_courses(db, list(db.execute(calls).scalars())):
-        sync_course_reminders(db, course, now)
+    for course in uow.lock_courses(list(uow.execute(calls).scalars())):
+        sync_course_reminders(uow, course, now)
 
 
 def _plan(
-    db: DbSession, course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
+    uow: UnitOfWork, course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
 ) -> list[PlannedReminder]:
     settings = ReminderSettings(
         zone=clinic.zone,
@@ -164,12 +161,12 @@ def _plan(
         email=patient.email,
         phone=patient.phone,
         archived=patient.archived,
-        sms_opt_out=sms_opt_out_reason(db, patient.phone),
+        sms_opt_out=sms_opt_out_reason(uow, patient.phone),
     )
     rules = [Rule(**rule) for rule in course.rules]
     refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
     # R16: the follow-up calls go on open days, the same ones the handout and the feeds show
-    open_days = load_open_days(db, clinic=clinic, follow_up_days=follow_up_rule_days(refs, rules, clinic.zone))
+    open_days = load_open_days(uow, clinic=clinic, follow_up_days=follow_up_rule_days(refs, rules, clinic.zone))
     return [
         reminder
         for s in sorted(sessions, key=lambda s: s.number)
@@ -185,16 +182,16 @@ def _plan(
     ]
 
 
-def sms_opt_out_reason(db: DbSession, number: str | None) -> str | None:
+def sms_opt_out_reason(uow: UnitOfWork, number: str | None) -> str | None:
     """R33: why texts to `number` are skipped (`sms_opted_out`, or `possible_opt_out` until staff look), or None."""
-    opt_out = db.get(SmsOptOut, number) if number else None
-    if opt_out is None:
+    opt_out = uow.find(SmsOptOut, number) if number else None
+    if opt_out is None or opt_out.cleared_at is not None:
         return None
     return POSSIBLE_OPT_OUT if opt_out.source == POSSIBLE_OPT_OUT else SMS_OPTED_OUT
 
 
 def _insert(
-    db: DbSession,
+    uow: UnitOfWork,
     plans: list[PlannedReminder],
     course: Course,
     patient: Patient,
@@ -206,8 +203,7 @@ def _insert(
     starts = {str(s.id): s.start_at for s in sessions}
     # one Core executemany, no ORM objects: a booking plans dozens of reminders (so recorded here, S7)
     rows = [_row(p, course, patient, starts[p.session_id], now) for p in plans]
-    insert_rows(db.connection(), _REMINDER, rows, same={"patient_id": course.patient_id, "created_at": now})
-    audit.record(db, "reminder", ((row["id"], None, row) for row in rows))
+    uow.insert(Reminder, rows, same={"patient_id": course.patient_id, "created_at": now})
 
 
 def _to(plan: PlannedReminder, patient: Patient) -> str | None:

@@ -8,9 +8,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from api.services.clinic import get_clinic
-from api.store.db import DbSession
 from api.store.errors import Conflict
-from api.store.lookups import get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Page, Reminder, ReminderRead
 from scheduling.reminders import ReminderKind, ReminderStatus
 
@@ -42,7 +41,7 @@ def reminder_read(row: Reminder, zone: ZoneInfo) -> ReminderRead:
 
 def list_reminders(
     *,
-    db: DbSession,
+    uow: UnitOfWork,
     status: ReminderStatus | None,
     kind: ReminderKind | None,
     patient_id: uuid.UUID | None,
@@ -65,30 +64,30 @@ def list_reminders(
             query = query.where(col(column) == value)
     if due_before is not None:
         query = query.where(col(Reminder.due_at) < due_before)
-    total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.execute(query.order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit).offset(offset)).scalars()
-    zone = get_clinic(db).zone
+    total = uow.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = uow.execute(query.order_by(col(Reminder.due_at), col(Reminder.id)).limit(limit).offset(offset)).scalars()
+    zone = get_clinic(uow).zone
     return Page(items=[reminder_read(r, zone) for r in rows], total=total, limit=limit, offset=offset)
 
 
-def get_reminder(*, db: DbSession, reminder_id: uuid.UUID) -> ReminderRead:
+def get_reminder(*, uow: UnitOfWork, reminder_id: uuid.UUID) -> ReminderRead:
     """One reminder."""
-    return reminder_read(get_or_404(db, Reminder, reminder_id), get_clinic(db).zone)
+    return reminder_read(uow.get(Reminder, reminder_id), get_clinic(uow).zone)
 
 
-def reminder_for_change(*, db: DbSession, reminder_id: uuid.UUID) -> ReminderRead:
+def reminder_for_change(*, uow: UnitOfWork, reminder_id: uuid.UUID) -> ReminderRead:
     """One reminder as the API shows it, locked."""
-    return reminder_read(get_or_404(db, Reminder, reminder_id, lock=True), get_clinic(db).zone)
+    return reminder_read(uow.lock(Reminder, reminder_id), get_clinic(uow).zone)
 
 
-def acknowledge(*, db: DbSession, reminder_id: uuid.UUID, now: datetime) -> ReminderRead:
+def acknowledge(*, uow: UnitOfWork, reminder_id: uuid.UUID, now: datetime) -> ReminderRead:
     """Front-desk software took an outbox reminder (R22): ready → acknowledged."""
-    row = get_or_404(db, Reminder, reminder_id, lock=True)
+    row = uow.lock(Reminder, reminder_id)
     if row.status != ReminderStatus.ready:
         raise Conflict(
             f"only a ready reminder can be acknowledged; this one is {row.status}", current_status=row.status
         )
     row.status = ReminderStatus.acknowledged
-    db.add(row)
-    db.flush()
-    return reminder_read(row, get_clinic(db).zone)
+    uow.add(row)
+    uow.flush()
+    return reminder_read(row, get_clinic(uow).zone)

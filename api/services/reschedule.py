@@ -9,9 +9,8 @@ from api.services.clinic import get_clinic
 from api.services.lifecycle import course_changed
 from api.services.planning import planner_values
 from api.services.views import session_read
-from api.store.db import DbSession
 from api.store.errors import Conflict
-from api.store.lookups import course_sessions, get_or_404, lock_session
+from api.store.unit_of_work import UnitOfWork
 from models import Course, Practitioner, Session
 from models.record import Rescheduled, SessionReschedule
 from scheduling import Calendar, CourseSession, Move, ProtocolValues, plan_reschedule, reschedule_reach
@@ -19,20 +18,20 @@ from scheduling.lifecycle import ACTIVE, CourseStatus
 from scheduling.protocol import CHOSEN_OUTSIDE_WINDOW_MESSAGE, OUTSIDE_WINDOW_MESSAGE
 
 
-def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedule, now: datetime) -> Rescheduled:
-    """Move session k; with reflow, re-plan the later sessions that now break R3/R4. For a dry run the caller
-    rolls the transaction back (api/web/transaction.py), so its moves are never flushed nor its reminders replanned."""
+def reschedule(*, uow: UnitOfWork, session_id: uuid.UUID, request: SessionReschedule, now: datetime) -> Rescheduled:
+    """Move session k; with reflow, re-plan the later sessions that now break R3/R4. A dry run is the same
+    use case in a unit of work that is rolled back (api/store/unit_of_work.py)."""
     # two staff racing for one slot are serialised by the writers' locks (R11)
-    found, course = lock_session(db, session_id, with_owners=True)
-    practitioner = get_or_404(db, Practitioner, found.practitioner_id)  # locked just now
+    found, course = uow.lock_session(session_id, with_owners=True)
+    practitioner = uow.get(Practitioner, found.practitioner_id)  # locked just now
     if course.status in (CourseStatus.cancelled, CourseStatus.on_hold):  # R9: its sessions stay where they are
         raise Conflict(f"the course is {course.status}: its sessions cannot move", current_status=course.status)
-    sessions = course_sessions(db, course.id, lock=True)
-    zone = get_clinic(db).zone
+    sessions = uow.course_sessions(course.id, lock=True)
+    zone = get_clinic(uow).zone
     values = planner_values(course, len(sessions))
     later = [s.start_at for s in sessions if s.number > found.number and s.status in ACTIVE]
     plan = plan_reschedule(
-        _calendar(db, practitioner, course, values, request.start, later, zone),
+        _calendar(uow, practitioner, course, values, request.start, later, zone),
         values,
         [CourseSession(s.number, s.start_at, s.end_at, s.status) for s in sessions],
         number=found.number,
@@ -46,13 +45,12 @@ def reschedule(*, db: DbSession, session_id: uuid.UUID, request: SessionReschedu
     session = _apply(by_number[plan.session.number], plan.session, request.reason or "rescheduled", chosen=True)
     moved = [_apply(by_number[m.number], m, moved_reason, chosen=False) for m in plan.moved]
     answer = Rescheduled(session=session_read(session, zone), moved=[session_read(m, zone) for m in moved])
-    if not request.dry_run:
-        course_changed(db, course, now)
+    course_changed(uow, course, now)  # a dry run is rolled back whole (api/store/unit_of_work.py)
     return answer
 
 
 def _calendar(
-    db: DbSession,
+    uow: UnitOfWork,
     practitioner: Practitioner,
     course: Course,
     values: ProtocolValues,
@@ -62,7 +60,7 @@ def _calendar(
 ) -> Calendar:
     """Everyone else's bookings on every date the move and its reflow may reach (the course's own are the plan's)."""
     return load_calendar(
-        db,
+        uow,
         practitioner=practitioner,
         patient_id=course.patient_id,
         span=reschedule_reach(values, zone, new_start_at=start, later_start_ats=later),

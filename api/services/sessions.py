@@ -10,9 +10,8 @@ from sqlalchemy import Select, bindparam, func, select
 from api.services.calendars import local_day_bounds
 from api.services.clinic import get_clinic
 from api.services.views import session_read
-from api.store.db import DbSession
 from api.store.errors import InvalidInput
-from api.store.lookups import get_or_404, lock_session
+from api.store.unit_of_work import UnitOfWork
 from models import Session, SessionRead
 from models.base import Page, table_of
 from scheduling.lifecycle import SessionStatus
@@ -20,15 +19,15 @@ from scheduling.lifecycle import SessionStatus
 _SESSION = table_of(Session).c
 
 
-def get_session(*, db: DbSession, session_id: uuid.UUID) -> SessionRead:
+def get_session(*, uow: UnitOfWork, session_id: uuid.UUID) -> SessionRead:
     """One session."""
-    return session_read(get_or_404(db, Session, session_id), get_clinic(db).zone)
+    return session_read(uow.get(Session, session_id), get_clinic(uow).zone)
 
 
-def session_for_change(*, db: DbSession, session_id: uuid.UUID) -> SessionRead:
+def session_for_change(*, uow: UnitOfWork, session_id: uuid.UUID) -> SessionRead:
     """One session as GET shows it, its practitioner, patient, course and itself locked in the writers' order."""
-    row, _ = lock_session(db, session_id, with_owners=True)
-    return session_read(row, get_clinic(db).zone)
+    row, _ = uow.lock_session(session_id, with_owners=True)
+    return session_read(row, get_clinic(uow).zone)
 
 
 def day_view_dates(on: date | None, from_date: date | None, to_date: date | None) -> tuple[date | None, date | None]:
@@ -62,7 +61,7 @@ def _day_view_queries(filters: frozenset[str]) -> tuple[Select[Any], Select[Any]
 
 def list_sessions(
     *,
-    db: DbSession,
+    uow: UnitOfWork,
     first: date | None,
     last: date | None,
     practitioner_id: uuid.UUID | None,
@@ -76,15 +75,14 @@ def list_sessions(
     Core rows, not ORM objects (the front desk polls this view all day), each made into a
     SessionRead by the same function as every other session answer.
     """
-    zone = get_clinic(db).zone
+    zone = get_clinic(uow).zone
     given: dict[str, Any] = {"practitioner_id": practitioner_id, "patient_id": patient_id, "status": status}
     if first is not None or last is not None:
         start, end = local_day_bounds(first or last, last or first, zone)  # type: ignore[arg-type]
         given |= {"start": start if first is not None else None, "end": end if last is not None else None}
     values = {name: value for name, value in given.items() if value is not None}
     page_query, count_query = _day_view_queries(frozenset(values))
-    connection = db.connection()
-    rows = connection.execute(page_query, {**values, "limit": limit, "offset": offset}).all()
+    rows = uow.rows(page_query, {**values, "limit": limit, "offset": offset}).all()
     complete = offset == 0 and len(rows) < limit  # the whole answer is on this page: no count query needed
-    total = len(rows) if complete else connection.execute(count_query, values).scalar_one()
+    total = len(rows) if complete else uow.rows(count_query, values).scalar_one()
     return Page(items=[session_read(row, zone) for row in rows], total=total, limit=limit, offset=offset)

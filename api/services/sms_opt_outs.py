@@ -13,46 +13,47 @@ import uuid
 from datetime import datetime
 
 import phonenumbers
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlmodel import col
 
 from api.services.reminder_plans import replan_patients, sms_opt_out_reason
-from api.store import audit
-from api.store.db import DbSession
 from api.store.errors import Conflict, NotFound
+from api.store.unit_of_work import UnitOfWork
 from models import InboundMessage, Page, Patient, Reminder, SmsOptOut, SmsOptOutCreate, SmsOptOutRead
 from scheduling.reminders import ReminderStatus
-from scheduling.replies import STAFF
+from scheduling.replies import SMS_OPTED_OUT, STAFF
 
-CLEARED = "sms_opt_out_cleared"  # the audit trail's record of a staff clear and its source_note (R33)
+
+def active(uow: UnitOfWork, number: str | None) -> SmsOptOut | None:
+    """R33: the number's opt-out in force, if any (a cleared one is kept, with why, but stops nothing)."""
+    row = uow.find(SmsOptOut, number) if number else None
+    return row if row is not None and row.cleared_at is None else None
 
 
 def opt_out(
-    db: DbSession, *, number: str, source: str, now: datetime, inbound_message_id: uuid.UUID | None = None,
+    uow: UnitOfWork, *, number: str, source: str, now: datetime, inbound_message_id: uuid.UUID | None = None,
     source_note: str | None = None,
 ) -> SmsOptOut:  # fmt: skip
     """R33: no more texts to `number`: recorded, its pending texts skipped, later ones planned skipped."""
-    row = SmsOptOut(
-        number=number, created_at=now, source=source, inbound_message_id=inbound_message_id, source_note=source_note
-    )
-    db.add(row)
-    db.flush()
-    replan_patients(db, _patient_ids(db, number), now)
-    reason = sms_opt_out_reason(db, number)
-    for reminder in _pending_texts(db, number):  # answers to earlier texts, and any a replan does not own
-        reminder.status, reminder.reason = ReminderStatus.skipped, reason
-    db.flush()
+    row = uow.find(SmsOptOut, number) or SmsOptOut(number=number, created_at=now, source=source)
+    row.created_at, row.source, row.inbound_message_id, row.source_note = now, source, inbound_message_id, source_note
+    row.cleared_at = row.cleared_note = None
+    uow.add(row)
+    uow.flush()
+    replan_patients(uow, _patient_ids(uow, number), now)
+    _skip_pending_texts(uow, number, sms_opt_out_reason(uow, number) or SMS_OPTED_OUT)
     return row
 
 
-def opt_in(db: DbSession, *, number: str, now: datetime) -> None:
+def opt_in(uow: UnitOfWork, *, number: str, now: datetime, note: str | None = None) -> None:
     """R33: texts to `number` go again; its patients' reminders still to come are planned again."""
-    row = db.get(SmsOptOut, number)
+    row = active(uow, number)
     if row is None:
         return
-    db.delete(row)
-    db.flush()
-    replan_patients(db, _patient_ids(db, number), now)
+    row.cleared_at, row.cleared_note = now, note
+    uow.add(row)
+    uow.flush()
+    replan_patients(uow, _patient_ids(uow, number), now)
 
 
 def _e164(number: str) -> str:
@@ -64,43 +65,49 @@ def _e164(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _patient_ids(db: DbSession, number: str) -> list[uuid.UUID]:
-    return list(db.execute(select(col(Patient.id)).where(col(Patient.phone) == number)).scalars())
+def _patient_ids(uow: UnitOfWork, number: str) -> list[uuid.UUID]:
+    return list(uow.execute(select(col(Patient.id)).where(col(Patient.phone) == number)).scalars())
 
 
-def _pending_texts(db: DbSession, number: str) -> list[Reminder]:
-    """Every pending SMS to `number`: its patients' and the answers to texts from it."""
+def _skip_pending_texts(uow: UnitOfWork, number: str, reason: str) -> None:
+    """Every SMS to `number` still pending (answers to its texts, any a replan does not own) becomes skipped,
+    in one UPDATE that leaves alone one a dispatcher claimed meanwhile (R21)."""
     from_number = select(col(InboundMessage.id)).where(col(InboundMessage.from_number) == number)
-    query = select(Reminder).where(
+    to_number = and_(
         col(Reminder.status) == ReminderStatus.pending,
         col(Reminder.channel) == "sms",
         col(Reminder.to_address) == number,
-        or_(col(Reminder.patient_id).in_(_patient_ids(db, number)), col(Reminder.inbound_message_id).in_(from_number)),
+        or_(col(Reminder.patient_id).in_(_patient_ids(uow, number)), col(Reminder.inbound_message_id).in_(from_number)),
     )
-    return list(db.execute(query.with_for_update()).scalars())
+    found = list(uow.execute(select(col(Reminder.id), col(Reminder.reason)).where(to_number)).all())
+    uow.update(
+        Reminder,
+        where=and_(col(Reminder.id).in_([r.id for r in found]), col(Reminder.status) == ReminderStatus.pending),
+        values={"status": ReminderStatus.skipped, "reason": reason},
+        before={r.id: {"status": ReminderStatus.pending, "reason": r.reason} for r in found},
+        recorded=("status", "reason"),
+    )
 
 
-def list_opt_outs(*, db: DbSession, limit: int, offset: int) -> Page[SmsOptOutRead]:
+def list_opt_outs(*, uow: UnitOfWork, limit: int, offset: int) -> Page[SmsOptOutRead]:
     """Every opted-out number, newest first."""
-    rows = list(db.execute(select(SmsOptOut).order_by(col(SmsOptOut.created_at).desc())).scalars())
+    query = select(SmsOptOut).where(col(SmsOptOut.cleared_at).is_(None)).order_by(col(SmsOptOut.created_at).desc())
+    rows = list(uow.execute(query).scalars())
     items = [SmsOptOutRead.model_validate(r, from_attributes=True) for r in rows[offset : offset + limit]]
     return Page(items=items, total=len(rows), limit=limit, offset=offset)
 
 
-def record_opt_out(*, db: DbSession, request: SmsOptOutCreate, now: datetime) -> SmsOptOutRead:
+def record_opt_out(*, uow: UnitOfWork, request: SmsOptOutCreate, now: datetime) -> SmsOptOutRead:
     """R33: staff record an opt-out they heard (by phone, at the desk)."""
-    if db.get(SmsOptOut, request.number) is not None:
+    if active(uow, request.number) is not None:
         raise Conflict("this number has opted out already")
-    row = opt_out(db, number=request.number, source=STAFF, now=now, source_note=request.source_note)
+    row = opt_out(uow, number=request.number, source=STAFF, now=now, source_note=request.source_note)
     return SmsOptOutRead.model_validate(row, from_attributes=True)
 
 
-def clear_opt_out(*, db: DbSession, number: str, source_note: str, now: datetime) -> None:
-    """R33: staff clear an opt-out, saying why (`source_note`: who asked, when, how)."""
+def clear_opt_out(*, uow: UnitOfWork, number: str, source_note: str, now: datetime) -> None:
+    """R33: staff clear an opt-out, saying why (`source_note`: who asked, when, how); the row keeps it."""
     number = _e164(number)
-    row = db.get(SmsOptOut, number)
-    if row is None:
+    if active(uow, number) is None:
         raise NotFound("sms_opt_out", "for this number")
-    opt_in(db, number=number, now=now)
-    # the trail keeps why it was lifted, beside the deletion's event (which holds the row as it was)
-    audit.record(db, CLEARED, [(number, None, {"number": number, "source_note": source_note, "cleared_at": now})])
+    opt_in(uow, number=number, now=now, note=source_note)

@@ -5,18 +5,17 @@ from datetime import datetime
 
 from api.services.clinic import get_clinic
 from api.services.views import session_read
-from api.store.db import DbSession
-from api.store.lookups import course_sessions, get_or_404
+from api.store.unit_of_work import UnitOfWork
 from models import Course
 from models.course import AdverseEventEntry, CourseSummary, PainPoint
 from scheduling.lifecycle import ACTIVE, SessionStatus
 
 
-def course_summary(*, db: DbSession, course_id: uuid.UUID, now: datetime) -> CourseSummary:
+def course_summary(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> CourseSummary:
     """Completed and remaining sessions, the next one, pain before each session, every adverse event."""
-    course = get_or_404(db, Course, course_id)
-    zone = get_clinic(db).zone
-    sessions = course_sessions(db, course.id)
+    course = uow.get(Course, course_id)
+    zone = get_clinic(uow).zone
+    sessions = uow.course_sessions(course.id)
     done = [s for s in sessions if s.status == SessionStatus.completed and s.record]
     active = sorted((s for s in sessions if s.status in ACTIVE), key=lambda s: s.start_at)
     upcoming = next((s for s in active if s.end_at > now), None)

@@ -24,7 +24,7 @@ is stored.
    with other processes such as the reminder cron, waits up to the remaining time
    (its ``busy_timeout``); on PostgreSQL, each row lock waits up to the remaining time
    (``lock_timeout``, set again before each one: :func:`api.store.db.before_waiting`).
-4. **Row locks, in one order** (PostgreSQL; :func:`api.store.lookups.lock_for_change`):
+4. **Row locks, in one order** (PostgreSQL; :meth:`api.store.unit_of_work.UnitOfWork.lock_for_change`):
    practitioner, patient, course, then the course's sessions. Every writer that
    plans or moves sessions takes them in this order, so two writers never deadlock
    and a booking that loses the race for a practitioner waits, then plans around

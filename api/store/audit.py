@@ -5,11 +5,14 @@ API key, or the command line), what (the route's or command's action), which row
 and the row as it was before the transaction and as it is at its commit (a row a use
 case touches in several steps is still one event). Nothing can forget it:
 
-- rows changed through the ORM are recorded when the transaction flushes them (an
-  `after_flush` hook on every database session), with their values before the flush;
+- rows changed through the ORM are recorded when the transaction flushes them
+  (:func:`gather_flushed`, with their values before the flush);
 - rows written with Core statements for speed (a booking's course and sessions,
-  reminders, the dispatcher's results) are recorded by the code that writes them,
-  through :func:`record`.
+  reminders, the dispatcher's results) are recorded by the unit of work's bulk
+  writes, through :func:`record`.
+
+The hooks are registered on Prolo's own sessionmaker (api/store/unit_of_work.py), the
+only way use cases reach the database; no hook is registered on SQLAlchemy's classes.
 
 Both gather the transaction's events; they are written just before it commits, and
 forgotten if it rolls back.
@@ -50,24 +53,23 @@ after the upgrade); ``-1.0``, the beginning, is valid everywhere.
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Engine, event, inspect, literal, literal_column, select, tuple_
+from sqlalchemy import BigInteger, inspect, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 
-from api.store.admission import Deadline
-from api.store.db import DbSession, insert_rows, write_session
+from api.store.db import DbSession, insert_rows
 from api.store.errors import InvalidCursor, KeyRevoked
 from models import Actor, ApiKey, AuditEvent, AuditEventRead, AuditFeed, Role
 from models.base import table_of
 
+if TYPE_CHECKING:
+    from api.store.unit_of_work import UnitOfWork
+
 _AUDIT = table_of(AuditEvent)
-CLI = Actor(id=None, name="prolo command line", role="cli")
-SERVER = Actor(id=None, name="prolo server", role="server")  # what the server does by itself, at start-up
 _ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
 # Not recorded: the trail itself, stored answers to retries (their effects are recorded), and secrets.
 _UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})
@@ -91,7 +93,7 @@ def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = No
 _KEY_ROLES = frozenset(Role)
 
 
-def _key_still_valid(db: DbSession, actor: Actor) -> None:
+def key_still_valid(db: DbSession, actor: Actor) -> None:
     """S4: a change made with an API key checks, in its own transaction, that no process revoked the key
     since this one last checked it (its key cache serves reads only): one read by primary key."""
     if actor.id is None or actor.role not in _KEY_ROLES:
@@ -99,28 +101,6 @@ def _key_still_valid(db: DbSession, actor: Actor) -> None:
     key = table_of(ApiKey).c
     if db.execute(select(key.id).where(key.id == actor.id, key.revoked_at.is_(None))).first() is None:
         raise KeyRevoked(actor.id)
-
-
-@contextmanager
-def writing(
-    engine: Engine,
-    *,
-    actor: Actor,
-    action: str,
-    now: datetime | None = None,
-    deadline: Deadline | None = None,
-    commit: bool = True,
-) -> Iterator[DbSession]:
-    """A writer's transaction whose changes are recorded as `actor`'s `action` (at `now`), committed when
-    the block ends without an exception (rolled back instead without `commit`: a dry run): the HTTP
-    runner, the dispatcher, the command line and start-up. An actor that is an API key must still be
-    one: revoked meanwhile, the transaction raises KeyRevoked before anything changes (S4)."""
-    with write_session(engine, deadline) as db:
-        begin(db, actor=actor, action=action, now=now)
-        _key_still_valid(db, actor)
-        yield db
-        if commit:
-            db.commit()
 
 
 def snapshot(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,8 +159,7 @@ def _gather(
         known["after"] = after
 
 
-@event.listens_for(OrmSession, "before_commit")
-def _write_gathered(db: OrmSession) -> None:
+def write_gathered(db: OrmSession) -> None:
     """The transaction's events, written in it just before it commits (one INSERT).
 
     SQLAlchemy calls this before commit's own final flush: flush here first, so a change
@@ -191,8 +170,7 @@ def _write_gathered(db: OrmSession) -> None:
     _insert(db, [e for e in pending.values() if e["before"] != e["after"]])
 
 
-@event.listens_for(OrmSession, "after_soft_rollback")
-def _forget_gathered(db: OrmSession, previous: Any) -> None:
+def forget_gathered(db: OrmSession, previous: Any) -> None:
     """The transaction rolled back: nothing of it was stored, nor are its events.
 
     Only the outermost transaction's end forgets them. Prolo's use cases open no savepoints;
@@ -209,7 +187,9 @@ _TXID = {"postgresql": "pg_current_xact_id()::text::bigint", "sqlite": "0"}
 def _insert(db: OrmSession, events: list[dict[str, Any]]) -> None:
     if not events:
         return
-    actor: Actor = db.info.get(_ACTOR, CLI)
+    actor: Actor | None = db.info.get(_ACTOR)
+    if actor is None:  # never "someone": a change nobody claimed is not stored
+        raise RuntimeError("changes made in a transaction that names no actor (api/store/unit_of_work.py)")
     connection = db.connection()
     common = {
         "at": db.info.get(_NOW) or datetime.now(UTC),
@@ -232,8 +212,7 @@ def _before(state: Any) -> dict[str, Any]:
     return values
 
 
-@event.listens_for(OrmSession, "after_flush")
-def _record_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
+def gather_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
     """Gather a change for every row this flush inserted, changed or deleted (the values before it are
     still readable here)."""
     for kind, rows in (("new", db.new), ("dirty", db.dirty), ("deleted", db.deleted)):
@@ -315,8 +294,8 @@ def _position(db: DbSession, text: str, identity: str) -> tuple[int, int]:
 
 
 def events(
+    uow: "UnitOfWork",
     *,
-    db: DbSession,
     after: str | None,
     limit: int,
     entity_type: str | None = None,
@@ -326,6 +305,7 @@ def events(
     to_at: datetime | None = None,
 ) -> AuditFeed:
     """Events after the cursor, oldest first, filtered; only those no running transaction can precede."""
+    db = uow.store_session
     dialect = db.connection().dialect.name
     identity = _identity(db)
     txid, event_id = _position(db, after or _START, identity)

@@ -30,7 +30,6 @@ from models.base import EnumText, UTCDateTime, sqlite_instant
 
 __all__ = [
     "DbSession",
-    "alone",
     "insert_rows",
     "make_engine",
     "read_session",
@@ -44,7 +43,7 @@ _DEADLINE = "prolo_deadline"  # in a writer's session.info: the request's deadli
 _WAIT_MS = "prolo_wait_ms"  # execution option: how long its lock may be waited for
 _DEFAULT_WAIT_MS = int(WAIT_SECONDS * 1000)
 # PostgreSQL's advisory lock key of Prolo's start-up (b"prolo.db" as a number): migrations, the clinic, the first key
-_START_UP_LOCK = 0x70726F6C6F2E6462
+START_UP_LOCK = 0x70726F6C6F2E6462
 _SCHEMA_WAIT_MS = 600_000  # another replica's migrations may take a while on a large database
 _GATES: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 
@@ -240,14 +239,16 @@ def _writer_gate(engine: Engine, deadline: Deadline) -> Iterator[None]:
 
 
 @contextmanager
-def write_session(engine: Engine, deadline: Deadline | None = None) -> Iterator[DbSession]:
+def write_session(
+    engine: Engine, deadline: Deadline | None = None, *, sessions: Callable[..., DbSession] = DbSession
+) -> Iterator[DbSession]:
     """A writer's transaction, begun at once, within the deadline (a fresh 30 s one if none is given).
 
     Whoever opened it commits: the HTTP layer once the answer is ready (api/web/transaction.py),
     the CLI and the dispatcher after their work. Leaving the block without a commit rolls back.
     """
     deadline = deadline or Deadline()
-    with _writer_gate(engine, deadline), DbSession(engine, expire_on_commit=False) as db:
+    with _writer_gate(engine, deadline), sessions(bind=engine, expire_on_commit=False) as db:
         wait_ms = max(1, int(deadline.remaining() * 1000))
         db.connection(execution_options={_WRITE: True, _WAIT_MS: wait_ms})  # BEGIN (IMMEDIATE) now
         db.info[_DEADLINE] = deadline
@@ -284,24 +285,12 @@ def schema_transaction(engine: Engine) -> Iterator[Connection]:
         connection.execution_options(**{_WRITE: True, _WAIT_MS: _SCHEMA_WAIT_MS}).begin(),
     ):
         if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_START_UP_LOCK,))
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (START_UP_LOCK,))
         yield connection
 
 
-def alone(db: DbSession) -> None:
-    """Hold the start-up lock until this writer's transaction ends, then read again what decided to take it.
-
-    For what a start makes once (the clinic row, the first admin key): a replica finds it missing, takes the
-    lock, and asks again. PostgreSQL: the advisory lock `schema_transaction` takes (a session may take it again);
-    SQLite: nothing to do, a writer holds the write lock from `BEGIN IMMEDIATE` and read after the last commit.
-    """
-    if db.get_bind().dialect.name == "postgresql":
-        before_waiting(db)
-        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _START_UP_LOCK})
-
-
 @contextmanager
-def read_session(engine: Engine) -> Iterator[DbSession]:
+def read_session(engine: Engine, *, sessions: Callable[..., DbSession] = DbSession) -> Iterator[DbSession]:
     """A transaction that reads (SQLite: `BEGIN DEFERRED`, never the write lock)."""
-    with DbSession(engine, expire_on_commit=False) as db:
+    with sessions(bind=engine, expire_on_commit=False) as db:
         yield db

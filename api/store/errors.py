@@ -30,6 +30,8 @@ class NotFound(ProloError):
 
 
 class Conflict(ProloError):
+    code = "conflict"  # S2's code: the API's answer names it (api/web/problems.py)
+
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -37,11 +39,15 @@ class Conflict(ProloError):
 
 
 class DuplicateMrn(Conflict):
+    code = "duplicate_mrn"
+
     def __init__(self, mrn: str) -> None:
         super().__init__(f"a patient with MRN {mrn!r} exists already", mrn=mrn)
 
 
 class SlotTaken(Conflict):
+    code = "slot_taken"
+
     def __init__(self, detail: str = "that time was booked by someone else meanwhile") -> None:
         super().__init__(detail)
 

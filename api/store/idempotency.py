@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from api.store.db import DbSession, before_waiting
 from api.store.errors import Conflict, InvalidInput
+from api.store.unit_of_work import UnitOfWork
 from models import IdempotencyRecord
 from models.base import table_of
 
@@ -96,7 +96,7 @@ def _purge_due(now: datetime) -> bool:
     return True
 
 
-def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, now: datetime) -> Replay | None:
+def claim(uow: UnitOfWork, *, api_key_id: uuid.UUID, key: str, fingerprint: str, now: datetime) -> Replay | None:
     """Take the key for this request (None: go on and run it), or the first answer to send again.
 
     Raises InvalidInput when the key was used for another request, and Conflict when the
@@ -104,8 +104,7 @@ def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, n
     """
     expired = now - KEPT
     if _purge_due(now):  # keys older than a day go, a minute's worth at a time
-        db.execute(delete(_RECORD).where(_RECORD.c.created_at < expired))
-    connection = db.connection()
+        uow.bookkeeping(delete(_RECORD).where(_RECORD.c.created_at < expired))
     values = {
         "the_api_key_id": api_key_id,
         "the_key": key,
@@ -113,11 +112,11 @@ def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, n
         "the_created_at": now,
         "the_expired": expired,
     }
-    take = _TAKE[connection.dialect.name == "postgresql"]
-    before_waiting(db)  # the same key's first request may still hold it
-    if connection.execute(take, values).first() is not None:
+    take = _TAKE[uow.dialect == "postgresql"]
+    # waits, within the deadline, for the same key's first request, which may still hold it
+    if uow.bookkeeping(take, values).first() is not None:
         return None  # the key is ours: new, or reused after 24 h (not purged yet this minute)
-    first = db.execute(_FIRST, {"the_api_key_id": api_key_id, "the_key": key}).scalar_one()
+    first = uow.execute(_FIRST, {"the_api_key_id": api_key_id, "the_key": key}).scalar_one()
     if first.status_code == 0:  # its request has not finished (only a commit outside the runner shows this)
         raise Conflict("a request with this Idempotency-Key is still running; ask again in a moment")
     if first.fingerprint != fingerprint:
@@ -134,7 +133,7 @@ def claim(db: DbSession, *, api_key_id: uuid.UUID, key: str, fingerprint: str, n
 
 
 def keep(
-    db: DbSession,
+    uow: UnitOfWork,
     *,
     api_key_id: uuid.UUID,
     key: str,
@@ -152,4 +151,4 @@ def keep(
         "the_location": location,
         "the_secret": secret_made is not None,
     }
-    db.connection().execute(_KEEP, values)
+    uow.bookkeeping(_KEEP, values)

@@ -13,10 +13,11 @@ from api.notify import channels_from
 from api.notify.sms import ChannelConfigError
 from api.services.clinic import ensure_clinic
 from api.settings import Settings, get_settings
-from api.store import audit
+from api.store import actors
 from api.store.admission import Admission
 from api.store.db import make_engine
 from api.store.freshness import AnswerCache, ChangeToken
+from api.store.unit_of_work import writing
 from api.web.auth import KeyCache
 from api.web.caching import NoStoreForKeys
 from api.web.deps import utc_now
@@ -68,8 +69,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with audit.writing(engine, actor=audit.SERVER, action="start") as db:
-            ensure_clinic(db=db, settings=settings)
+        with writing(engine, actor=actors.SERVER, action="start") as uow:
+            ensure_clinic(uow=uow, settings=settings)
         # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).
         app.state.admission = Admission.for_engine(engine)
         app.state.admission.fit_thread_limiter()

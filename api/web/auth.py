@@ -1,12 +1,9 @@
 """API keys and roles (SPEC S4).
 
-Keys are 256-bit random tokens, so a single SHA-256 is the right hash: there is
-nothing to brute-force that a slow password hash would protect. Only the hash
-is stored; the key is shown once, when it is made.
+A request's key is found by its hash (api/store/tokens.py), then trusted for a few
+seconds in memory for reads.
 """
 
-import hashlib
-import secrets
 import threading
 import time
 import uuid
@@ -18,9 +15,8 @@ from sqlmodel import col
 
 from api.store.admission import Deadline
 from api.store.db import DbSession, write_session
+from api.store.tokens import hash_key
 from models import ApiKey, Role
-
-KEY_PREFIX = "prolo_"
 
 
 @dataclass(frozen=True)
@@ -30,14 +26,6 @@ class Caller:
     key_id: uuid.UUID
     name: str
     role: Role
-
-
-def new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class KeyCache:

@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security
+from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.store.admission import Admission, Deadline
 from api.web.auth import Caller, KeyCache, record_use
+from api.web.problems import Refused
 from api.web.transaction import request_deadline
 from models import Role
 
@@ -34,7 +35,12 @@ async def get_caller(
 ) -> Caller:
     key = bearer.credentials if bearer else header_key
     if not key:
-        raise HTTPException(401, "an API key is needed: Authorization: Bearer … or X-API-Key", _UNAUTHORIZED)
+        raise Refused(
+            401,
+            "an API key is needed: Authorization: Bearer … or X-API-Key",
+            code="api_key_missing",
+            headers=_UNAUTHORIZED,
+        )
     state = request.app.state
     cache: KeyCache = state.key_cache
     found, caller = cache.cached(key)
@@ -43,7 +49,7 @@ async def get_caller(
         async with admission.read(request_deadline(request)):
             caller = await run_in_threadpool(cache.lookup, state.engine, key)
     if caller is None:
-        raise HTTPException(401, "unknown or revoked API key", _UNAUTHORIZED)
+        raise Refused(401, "unknown or revoked API key", code="api_key_unknown", headers=_UNAUTHORIZED)
     request.state.caller = caller  # for the audit trail and idempotency keys (api/web/transaction.py)
     minute = cache.first_use_this_minute(caller.key_id, state.clock())
     if minute is not None:  # GET /v1/api-keys shows it; written once a minute at most, beside the request
@@ -81,7 +87,7 @@ def requires(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
 
     async def check(caller: CallerDep) -> Caller:
         if caller.role not in allowed:
-            raise HTTPException(403, f"the {caller.role} role may not do this")
+            raise Refused(403, f"the {caller.role} role may not do this", code="role_forbidden")
         return caller
 
     return check

@@ -49,14 +49,18 @@ class InputGuard:
             return
         raw_path = scope.get("raw_path") or b""
         if b"%00" in scope.get("query_string", b"") or b"%00" in raw_path or "\x00" in scope["path"]:
-            await _refuse(scope, receive, send, 422, "NUL characters are not accepted in paths or queries")
+            await _refuse(
+                scope, receive, send, 422, "NUL characters are not accepted in paths or queries", code="nul_character"
+            )
             return
         if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
         body, too_big = await _read_body(receive)
         if too_big:
-            await _refuse(scope, receive, send, 413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+            await _refuse(
+                scope, receive, send, 413, f"the body is larger than {MAX_BODY_BYTES} bytes", code="body_too_large"
+            )
             return
         try:
             nul = b"\\u0000" in body and _json_holds_nul(body)
@@ -64,7 +68,7 @@ class InputGuard:
             await _refuse(scope, receive, send, 400, "the JSON body is nested too deeply", code="body_too_deep")
             return
         if nul:
-            await _refuse(scope, receive, send, 422, "NUL characters are not accepted in text")
+            await _refuse(scope, receive, send, 422, "NUL characters are not accepted in text", code="nul_character")
             return
         await self.app(scope, _replay(body), send)
 
@@ -108,7 +112,5 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _refuse(
-    scope: Scope, receive: Receive, send: Send, status: int, detail: str, *, code: str | None = None
-) -> None:
-    await problem(status, detail, extra={"code": code} if code else None)(scope, receive, send)
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str, *, code: str) -> None:
+    await problem(status, detail, code=code)(scope, receive, send)

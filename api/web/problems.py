@@ -1,9 +1,13 @@
 """RFC 9457 problem details for every error the API answers (SPEC S2).
 
-One table maps the domain's errors to statuses; the domain never knows HTTP.
+Every problem carries a stable snake_case `code` that software branches on without reading
+`detail`; :data:`CODES` lists them all with their statuses (the README's "Errors" section
+shows this table), and :func:`problem` answers no other. The handlers below map the domain's
+errors to them; the domain never knows HTTP.
 """
 
 import logging
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -24,13 +28,65 @@ PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5  # what a busy answer asks the client to wait before trying again
 
 
+@dataclass(frozen=True)
+class Code:
+    statuses: tuple[int, ...]
+    meaning: str
+
+
+CODES: dict[str, Code] = {
+    "body_too_deep": Code((400,), "the JSON body is nested too deeply to read"),
+    "api_key_missing": Code((401,), "no API key was sent"),
+    "api_key_unknown": Code((401,), "the API key is unknown, or revoked"),
+    "api_key_revoked": Code((401,), "the API key of a change was revoked meanwhile (by any process)"),
+    "role_forbidden": Code((403,), "the key's role may not do this"),
+    "not_found": Code((404,), "an id, a path or a feed URL that names nothing (`entity`, `id`)"),
+    "method_not_allowed": Code((405,), "the path does not take this method"),
+    "conflict": Code((409,), "the change clashes with what is stored; `detail` says how"),
+    "duplicate_mrn": Code((409,), "another patient has this MRN"),
+    "slot_taken": Code((409,), "the time was booked by someone else meanwhile"),
+    "no_slot": Code((409,), "no free slot for a session in its window (`session_number`, `window_start`, …)"),
+    "slot_unavailable": Code((409,), "the chosen time is not free or outside hours (`reasons`)"),
+    "min_interval": Code((409,), "too close to a neighbouring session (R4: `neighbour_number`, dates that do)"),
+    "illegal_transition": Code((409,), "the session's state does not allow this (`current_status`, `action`)"),
+    "invalid_cursor": Code((410, 422), "an audit feed cursor this database did not give out: start again"),
+    "precondition_failed": Code((412,), "If-Match names an old ETag (`current_etag`), or the target has none"),
+    "bad_signature": Code((403,), "an inbound SMS without its provider's valid signature (R29); nothing stored"),
+    "body_too_large": Code((413,), "the body is larger than 1 MB (an inbound SMS: 16 KiB)"),
+    "invalid_input": Code((422,), "a field is missing or not acceptable (`errors`: one per field)"),
+    "nul_character": Code((422,), "a NUL character in a path, a query or a text"),
+    "out_of_range": Code((422,), "a value the database or the calendar cannot hold"),
+    "planning_defect": Code((500,), "a planned session overlapped a stored one: a defect, logged, nothing stored"),
+    "internal_error": Code((500,), "an unexpected error, logged"),
+    "busy": Code((503,), "the database stayed busy too long; try again after `Retry-After` seconds"),
+}
+# What an HTTP error raised without a code of its own (FastAPI's, Starlette's) means.
+_BY_STATUS = {400: "body_too_deep", 401: "api_key_missing", 403: "role_forbidden", 404: "not_found"}
+_BY_STATUS |= {405: "method_not_allowed", 413: "body_too_large", 422: "invalid_input"}
+
+
+class Refused(StarletteHTTPException):
+    """An HTTP-side refusal (no key, a role) with its code."""
+
+    def __init__(self, status: int, detail: str, *, code: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, detail, headers)
+        self.code = code
+
+
 def problem(
-    status: int, detail: str | None = None, *, title: str | None = None, extra: dict[str, Any] | None = None
+    status: int,
+    detail: str | None = None,
+    *,
+    code: str,
+    title: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
+    assert status in CODES[code].statuses, (code, status)  # one table: a new code is added there first
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title or HTTPStatus(status).phrase,
         "status": status,
+        "code": code,
     }
     if detail is not None:
         body["detail"] = detail
@@ -40,32 +96,32 @@ def problem(
 
 
 def _not_found(_: Request, exc: NotFound) -> JSONResponse:
-    return problem(404, str(exc), extra={"entity": exc.entity, "id": exc.entity_id})
+    return problem(404, str(exc), code="not_found", extra={"entity": exc.entity, "id": exc.entity_id})
 
 
 def _conflict(_: Request, exc: Conflict) -> JSONResponse:
-    return problem(409, exc.detail, extra=exc.extra)
+    return problem(409, exc.detail, code=exc.code, extra=exc.extra)
 
 
 def _precondition(_: Request, exc: PreconditionFailed) -> JSONResponse:
     # S6: the stale If-Match loses; the current ETag tells the client what it must read again. A target
     # without an ETag refuses If-Match the same way: a condition is never ignored.
     if exc.current_etag is None:
-        return problem(412, str(exc), extra={"code": "precondition_failed"})
-    response = problem(412, str(exc), extra={"code": "precondition_failed", "current_etag": exc.current_etag})
+        return problem(412, str(exc), code="precondition_failed")
+    response = problem(412, str(exc), code="precondition_failed", extra={"current_etag": exc.current_etag})
     response.headers["ETag"] = exc.current_etag
     return response
 
 
 def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
     errors = [{"loc": [exc.where, exc.field], "msg": exc.message, "type": "value_error"}]
-    return problem(422, str(exc), extra={"errors": errors})
+    return problem(422, str(exc), code="invalid_input", extra={"errors": errors})
 
 
 def _revoked(request: Request, exc: KeyRevoked) -> JSONResponse:
     # S4: another process revoked the key; this one stops trusting it for reads too, from now on
     request.app.state.key_cache.forget(exc.key_id)
-    response = problem(401, str(exc), extra={"code": "api_key_revoked"})
+    response = problem(401, str(exc), code="api_key_revoked")
     response.headers["WWW-Authenticate"] = "Bearer"
     return response
 
@@ -74,8 +130,8 @@ def _invalid_cursor(_: Request, exc: InvalidCursor) -> JSONResponse:
     # S7: the follower branches on the code and starts again from the beginning
     if exc.malformed:
         errors = [{"loc": ["query", "after"], "msg": exc.detail, "type": "value_error"}]
-        return problem(422, f"after: {exc.detail}", extra={"code": "invalid_cursor", "errors": errors})
-    return problem(410, exc.detail, extra={"code": "invalid_cursor"})
+        return problem(422, f"after: {exc.detail}", code="invalid_cursor", extra={"errors": errors})
+    return problem(410, exc.detail, code="invalid_cursor")
 
 
 def _no_slot(_: Request, exc: NoSlotAvailable) -> JSONResponse:
@@ -84,6 +140,7 @@ def _no_slot(_: Request, exc: NoSlotAvailable) -> JSONResponse:
         409,
         f"no free slot for session {exc.session_number} between {exc.window_start} and {exc.window_end} "
         "(or in the 7 days after)",
+        code="no_slot",
         title="No slot available",
         extra={
             "session_number": exc.session_number,
@@ -95,7 +152,9 @@ def _no_slot(_: Request, exc: NoSlotAvailable) -> JSONResponse:
 
 def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
     # R10: name the state the session is in.
-    return problem(409, str(exc), extra={"current_status": exc.current, "action": exc.action})
+    return problem(
+        409, str(exc), code="illegal_transition", extra={"current_status": exc.current, "action": exc.action}
+    )
 
 
 def _slot_unavailable(_: Request, exc: SlotUnavailable) -> JSONResponse:
@@ -103,6 +162,7 @@ def _slot_unavailable(_: Request, exc: SlotUnavailable) -> JSONResponse:
     return problem(
         409,
         f"session {exc.session_number} cannot go there: {reasons}",
+        code="slot_unavailable",
         title="Slot unavailable",
         extra={"session_number": exc.session_number, "reasons": list(exc.reasons)},
     )
@@ -115,6 +175,7 @@ def _min_interval(_: Request, exc: MinIntervalViolated) -> JSONResponse:
     return problem(
         409,
         f"session {exc.session_number} would be too close to session {exc.neighbour_number} (minimum interval, R4)",
+        code="min_interval",
         title="Minimum interval",
         extra={"session_number": exc.session_number, "neighbour_number": exc.neighbour_number, **extra},
     )
@@ -124,11 +185,12 @@ def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
     first = errors[0] if errors else None
     detail = f"{'.'.join(map(str, first['loc']))}: {first['msg']}" if first else "invalid request"
-    return problem(422, detail, extra={"errors": errors})
+    return problem(422, detail, code="invalid_input", extra={"errors": errors})
 
 
 def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    response = problem(exc.status_code, exc.detail if isinstance(exc.detail, str) else None)
+    code = getattr(exc, "code", None) or _BY_STATUS.get(exc.status_code, "internal_error")
+    response = problem(exc.status_code, exc.detail if isinstance(exc.detail, str) else None, code=code)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
@@ -157,14 +219,15 @@ def integrity_problem(_: Request | None, exc: IntegrityError) -> JSONResponse:
             500,
             "a session was planned over another active session of the same practitioner, so nothing was stored. "
             "This is a defect in Prolo, not a change by someone else; it has been logged",
+            code="planning_defect",
             title="Planning defect",
         )
     log.info("integrity error answered as 409: %s", type(exc.orig).__name__)
-    return problem(409, "the change conflicts with stored data (someone else changed it meanwhile)")
+    return problem(409, "the change conflicts with stored data (someone else changed it meanwhile)", code="conflict")
 
 
 def _busy(detail: str) -> JSONResponse:
-    response = problem(503, detail)
+    response = problem(503, detail, code="busy")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -187,7 +250,7 @@ def _pool_timeout(_: Request, exc: PoolTimeout) -> JSONResponse:
 def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
     # A safety net behind the schemas' bounds: a value the database or the calendar cannot hold is bad input.
     log.info("value out of range answered as 422: %s", type(getattr(exc, "orig", exc)).__name__)
-    return problem(422, "a value is out of range for the database or the calendar")
+    return problem(422, "a value is out of range for the database or the calendar", code="out_of_range")
 
 
 def _statement(request: Request, exc: StatementError) -> JSONResponse:
@@ -199,7 +262,7 @@ def _statement(request: Request, exc: StatementError) -> JSONResponse:
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     # S7: the exception's message may quote patient data (a pydantic input, SQL parameters): frames and classes only
     log.error("unexpected error (%s)\n%s", type(exc).__name__, traceback_without_messages(exc))
-    return problem(500, "internal error; it has been logged")
+    return problem(500, "internal error; it has been logged", code="internal_error")
 
 
 def install_problem_handlers(app: FastAPI) -> None:

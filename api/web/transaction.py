@@ -23,7 +23,7 @@ serialised by pydantic-core as FastAPI would, so each field is defined once and 
 answer is what the OpenAPI document says.
 """
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -35,12 +35,12 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 from sqlalchemy import Engine
 
-from api.store import audit, idempotency
+from api.store import actors, idempotency
 from api.store.admission import Admission, Deadline
-from api.store.db import DbSession, read_session
 from api.store.errors import PreconditionFailed
 from api.store.freshness import AnswerCache
 from api.store.idempotency import Replay
+from api.store.unit_of_work import UnitOfWork, reading, writing
 from api.web.auth import Caller
 from api.web.etag import conditional, match, refuse_unchecked_if_match, strong_etag
 from models import Actor
@@ -76,45 +76,44 @@ class Transaction:
     now: datetime
 
     @property
-    def actor(self) -> Actor:
-        """Who makes this request's changes, for the audit trail: its API key."""
+    def actor(self) -> Actor | None:
+        """Who makes this request's changes, for the audit trail: its API key (None: a route without a key)."""
         caller: Caller | None = getattr(self.request.state, "caller", None)
-        if caller is None:  # a route without a key (a calendar feed by its secret URL) changes nothing
-            return Actor(id=None, name="no API key", role="none")
-        return Actor(id=caller.key_id, name=caller.name, role=caller.role.value)
+        return None if caller is None else actors.api_key(caller.key_id, caller.name, caller.role.value)
 
     @property
     def _route(self) -> APIRoute:
         route: APIRoute = self.request.scope["route"]
         return route
 
-    async def run(
-        self, work: Callable[[DbSession], T], *, write: bool = False, commit: bool = True, actor: Actor | None = None
+    async def _run(
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        write: bool = False,
+        dry_run: bool = False,
+        actor: Actor | None = None,
     ) -> T:
         """`work` in one transaction, in one worker-thread hop, after the request's turn; its result.
 
-        A writer's transaction is committed after `work` returns (unless not to `commit`: a dry run);
-        on an exception nothing is. `actor`: who makes the changes when it is not the request's key
-        (a patient's text: R30).
+        A writer's transaction is committed after `work` returns (rolled back for a `dry_run`); on an
+        exception nothing is. `actor`: who acts when it is not the request's key.
         """
 
-        if not write:  # a change that only reads (a preview) has no target to check If-Match against
-            refuse_unchecked_if_match(self.request)
-
         def in_read() -> T:
-            with read_session(self.engine) as db:
-                return work(db)
+            with reading(self.engine) as uow:
+                return work(uow)
 
         def in_write() -> T:
-            with audit.writing(
+            with writing(
                 self.engine,
                 actor=actor or self.actor,
                 action=self._route.name,
                 now=self.now,
                 deadline=self.deadline,
-                commit=commit,
-            ) as db:
-                return work(db)
+                dry_run=dry_run,
+            ) as uow:
+                return work(uow)
 
         if write:
             async with self.admission.write(self.deadline):
@@ -122,45 +121,69 @@ class Transaction:
         async with self.admission.read(self.deadline):
             return await run_in_threadpool(in_read)
 
-    async def read(self, use_case: Callable[[DbSession], Any], *, etag: bool = False) -> Response:
+    async def write_as(self, actor: Actor, use_case: Callable[[UnitOfWork], T]) -> T:
+        """Run a use case that changes things in `actor`'s name, for a route without an API key (a patient's
+        text, R30: the message is the actor), commit, and return its result for the route to answer."""
+        refuse_unchecked_if_match(self.request)  # S6: such a target has no ETag
+        return await self._run(use_case, write=True, actor=actor)
+
+    async def read(
+        self,
+        use_case: Callable[[UnitOfWork], Any],
+        *,
+        etag: bool = False,
+        cache: tuple[AnswerCache, Hashable] | None = None,
+        render: Callable[[Any], bytes | str] | None = None,
+        media_type: str = JSON,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         """Run a use case that only reads, and answer with its result.
 
-        ``etag``: the answer is one resource; it carries a strong `ETag` (S6), and an
-        `If-None-Match` naming it is answered 304 with no body.
+        - ``etag``: the answer is one resource; it carries a strong `ETag` (S6), and an `If-None-Match`
+          naming it is answered 304 with no body.
+        - ``cache``: an answer cache and this request's key in it: the answer is reused while the database
+          has not changed (api/store/freshness.py). On SQLite (local, WAL: readers never wait for the
+          writer) the sub-millisecond read runs right here, as a thread hop would cost more than the read.
+        - ``render``: the answer's body made from the result (a calendar, a page, a FHIR bundle), of
+          ``media_type``, with ``headers``; without it, the route's response model in JSON.
         """
-        body = await self.run(lambda db: serialise(self._route, use_case(db)))
+        refuse_unchecked_if_match(self.request)  # a read (or a preview) has no target to check If-Match against
+        route = self._route
+
+        def answer(uow: UnitOfWork) -> bytes:
+            result = use_case(uow)
+            if render is None:
+                return serialise(route, result)
+            made = render(result)
+            return made.encode() if isinstance(made, str) else made
+
+        if cache is not None:
+            answers, key = cache
+
+            def run() -> bytes:
+                def compute() -> bytes:
+                    with reading(self.engine) as uow:
+                        return answer(uow)
+
+                return answers.get(key, compute)
+
+            async with self.admission.read(self.deadline):
+                body = run() if self.engine.dialect.name == "sqlite" else await run_in_threadpool(run)
+        else:
+            body = await self._run(answer)
         if not etag:
-            return Response(body, media_type=JSON)
-        return conditional(body, self.request.headers.get("if-none-match"), media_type=JSON)
-
-    async def read_cached(self, cache: AnswerCache, key: Hashable, use_case: Callable[[DbSession], Any]) -> Response:
-        """As :meth:`read`, reusing the answer while the database has not changed (api/store/freshness.py).
-
-        On SQLite (local, WAL: readers never wait for the writer) the sub-millisecond read runs
-        right here, as a thread hop would cost more than the read; a database across the
-        network is read in a worker thread, never blocking the event loop.
-        """
-
-        def run() -> bytes:
-            def compute() -> bytes:
-                with read_session(self.engine) as db:
-                    return serialise(self._route, use_case(db))
-
-            return cache.get(key, compute)
-
-        async with self.admission.read(self.deadline):
-            body = run() if self.engine.dialect.name == "sqlite" else await run_in_threadpool(run)
-        return Response(body, media_type=JSON)
+            return Response(body, media_type=media_type, headers=headers)
+        return conditional(body, self.request.headers.get("if-none-match"), media_type=media_type, headers=headers)
 
     async def write(
         self,
-        use_case: Callable[[DbSession], Any],
+        use_case: Callable[[UnitOfWork], Any],
         *,
         location: Callable[[Any], str] | None = None,
-        current: Callable[[DbSession], Any] | None = None,
+        current: Callable[[UnitOfWork], Any] | None = None,
         etag: bool = False,
         secret: Callable[[Any], str] | None = None,
-        commit: bool = True,
+        dry_run: bool = False,
     ) -> Response:
         """Run a use case that changes things, commit, and answer with its result.
 
@@ -171,8 +194,9 @@ class Transaction:
         - ``etag``: the answer is the resource itself, so it carries its new `ETag`.
         - ``secret``: the answer shows a secret once; a retry under its `Idempotency-Key` gets 409
           naming what was made (this function's text), never the secret again (S5).
-        - ``commit``: False for a dry run: the use case runs as it would, under the same locks, and the
-          transaction is rolled back; nothing is kept under an `Idempotency-Key` (sent again, it answers again).
+        - ``dry_run``: the use case runs as it would, under the same locks, and the transaction is rolled
+          back (api/store/unit_of_work.py); nothing is kept under an `Idempotency-Key` (sent again, it
+          answers again).
 
         Every change is recorded in the audit trail with the caller and the route's name (S7).
         A POST with an `Idempotency-Key` is answered once; its retries get the same answer (S5).
@@ -191,28 +215,28 @@ class Transaction:
                 request.method, request.url.path, request.url.query, await request.body()
             )
 
-        def work(db: DbSession) -> Replay:
+        def work(uow: UnitOfWork) -> Replay:
             if key is not None and caller is not None:
-                first = idempotency.claim(db, api_key_id=caller.key_id, key=key, fingerprint=fingerprint, now=self.now)
+                first = idempotency.claim(uow, api_key_id=caller.key_id, key=key, fingerprint=fingerprint, now=self.now)
                 if first is not None:
                     return first
             if if_match is not None and current is not None:
-                present = current(db)
+                present = current(uow)
                 tag = strong_etag(_adapter(cast(Any, type(present))).dump_json(present, by_alias=True))
                 if not match(if_match, tag):
                     raise PreconditionFailed(tag)
-            result = use_case(db)
+            result = use_case(uow)
             body = serialise(self._route, result)
             where = location(result) if location else None
-            if key is not None and caller is not None and commit:
+            if key is not None and caller is not None and not uow.dry_run:
                 made = secret(result) if secret else None
                 idempotency.keep(
-                    db, api_key_id=caller.key_id, key=key, status_code=status_code, body=body, location=where,
+                    uow, api_key_id=caller.key_id, key=key, status_code=status_code, body=body, location=where,
                     secret_made=made,
                 )  # fmt: skip
             return Replay(status_code, body, where)
 
-        answer = await self.run(work, write=True, commit=commit)
+        answer = await self._run(work, write=True, dry_run=dry_run)
         if answer.status_code == 204:
             return Response(status_code=204)
         headers = {"Location": answer.location} if answer.location else {}

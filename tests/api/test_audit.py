@@ -264,12 +264,12 @@ def test_s7_the_database_itself_refuses_to_rewrite_the_trail(client: TestClient,
 
 def test_s7_a_change_still_unflushed_at_commit_gets_its_event(clean_db: Database) -> None:
     """SQLAlchemy runs before_commit before commit's last flush: the trail must not miss what that flush stores."""
-    from api.store import audit
-    from api.store.db import DbSession
+    from api.store import actors, audit
+    from api.store.unit_of_work import SESSIONS
     from models import Practitioner
 
-    with DbSession(clean_db.engine) as db:
-        audit.begin(db, actor=audit.CLI, action="test")
+    with SESSIONS(bind=clean_db.engine) as db:
+        audit.begin(db, actor=actors.COMMAND_LINE, action="test")
         made = Practitioner(name="Dr. Unflushed", working_hours=None)
         made_id = str(made.id)
         db.add(made)

@@ -190,7 +190,7 @@ def test_r32_row_5_yes_confirms_the_prompts_session_and_only_it(client: TestClie
     assert answer["status"] == "pending"
     assert staff_items(client, message["id"]) == []
     trail = client.get("/v1/audit-events", params={"entity_id": first["id"]}).json()["items"]
-    assert trail[-1]["actor"] == {"id": message["id"], "name": "patient's SMS reply", "role": "patient_sms"}
+    assert trail[-1]["actor"] == {"id": message["id"], "name": "patient SMS", "role": "patient_sms"}
 
 
 def test_r32_row_5_yes_without_an_open_prompt_goes_to_staff(client: TestClient, course: dict[str, Any]) -> None:
@@ -251,9 +251,10 @@ def test_r32_possible_opt_out_stops_texts_until_staff_decide(client: TestClient,
     cleared = client.delete(f"/v1/sms-opt-outs/{PHONE}", params={"source_note": "Called her: she meant the nausea"})
     assert cleared.status_code == 204, cleared.text
     assert pending_sms(client, patient_id) and client.get("/v1/sms-opt-outs").json()["total"] == 0
-    (cleared,) = client.get("/v1/audit-events", params={"entity_type": "sms_opt_out_cleared"}).json()["items"]
-    assert cleared["after"]["source_note"] == "Called her: she meant the nausea"
-    assert cleared["actor"]["role"] == "admin"
+    trail = client.get("/v1/audit-events", params={"entity_type": "sms_opt_out", "entity_id": PHONE}).json()
+    cleared = trail["items"][-1]
+    assert cleared["after"]["cleared_note"] == "Called her: she meant the nausea"
+    assert cleared["before"]["cleared_at"] is None and cleared["actor"]["role"] == "admin"
 
 
 # R31: who sent it

@@ -16,7 +16,8 @@ by (transaction id, id) and holds back the events of transactions still running
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -29,8 +30,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, event, text
 
 from api.services.practitioners import create_practitioner
-from api.store import audit
-from api.store.db import DbSession, write_session
+from api.store.unit_of_work import UnitOfWork, writing
 from models import Actor, PractitionerCreate
 from tests.api import helpers
 from tests.conftest import Database
@@ -79,11 +79,15 @@ def table_ids(engine: Engine, order: str) -> list[int]:
 # Out-of-order commits (PostgreSQL)
 
 
-def write_events(db: DbSession, name: str) -> None:
-    """Two practitioners made in this open transaction, with their events' actor and action named after it."""
-    audit.begin(db, actor=Actor(id=None, name=f"feed test {name}", role="cli"), action=f"feed-test.{name}")
-    for n in range(2):
-        create_practitioner(db=db, values=PractitionerCreate(name=f"Dr. {name} {n}"))
+@contextmanager
+def write_events(engine: Engine, name: str) -> Iterator[UnitOfWork]:
+    """Two practitioners made in a transaction whose events' actor and action are named after it, committed
+    when the block ends."""
+    actor = Actor(id=None, name=f"feed test {name}", role="cli")
+    with writing(engine, actor=actor, action=f"feed-test.{name}") as uow:
+        for n in range(2):
+            create_practitioner(uow=uow, values=PractitionerCreate(name=f"Dr. {name} {n}"))
+        yield uow
 
 
 def events_of(engine: Engine, name: str) -> tuple[list[int], set[int]]:
@@ -142,14 +146,10 @@ def test_a_transaction_that_commits_late_holds_the_feed_back_and_none_of_its_eve
 
     def run_t1() -> None:
         try:
-            with write_session(engine) as t1:
-                write_events(t1, "T1")
-                connection = t1.connection()
+            with write_events(engine, "T1") as t1:
+                connection = t1.store_session.connection()
                 event.listen(connection, "commit", stall)
-                try:
-                    t1.commit()
-                finally:
-                    event.remove(connection, "commit", stall)
+            event.remove(connection, "commit", stall)
         except BaseException as exc:
             errors.append(exc)
 
@@ -158,9 +158,8 @@ def test_a_transaction_that_commits_late_holds_the_feed_back_and_none_of_its_eve
     try:
         wait_for(lambda: t1_written.is_set() or bool(errors), "T1 to write its events")
         assert not errors, errors
-        with write_session(engine) as t2:
-            write_events(t2, "T2")
-            t2.commit()
+        with write_events(engine, "T2"):
+            pass
         t2_ids, _ = events_of(engine, "T2")
         assert len(t2_ids) == 2, t2_ids
 

@@ -20,6 +20,7 @@ from sqlmodel import Session as DbSession
 from sqlmodel import col
 
 from api.services.courses import preview_course
+from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Closure, Course, CourseCreate, Patient, Practitioner, Session, TimeOff
 from models.hours import WEEKDAYS
 from models.protocol import Protocol
@@ -222,7 +223,8 @@ def through_the_service(database: Database, diary: dict[str, Any]) -> Outcome:
         try:
             request = store(db, diary)
             try:
-                course = preview_course(db=db, request=request, now=NOW)
+                reader = UnitOfWork(db, actor=None, action="preview", now=None, dry_run=False, writes=False)
+                course = preview_course(uow=reader, request=request, now=NOW)
             except NoSlotAvailable as refused:
                 return refused.args
             return [(s.number, s.start, tuple(w.code for w in s.warnings)) for s in course.sessions]

@@ -36,8 +36,8 @@ async def audit_events(
     A cursor this database did not give out (restored from a backup, or past the end) is refused with
     `code` `invalid_cursor` (410; 422 for one that is not a cursor at all): start again without `after`."""
     return await tx.read(
-        lambda db: audit.events(
-            db=db,
+        lambda uow: audit.events(
+            uow,
             after=after,
             limit=limit,
             entity_type=entity_type,

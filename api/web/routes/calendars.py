@@ -9,7 +9,6 @@ from api.feeds.ical import render
 from api.services import calendar_feeds, feed_tokens, patients, practitioners
 from api.services.calendar_feeds import FeedView
 from api.web.deps import STAFF, requires
-from api.web.etag import conditional
 from api.web.routes.common import PROBLEMS
 from api.web.transaction import TransactionDep
 from models import CalendarFeedUrl
@@ -41,11 +40,13 @@ IfNoneMatch = Annotated[
 Token = Annotated[str, Path(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-def _answer(body: bytes, if_none_match: str | None) -> Response:
-    # private: a feed is one person's; no-cache: apps always ask, and an unchanged feed costs a 304.
-    return conditional(
-        body, if_none_match, media_type=f"{ICALENDAR}; charset=utf-8", headers={"Cache-Control": "private, no-cache"}
-    )
+# private: a feed is one person's; no-cache: apps always ask, and an unchanged feed costs a 304 (its ETag).
+_AS_FEED: dict[str, Any] = {
+    "render": render,
+    "media_type": f"{ICALENDAR}; charset=utf-8",
+    "headers": {"Cache-Control": "private, no-cache"},
+    "etag": True,
+}
 
 
 def _url(http: Request, token: str) -> CalendarFeedUrl:
@@ -67,10 +68,10 @@ async def patient_calendar(patient_id: uuid.UUID, tx: TransactionDep, if_none_ma
     """The patient's sessions (cancelled ones marked `STATUS:CANCELLED`) and aftercare days (no NSAIDs, exercises,
     the clinic's call) as all-day events, from half a year back. With an API key the events also name the condition
     and the drugs to pause; the patient's own calendar app uses the secret URL instead (`POST …/calendar-token`)."""
-    body = await tx.run(
-        lambda db: render(calendar_feeds.patient_feed(db=db, patient_id=patient_id, view=FeedView.staff, now=tx.now))
+    return await tx.read(
+        lambda uow: calendar_feeds.patient_feed(uow=uow, patient_id=patient_id, view=FeedView.staff, now=tx.now),
+        **_AS_FEED,
     )
-    return _answer(body, if_none_match)
 
 
 @router.get(
@@ -85,12 +86,12 @@ async def practitioner_calendar(
 ) -> Response:
     """The practitioner's sessions, from half a year back, with patients' names and conditions. Their phone
     subscribes to the secret URL instead (`POST …/calendar-token`), which shows patients' initials only."""
-    body = await tx.run(
-        lambda db: render(
-            calendar_feeds.practitioner_feed(db=db, practitioner_id=practitioner_id, view=FeedView.staff, now=tx.now)
-        )
+    return await tx.read(
+        lambda uow: calendar_feeds.practitioner_feed(
+            uow=uow, practitioner_id=practitioner_id, view=FeedView.staff, now=tx.now
+        ),
+        **_AS_FEED,
     )
-    return _answer(body, if_none_match)
 
 
 @router.post(
@@ -106,8 +107,8 @@ async def patient_calendar_token(patient_id: uuid.UUID, http: Request, tx: Trans
     their appointments and aftercare days but no condition, medication, allergy or note. It is shown only
     here. Asking again makes a new URL and stops the old one (lost phone, URL shared by mistake)."""
     return await tx.write(
-        lambda db: _url(http, feed_tokens.new_patient_token(db=db, patient_id=patient_id, now=tx.now)),
-        current=lambda db: patients.patient_for_change(db=db, patient_id=patient_id),  # If-Match: the patient's
+        lambda uow: _url(http, feed_tokens.new_patient_token(uow=uow, patient_id=patient_id, now=tx.now)),
+        current=lambda uow: patients.patient_for_change(uow=uow, patient_id=patient_id),  # If-Match: the patient's
         secret=lambda _: f"a new feed URL for patient {patient_id}, which stopped the one before",
     )
 
@@ -124,8 +125,10 @@ async def practitioner_calendar_token(practitioner_id: uuid.UUID, http: Request,
     """A URL for the practitioner's phone calendar: their sessions, with patients' initials only. It is shown
     only here; asking again makes a new URL and stops the old one."""
     return await tx.write(
-        lambda db: _url(http, feed_tokens.new_practitioner_token(db=db, practitioner_id=practitioner_id, now=tx.now)),
-        current=lambda db: practitioners.practitioner_for_change(db=db, practitioner_id=practitioner_id),
+        lambda uow: _url(
+            http, feed_tokens.new_practitioner_token(uow=uow, practitioner_id=practitioner_id, now=tx.now)
+        ),
+        current=lambda uow: practitioners.practitioner_for_change(uow=uow, practitioner_id=practitioner_id),
         secret=lambda _: f"a new feed URL for practitioner {practitioner_id}, which stopped the one before",
     )
 
@@ -140,5 +143,4 @@ async def practitioner_calendar_token(practitioner_id: uuid.UUID, http: Request,
 async def calendar_by_token(token: Token, tx: TransactionDep, if_none_match: IfNoneMatch = None) -> Response:
     """What calendar apps subscribe to. 404 once a newer URL replaced it. Names no condition, medication,
     allergy or note; a practitioner's feed shows patients' initials only."""
-    body = await tx.run(lambda db: render(calendar_feeds.feed_by_token(db=db, token=token, now=tx.now)))
-    return _answer(body, if_none_match)
+    return await tx.read(lambda uow: calendar_feeds.feed_by_token(uow=uow, token=token, now=tx.now), **_AS_FEED)

@@ -26,15 +26,15 @@ class ClosureList(BaseModel):
 @router.get("/clinic", response_model=ClinicRead, dependencies=_read, summary="The clinic's settings")
 async def get_clinic(tx: TransactionDep) -> Response:
     """Name, time zone, opening hours, slot grid and reminder settings."""
-    return await tx.read(lambda db: clinic.read_clinic(db=db), etag=True)
+    return await tx.read(lambda uow: clinic.read_clinic(uow=uow), etag=True)
 
 
 @router.put("/clinic", response_model=ClinicRead, dependencies=_admin, summary="Change the clinic's settings")
 async def put_clinic(values: ClinicWrite, tx: TransactionDep) -> Response:
     """Replace the settings. Sessions already booked keep their times."""
     return await tx.write(
-        lambda db: clinic.update_clinic(db=db, values=values, now=tx.now),
-        current=lambda db: clinic.clinic_for_change(db=db),
+        lambda uow: clinic.update_clinic(uow=uow, values=values, now=tx.now),
+        current=lambda uow: clinic.clinic_for_change(uow=uow),
         etag=True,
     )
 
@@ -42,7 +42,7 @@ async def put_clinic(values: ClinicWrite, tx: TransactionDep) -> Response:
 @router.post("/closures", status_code=201, response_model=ClosureRead, dependencies=_admin, summary="Close the clinic")
 async def create_closure(values: ClosureCreate, tx: TransactionDep) -> Response:
     """Close the clinic on a range of local dates (end inclusive). New courses are planned around it."""
-    return await tx.write(lambda db: closures.create_closure(db=db, values=values, now=tx.now))
+    return await tx.write(lambda uow: closures.create_closure(uow=uow, values=values, now=tx.now))
 
 
 @router.get("/closures", response_model=Page[ClosureRead], dependencies=_read, summary="List closures")
@@ -54,8 +54,8 @@ async def list_closures(
 ) -> Response:
     """Closures overlapping the dates given."""
     return await tx.read(
-        lambda db: closures.list_closures(
-            db=db, from_date=from_date, to_date=to_date, limit=page.limit, offset=page.offset
+        lambda uow: closures.list_closures(
+            uow=uow, from_date=from_date, to_date=to_date, limit=page.limit, offset=page.offset
         )
     )
 
@@ -65,7 +65,7 @@ async def list_closures(
 )
 async def delete_closure(closure_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Reopen the clinic on those dates."""
-    return await tx.write(lambda db: closures.delete_closure(db=db, closure_id=closure_id, now=tx.now))
+    return await tx.write(lambda uow: closures.delete_closure(uow=uow, closure_id=closure_id, now=tx.now))
 
 
 @router.post(
@@ -73,4 +73,4 @@ async def delete_closure(closure_id: uuid.UUID, tx: TransactionDep) -> Response:
 )
 async def import_holidays(request: HolidayImport, tx: TransactionDep) -> Response:
     """Close the clinic on a country's public holidays for a year. Importing twice makes none twice."""
-    return await tx.write(lambda db: ClosureList(items=closures.import_holidays(db=db, request=request, now=tx.now)))
+    return await tx.write(lambda uow: ClosureList(items=closures.import_holidays(uow=uow, request=request, now=tx.now)))

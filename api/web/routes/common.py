@@ -5,25 +5,31 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
+from api.web.problems import CODES
 from models import Problem
 
 _PROBLEM_SCHEMA = Problem.model_json_schema()
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}}}
+def _problem(status: int, description: str) -> dict[str, Any]:
+    codes = ", ".join(f"`{code}`" for code, known in CODES.items() if status in known.statuses)
+    return {
+        "description": f"{description}; `code`: {codes}",
+        "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
+    }
 
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    400: _problem("The body could not be read (it is not UTF-8 text)"),
-    413: _problem("The body is larger than 1 MB"),
-    401: _problem("No API key, or an unknown or revoked one"),
-    403: _problem("The key's role may not do this"),
-    404: _problem("No such resource"),
-    409: _problem("Conflicts with what is stored, or an illegal transition"),
-    422: _problem("Invalid input, with a message per field in `errors`"),
-    503: _problem("The database stayed busy too long for this request; try again after `Retry-After` seconds"),
+_DESCRIPTIONS = {
+    400: "The JSON body is nested too deeply to read",
+    413: "The body is larger than 1 MB",
+    401: "No API key, or an unknown or revoked one",
+    403: "The key's role may not do this",
+    404: "No such resource",
+    409: "Conflicts with what is stored, or an illegal transition",
+    422: "Invalid input, with a message per field in `errors`",
+    503: "The database stayed busy too long for this request; try again after `Retry-After` seconds",
 }
+PROBLEMS: dict[int | str, dict[str, Any]] = {status: _problem(status, text) for status, text in _DESCRIPTIONS.items()}
 
 
 class PageParams(BaseModel):

@@ -30,13 +30,13 @@ CourseBody = Annotated[
 
 def _the_course(course_id: uuid.UUID) -> dict[str, Any]:
     """An action on one course answers the course: If-Match is checked against it, and the answer has an ETag."""
-    return {"current": lambda db: courses.course_for_change(db=db, course_id=course_id), "etag": True}
+    return {"current": lambda uow: courses.course_for_change(uow=uow, course_id=course_id), "etag": True}
 
 
 @router.post("/preview", response_model=CourseRead, summary="Preview a course (writes nothing)")
 async def preview_course(request: CourseBody, tx: TransactionDep) -> Response:
     """Plans the course exactly as booking would and stores nothing; the ids in the answer are not stored."""
-    return await tx.read(lambda db: courses.preview_course(db=db, request=request, now=tx.now))
+    return await tx.read(lambda uow: courses.preview_course(uow=uow, request=request, now=tx.now))
 
 
 @router.post("", status_code=201, response_model=CourseRead, summary="Book a whole course")
@@ -45,7 +45,7 @@ async def book_course(request: CourseBody, tx: TransactionDep) -> Response:
     time off and other bookings) and books them in one transaction. 409 names the session that
     found no slot, with its window."""
     return await tx.write(
-        lambda db: courses.book_course(db=db, request=request, now=tx.now),
+        lambda uow: courses.book_course(uow=uow, request=request, now=tx.now),
         location=lambda course: f"/v1/courses/{course.id}",
         etag=True,
     )
@@ -60,8 +60,8 @@ async def list_courses(
 ) -> Response:
     """Courses, newest first, each with its sessions."""
     return await tx.read(
-        lambda db: courses.list_courses(
-            db=db, patient_id=patient_id, status=status, limit=page.limit, offset=page.offset
+        lambda uow: courses.list_courses(
+            uow=uow, patient_id=patient_id, status=status, limit=page.limit, offset=page.offset
         )
     )
 
@@ -69,14 +69,14 @@ async def list_courses(
 @router.get("/{course_id}", response_model=CourseRead, summary="One course")
 async def get_course(course_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A course with all its sessions."""
-    return await tx.read(lambda db: courses.get_course(db=db, course_id=course_id), etag=True)
+    return await tx.read(lambda uow: courses.get_course(uow=uow, course_id=course_id), etag=True)
 
 
 @router.post("/{course_id}/cancel", response_model=CourseRead, summary="Cancel a course")
 async def cancel_course(course_id: uuid.UUID, request: CourseCancel, tx: TransactionDep) -> Response:
     """Cancels the course and its future sessions in one transaction; past sessions stay as they are."""
     return await tx.write(
-        lambda db: courses.cancel_course(db=db, course_id=course_id, reason=request.reason, now=tx.now),
+        lambda uow: courses.cancel_course(uow=uow, course_id=course_id, reason=request.reason, now=tx.now),
         **_the_course(course_id),
     )
 
@@ -85,7 +85,8 @@ async def cancel_course(course_id: uuid.UUID, request: CourseCancel, tx: Transac
 async def hold_course(course_id: uuid.UUID, request: CourseHold, tx: TransactionDep) -> Response:
     """Pause a planned or active course: its future sessions are cancelled and their times freed."""
     return await tx.write(
-        lambda db: holds.hold(db=db, course_id=course_id, reason=request.reason, now=tx.now), **_the_course(course_id)
+        lambda uow: holds.hold(uow=uow, course_id=course_id, reason=request.reason, now=tx.now),
+        **_the_course(course_id),
     )
 
 
@@ -93,8 +94,8 @@ async def hold_course(course_id: uuid.UUID, request: CourseHold, tx: Transaction
 async def resume_course(course_id: uuid.UUID, request: CourseResume, tx: TransactionDep) -> Response:
     """Plan the sessions still owed again from `start_date`, never within the minimum interval of the last one."""
     return await tx.write(
-        lambda db: holds.resume(
-            db=db,
+        lambda uow: holds.resume(
+            uow=uow,
             course_id=course_id,
             start_date=request.start_date,
             preferred_time=request.preferred_time,
@@ -107,4 +108,4 @@ async def resume_course(course_id: uuid.UUID, request: CourseResume, tx: Transac
 @router.get("/{course_id}/summary", response_model=CourseSummary, summary="Where a course stands")
 async def course_summary(course_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Completed and remaining sessions, the next session, the pain trend and every adverse event."""
-    return await tx.read(lambda db: summary.course_summary(db=db, course_id=course_id, now=tx.now))
+    return await tx.read(lambda uow: summary.course_summary(uow=uow, course_id=course_id, now=tx.now))

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.handout.render import Paper, render
@@ -59,14 +59,18 @@ FHIR_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.get(
     "/{course_id}/fhir", response_class=FhirJSONResponse, responses=FHIR_RESPONSES, summary="Export to the EHR (FHIR)"
 )
-async def course_fhir(course_id: uuid.UUID, tx: TransactionDep) -> FhirJSONResponse:
+async def course_fhir(course_id: uuid.UUID, tx: TransactionDep) -> Response:
     """The course as a FHIR R4 `Bundle` (type `collection`) for the clinic's EHR: the `Patient`, the
     `Practitioner`, the clinic as an `Organization`, the course as a `CarePlan` (intent `plan`; after each
     session, NSAID avoidance as an activity with `doNotPerform: true` and its dates, and the other aftercare
     rules), each session as an `Appointment` (scheduled and confirmed → booked, checked_in → arrived,
     completed → fulfilled, cancelled → cancelled, no_show → noshow) and each reminder as a
     `CommunicationRequest`. References between them are `urn:uuid:` fullUrls inside the Bundle."""
-    return FhirJSONResponse(await tx.run(lambda db: fhir_export.course_bundle(db=db, course_id=course_id, now=tx.now)))
+    return await tx.read(
+        lambda uow: fhir_export.course_bundle(uow=uow, course_id=course_id, now=tx.now),
+        render=lambda bundle: bytes(FhirJSONResponse(bundle).body),
+        media_type=FhirJSONResponse.media_type,
+    )
 
 
 HANDOUT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -89,12 +93,15 @@ async def course_handout(
     paper: Annotated[
         Paper | None, Query(description="Fix the sheet: `a4` or `letter`; leave out to print on the printer's paper")
     ] = None,
-) -> HTMLResponse:
+) -> Response:
     """A one-page sheet to print and hand the patient: the clinic's name and phone, their first name, every session
     still to come or done (cancelled and missed ones left out), and after each what to avoid and until when
     (NSAIDs), what to expect, the exercises, when to call the clinic at once, and any drug of their own to pause,
     with the dates. Open it in a browser and print (A4 or US Letter); it needs nothing from the internet, so a
     saved copy prints too. Set the clinic's `phone` in `PUT /v1/clinic` first."""
-    page = await tx.run(lambda db: render(handout.course_handout(db=db, course_id=course_id), paper=paper))
-    # no-store: the page names the patient, and front-desk browsers are shared
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    return await tx.read(
+        lambda uow: handout.course_handout(uow=uow, course_id=course_id),
+        render=lambda made: render(made, paper=paper),
+        media_type=HTMLResponse.media_type,
+        headers={"Cache-Control": "no-store"},  # the page names the patient, and front-desk browsers are shared
+    )

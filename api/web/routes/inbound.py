@@ -12,9 +12,9 @@ from pydantic import BaseModel, ValidationError
 from api.notify.signatures import prolo_signed, twilio_signed
 from api.services import inbound_sms, sms_opt_outs
 from api.settings import Settings
+from api.store import actors
 from api.web.deps import STAFF, requires
-from api.web.etag import refuse_unchecked_if_match
-from api.web.problems import problem
+from api.web.problems import Refused
 from api.web.routes.common import PROBLEMS, PageDep
 from api.web.transaction import TransactionDep
 from models import InboundMessageRead, InboundSms, Page, SmsOptOutCreate, SmsOptOutRead
@@ -37,11 +37,6 @@ class InboundAnswer(BaseModel):
     outcome: Outcome
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, detail: str, code: str) -> None:
-        self.answer = problem(status, detail, extra={"code": code})
-
-
 def _clean(text: str) -> str:
     return text.replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL; the text is kept, not refused (R30)
 
@@ -50,13 +45,14 @@ def _twilio(settings: Settings, request: Request, body: bytes) -> inbound_sms.Re
     try:
         params = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
-        raise _Refused(403, "the signature does not match the body", "bad_signature") from None
+        raise Refused(403, "the signature does not match the body", code="bad_signature") from None
     token, url = settings.twilio_auth_token or "", settings.inbound_sms_url or ""
     if not twilio_signed(token, url, params, request.headers.get("x-twilio-signature")):
-        raise _Refused(403, "the X-Twilio-Signature does not match PROLO_INBOUND_SMS_URL and the body", "bad_signature")
+        detail = "the X-Twilio-Signature does not match PROLO_INBOUND_SMS_URL and the body"
+        raise Refused(403, detail, code="bad_signature")
     fields = dict(params)
     if not fields.get("MessageSid") or not fields.get("From"):
-        raise _Refused(422, "MessageSid and From are required", "invalid_inbound_sms")
+        raise Refused(422, "MessageSid and From are required", code="invalid_input")
     return inbound_sms.Received(
         provider="twilio",
         message_id=_clean(fields["MessageSid"])[:200],
@@ -69,12 +65,12 @@ def _twilio(settings: Settings, request: Request, body: bytes) -> inbound_sms.Re
 
 def _prolo(settings: Settings, request: Request, body: bytes) -> inbound_sms.Received:
     if not prolo_signed(settings.sms_webhook_secret or "", body, request.headers.get("prolo-signature")):
-        raise _Refused(403, "the Prolo-Signature does not match the body", "bad_signature")
+        raise Refused(403, "the Prolo-Signature does not match the body", code="bad_signature")
     try:
         sms = InboundSms.model_validate_json(body)
     except (ValidationError, json.JSONDecodeError):
         # which field is wrong, never its value: the value may be a patient's text or number
-        raise _Refused(422, "expected {message_id, from, to, body, received_at}", "invalid_inbound_sms") from None
+        raise Refused(422, "expected {message_id, from, to, body, received_at}", code="invalid_input") from None
     return inbound_sms.Received(
         provider="prolo",
         message_id=sms.message_id,
@@ -96,26 +92,21 @@ async def receive_sms(request: Request, tx: TransactionDep) -> Response:
     `prolo`: JSON `{message_id, from, to, body, received_at}` with `Prolo-Signature`; `twilio`: Twilio's
     form, with `X-Twilio-Signature` over `PROLO_INBOUND_SMS_URL`. A retry of the same message changes
     nothing. Any answer to the patient goes later, through the dispatcher."""
-    refuse_unchecked_if_match(request)  # S6: a text has no ETag to check it against
     settings: Settings = request.app.state.settings
     body = await request.body()
     if len(body) > MAX_INBOUND_BYTES:
-        return problem(413, f"the body is larger than {MAX_INBOUND_BYTES} bytes", extra={"code": "body_too_large"})
-    try:
-        message = (_twilio if settings.inbound_sms_provider == "twilio" else _prolo)(settings, request, body)
-    except _Refused as refused:
-        return refused.answer
+        raise Refused(413, f"the body is larger than {MAX_INBOUND_BYTES} bytes", code="body_too_large")
+    message = (_twilio if settings.inbound_sms_provider == "twilio" else _prolo)(settings, request, body)
     message_id = new_message_id()
-    read = await tx.run(
-        lambda db: inbound_sms.receive(
-            db=db,
+    read = await tx.write_as(
+        actors.patient_sms(message_id),
+        lambda uow: inbound_sms.receive(
+            uow=uow,
             message=message,
             message_id=message_id,
             keyword_replies=settings.prolo_answers_keywords,
             now=tx.now,
         ),
-        write=True,
-        actor=inbound_sms.actor(message_id),
     )
     if message.provider == "twilio":
         return Response(TWILIO_EMPTY, media_type="text/xml")
@@ -137,8 +128,8 @@ async def list_inbound_messages(
     """Texts received from patients, newest first, with what Prolo understood (`intent`) and did (`outcome`).
     Staff items about them are in the outbox (`GET /v1/reminders?kind=reply_review&status=ready`)."""
     return await tx.read(
-        lambda db: inbound_sms.list_inbound(
-            db=db,
+        lambda uow: inbound_sms.list_inbound(
+            uow=uow,
             patient_id=patient_id,
             intent=intent,
             from_date=from_date,
@@ -152,21 +143,21 @@ async def list_inbound_messages(
 @router.get("/v1/inbound-messages/{inbound_id}", response_model=InboundMessageRead, summary="One text")
 async def get_inbound_message(inbound_id: uuid.UUID, tx: TransactionDep) -> Response:
     """One text a patient sent, with what Prolo understood and did."""
-    return await tx.read(lambda db: inbound_sms.get_inbound(db=db, inbound_id=inbound_id), etag=True)
+    return await tx.read(lambda uow: inbound_sms.get_inbound(uow=uow, inbound_id=inbound_id), etag=True)
 
 
 @router.get("/v1/sms-opt-outs", response_model=Page[SmsOptOutRead], summary="Numbers that want no texts")
 async def list_sms_opt_outs(tx: TransactionDep, page: PageDep) -> Response:
     """Every number that asked for no more texts, newest first: by a keyword (STOP), by words that may mean
     it (`possible_opt_out`: check and clear if not), or as staff recorded it."""
-    return await tx.read(lambda db: sms_opt_outs.list_opt_outs(db=db, limit=page.limit, offset=page.offset))
+    return await tx.read(lambda uow: sms_opt_outs.list_opt_outs(uow=uow, limit=page.limit, offset=page.offset))
 
 
 @router.post("/v1/sms-opt-outs", response_model=SmsOptOutRead, status_code=201, summary="Record an opt-out")
 async def record_sms_opt_out(request: SmsOptOutCreate, tx: TransactionDep) -> Response:
     """A patient asked for no more texts by phone or at the desk: no SMS goes to the number from now on, in
     this transaction (pending ones are skipped `sms_opted_out`)."""
-    return await tx.write(lambda db: sms_opt_outs.record_opt_out(db=db, request=request, now=tx.now))
+    return await tx.write(lambda uow: sms_opt_outs.record_opt_out(uow=uow, request=request, now=tx.now))
 
 
 @router.delete("/v1/sms-opt-outs/{number}", status_code=204, summary="Clear an opt-out")
@@ -180,7 +171,7 @@ async def clear_sms_opt_out(
     """Texts to this number go again (the patient asked, or a `possible_opt_out` was none); reminders still to
     come are planned again, those whose moment passed stay skipped. `source_note` is required."""
     return await tx.write(
-        lambda db: sms_opt_outs.clear_opt_out(db=db, number=number, source_note=source_note, now=tx.now)
+        lambda uow: sms_opt_outs.clear_opt_out(uow=uow, number=number, source_note=source_note, now=tx.now)
     )
 
 

@@ -22,14 +22,14 @@ router = APIRouter(
 
 def _the_patient(patient_id: uuid.UUID) -> dict[str, Any]:
     """A change to one patient answers the patient: If-Match is checked against it, and the answer has an ETag."""
-    return {"current": lambda db: patients.patient_for_change(db=db, patient_id=patient_id), "etag": True}
+    return {"current": lambda uow: patients.patient_for_change(uow=uow, patient_id=patient_id), "etag": True}
 
 
 @router.post("", status_code=201, response_model=PatientRead, summary="Register a patient")
 async def create_patient(values: PatientCreate, tx: TransactionDep) -> Response:
     """Phone numbers are stored in E.164. A second patient with the same MRN is refused (409)."""
     return await tx.write(
-        lambda db: patients.create_patient(db=db, values=values),
+        lambda uow: patients.create_patient(uow=uow, values=values),
         location=lambda patient: f"/v1/patients/{patient.id}",
         etag=True,
     )
@@ -44,8 +44,8 @@ async def search_patients(
 ) -> Response:
     """Patients by family name; `q` matches the start of a given or family name, an MRN, or a phone number."""
     return await tx.read(
-        lambda db: patients.search_patients(
-            db=db, q=q, include_archived=include_archived, limit=page.limit, offset=page.offset
+        lambda uow: patients.search_patients(
+            uow=uow, q=q, include_archived=include_archived, limit=page.limit, offset=page.offset
         )
     )
 
@@ -53,14 +53,14 @@ async def search_patients(
 @router.get("/{patient_id}", response_model=PatientRead, summary="One patient")
 async def get_patient(patient_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A patient's details."""
-    return await tx.read(lambda db: patients.get_patient(db=db, patient_id=patient_id), etag=True)
+    return await tx.read(lambda uow: patients.get_patient(uow=uow, patient_id=patient_id), etag=True)
 
 
 @router.patch("/{patient_id}", response_model=PatientRead, summary="Change a patient")
 async def update_patient(patient_id: uuid.UUID, changes: PatientUpdate, tx: TransactionDep) -> Response:
     """Only the fields given change; `phone` or `email` set to null removes them."""
     return await tx.write(
-        lambda db: patients.update_patient(db=db, patient_id=patient_id, changes=changes, now=tx.now),
+        lambda uow: patients.update_patient(uow=uow, patient_id=patient_id, changes=changes, now=tx.now),
         **_the_patient(patient_id),
     )
 
@@ -70,7 +70,7 @@ async def archive_patient(patient_id: uuid.UUID, tx: TransactionDep) -> Response
     """Hide a patient from searches and booking; their courses and records are kept. Their reminders are
     skipped from now on (`patient_archived`); the clinic's follow-up calls after injections still come."""
     return await tx.write(
-        lambda db: patients.archive_patient(db=db, patient_id=patient_id, now=tx.now), **_the_patient(patient_id)
+        lambda uow: patients.archive_patient(uow=uow, patient_id=patient_id, now=tx.now), **_the_patient(patient_id)
     )
 
 
@@ -78,7 +78,7 @@ async def archive_patient(patient_id: uuid.UUID, tx: TransactionDep) -> Response
 async def aftercare(patient_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Every window (NSAID avoidance, expected symptoms, exercises, follow-up call) of every session that took
     place or will; cancelled sessions and courses leave none."""
-    return await tx.read(lambda db: aftercare_service.list_aftercare(db=db, patient_id=patient_id))
+    return await tx.read(lambda uow: aftercare_service.list_aftercare(uow=uow, patient_id=patient_id))
 
 
 @router.get("/{patient_id}/restrictions", response_model=Restrictions, summary="What is in force on a day")
@@ -89,4 +89,4 @@ async def restrictions(
 ) -> Response:
     """The aftercare in force on `on`, each with the day it ends (windows of several sessions merged), and a warning
     naming any NSAID in the patient's medication list with the dates to pause it."""
-    return await tx.read(lambda db: aftercare_service.restrictions(db=db, patient_id=patient_id, on=on))
+    return await tx.read(lambda uow: aftercare_service.restrictions(uow=uow, patient_id=patient_id, on=on))

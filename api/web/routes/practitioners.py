@@ -27,7 +27,7 @@ class FreeSlotList(BaseModel):
 async def create_practitioner(values: PractitionerCreate, tx: TransactionDep) -> Response:
     """A practitioner; without `working_hours` they work the clinic's opening hours."""
     return await tx.write(
-        lambda db: practitioners.create_practitioner(db=db, values=values),
+        lambda uow: practitioners.create_practitioner(uow=uow, values=values),
         location=lambda practitioner: f"/v1/practitioners/{practitioner.id}",
         etag=True,
     )
@@ -43,14 +43,16 @@ async def list_practitioners(
 ) -> Response:
     """Every practitioner, by name; `name` finds one you know by name (is Dr. Okafor set up yet?)."""
     return await tx.read(
-        lambda db: practitioners.list_practitioners(db=db, name=name, limit=page.limit, offset=page.offset)
+        lambda uow: practitioners.list_practitioners(uow=uow, name=name, limit=page.limit, offset=page.offset)
     )
 
 
 @router.get("/{practitioner_id}", response_model=PractitionerRead, dependencies=_read, summary="One practitioner")
 async def get_practitioner(practitioner_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A practitioner and their working hours."""
-    return await tx.read(lambda db: practitioners.get_practitioner(db=db, practitioner_id=practitioner_id), etag=True)
+    return await tx.read(
+        lambda uow: practitioners.get_practitioner(uow=uow, practitioner_id=practitioner_id), etag=True
+    )
 
 
 @router.patch(
@@ -59,8 +61,8 @@ async def get_practitioner(practitioner_id: uuid.UUID, tx: TransactionDep) -> Re
 async def update_practitioner(practitioner_id: uuid.UUID, changes: PractitionerUpdate, tx: TransactionDep) -> Response:
     """Change the name or the working hours (`null` hours: follow the clinic's)."""
     return await tx.write(
-        lambda db: practitioners.update_practitioner(db=db, practitioner_id=practitioner_id, changes=changes),
-        current=lambda db: practitioners.practitioner_for_change(db=db, practitioner_id=practitioner_id),
+        lambda uow: practitioners.update_practitioner(uow=uow, practitioner_id=practitioner_id, changes=changes),
+        current=lambda uow: practitioners.practitioner_for_change(uow=uow, practitioner_id=practitioner_id),
         etag=True,
     )
 
@@ -75,9 +77,9 @@ async def update_practitioner(practitioner_id: uuid.UUID, changes: PractitionerU
 async def add_time_off(practitioner_id: uuid.UUID, values: TimeOffCreate, tx: TransactionDep) -> Response:
     """Block a period (aware datetimes) for new bookings. Sessions already booked in it are not moved."""
     return await tx.write(
-        lambda db: practitioners.add_time_off(db=db, practitioner_id=practitioner_id, values=values),
+        lambda uow: practitioners.add_time_off(uow=uow, practitioner_id=practitioner_id, values=values),
         # S6: an action on the practitioner: If-Match names the practitioner's ETag
-        current=lambda db: practitioners.practitioner_for_change(db=db, practitioner_id=practitioner_id),
+        current=lambda uow: practitioners.practitioner_for_change(uow=uow, practitioner_id=practitioner_id),
     )
 
 
@@ -93,9 +95,9 @@ async def free_slots(
 ) -> Response:
     """Every start on the clinic's slot grid where the practitioner is free for the whole duration."""
     return await tx.read(
-        lambda db: FreeSlotList(
+        lambda uow: FreeSlotList(
             items=practitioners.list_free_slots(
-                db=db,
+                uow=uow,
                 practitioner_id=practitioner_id,
                 from_date=from_date,
                 to_date=to_date,

@@ -18,14 +18,14 @@ _write = [Depends(requires(Role.clinician))]
 @router.get("", response_model=Page[ProtocolRead], dependencies=_read, summary="List protocols")
 async def list_protocols(tx: TransactionDep, page: PageDep) -> Response:
     """Every protocol, the default one first."""
-    return await tx.read(lambda db: protocols.list_protocols(db=db, limit=page.limit, offset=page.offset))
+    return await tx.read(lambda uow: protocols.list_protocols(uow=uow, limit=page.limit, offset=page.offset))
 
 
 @router.post("", status_code=201, response_model=ProtocolRead, dependencies=_write, summary="Add a protocol")
 async def create_protocol(values: ProtocolCreate, tx: TransactionDep) -> Response:
     """A new course template: session count, spacing, duration, injectate and aftercare rules."""
     return await tx.write(
-        lambda db: protocols.create_protocol(db=db, values=values),
+        lambda uow: protocols.create_protocol(uow=uow, values=values),
         location=lambda protocol: f"/v1/protocols/{protocol.id}",
         etag=True,
     )
@@ -34,14 +34,14 @@ async def create_protocol(values: ProtocolCreate, tx: TransactionDep) -> Respons
 @router.get("/{protocol_id}", response_model=ProtocolRead, dependencies=_read, summary="One protocol")
 async def get_protocol(protocol_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A protocol and its aftercare rules."""
-    return await tx.read(lambda db: protocols.get_protocol(db=db, protocol_id=protocol_id), etag=True)
+    return await tx.read(lambda uow: protocols.get_protocol(uow=uow, protocol_id=protocol_id), etag=True)
 
 
 @router.patch("/{protocol_id}", response_model=ProtocolRead, dependencies=_write, summary="Change a protocol")
 async def update_protocol(protocol_id: uuid.UUID, changes: ProtocolUpdate, tx: TransactionDep) -> Response:
     """Only the fields given change. Courses already booked keep the values they were booked with."""
     return await tx.write(
-        lambda db: protocols.update_protocol(db=db, protocol_id=protocol_id, changes=changes),
-        current=lambda db: protocols.protocol_for_change(db=db, protocol_id=protocol_id),
+        lambda uow: protocols.update_protocol(uow=uow, protocol_id=protocol_id, changes=changes),
+        current=lambda uow: protocols.protocol_for_change(uow=uow, protocol_id=protocol_id),
         etag=True,
     )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.services import dispatch, reminders
+from api.store import actors
 from api.web.deps import STAFF, requires
 from api.web.etag import refuse_unchecked_if_match
 from api.web.routes.common import PROBLEMS, PageDep
@@ -36,8 +37,8 @@ async def list_reminders(
     """Reminders by due time: pending ones (what will go out), sent ones, and skipped or failed ones with
     `reason` / `last_error` saying why."""
     return await tx.read(
-        lambda db: reminders.list_reminders(
-            db=db,
+        lambda uow: reminders.list_reminders(
+            uow=uow,
             status=status,
             kind=kind,
             patient_id=patient_id,
@@ -66,21 +67,21 @@ async def dispatch_pass(request: DispatchRequest, http: Request, tx: Transaction
         clock=state.clock,
         limit=request.limit or 500,
         lease=timedelta(seconds=state.settings.dispatch_lease_seconds),
-        actor=tx.actor,
+        actor=tx.actor or actors.SERVER,  # the route needs a key: it is the actor
     )
 
 
 @router.get("/{reminder_id}", response_model=ReminderRead, dependencies=_readers, summary="One reminder")
 async def get_reminder(reminder_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A reminder with its delivery state, `reason` if skipped and `last_error` if a delivery failed."""
-    return await tx.read(lambda db: reminders.get_reminder(db=db, reminder_id=reminder_id), etag=True)
+    return await tx.read(lambda uow: reminders.get_reminder(uow=uow, reminder_id=reminder_id), etag=True)
 
 
 @router.post("/{reminder_id}/ack", response_model=ReminderRead, dependencies=_readers, summary="Acknowledge")
 async def acknowledge(reminder_id: uuid.UUID, tx: TransactionDep) -> Response:
     """Front-desk software took this outbox reminder (ready → acknowledged)."""
     return await tx.write(
-        lambda db: reminders.acknowledge(db=db, reminder_id=reminder_id, now=tx.now),
-        current=lambda db: reminders.reminder_for_change(db=db, reminder_id=reminder_id),
+        lambda uow: reminders.acknowledge(uow=uow, reminder_id=reminder_id, now=tx.now),
+        current=lambda uow: reminders.reminder_for_change(uow=uow, reminder_id=reminder_id),
         etag=True,
     )

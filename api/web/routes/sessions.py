@@ -39,11 +39,9 @@ async def list_sessions(
     first, last = sessions.day_view_dates(on, from_date, to_date)
     # The front desk polls this view all day: an answer is reused while the database is unchanged.
     key = (first, last, practitioner_id, patient_id, status, page.limit, page.offset)
-    return await tx.read_cached(
-        http.app.state.day_view_cache,
-        key,
-        lambda db: sessions.list_sessions(
-            db=db,
+    return await tx.read(
+        lambda uow: sessions.list_sessions(
+            uow=uow,
             first=first,
             last=last,
             practitioner_id=practitioner_id,
@@ -52,13 +50,14 @@ async def list_sessions(
             limit=page.limit,
             offset=page.offset,
         ),
+        cache=(http.app.state.day_view_cache, key),
     )
 
 
 @router.get("/{session_id}", response_model=SessionRead, summary="One session")
 async def get_session(session_id: uuid.UUID, tx: TransactionDep) -> Response:
     """A session with its status, warnings and, once completed, its clinical record."""
-    return await tx.read(lambda db: sessions.get_session(db=db, session_id=session_id), etag=True)
+    return await tx.read(lambda uow: sessions.get_session(uow=uow, session_id=session_id), etag=True)
 
 
 _clinician = [Depends(requires(Role.clinician))]
@@ -66,14 +65,14 @@ _clinician = [Depends(requires(Role.clinician))]
 
 def _the_session(session_id: uuid.UUID) -> dict[str, Any]:
     """An action on one session answers the session: If-Match is checked against it, and the answer has an ETag."""
-    return {"current": lambda db: sessions.session_for_change(db=db, session_id=session_id), "etag": True}
+    return {"current": lambda uow: sessions.session_for_change(uow=uow, session_id=session_id), "etag": True}
 
 
 @router.post("/{session_id}/confirm", response_model=SessionRead, summary="Confirm a session")
 async def confirm(session_id: uuid.UUID, tx: TransactionDep) -> Response:
     """The patient confirmed they will come (scheduled → confirmed)."""
     return await tx.write(
-        lambda db: lifecycle.confirm(db=db, session_id=session_id, now=tx.now), **_the_session(session_id)
+        lambda uow: lifecycle.confirm(uow=uow, session_id=session_id, now=tx.now), **_the_session(session_id)
     )
 
 
@@ -83,7 +82,7 @@ async def check_in(session_id: uuid.UUID, tx: TransactionDep) -> Response:
     must know first: an NSAID taken inside its avoidance window, an earlier infection or allergic reaction,
     an allergy the injectate mentions."""
     return await tx.write(
-        lambda db: lifecycle.check_in(db=db, session_id=session_id, now=tx.now), **_the_session(session_id)
+        lambda uow: lifecycle.check_in(uow=uow, session_id=session_id, now=tx.now), **_the_session(session_id)
     )
 
 
@@ -93,7 +92,7 @@ async def check_in(session_id: uuid.UUID, tx: TransactionDep) -> Response:
 async def complete(session_id: uuid.UUID, record: SessionComplete, tx: TransactionDep) -> Response:
     """Record what was injected, the pain before (NRS 0–10) and any adverse events (checked-in sessions only)."""
     return await tx.write(
-        lambda db: lifecycle.complete(db=db, session_id=session_id, record=record, now=tx.now),
+        lambda uow: lifecycle.complete(uow=uow, session_id=session_id, record=record, now=tx.now),
         **_the_session(session_id),
     )
 
@@ -102,7 +101,7 @@ async def complete(session_id: uuid.UUID, record: SessionComplete, tx: Transacti
 async def no_show(session_id: uuid.UUID, tx: TransactionDep) -> Response:
     """The patient did not come; only after the start time. Two no-shows flag the course `needs_review`."""
     return await tx.write(
-        lambda db: lifecycle.no_show(db=db, session_id=session_id, now=tx.now), **_the_session(session_id)
+        lambda uow: lifecycle.no_show(uow=uow, session_id=session_id, now=tx.now), **_the_session(session_id)
     )
 
 
@@ -110,10 +109,10 @@ async def no_show(session_id: uuid.UUID, tx: TransactionDep) -> Response:
 async def cancel(session_id: uuid.UUID, request: SessionCancel, tx: TransactionDep) -> Response:
     """Cancel a scheduled or confirmed session; `replace: true` appends a replacement at the end of the course."""
     return await tx.write(
-        lambda db: lifecycle.cancel(
-            db=db, session_id=session_id, reason=request.reason, replace=request.replace, now=tx.now
+        lambda uow: lifecycle.cancel(
+            uow=uow, session_id=session_id, reason=request.reason, replace=request.replace, now=tx.now
         ),
-        current=lambda db: sessions.session_for_change(db=db, session_id=session_id),
+        current=lambda uow: sessions.session_for_change(uow=uow, session_id=session_id),
     )
 
 
@@ -124,7 +123,7 @@ async def reschedule(session_id: uuid.UUID, request: SessionReschedule, tx: Tran
     planned again; the others keep their times. `moved` lists them all. `dry_run: true` answers the same and
     writes nothing, so staff can look before they commit."""
     return await tx.write(
-        lambda db: reschedule_service.reschedule(db=db, session_id=session_id, request=request, now=tx.now),
-        current=lambda db: sessions.session_for_change(db=db, session_id=session_id),
-        commit=not request.dry_run,
+        lambda uow: reschedule_service.reschedule(uow=uow, session_id=session_id, request=request, now=tx.now),
+        current=lambda uow: sessions.session_for_change(uow=uow, session_id=session_id),
+        dry_run=request.dry_run,
     )

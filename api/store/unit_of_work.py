@@ -1,0 +1,350 @@
+"""The unit of work: what every use case gets instead of a database session.
+
+A use case reads, locks and changes the database through the :class:`UnitOfWork` it is
+given, and the unit of work keeps Prolo's write rules itself, so no use case can forget one:
+
+- **the actor** (S7): a write is opened with an actor (api/store/actors.py) and an action;
+  opening one without raises :class:`NoActor`, there is no default;
+- **locks** (R11): :meth:`UnitOfWork.lock_for_change` and the helpers built on it take rows in
+  the writers' order (practitioner, patient, course, then the course's sessions), and every
+  lock waits no longer than the rest of the request's deadline (api/store/admission.py);
+- **the audit trail** (S7): rows changed through the ORM (:meth:`~UnitOfWork.add`,
+  :meth:`~UnitOfWork.delete`) are recorded when they are flushed; rows written in bulk
+  (:meth:`~UnitOfWork.insert`, :meth:`~UnitOfWork.update`) are recorded by those methods;
+- **reads see the transaction's own changes**: :meth:`~UnitOfWork.rows` flushes first;
+- **a dry run** is decided when the unit is opened (``dry_run``): the use case runs as it
+  would, under the same locks, and the transaction is rolled back, never committed.
+
+The hooks that record flushed rows, write the gathered events at commit and count a session's
+calendar revisions are registered on Prolo's own sessionmaker (:data:`SESSIONS`), never on
+SQLAlchemy's `Session` class: a session opened elsewhere (a test's, a migration's) has none.
+"""
+
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar, TypeVarTuple, overload
+
+from sqlalchemy import Engine, Result, Row, Select, bindparam, event, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.selectable import TypedReturnsRows
+from sqlalchemy.util.typing import TupleAny
+from sqlmodel import SQLModel, col
+
+from api.store import audit
+from api.store.admission import Deadline
+from api.store.db import START_UP_LOCK, DbSession, before_waiting, insert_rows, read_session, write_session
+from api.store.errors import NotFound
+from models import Actor, Course, Patient, Practitioner, Session
+from models.base import table_of
+from models.session import count_revisions
+
+__all__ = ["SESSIONS", "Locked", "NoActor", "ReadOnly", "UnitOfWork", "reading", "writing"]
+
+Model = TypeVar("Model", bound=SQLModel)
+Ts = TypeVarTuple("Ts")
+
+SESSIONS = sessionmaker(class_=DbSession, expire_on_commit=False)
+"""Prolo's own sessions: the only ones the audit trail's and the calendar's hooks watch."""
+event.listen(SESSIONS, "before_flush", count_revisions)
+event.listen(SESSIONS, "after_flush", audit.gather_flushed)
+event.listen(SESSIONS, "before_commit", audit.write_gathered)
+event.listen(SESSIONS, "after_soft_rollback", audit.forget_gathered)
+
+
+class NoActor(RuntimeError):
+    """A write was opened without saying who makes it (a bug: every writer names its actor)."""
+
+
+class ReadOnly(RuntimeError):
+    """A use case run as a read tried to lock or change something (a bug in its route)."""
+
+
+@dataclass(frozen=True)
+class Locked:
+    """The rows a change holds, each locked (or None when the change did not ask for it)."""
+
+    practitioner: Practitioner | None
+    patient: Patient | None
+    course: Course | None
+
+
+@cache
+def _locking(model: type[SQLModel]) -> Select[Any]:
+    """SELECT … FOR UPDATE by id, built once per table (writers run it on every booking).
+
+    `populate_existing`: a row read earlier in the transaction (to learn whom to lock) is read
+    again once the lock is held. Without it the session keeps what it read before, and a
+    change another writer committed while this one waited would be silently undone (R11, S6).
+    """
+    return (
+        select(model)
+        .where(model.id == bindparam("id"))  # type: ignore[attr-defined]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+class UnitOfWork:
+    """One transaction as a use case sees it; see the module docstring."""
+
+    def __init__(
+        self, db: DbSession, *, actor: Actor | None, action: str, now: datetime | None, dry_run: bool, writes: bool
+    ) -> None:
+        self._db = db
+        self.actor = actor
+        self.action = action
+        self.now = now
+        self.dry_run = dry_run
+        self.writes = writes
+
+    @property
+    def store_session(self) -> DbSession:
+        """The session itself, for the store's own modules (the audit feed's reader); never for a use case."""
+        return self._db
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self._db.get_bind().dialect.name
+
+    @overload
+    def execute(self, statement: TypedReturnsRows[*Ts], params: Mapping[str, Any] | None = None) -> Result[*Ts]: ...
+    @overload
+    def execute(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Result[*TupleAny]: ...
+    def execute(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Result[*TupleAny]:
+        """An ORM statement (objects, or a count); pending changes are flushed first, as the ORM does."""
+        return self._db.execute(statement, params)
+
+    @overload
+    def rows(self, statement: TypedReturnsRows[*Ts], params: Mapping[str, Any] | None = None) -> CursorResult[*Ts]: ...
+    @overload
+    def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> CursorResult[*TupleAny]: ...
+    def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> CursorResult[*TupleAny]:
+        """A Core statement's plain rows (hundreds per planning pass), after flushing this transaction's
+        pending changes so the read sees them, as an ORM read would."""
+        self._db.flush()
+        return self._db.connection().execute(statement, params)
+
+    def find(self, model: type[Model], row_id: uuid.UUID | int | str) -> Model | None:
+        """The row with this id, or None."""
+        return self._db.get(model, row_id)
+
+    def get(self, model: type[Model], row_id: uuid.UUID | int | str) -> Model:
+        """The row with this id; NotFound (404) when there is none."""
+        row = self._db.get(model, row_id)
+        if row is None:
+            raise NotFound(str(model.__tablename__), row_id)
+        return row
+
+    def course_sessions(self, course_id: uuid.UUID, *, lock: bool = False) -> list[Session]:
+        """Every session of a course, by number; `lock` holds them (after the course, in the writers' order)."""
+        query = select(Session).where(col(Session.course_id) == course_id).order_by(col(Session.number))
+        if lock:  # read again under the lock, as _locking does
+            self._waiting()
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return list(self._db.execute(query).scalars())
+
+    # -- locking (R11: always practitioner, patient, course, then the course's sessions) ----------
+
+    def _waiting(self) -> None:
+        if not self.writes:
+            raise ReadOnly("a read takes no locks")
+        before_waiting(self._db)
+
+    def lock(self, model: type[Model], row_id: uuid.UUID | int) -> Model:
+        """The row with this id, held (PostgreSQL `FOR UPDATE`) until the transaction ends; 404 if none.
+
+        Only for a row outside the writers' order (a clinic, a key); the others through :meth:`lock_for_change`.
+        """
+        self._waiting()
+        row: Model | None = self._db.execute(_locking(model), {"id": row_id}).scalar_one_or_none()
+        if row is None:
+            raise NotFound(str(model.__tablename__), row_id)
+        return row
+
+    def lock_for_change(
+        self,
+        *,
+        practitioner_id: uuid.UUID | None = None,
+        patient_id: uuid.UUID | None = None,
+        course_id: uuid.UUID | None = None,
+    ) -> Locked:
+        """Lock what a change plans around, always in this order: practitioner, patient, course (R11).
+
+        Every writer that takes more than one of these takes them here, so two writers never wait
+        for each other in a circle; a writer then locks the course's sessions (:meth:`course_sessions`)
+        after the course. A booking that loses the race for a practitioner waits here, then plans
+        around the winner. On SQLite, where the writer's transaction holds the whole database, the
+        locks cost nothing.
+        """
+        return Locked(
+            practitioner=self.lock(Practitioner, practitioner_id) if practitioner_id else None,
+            patient=self.lock(Patient, patient_id) if patient_id else None,
+            course=self.lock(Course, course_id) if course_id else None,
+        )
+
+    def lock_session(self, session_id: uuid.UUID, *, with_owners: bool) -> tuple[Session, Course]:
+        """A session and its course, locked in the writers' order; `with_owners`: its practitioner and patient
+        first (a change that plans, or that compares the session with what GET shows, S6)."""
+        found = self.get(Session, session_id)
+        locked = self.lock_for_change(
+            practitioner_id=found.practitioner_id if with_owners else None,
+            patient_id=found.patient_id if with_owners else None,
+            course_id=found.course_id,
+        )
+        assert locked.course is not None  # asked for
+        return self.lock(Session, session_id), locked.course
+
+    def lock_course(self, course_id: uuid.UUID) -> tuple[Practitioner, Course]:
+        """A course with its practitioner and patient, locked in the writers' order."""
+        found = self.get(Course, course_id)
+        locked = self.lock_for_change(
+            practitioner_id=found.practitioner_id, patient_id=found.patient_id, course_id=found.id
+        )
+        assert locked.practitioner is not None and locked.course is not None  # asked for
+        return locked.practitioner, locked.course
+
+    def lock_courses(self, course_ids: Iterable[uuid.UUID]) -> list[Course]:
+        """Several courses, locked in the writers' order: every practitioner, then every patient, then every
+        course, each kind by id, so a writer holding one of them never waits for this one in a circle."""
+        found = [self.get(Course, course_id) for course_id in sorted(set(course_ids))]
+        for practitioner_id in sorted({c.practitioner_id for c in found}):
+            self.lock(Practitioner, practitioner_id)
+        for patient_id in sorted({c.patient_id for c in found}):
+            self.lock(Patient, patient_id)
+        return [self.lock(Course, c.id) for c in found]
+
+    def lock_rows(self, statement: Select[Any]) -> list[Row[Any]]:
+        """The plain rows of a `SELECT … FOR UPDATE` of the use case's own (e.g. `SKIP LOCKED` claims)."""
+        self._waiting()
+        return list(self.rows(statement).all())
+
+    def alone(self) -> None:
+        """Hold the start-up lock until this transaction ends, for what a start makes once (the clinic row, the
+        first admin key): a replica finds it missing, takes the lock, and asks again. PostgreSQL: the advisory
+        lock the migrations take; SQLite: nothing to do, a writer holds the write lock from `BEGIN IMMEDIATE`."""
+        self._waiting()
+        if self.dialect == "postgresql":
+            self._db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": START_UP_LOCK})
+
+    # -- changing (every change recorded in the audit trail, S7) ----------------------------------
+
+    def _writable(self) -> None:
+        if not self.writes:
+            raise ReadOnly("a read changes nothing")
+
+    def add(self, row: SQLModel) -> None:
+        """Insert or change a row through the ORM; recorded when it is flushed."""
+        self._writable()
+        self._db.add(row)
+
+    def delete(self, row: SQLModel) -> None:
+        """Delete a row through the ORM; recorded when it is flushed."""
+        self._writable()
+        self._db.delete(row)
+
+    def flush(self) -> None:
+        """Send what is pending now (a constraint then fails here, inside the use case)."""
+        self._db.flush()
+
+    def insert(
+        self, model: type[SQLModel], rows: Sequence[Mapping[str, Any]], *, same: Mapping[str, Any] | None = None
+    ) -> None:
+        """Insert rows in one statement (the bulk a booking makes), each recorded as made; ``same`` gives
+        columns one value for every row. The rows are not ORM objects: nothing here changes them again."""
+        self._writable()
+        if not rows:
+            return
+        table = table_of(model)
+        insert_rows(self._db.connection(), table, rows, same=same)
+        common = same or {}
+        audit.record(self._db, table.name, ((row["id"], None, {**row, **common}) for row in rows))
+
+    def insert_once(self, model: type[SQLModel], row: Mapping[str, Any], *, unique: Sequence[str]) -> bool:
+        """Insert `row` unless a row with the same `unique` columns exists; True when this made it (recorded).
+
+        `INSERT … ON CONFLICT DO NOTHING`: a writer that races another for the same key waits for it on the
+        unique index (PostgreSQL) or for the write lock (SQLite), then finds it there, never an error.
+        """
+        self._writable()
+        table = table_of(model)
+        insert = postgresql_insert if self.dialect == "postgresql" else sqlite_insert
+        statement = insert(table).values(**row).on_conflict_do_nothing(index_elements=list(unique))
+        made = self._db.execute(statement.returning(table.c.id)).first() is not None
+        if made:
+            audit.record(self._db, table.name, [(row["id"], None, row)])
+        return made
+
+    def update(
+        self,
+        model: type[SQLModel],
+        *,
+        where: Any,
+        values: Mapping[str, Any],
+        before: Mapping[Any, Mapping[str, Any]],
+        recorded: Sequence[str],
+        returning: Sequence[str] = (),
+    ) -> list[Row[Any]]:
+        """One Core UPDATE of the rows `where` picks (the dispatcher's hot path); its rows as `returning` has them.
+
+        Each row changed is recorded: `before` gives what it held (by id), the `recorded` columns what it holds.
+        """
+        self._writable()
+        table = table_of(model)
+        wanted = [table.c[name] for name in dict.fromkeys(("id", *recorded, *returning))]
+        rows = list(self._db.execute(update(table).where(where).values(**values).returning(*wanted)).all())
+        audit.record(
+            self._db,
+            table.name,
+            ((r.id, before.get(r.id, {}), {name: r._mapping[name] for name in recorded}) for r in rows),
+        )
+        return rows
+
+    def bookkeeping(self, statement: Any, params: Mapping[str, Any] | None = None) -> CursorResult[Any]:
+        """A statement on Prolo's own bookkeeping, which the audit trail does not record (stored answers to
+        retries, a dispatcher renewing its lease); it may wait for another writer's lock, within the deadline."""
+        self._waiting()
+        return self._db.connection().execute(statement, params)
+
+
+@contextmanager
+def writing(
+    engine: Engine,
+    *,
+    actor: Actor | None,
+    action: str,
+    now: datetime | None = None,
+    deadline: Deadline | None = None,
+    dry_run: bool = False,
+) -> Iterator[UnitOfWork]:
+    """A writer's unit of work whose changes are recorded as `actor`'s `action` (at `now`), committed when the
+    block ends without an exception, rolled back instead for a `dry_run`.
+
+    An actor that is an API key must still be one: revoked meanwhile, the transaction raises KeyRevoked before
+    anything changes (S4). No actor: :class:`NoActor`.
+    """
+    if not isinstance(actor, Actor):
+        raise NoActor(f"{action}: a write must say who makes it (api/store/actors.py)")
+    with write_session(engine, deadline, sessions=SESSIONS) as db:
+        audit.begin(db, actor=actor, action=action, now=now)
+        audit.key_still_valid(db, actor)
+        yield UnitOfWork(db, actor=actor, action=action, now=now, dry_run=dry_run, writes=True)
+        if not dry_run:
+            db.commit()
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[UnitOfWork]:
+    """A unit of work that only reads (SQLite: `BEGIN DEFERRED`, never the write lock)."""
+    with read_session(engine, sessions=SESSIONS) as db:
+        yield UnitOfWork(db, actor=None, action="read", now=None, dry_run=False, writes=False)

@@ -1,0 +1,73 @@
+"""The unit of work keeps the write rules itself: an actor on every write, reads that change nothing, dry runs."""
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select, text
+
+from api.services.api_keys import create_api_key
+from api.services.practitioners import create_practitioner
+from api.store import actors
+from api.store.unit_of_work import NoActor, ReadOnly, reading, writing
+from models import Actor, Practitioner, PractitionerCreate, Role
+from tests.conftest import DEFAULT_NOW, Database
+
+
+def practitioners(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Practitioner)).scalar_one())
+
+
+def test_a_write_without_an_actor_is_refused_before_it_begins(clean_db: Database) -> None:
+    with pytest.raises(NoActor), writing(clean_db.engine, actor=None, action="test"):
+        pytest.fail("the block ran")
+
+
+def test_a_read_locks_and_changes_nothing(clean_db: Database) -> None:
+    with reading(clean_db.engine) as uow:
+        with pytest.raises(ReadOnly):
+            create_practitioner(uow=uow, values=PractitionerCreate(name="Dr. Read Only"))
+        with pytest.raises(ReadOnly):
+            uow.lock(Practitioner, uuid.uuid4())
+    assert practitioners(clean_db) == 0
+
+
+def test_a_dry_run_stores_nothing_and_its_events_are_forgotten(clean_db: Database) -> None:
+    with writing(clean_db.engine, actor=actors.COMMAND_LINE, action="test", dry_run=True) as uow:
+        made = create_practitioner(uow=uow, values=PractitionerCreate(name="Dr. Dry Run"))
+    assert made.name == "Dr. Dry Run"  # the use case ran as it would
+    assert practitioners(clean_db) == 0
+    with clean_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_event WHERE action = 'test'")).scalar_one() == 0
+
+
+def a_key(db: Database) -> Actor:
+    """A real front-desk key (an API key's change checks, in its transaction, that the key is still there: S4)."""
+    with writing(db.engine, actor=actors.COMMAND_LINE, action="api-keys create") as uow:
+        made = create_api_key(uow=uow, name="Front desk PC 1", role=Role.frontdesk, now=DEFAULT_NOW)
+    return actors.api_key(made.id, made.name, made.role.value)
+
+
+# each kind of writer, and the role its events carry
+WRITERS: dict[str, tuple[Callable[[Database], Actor], str]] = {
+    "an API key": (a_key, "frontdesk"),
+    "the command line": (lambda _: actors.COMMAND_LINE, "cli"),
+    "a dispatch pass's automatic step": (lambda db: actors.automatic(a_key(db)), "frontdesk"),
+    "a patient link": (lambda _: actors.patient_link(uuid.uuid4()), "patient_link"),
+    "a patient's SMS": (lambda _: actors.patient_sms(uuid.uuid4()), "patient_sms"),
+}
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_every_kind_of_writer_is_recorded_as_itself(clean_db: Database, writer: str) -> None:
+    make, role = WRITERS[writer]
+    actor = make(clean_db)
+    with writing(clean_db.engine, actor=actor, action="test") as uow:
+        create_practitioner(uow=uow, values=PractitionerCreate(name="Dr. Anyone"))
+    with clean_db.engine.connect() as conn:
+        row = conn.execute(text("SELECT actor_id, actor_name, actor_role FROM audit_event WHERE action = 'test'")).one()
+    assert (row.actor_name, row.actor_role) == (actor.name, role)
+    assert (None if row.actor_id is None else str(row.actor_id).replace("-", "")) == (
+        None if actor.id is None else actor.id.hex
+    )
