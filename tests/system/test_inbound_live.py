@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import phonenumbers
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlmodel import col
 
 from api.notify.sms import signature
@@ -184,8 +184,11 @@ def test_r30_ten_deliveries_of_one_message_at_once_have_one_effect(
         assert http.get("/v1/inbound-messages").json()["total"] == 1
         first = course["sessions"][0]
         assert http.get(f"/v1/sessions/{first['id']}").json()["status"] == "confirmed"
-        trail = http.get("/v1/audit-events", params={"entity_id": first["id"], "limit": 500}).json()["items"]
-        assert [e["actor"]["role"] for e in trail].count("patient_sms") == 1
+        with clean_db.engine.connect() as conn:  # the table itself: the feed may hold back events (audit.py)
+            roles = conn.execute(
+                text("SELECT actor_role FROM audit_event WHERE entity_id = :id"), {"id": first["id"]}
+            ).scalars()
+            assert list(roles).count("patient_sms") == 1
         replies = http.get("/v1/reminders", params={"kind": "sms_reply"}).json()["items"]
         assert len(replies) == 1
         assert dispatch(http)["sent"] == 1
