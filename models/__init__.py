@@ -18,6 +18,7 @@ from models.course import (
 )
 from models.hours import WeekHours
 from models.idempotency import IdempotencyRecord
+from models.inbound import InboundMessage, InboundMessageRead, InboundSms, SmsOptOut, SmsOptOutCreate, SmsOptOutRead
 from models.patient import Patient, PatientCreate, PatientRead, PatientUpdate, ReminderChannel
 from models.patient_link import LinkSecret, PatientLink, PatientLinkRead, SessionLink
 from models.practitioner import (
@@ -67,6 +68,9 @@ __all__ = [
     "FreeSlot",
     "HolidayImport",
     "IdempotencyRecord",
+    "InboundMessage",
+    "InboundMessageRead",
+    "InboundSms",
     "LinkSecret",
     "Page",
     "Patient",
@@ -93,6 +97,9 @@ __all__ = [
     "Session",
     "SessionLink",
     "SessionRead",
+    "SmsOptOut",
+    "SmsOptOutCreate",
+    "SmsOptOutRead",
     "TimeOff",
     "TimeOffCreate",
     "TimeOffRead",

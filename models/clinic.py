@@ -4,6 +4,7 @@ from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import phonenumbers
 import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Field as SQLField
@@ -34,6 +35,13 @@ def _check_zone(name: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(_check_zone), Field(examples=["Europe/Berlin"])]
+
+
+def _check_country(code: str) -> str:
+    code = code.upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"not an ISO 3166-1 alpha-2 country with phone numbers: {code!r}")
+    return code
 
 
 class QuietHours(BaseModel):
@@ -67,6 +75,7 @@ class Clinic(SQLModel, table=True):
     )
     change_grace_minutes: int = DEFAULT_CHANGE_GRACE_MINUTES
     one_message_per_day: bool = True
+    country: str | None = None  # R31: the default region of numbers that arrive without +country code
 
     @property
     def zone(self) -> ZoneInfo:
@@ -127,6 +136,12 @@ class ClinicWrite(BaseModel):
     one_message_per_day: bool = Field(
         default=True,
         description="Aftercare and exercise reminders ride with that day's other message (R38); false: each alone",
+    )
+    country: Annotated[str, AfterValidator(_check_country)] | None = Field(
+        default=None,
+        examples=["US"],
+        description="ISO 3166-1 alpha-2: where a texted number without +country code is from (R31);"
+        " none: such numbers go to staff",
     )
 
 

@@ -65,6 +65,8 @@ class ReminderKind(StrEnum):
     follow_up = FOLLOW_UP
     patient_action = "patient_action"  # a staff item: the patient changed something through their link (R26)
     change_notice = "change_notice"  # R37: planned per patient by scheduling.hygiene, not per session
+    sms_reply = "sms_reply"  # R30: an answer to a patient's text, sent by the dispatcher
+    reply_review = "reply_review"  # R34: a patient's text a person must look at (a staff item, outbox)
 
 
 class ReminderStatus(StrEnum):
@@ -144,6 +146,8 @@ class PatientContact:
     email: str | None = None
     phone: str | None = None
     archived: bool = False  # archived patients get no patient messages (R18)
+    # R33: the phone asked for no more texts; the opt-out's reason (`sms_opted_out`, `possible_opt_out`)
+    sms_opt_out: str | None = None
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -435,4 +439,6 @@ def _skip_reason(contact: PatientContact) -> str | None:
         return NO_EMAIL
     if contact.channel == "sms" and not (contact.phone or "").strip():
         return NO_PHONE
+    if contact.channel == "sms" and contact.sms_opt_out:
+        return contact.sms_opt_out  # R33: the number asked for no more texts
     return None

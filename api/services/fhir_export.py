@@ -42,6 +42,7 @@ def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> di
         uow.execute(
             select(Reminder)
             .where(col(Reminder.session_id).in_([s.id for s in sessions]))
+            .where(col(Reminder.inbound_message_id).is_(None))  # what the plan sends, not staff items about texts
             .order_by(col(Reminder.due_at), col(Reminder.id))
         ).scalars()
     )
@@ -81,6 +82,7 @@ def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> di
                 r, {**urls, "appointment": urn(r.session_id)}, by_id.get(r.merged_into) if r.merged_into else None
             )
             for r in reminders
+            if r.session_id is not None
         ),
     ]
     return {

@@ -30,7 +30,7 @@ from api.services.change_notices import sync_change_notice
 from api.services.clinic import get_clinic, phone_for_people
 from api.services.links import message_links
 from api.store.unit_of_work import UnitOfWork
-from models import Clinic, Course, Patient, Reminder, Session
+from models import Clinic, Course, Patient, Reminder, Session, SmsOptOut
 from models.base import new_id
 from scheduling.aftercare import Rule, SessionRef, follow_up_rule_days
 from scheduling.hygiene import merge_same_day, stale_reason
@@ -48,6 +48,7 @@ from scheduling.reminders import (
     SessionInfo,
     plan_reminders,
 )
+from scheduling.replies import POSSIBLE_OPT_OUT, SMS_OPTED_OUT
 from scheduling.spans import DateRange
 
 _REPLANNABLE = (ReminderStatus.pending, ReminderStatus.skipped)
@@ -84,7 +85,10 @@ def sync_course_reminders(uow: UnitOfWork, course: Course, now: datetime) -> Non
     patient = uow.find(Patient, course.patient_id)
     assert patient is not None  # a foreign key
     clinic = get_clinic(uow)
-    live = _live(existing)  # not yet on its way: replanned freely
+    # R33, R18: a skipped reminder whose moment passed stays skipped (an opt-in or consent given later
+    # does not send yesterday's message), and keeps its reason
+    bygone = {key for key, row in existing.items() if row.status == ReminderStatus.skipped and row.due_at <= now}
+    live = _live(existing) - bygone  # not yet on its way: replanned freely
     sending = {key for key, row in existing.items() if row.status == ReminderStatus.sending}
     keep = live | sending
     # from the earliest undelivered one's due time: one due but not yet sent is still planned (module docstring)
@@ -116,6 +120,8 @@ def sync_course_reminders(uow: UnitOfWork, course: Course, now: datetime) -> Non
     ids = {key: existing[key].id if key in existing else new_id() for key in wanted}
     new_plans, carriers = [], {}
     for key, plan in wanted.items():
+        if key in bygone:
+            continue
         row = existing.get(key)
         if row is None:
             new_plans.append(plan)
@@ -174,6 +180,14 @@ def sync_patient_reminders(uow: UnitOfWork, patient_id: uuid.UUID, now: datetime
         sync_course_reminders(uow, course, now)
 
 
+def replan_patients(uow: UnitOfWork, patient_ids: list[uuid.UUID], now: datetime) -> None:
+    """Several patients' reminders replanned (their number opted out or in: R33), their courses locked
+    in the writers' order."""
+    courses = select(col(Course.id)).where(col(Course.patient_id).in_(patient_ids))
+    for course in uow.lock_courses(list(uow.execute(courses).scalars())):
+        sync_course_reminders(uow, course, now)
+
+
 def replan_follow_ups(uow: UnitOfWork, now: datetime, *, days: DateRange | None = None) -> None:
     """The clinic's open days changed (a closure, its opening hours): replan every course with a follow-up
     call still to come on `days` or up to FOLLOW_UP_REACH_DAYS after them (a call that waited past a closure
@@ -217,6 +231,7 @@ def _plan(
         email=patient.email,
         phone=patient.phone,
         archived=patient.archived,
+        sms_opt_out=sms_opt_out_reason(uow, patient.phone),
     )
     rules = [Rule(**rule) for rule in course.rules]
     refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
@@ -237,6 +252,14 @@ def _plan(
             clinic_phone=phone_for_people(clinic),
         )
     ]
+
+
+def sms_opt_out_reason(uow: UnitOfWork, number: str | None) -> str | None:
+    """R33: why texts to `number` are skipped (`sms_opted_out`, or `possible_opt_out` until staff look), or None."""
+    opt_out = uow.find(SmsOptOut, number) if number else None
+    if opt_out is None or opt_out.cleared_at is not None:
+        return None
+    return POSSIBLE_OPT_OUT if opt_out.source == POSSIBLE_OPT_OUT else SMS_OPTED_OUT
 
 
 def _insert(

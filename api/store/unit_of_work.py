@@ -29,6 +29,8 @@ from functools import cache
 from typing import Any, TypeVar, TypeVarTuple, overload
 
 from sqlalchemy import Engine, Result, Row, Select, bindparam, event, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.sql import Executable
@@ -144,11 +146,11 @@ class UnitOfWork:
         self._db.flush()
         return self._db.connection().execute(statement, params)
 
-    def find(self, model: type[Model], row_id: uuid.UUID | int) -> Model | None:
+    def find(self, model: type[Model], row_id: uuid.UUID | int | str) -> Model | None:
         """The row with this id, or None."""
         return self._db.get(model, row_id)
 
-    def get(self, model: type[Model], row_id: uuid.UUID | int) -> Model:
+    def get(self, model: type[Model], row_id: uuid.UUID | int | str) -> Model:
         """The row with this id; NotFound (404) when there is none."""
         row = self._db.get(model, row_id)
         if row is None:
@@ -278,6 +280,21 @@ class UnitOfWork:
         insert_rows(self._db.connection(), table, rows, same=same)
         common = same or {}
         audit.record(self._db, table.name, ((row["id"], None, {**row, **common}) for row in rows))
+
+    def insert_once(self, model: type[SQLModel], row: Mapping[str, Any], *, unique: Sequence[str]) -> bool:
+        """Insert `row` unless a row with the same `unique` columns exists; True when this made it (recorded).
+
+        `INSERT … ON CONFLICT DO NOTHING`: a writer that races another for the same key waits for it on the
+        unique index (PostgreSQL) or for the write lock (SQLite), then finds it there, never an error.
+        """
+        self._writable()
+        table = table_of(model)
+        insert = postgresql_insert if self.dialect == "postgresql" else sqlite_insert
+        statement = insert(table).values(**row).on_conflict_do_nothing(index_elements=list(unique))
+        made = self._db.execute(statement.returning(table.c.id)).first() is not None
+        if made:
+            audit.record(self._db, table.name, [(row["id"], None, row)])
+        return made
 
     def update(
         self,

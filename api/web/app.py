@@ -10,6 +10,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from api.notify import channels_from
+from api.notify.sms import ChannelConfigError
 from api.services.clinic import ensure_clinic
 from api.services.links import load_keys
 from api.settings import Settings, get_settings
@@ -23,7 +24,7 @@ from api.web.caching import NoStoreForKeys
 from api.web.deps import utc_now
 from api.web.guard import InputGuard
 from api.web.problems import install_problem_handlers
-from api.web.routes import ROUTERS
+from api.web.routes import ROUTERS, inbound
 
 DESCRIPTION = """
 Prolo plans and keeps prolotherapy treatment courses: a whole course of sessions
@@ -52,6 +53,7 @@ TAGS = [
         "description": "Links in patients' messages: a page to confirm, cancel or move a session; revocation.",
     },
     {"name": "reminders", "description": "What will go out, what went and why not; dispatch passes; the outbox."},
+    {"name": "inbound SMS", "description": "Patients' text replies, what Prolo made of them, and SMS opt-outs."},
     {"name": "api keys", "description": "Keys and roles (admins only)."},
     {"name": "audit", "description": "Who changed what, when, from what: the audit trail and its sync feed (admins)."},
     {"name": "health", "description": "Liveness and readiness, no key needed."},
@@ -106,4 +108,9 @@ def create_app(
     app.add_middleware(InputGuard)
     for router in ROUTERS:
         app.include_router(router)
+    if settings.inbound_sms_provider is not None:  # R29: the endpoint exists only for a configured provider
+        problem = inbound.inbound_config_error(settings)
+        if problem is not None:
+            raise ChannelConfigError(problem)
+        app.include_router(inbound.webhook)
     return app

@@ -35,11 +35,11 @@ _MASK = "(…)"
 @cache
 def _api_words() -> frozenset[str]:
     """Every literal part of the API's paths (`v1`, `patients`, `calendar.ics`, …)."""
-    from api.web.routes import ROUTERS  # the routes name the words; imported late, as only the server logs
+    from api.web.routes import OPTIONAL_ROUTERS, ROUTERS  # they name the words; imported late: only servers log
 
     return frozenset(
         part
-        for router in ROUTERS
+        for router in (*ROUTERS, *OPTIONAL_ROUTERS)
         for route in router.routes
         for part in getattr(route, "path", "").split("/")
         if part and "{" not in part

@@ -73,6 +73,8 @@ ROUTES: dict[tuple[str, str], tuple[Body, str | None]] = {
     ("post", "/v1/reminders/{reminder_id}/ack"): (lambda i: None, "/v1/reminders/{reminder_id}"),
     ("post", "/v1/api-keys"): (lambda i: {"name": "Front desk PC 9", "role": "frontdesk"}, None),
     ("delete", "/v1/api-keys/{key_id}"): (lambda i: None, "/v1/api-keys/{key_id}"),
+    ("post", "/v1/sms-opt-outs"): (lambda i: {"number": "+493012345678", "source_note": "by phone"}, None),
+    ("delete", "/v1/sms-opt-outs/{number}"): (lambda i: None, None),
 }
 
 
@@ -102,6 +104,7 @@ def ids(client: TestClient) -> Ids:
         "closure_id": closure.json()["id"],
         "key_id": key.json()["id"],
         "link_id": client.post(f"/v1/sessions/{course['sessions'][0]['id']}/link").json()["link_id"],
+        "number": "+493012345678?source_note=asked+again",  # the note is a required query parameter
     }
 
 

@@ -53,6 +53,20 @@ def clean_env(**values: str) -> dict[str, str]:
     return env
 
 
+def served_env(database_url: str, *, sms_webhook_url: str, sms_webhook_secret: str, **extra: str) -> dict[str, str]:
+    """The environment of a `prolo serve` on the test database whose SMS go to a local webhook (never the log)."""
+    return clean_env(
+        PROLO_DATABASE_URL=database_url,
+        PROLO_SMS_WEBHOOK_URL=sms_webhook_url,
+        PROLO_SMS_WEBHOOK_SECRET=sms_webhook_secret,
+        PYTHONPATH=str(REPO),
+        PYTHONUNBUFFERED="1",
+        NO_PROXY="127.0.0.1",
+        no_proxy="127.0.0.1",
+        **extra,
+    )
+
+
 @dataclass
 class Server:
     """A running server process and where to reach it.
