@@ -20,6 +20,7 @@ from models.hours import WeekHours
 from models.idempotency import IdempotencyRecord
 from models.inbound import InboundMessage, InboundMessageRead, InboundSms, SmsOptOut, SmsOptOutCreate, SmsOptOutRead
 from models.patient import Patient, PatientCreate, PatientRead, PatientUpdate, ReminderChannel
+from models.patient_link import LinkSecret, PatientLink, PatientLinkRead, SessionLink
 from models.practitioner import (
     FreeSlot,
     Practitioner,
@@ -70,9 +71,12 @@ __all__ = [
     "InboundMessage",
     "InboundMessageRead",
     "InboundSms",
+    "LinkSecret",
     "Page",
     "Patient",
     "PatientCreate",
+    "PatientLink",
+    "PatientLinkRead",
     "PatientRead",
     "PatientUpdate",
     "Practitioner",
@@ -91,6 +95,7 @@ __all__ = [
     "Role",
     "RuleKind",
     "Session",
+    "SessionLink",
     "SessionRead",
     "SmsOptOut",
     "SmsOptOutCreate",

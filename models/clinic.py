@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
+import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
@@ -61,6 +62,12 @@ class Clinic(SQLModel, table=True):
     quiet_hours: dict[str, str] = SQLField(sa_column=json_column())
     phone: str | None = None
     country: str | None = None  # R31: the default region of numbers that arrive without +country code
+    # R26, R27: what a patient may do through a session's link (SelfService below)
+    cancel_notice_hours: int = SQLField(default=24, sa_column_kwargs={"server_default": "24"})
+    reschedule_notice_hours: int = SQLField(default=24, sa_column_kwargs={"server_default": "24"})
+    patient_cancel_replaces: bool = SQLField(default=True, sa_column_kwargs={"server_default": sa.true()})
+    self_service_alternatives: int = SQLField(default=3, sa_column_kwargs={"server_default": "3"})
+    self_service_max_moves: int = SQLField(default=2, sa_column_kwargs={"server_default": "2"})
 
     @property
     def zone(self) -> ZoneInfo:
@@ -93,6 +100,21 @@ class ClinicWrite(BaseModel):
         examples=["US"],
         description="ISO 3166-1 alpha-2: where a texted number without +country code is from (R31);"
         " none: such numbers go to staff",
+    )
+    cancel_notice_hours: int = Field(
+        default=24, ge=0, le=720, description="A patient cancels through their link only this long before (R26)"
+    )
+    reschedule_notice_hours: int = Field(
+        default=24, ge=0, le=720, description="A patient moves a session through their link only this long before"
+    )
+    patient_cancel_replaces: bool = Field(
+        default=True, description="A session the patient cancels gets a replacement at the end of the course"
+    )
+    self_service_alternatives: int = Field(
+        default=3, ge=0, le=3, description="How many other times the patient's page offers (R27)"
+    )
+    self_service_max_moves: int = Field(
+        default=2, ge=0, le=5, description="How many other sessions a patient's move may shift with it (R27)"
     )
 
 

@@ -125,11 +125,20 @@ def when_to_call(phone: str | None) -> str:
     return f"Call {clinic} at once if you have {signs}."
 
 
-def appointment(first_name: str, clinic_name: str, start_local: datetime, *, email: bool) -> Message:
-    """R16 ``appointment``: where and when, nothing about why."""
+def appointment(
+    first_name: str, clinic_name: str, start_local: datetime, *, email: bool, link: str | None = None
+) -> Message:
+    """R16 ``appointment``: where and when, nothing about why; with the session's link (R23), the one link."""
     when = moment_text(start_local)
     body = f"Hello {first_name}, this is a reminder of your appointment at {clinic_name} on {when}."
+    if link is not None:
+        body += f" {manage_text(link)}"
     return Message(body, f"Your appointment at {clinic_name} on {when}" if email else None)
+
+
+def manage_text(link: str) -> str:
+    """What a message says about the session's link (R23): short, as an SMS must be."""
+    return f"To confirm, cancel or move it: {link}"
 
 
 def aftercare_start(

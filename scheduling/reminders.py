@@ -62,6 +62,7 @@ class ReminderKind(StrEnum):
     aftercare_end = "aftercare_end"
     exercise = EXERCISE
     follow_up = FOLLOW_UP
+    patient_action = "patient_action"  # a staff item: the patient changed something through their link (R26)
     sms_reply = "sms_reply"  # R30: an answer to a patient's text, sent by the dispatcher
     reply_review = "reply_review"  # R34: a patient's text a person must look at (a staff item, outbox)
 
@@ -149,6 +150,7 @@ class SessionInfo:
     number: int
     start_at: datetime  # aware
     status: str  # a lifecycle.Status value
+    link: str | None = None  # R23: the session's patient link, carried by its appointment reminders
 
     def __post_init__(self) -> None:
         require_aware(self.start_at, "start_at")
@@ -250,7 +252,9 @@ def _appointment_drafts(
     # In UTC: an aware datetime in a ZoneInfo adds wall-clock time, not real hours.
     start_at = session.start_at.astimezone(UTC)
     local_start = start_at.astimezone(settings.zone)
-    text = messages.appointment(contact.first_name, clinic_name, local_start, email=contact.channel == "email")
+    text = messages.appointment(
+        contact.first_name, clinic_name, local_start, email=contact.channel == "email", link=session.link
+    )
     drafts: list[_Draft] = []
     for offset in sorted(settings.appointment_offsets_minutes, reverse=True):
         due_at = _appointment_due(start_at - timedelta(minutes=offset), start_at, settings)

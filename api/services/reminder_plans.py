@@ -27,6 +27,7 @@ from sqlmodel import col
 
 from api.services.calendars import load_open_days, local_day_bounds
 from api.services.clinic import get_clinic
+from api.services.links import message_links
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Reminder, Session, SmsOptOut
 from models.base import new_id, table_of
@@ -167,11 +168,12 @@ def _plan(
     refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
     # R16: the follow-up calls go on open days, the same ones the handout and the feeds show
     open_days = load_open_days(uow, clinic=clinic, follow_up_days=follow_up_rule_days(refs, rules, clinic.zone))
+    links = message_links(uow, sessions, patient, now)  # R23: every message about a session carries its link
     return [
         reminder
         for s in sorted(sessions, key=lambda s: s.number)
         for reminder in plan_reminders(
-            SessionInfo(str(s.id), str(course.id), s.number, s.start_at, s.status),
+            SessionInfo(str(s.id), str(course.id), s.number, s.start_at, s.status, links.get(str(s.id))),
             rules,
             contact,
             settings,

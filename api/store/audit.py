@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 _AUDIT = table_of(AuditEvent)
 _ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
 # Not recorded: the trail itself, stored answers to retries (their effects are recorded), and secrets.
-_UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})
+_UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record", "link_secret"})
 # Left out of every event: secrets, and a reminder's text and address, which its template and the
 # patient's row make (a booking plans three dozen reminders; their texts would be most of its trail).
 _LEFT_OUT = frozenset({"key_hash", "token_hash"})

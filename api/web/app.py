@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from api.notify import channels_from
 from api.notify.sms import ChannelConfigError
 from api.services.clinic import ensure_clinic
+from api.services.links import load_keys
 from api.settings import Settings, get_settings
 from api.store import actors
 from api.store.admission import Admission
@@ -47,6 +48,10 @@ TAGS = [
         "name": "calendar feeds",
         "description": "Calendars for patients' and practitioners' phones: a secret URL, no key needed.",
     },
+    {
+        "name": "patient links",
+        "description": "Links in patients' messages: a page to confirm, cancel or move a session; revocation.",
+    },
     {"name": "reminders", "description": "What will go out, what went and why not; dispatch passes; the outbox."},
     {"name": "inbound SMS", "description": "Patients' text replies, what Prolo made of them, and SMS opt-outs."},
     {"name": "api keys", "description": "Keys and roles (admins only)."},
@@ -71,6 +76,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with writing(engine, actor=actors.SERVER, action="start") as uow:
             ensure_clinic(uow=uow, settings=settings)
+            app.state.link_keys = load_keys(uow=uow, settings=settings, now=clock())
         # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).
         app.state.admission = Admission.for_engine(engine)
         app.state.admission.fit_thread_limiter()

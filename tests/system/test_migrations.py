@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, inspect, select, text, update
+from sqlalchemy import Engine, MetaData, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DbSession
@@ -26,8 +26,7 @@ from api.settings import Settings
 from api.store.db import make_engine
 from api.store.migrate import check, downgrade, upgrade
 from api.web.app import create_app
-from models import AuditEvent, Protocol, Role
-from models.base import table_of
+from models import Protocol, Role
 from scheduling.lifecycle import ACTIVE
 from tests.api import helpers
 from tests.conftest import make_key
@@ -195,20 +194,31 @@ def test_s7_0007_records_the_default_protocol_as_0001_made_it_once(scratch_engin
     """A database that edited its default protocol before 0007 gets its creation recorded as it was made,
     not as it is; downgrading keeps that event (the trail is append-only) and upgrading again adds none."""
     upgrade(scratch_engine, "0006")
-    # renamed as the 0006 service did it: the row, and its event holding the row before (today's service
-    # reads columns later migrations add, so it cannot run on this schema)
-    protocol, event = table_of(Protocol), table_of(AuditEvent)
+    # Renamed as the service of 0006's day did it (today's models have columns 0006 lacks): the row
+    # changed and one event holding it before and after.
+    tables = MetaData()
+    tables.reflect(scratch_engine, only=["protocol", "audit_event"])
+    protocol, event = tables.tables["protocol"], tables.tables["audit_event"]
     with scratch_engine.begin() as conn:
-        made = conn.execute(select(protocol).where(protocol.c.is_default)).one()._asdict()
-        default = {**made, "id": str(made["id"])}
-        conn.execute(update(protocol).where(protocol.c.id == made["id"]).values(name="Dextrose, our way"))
+        made = conn.execute(select(protocol).where(protocol.c.is_default.is_(True))).one()._asdict()
+        made_id = str(uuid.UUID(str(made["id"])))  # SQLite keeps it as 32 hex digits
+        conn.execute(protocol.update().where(protocol.c.id == made["id"]).values(name="Dextrose, our way"))
+        as_json = json.loads(json.dumps({**made, "id": made_id}, default=str))
         conn.execute(
             event.insert().values(
-                txid=0, at=datetime.now(UTC), actor_id=None, actor_name="admin", actor_role="admin",
-                action="update_protocol", entity_type="protocol", entity_id=default["id"],
-                before=default, after={**default, "name": "Dextrose, our way"},
+                txid=0,
+                at=datetime.now(UTC),
+                actor_id=None,
+                actor_name="test",
+                actor_role="admin",
+                action="update_protocol",
+                entity_type="protocol",
+                entity_id=made_id,
+                before=as_json,
+                after={**as_json, "name": "Dextrose, our way"},
             )
-        )  # fmt: skip
+        )
+    default = {"id": made_id, "name": made["name"]}
 
     def creations() -> list[tuple[str, str]]:
         with scratch_engine.connect() as conn:
