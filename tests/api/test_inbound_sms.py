@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from api.settings import Settings
 from api.web.app import create_app
-from models import Role
+from models import Reminder, Role
+from models.base import table_of
 from tests.api.helpers import book, patient, practitioner
 from tests.api.inbound_sending import (
     OTHER_PHONE,
@@ -38,6 +39,7 @@ def settings(clean_db: Database) -> Settings:
         clinic_timezone="Europe/Berlin",
         api_key_cache_seconds=0,
         inbound_sms_provider="prolo",
+        public_url="https://prolo.example.org",
         sms_webhook_secret=SECRET,
     )
 
@@ -119,6 +121,14 @@ def trail(database: Database, entity_id: str) -> list[dict[str, Any]]:
         }
         for r in rows
     ]  # fmt: skip
+
+
+def texted(database: Database, reminder_id: str) -> str:
+    """What an sms_reply says (the API shows patients' texts to nobody; the dispatcher sends them)."""
+    with database.engine.connect() as conn:
+        reminder = table_of(Reminder)
+        body: str = conn.execute(select(reminder.c.body).where(reminder.c.id == uuid.UUID(reminder_id))).scalar_one()
+        return body
 
 
 def _json(value: Any) -> Any:
@@ -240,19 +250,36 @@ def test_r31_a_prompt_whose_session_began_is_no_prompt(
     assert staff_items(client, message["id"]) == ["no_open_prompt"]
 
 
-def test_r32_row_6_change_answers_how_to_change(client: TestClient, prompted: dict[str, Any]) -> None:
+def test_r32_row_6_change_answers_with_the_prompts_session_link(
+    client: TestClient, clean_db: Database, prompted: dict[str, Any]
+) -> None:
     message = reply(client, "Reschedule")
     assert (message["intent"], message["outcome"]) == ("change", "answered")
-    assert len(answers(client, message["id"])) == 1
+    (answer,) = answers(client, message["id"])
+    text = texted(clean_db, answer["id"])
+    assert "session 1 on Mon 1 Mar 2027 at 09:00" in text and "https://prolo.example.org/p/" in text
+    assert "+49 30 5550100" in text
     assert staff_items(client, message["id"]) == []
 
 
+def test_r32_row_6_change_without_a_prompt_links_the_patients_next_session(
+    client: TestClient, clean_db: Database, course: dict[str, Any]
+) -> None:
+    message = reply(client, "change")
+    (answer,) = answers(client, message["id"])
+    text = texted(clean_db, answer["id"])
+    assert "session 1 on Mon 1 Mar 2027 at 09:00" in text and "https://prolo.example.org/p/" in text
+
+
 @pytest.mark.parametrize("text", ["N", "no", "X"])
-def test_r32_row_7_no_goes_to_staff_and_never_cancels(client: TestClient, prompted: dict[str, Any], text: str) -> None:
+def test_r32_row_7_no_goes_to_staff_and_never_cancels(
+    client: TestClient, clean_db: Database, prompted: dict[str, Any], text: str
+) -> None:
     message = reply(client, text)
     assert (message["intent"], message["outcome"]) == ("decline", "staff_item")
     assert staff_items(client, message["id"]) == ["declined"]
-    assert len(answers(client, message["id"])) == 1
+    (answer,) = answers(client, message["id"])
+    assert "https://prolo.example.org/p/" in texted(clean_db, answer["id"])
     assert session_status(client, prompted["sessions"][0]) == "scheduled"
     assert client.get("/v1/sms-opt-outs").json()["total"] == 0
 
