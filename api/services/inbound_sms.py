@@ -194,9 +194,14 @@ def _prompt(uow: UnitOfWork, number: str | None, patients: list[Patient], now: d
         .order_by(col(Reminder.sent_at).desc(), col(Reminder.id).desc())
         .limit(1)
     ).scalar_one_or_none()
-    if latest is None or latest.patient_id is None or latest.session_id is None:
+    if latest is None or latest.patient_id is None:
         return None
-    sessions = tuple(uow.execute(select(Session).where(col(Session.id) == latest.session_id)).scalars())
+    # a change notice names every session it told about (R37); the others, their own
+    named = [uuid.UUID(i) for i in latest.announces] if latest.announces else [latest.session_id]
+    query = select(Session).where(col(Session.id).in_([i for i in named if i is not None]))
+    sessions = tuple(uow.execute(query.order_by(col(Session.start_at))).scalars())
+    if not sessions:
+        return None
     if any(s.start_at <= now for s in sessions):
         return None
     return Prompt(kind=latest.kind, patient_id=latest.patient_id, sessions=sessions)

@@ -36,6 +36,13 @@ def reminder_read(row: Reminder, zone: ZoneInfo) -> ReminderRead:
         body=row.body if row.channel == OUTBOX else None,  # staff read their items; patients' texts stay stored
         last_error=row.last_error,
         sent_at=row.sent_at,
+        merged_into=row.merged_into,
+        # a change notice names every session it tells of (R37); any other reminder its own
+        session_ids=[uuid.UUID(s) for s in row.announces]
+        if row.announces
+        else [row.session_id]
+        if row.session_id
+        else [],
     )
 
 

@@ -446,3 +446,16 @@ def test_r34_the_trail_records_a_text_without_its_words(
     (made,) = trail(clean_db, message["id"])
     assert made["actor"]["role"] == "patient_sms" and made["after"]["intent"] == "unclear"
     assert "body" not in made["after"] and "see you Monday" not in str(made)
+
+
+def test_r31_a_confirm_request_is_the_prompt_c_answers(
+    client: TestClient, clock: Clock, course: dict[str, Any]
+) -> None:
+    at(clock, "2027-02-26T08:01:00+00:00")  # 3 days before session 1: its confirm request (R35) goes out
+    client.post("/v1/reminders/dispatch", json={}).raise_for_status()
+    (sent,) = reminders(client, kind="confirm_request", status="sent")
+    assert sent["session_id"] == course["sessions"][0]["id"]
+    at(clock, "2027-02-26T09:30:00+00:00")
+    message = reply(client, "C")
+    assert (message["outcome"], message["session_ids"]) == ("applied", [course["sessions"][0]["id"]])
+    assert session_status(client, course["sessions"][0]) == "confirmed"

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import httpx2
@@ -25,6 +25,9 @@ import pytest
 
 from models import Role
 from tests.conftest import Database, make_key
+
+if TYPE_CHECKING:
+    from tests.system.receivers import WebhookReceiver
 
 REPO = Path(__file__).resolve().parents[2]
 CLINIC_TIMEZONE = "Europe/Berlin"
@@ -276,3 +279,19 @@ def assert_problem(response: httpx.Response | httpx2.Response, status: int) -> d
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     return body
+
+
+SMS_SECRET = "webhook-secret-for-tests"
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+@pytest.fixture
+def sms_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator["WebhookReceiver"]:
+    """An SMS webhook on 127.0.0.1 checking signatures made with SMS_SECRET. The webhook channel honours
+    HTTP(S)_PROXY like any urllib client, so they are unset: the receiver is local."""
+    from tests.system.receivers import webhook_receiver  # it imports this module's free_port
+
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    with webhook_receiver(SMS_SECRET) as receiver:
+        yield receiver

@@ -178,7 +178,7 @@ def test_a_new_phone_ends_the_link_and_the_next_message_carries_a_new_one_and_no
         return [body for sid, body in rows if str(sid).replace("-", "") == session["id"].replace("-", "")]
 
     # the message names the address the server was started on, and the link opens the page there
-    assert all(t.endswith(f"{served.base_url}{path}") for t in texts()), texts()
+    assert all(f"{served.base_url}{path}" in t for t in texts()), texts()
     assert phone.get(path).status_code == 200
     changed = staff.patch(f"/v1/patients/{course['patient_id']}", json={"phone": "+4930999999"})
     assert changed.status_code == 200
@@ -189,7 +189,7 @@ def test_a_new_phone_ends_the_link_and_the_next_message_carries_a_new_one_and_no
     assert "Maria" not in gone.text
     new_path = link_path(staff, session["id"])
     tokens.add(new_path.removeprefix("/p/"))
-    assert new_path != path and all(t.endswith(f"{served.base_url}{new_path}") for t in texts())
+    assert new_path != path and all(f"{served.base_url}{new_path}" in t for t in texts())
     assert phone.get(new_path).status_code == 200
     unknown = phone.get("/p/" + "A" * 22)
     assert unknown.status_code == 404
