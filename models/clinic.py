@@ -63,7 +63,6 @@ class Clinic(SQLModel, table=True):
     reminder_send_time: str = "09:00"
     quiet_hours: dict[str, str] = SQLField(sa_column=json_column())
     phone: str | None = None
-    country: str | None = None  # R31: the default region of numbers that arrive without +country code
     # R26, R27: what a patient may do through a session's link (SelfService below)
     cancel_notice_hours: int = SQLField(default=24, sa_column_kwargs={"server_default": "24"})
     reschedule_notice_hours: int = SQLField(default=24, sa_column_kwargs={"server_default": "24"})
@@ -76,6 +75,7 @@ class Clinic(SQLModel, table=True):
     )
     change_grace_minutes: int = DEFAULT_CHANGE_GRACE_MINUTES
     one_message_per_day: bool = True
+    country: str | None = None  # R31: the default region of numbers that arrive without +country code
 
     @property
     def zone(self) -> ZoneInfo:
@@ -102,12 +102,6 @@ class ClinicWrite(BaseModel):
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     phone: Phone | None = Field(
         default=None, description="The number patients call (E.164), printed on the aftercare handout"
-    )
-    country: Annotated[str, AfterValidator(_check_country)] | None = Field(
-        default=None,
-        examples=["US"],
-        description="ISO 3166-1 alpha-2: where a texted number without +country code is from (R31);"
-        " none: such numbers go to staff",
     )
     cancel_notice_hours: int = Field(
         default=24, ge=0, le=720, description="A patient cancels through their link only this long before (R26)"
@@ -142,6 +136,12 @@ class ClinicWrite(BaseModel):
     one_message_per_day: bool = Field(
         default=True,
         description="Aftercare and exercise reminders ride with that day's other message (R38); false: each alone",
+    )
+    country: Annotated[str, AfterValidator(_check_country)] | None = Field(
+        default=None,
+        examples=["US"],
+        description="ISO 3166-1 alpha-2: where a texted number without +country code is from (R31);"
+        " none: such numbers go to staff",
     )
 
 

@@ -95,7 +95,7 @@ class ReminderRead(BaseModel):
         default=None,
         description="Why it was skipped or cancelled: no_consent, channel_none, no_email, no_phone, patient_archived, "
         "already_confirmed, session_not_active, course_on_hold, course_cancelled, no_net_change, sms_opted_out, "
-        "possible_opt_out; for a staff item (`reply_review`), why a person must look",
+        "possible_opt_out; for a staff item (`reply_review`, `patient_action`), why a person must look",
     )
     body: str | None = Field(default=None, description="A staff item's text (outbox reminders only)")
     last_error: str | None = None

@@ -37,7 +37,8 @@ def reminder_read(row: Reminder, zone: ZoneInfo) -> ReminderRead:
         last_error=row.last_error,
         sent_at=row.sent_at,
         merged_into=row.merged_into,
-        # a change notice names every session it tells of (R37); any other reminder its own
+        # a change notice names every session it tells of (R37); any other reminder its own, if any (an answer
+        # to a patient's text names none)
         session_ids=[uuid.UUID(s) for s in row.announces]
         if row.announces
         else [row.session_id]

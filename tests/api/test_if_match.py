@@ -103,8 +103,8 @@ def ids(client: TestClient) -> Ids:
         "reminder_id": reminder["id"],
         "closure_id": closure.json()["id"],
         "key_id": key.json()["id"],
-        "number": "+493012345678?source_note=asked+again",  # the note is a required query parameter
         "link_id": client.post(f"/v1/sessions/{course['sessions'][0]['id']}/link").json()["link_id"],
+        "number": "+493012345678?source_note=asked+again",  # the note is a required query parameter
     }
 
 
