@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from api.notify.sms import ChannelConfigError
 from api.settings import Settings
 from api.web.app import create_app
 from models import Reminder, Role
@@ -459,3 +460,28 @@ def test_r31_a_confirm_request_is_the_prompt_c_answers(
     message = reply(client, "C")
     assert (message["outcome"], message["session_ids"]) == ("applied", [course["sessions"][0]["id"]])
     assert session_status(client, course["sessions"][0]) == "confirmed"
+
+
+def test_r30_a_text_with_a_nul_is_kept_not_refused(twilio: TestClient, clean_db: Database) -> None:
+    """PostgreSQL text holds no NUL: the character is replaced, the authenticated text still taken (R30)."""
+    answer = post_twilio(twilio, "https://prolo.example.org/v1/inbound/sms", twilio_form("he\x00llo"))
+    assert answer.status_code == 200, answer.text
+    key = {"Authorization": f"Bearer {make_key(clean_db.engine, Role.admin)}"}
+    (message,) = twilio.get("/v1/inbound-messages", headers=key).json()["items"]
+    assert message["body"] == "he\ufffdllo"
+
+
+@pytest.mark.parametrize(
+    ("values", "missing"),
+    [
+        ({"inbound_sms_provider": "twilio", "inbound_sms_url": "https://prolo.example.org/v1/inbound/sms"}, "TOKEN"),
+        ({"inbound_sms_provider": "twilio", "twilio_auth_token": "t"}, "PROLO_INBOUND_SMS_URL"),
+        ({"inbound_sms_provider": "prolo"}, "PROLO_SMS_WEBHOOK_SECRET"),
+    ],
+)
+def test_r29_a_provider_without_what_checks_its_signature_does_not_start(
+    clean_db: Database, values: dict[str, str], missing: str
+) -> None:
+    settings = Settings(database_url=clean_db.url, **values)  # type: ignore[arg-type]
+    with pytest.raises(ChannelConfigError, match=missing):
+        create_app(settings, engine=clean_db.engine)
