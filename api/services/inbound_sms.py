@@ -216,14 +216,14 @@ def _unclear_answered(uow: UnitOfWork, number: str | None, now: datetime) -> boo
     """R32: an answer to an unclear text went (or will go) to this number within 24 h."""
     if number is None:
         return False
-    recent = select(col(InboundMessage.id)).where(
-        col(InboundMessage.from_number) == number, col(InboundMessage.received_at) >= now - UNCLEAR_ANSWER_EVERY
-    )
+    # by when Prolo answered (its own clock), not by the time a provider says a text was received
+    from_number = select(col(InboundMessage.id)).where(col(InboundMessage.from_number) == number)
     query = select(
         exists().where(
-            col(Reminder.inbound_message_id).in_(recent),
+            col(Reminder.inbound_message_id).in_(from_number),
             col(Reminder.kind) == ReminderKind.sms_reply,
             col(Reminder.rule_code) == Answer.unclear.value,
+            col(Reminder.created_at) > now - UNCLEAR_ANSWER_EVERY,
         )
     )
     return bool(uow.execute(query).scalar())

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from api.notify.sms import ChannelConfigError
+from api.notify.sms import ChannelConfigError, signature
 from api.settings import Settings
 from api.web.app import create_app
 from models import Reminder, Role
@@ -485,3 +485,11 @@ def test_r29_a_provider_without_what_checks_its_signature_does_not_start(
     settings = Settings(database_url=clean_db.url, **values)  # type: ignore[arg-type]
     with pytest.raises(ChannelConfigError, match=missing):
         create_app(settings, engine=clean_db.engine)
+
+
+def test_r29_a_received_at_without_its_offset_is_refused_and_nothing_stored(client: TestClient) -> None:
+    raw = json.dumps({"message_id": "m-naive", "from": PHONE, "body": "C", "received_at": "2027-02-27T10:00:00"})
+    headers = {"Content-Type": "application/json", "Prolo-Signature": signature(SECRET, raw.encode())}
+    answer = client.post("/v1/inbound/sms", content=raw.encode(), headers=headers)
+    assert (answer.status_code, answer.json()["code"]) == (422, "invalid_input")
+    assert client.get("/v1/inbound-messages").json()["total"] == 0
