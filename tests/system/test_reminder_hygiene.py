@@ -385,6 +385,11 @@ def test_r38_one_message_a_day_across_a_patients_courses(
     [body] = _sent_on_the_1st(api, clock, sms_hook, knee["patient_id"])
     assert "Please avoid anti-inflammatory painkillers" in body and "please start the exercises" in body
     assert ("reminder of your appointment" in body) is not knee_cancelled
+    # the shoulder's FHIR export shows its riders with their carrier's fate, also one in the knee's course
+    bundle = ok(api.get(f"/v1/courses/{shoulder['id']}/fhir"))
+    requests = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CommunicationRequest"]
+    on_the_1st = [r for r in requests if r["occurrenceDateTime"].startswith("2027-03-01")]
+    assert len(on_the_1st) == 2 and {r["status"] for r in on_the_1st} == {"completed"}
 
 
 def test_r38_turning_merging_off_frees_the_riders_of_the_other_course(
