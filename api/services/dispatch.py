@@ -94,7 +94,7 @@ def _claimable(uow: UnitOfWork, where: Any, limit: int) -> list[Row[Any]]:
     """Reminders matching `where` with their status, in due order; on PostgreSQL locked, and only rows
     no one else is claiming (several dispatchers take disjoint batches)."""
     c = REMINDER.c
-    query = select(c.id, c.status, c.attempts).where(where).order_by(c.due_at, c.id).limit(limit)
+    query = select(c.id, c.status, c.attempts, c.sent_at).where(where).order_by(c.due_at, c.id).limit(limit)
     return uow.lock_rows(query.with_for_update(skip_locked=True) if uow.dialect == "postgresql" else query)
 
 
@@ -157,8 +157,8 @@ def _claim_batch(
                 "leased_by": case((finished, null()), else_=literal(worker)),
                 "sent_at": case((ready, literal(now, instant)), else_=c.sent_at),
             },
-            before={r.id: {"status": r.status, "attempts": r.attempts} for r in due.values()},
-            recorded=("status", "attempts"),
+            before={r.id: {"status": r.status, "attempts": r.attempts, "sent_at": r.sent_at} for r in due.values()},
+            recorded=("status", "attempts", "sent_at"),
             returning=_CLAIMED,
         )
     return sorted(rows, key=lambda r: (r.due_at, r.id))

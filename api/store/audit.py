@@ -70,12 +70,26 @@ if TYPE_CHECKING:
 
 _AUDIT = table_of(AuditEvent)
 _ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
-# Not recorded: the trail itself, stored answers to retries (their effects are recorded), and secrets.
-_UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})
-# Left out of every event: secrets, and a reminder's text and address, which its template and the
-# patient's row make (a booking plans three dozen reminders; their texts would be most of its trail).
-_LEFT_OUT = frozenset({"key_hash", "token_hash"})
-_LEFT_OUT_OF = {"reminder": _LEFT_OUT | {"body", "subject", "to_address"}}
+# What the trail leaves out on purpose, listed once (tests/system/test_audit_complete.py reads it).
+# Tables: the trail itself, and stored answers to retries (their effects are recorded).
+UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})
+# Columns no event holds: "*" in every table, the others in theirs. Secrets (the hashes of keys and
+# feed URLs); a reminder's text and address, which its template and the patient's row make (a booking
+# plans three dozen reminders: their texts would be most of its trail); and bookkeeping nobody changes
+# by hand: a dispatcher's lease on what it is sending, the minute a key was last used.
+NOT_RECORDED: dict[str, frozenset[str]] = {
+    "*": frozenset({"key_hash", "token_hash"}),
+    "reminder": frozenset({"body", "subject", "to_address", "lease_until", "leased_by"}),
+    "api_key": frozenset({"last_used_at"}),
+}
+
+
+def not_recorded(table: str) -> frozenset[str]:
+    """The columns of `table` that no event records."""
+    return NOT_RECORDED["*"] | NOT_RECORDED.get(table, frozenset())
+
+
+_LEFT_OUT = {table: not_recorded(table) for table in NOT_RECORDED}
 
 
 def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = None) -> None:
@@ -101,9 +115,16 @@ def key_still_valid(db: DbSession, actor: Actor) -> None:
 
 def snapshot(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
     """A row's columns for an event, what is left out left out; the engine's JSON writer turns ids,
-    instants and states into text as the API writes them (api/store/db.py)."""
-    left_out = _LEFT_OUT_OF.get(table, _LEFT_OUT)
-    return {name: value for name, value in row.items() if name not in left_out}
+    instants and states into text as the API writes them (api/store/db.py), instants in UTC as the
+    database keeps them (a use case may hand one over in the clinic's zone)."""
+    left_out = _LEFT_OUT.get(table) or _LEFT_OUT["*"]
+    return {name: _utc(value) for name, value in row.items() if name not in left_out}
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset():
+        return value.astimezone(UTC)
+    return value
 
 
 def record(
@@ -215,7 +236,7 @@ def gather_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
         for row in rows:
             state = inspect(row)
             table = getattr(state.mapper.local_table, "name", None)
-            if table is None or table in _UNAUDITED_TABLES:
+            if table is None or table in UNAUDITED_TABLES:
                 continue
             if kind == "dirty" and not any(state.attrs[c.key].history.has_changes() for c in state.mapper.column_attrs):
                 continue  # touched, not changed

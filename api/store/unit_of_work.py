@@ -28,6 +28,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar, TypeVarTuple, overload
 
+from pydantic_core import PydanticUndefined
 from sqlalchemy import Engine, Result, Row, Select, bindparam, event, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import sessionmaker
@@ -264,8 +265,9 @@ class UnitOfWork:
         if not rows:
             return
         table = table_of(model)
-        insert_rows(self._db.connection(), table, rows, same=same)
-        common = same or {}
+        # columns the rows leave out get the model's default, stored and recorded alike
+        common = {**_defaults(model, table.c.keys(), rows[0]), **(same or {})}
+        insert_rows(self._db.connection(), table, rows, same=common)
         audit.record(self._db, table.name, ((row["id"], None, {**row, **common}) for row in rows))
 
     def update(
@@ -298,6 +300,20 @@ class UnitOfWork:
         retries, a dispatcher renewing its lease); it may wait for another writer's lock, within the deadline."""
         self._waiting()
         return self._db.connection().execute(statement, params)
+
+
+@cache
+def _model_defaults(model: type[SQLModel]) -> dict[str, Any]:
+    return {
+        name: info.default
+        for name, info in model.model_fields.items()
+        if info.default is not PydanticUndefined and info.default_factory is None
+    }
+
+
+def _defaults(model: type[SQLModel], columns: Iterable[str], given: Mapping[str, Any]) -> dict[str, Any]:
+    defaults = _model_defaults(model)
+    return {name: defaults[name] for name in columns if name not in given and name in defaults}
 
 
 @contextmanager
