@@ -9,12 +9,12 @@ import uvicorn
 from api.notify import channels_from
 from api.services.api_keys import create_api_key, first_admin_key
 from api.services.clinic import ensure_clinic
-from api.services.dispatch import dispatch
+from api.services.dispatch import ACTION, dispatch
 from api.settings import get_settings
 from api.store import actors
 from api.store.db import make_engine
 from api.store.migrate import upgrade
-from api.store.unit_of_work import writing
+from api.store.unit_of_work import steps, writing
 from api.web.logs import log_config
 from models import Role
 
@@ -105,9 +105,8 @@ def reminders_dispatch(
         channels = channels_from(settings)
         engine = make_engine(settings.database_url)
         lease = timedelta(seconds=settings.dispatch_lease_seconds)
-        summary = dispatch(
-            engine=engine, channels=channels, clock=_now, limit=limit, lease=lease, actor=actors.COMMAND_LINE
-        )
+        passes = steps(engine, actor=actors.COMMAND_LINE, action=ACTION)
+        summary = dispatch(steps=passes, channels=channels, clock=_now, limit=limit, lease=lease)
         engine.dispose()
     except Exception as exc:  # the pass itself could not run: say why, exit non-zero for cron's mail
         print(f"dispatch failed: {type(exc).__name__}: {exc}")

@@ -21,8 +21,8 @@ SQLAlchemy's `Session` class: a session opened elsewhere (a test's, a migration'
 """
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -45,7 +45,7 @@ from models import Actor, Course, Patient, Practitioner, Session
 from models.base import table_of
 from models.session import count_revisions
 
-__all__ = ["SESSIONS", "Locked", "NoActor", "ReadOnly", "UnitOfWork", "reading", "writing"]
+__all__ = ["SESSIONS", "Locked", "NoActor", "ReadOnly", "Steps", "UnitOfWork", "reading", "steps", "writing"]
 
 Model = TypeVar("Model", bound=SQLModel)
 Ts = TypeVarTuple("Ts")
@@ -340,6 +340,16 @@ def writing(
         yield UnitOfWork(db, actor=actor, action=action, now=now, dry_run=dry_run, writes=True)
         if not dry_run:
             db.commit()
+
+
+Steps = Callable[[datetime], AbstractContextManager[UnitOfWork]]
+"""Units of work a use case opens one after another, committing as it goes (a dispatch pass: one per batch
+claimed, one per message delivered), each at the instant given, all in one actor's name."""
+
+
+def steps(engine: Engine, *, actor: Actor, action: str, deadline: Deadline | None = None) -> Steps:
+    """`actor`'s steps: each a :func:`writing` unit of its own, within a deadline of its own unless given."""
+    return lambda now: writing(engine, actor=actor, action=action, now=now, deadline=deadline)
 
 
 @contextmanager

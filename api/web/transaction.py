@@ -40,7 +40,7 @@ from api.store.admission import Admission, Deadline
 from api.store.errors import PreconditionFailed
 from api.store.freshness import AnswerCache
 from api.store.idempotency import Replay
-from api.store.unit_of_work import UnitOfWork, reading, writing
+from api.store.unit_of_work import NoActor, Steps, UnitOfWork, reading, steps, writing
 from api.web.auth import Caller
 from api.web.etag import conditional, match, refuse_unchecked_if_match, strong_etag
 from models import Actor
@@ -232,6 +232,20 @@ class Transaction:
         if answer.replayed:
             headers["Idempotent-Replayed"] = "true"
         return Response(answer.body, status_code=answer.status_code, media_type=JSON, headers=headers)
+
+    async def write_steps(self, use_case: Callable[[Steps], Any], *, action: str | None = None) -> Response:
+        """Run a use case that commits as it goes (a dispatch pass: one short unit of work per batch and per
+        message), every step in this request's name, and answer with its result. The steps take no writer's
+        turn for the whole: such a use case spends most of its time delivering, and each step lines up with
+        the other writers at the process's writer gate (api/store/db.py). A step waits for the database at
+        most as long as a request may, from its own start."""
+        refuse_unchecked_if_match(self.request)  # its target has no ETag (S6)
+        actor = self.actor
+        if actor is None:
+            raise NoActor(f"{self._route.name}: a write must say who makes it")
+        opened = steps(self.engine, actor=actor, action=action or self._route.name)
+        body = serialise(self._route, await run_in_threadpool(use_case, opened))
+        return Response(body, media_type=JSON)
 
 
 def request_deadline(request: Request) -> Deadline:

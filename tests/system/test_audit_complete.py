@@ -20,11 +20,12 @@ from sqlmodel import SQLModel
 
 from api.demo import fill_demo
 from api.notify import channels_from
-from api.services.dispatch import dispatch
+from api.services.dispatch import ACTION, dispatch
 from api.settings import Settings
 from api.store import actors
 from api.store.audit import UNAUDITED_TABLES, not_recorded
 from api.store.db import to_json
+from api.store.unit_of_work import steps
 from tests.api.helpers import course_request
 from tests.conftest import Clock, Database
 
@@ -258,7 +259,8 @@ def test_s7_every_audited_table_is_rebuilt_from_the_feed_alone(
         assert drive.client.get("/healthz").status_code == 200, route
     pending = client.get("/v1/reminders", params={"status": "pending", "due_before": "2100-01-01T00:00:00Z"})
     clock.now = max(_instant(r["due_at"]) for r in pending.json()["items"]) + timedelta(minutes=1)  # all due
-    summary = dispatch(engine=clean_db.engine, channels=channels_from(settings), clock=clock, actor=actors.COMMAND_LINE)
+    passes = steps(clean_db.engine, actor=actors.COMMAND_LINE, action=ACTION)
+    summary = dispatch(steps=passes, channels=channels_from(settings), clock=clock)
     assert summary.claimed > 0, summary
 
     stored, rebuilt = _stored(clean_db), _rebuilt(_feed(client))
