@@ -21,9 +21,9 @@ SQLAlchemy's `Session` class: a session opened elsewhere (a test's, a migration'
 """
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar, TypeVarTuple, overload
@@ -37,7 +37,7 @@ from sqlalchemy.sql.selectable import TypedReturnsRows
 from sqlalchemy.util.typing import TupleAny
 from sqlmodel import SQLModel, col
 
-from api.store import audit
+from api.store import actors, audit
 from api.store.admission import Deadline
 from api.store.db import START_UP_LOCK, DbSession, before_waiting, insert_rows, read_session, write_session
 from api.store.errors import NotFound
@@ -342,14 +342,27 @@ def writing(
             db.commit()
 
 
-Steps = Callable[[datetime], AbstractContextManager[UnitOfWork]]
-"""Units of work a use case opens one after another, committing as it goes (a dispatch pass: one per batch
-claimed, one per message delivered), each at the instant given, all in one actor's name."""
+@dataclass(frozen=True)
+class Steps:
+    """Units of work a use case opens one after another, committing as it goes (a dispatch pass: one per
+    batch claimed, one per message delivered), each at the instant given, all in one actor's name."""
+
+    engine: Engine
+    actor: Actor
+    action: str
+
+    def __call__(self, now: datetime) -> AbstractContextManager[UnitOfWork]:
+        """The next step: a :func:`writing` unit of its own, within a deadline of its own."""
+        return writing(self.engine, actor=self.actor, action=self.action, now=now)
+
+    def automatic(self, action: str) -> "Steps":
+        """Steps Prolo takes by itself inside the pass (R23–R45), in the name of the pass's runner."""
+        return replace(self, actor=actors.automatic(self.actor), action=action)
 
 
-def steps(engine: Engine, *, actor: Actor, action: str, deadline: Deadline | None = None) -> Steps:
-    """`actor`'s steps: each a :func:`writing` unit of its own, within a deadline of its own unless given."""
-    return lambda now: writing(engine, actor=actor, action=action, now=now, deadline=deadline)
+def steps(engine: Engine, *, actor: Actor, action: str) -> Steps:
+    """`actor`'s steps of `action` (see :class:`Steps`)."""
+    return Steps(engine, actor, action)
 
 
 @contextmanager
