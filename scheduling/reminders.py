@@ -89,7 +89,18 @@ APPOINTMENT, AFTERCARE_START, AFTERCARE_END = (
 )
 REMINDER_KINDS = tuple(ReminderKind)
 PATIENT, CLINIC = "patient", "clinic"
-CHANNELS = ("email", "sms", "outbox", "none")
+
+
+class ReminderChannel(StrEnum):
+    """How a patient's reminders reach them (`none`: they get none)."""
+
+    email = "email"
+    sms = "sms"
+    outbox = "outbox"
+    none = "none"
+
+
+CHANNELS = tuple(ReminderChannel)
 PENDING, SKIPPED = ReminderStatus.pending, ReminderStatus.skipped
 NO_CONSENT, CHANNEL_NONE, NO_EMAIL, NO_PHONE = "no_consent", "channel_none", "no_email", "no_phone"
 PATIENT_ARCHIVED = "patient_archived"

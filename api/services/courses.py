@@ -31,7 +31,7 @@ from models import (
 )
 from models.base import table_of
 from scheduling import CoursePlan, NoSlotAvailable, course_reach
-from scheduling.aftercare import Rule
+from scheduling.aftercare import rules_from
 from scheduling.booking import plan_booking
 from scheduling.lifecycle import CourseStatus
 from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
@@ -68,7 +68,7 @@ def _plan(uow: UnitOfWork, *, request: CourseCreate, now: datetime, lock: bool) 
     zone = clinic.zone
     values = planner_values(protocol, request.session_count or protocol.session_count)
     preferred = time.fromisoformat(request.preferred_time) if request.preferred_time else None
-    rules = [Rule(**rule) for rule in protocol.rules]
+    rules = rules_from(protocol.rules)
     booking = None
     for search_days in FIRST_SESSION_PASSES:
         # load exactly what the core says this question reaches, then let it decide everything at once

@@ -16,10 +16,10 @@ from api.store.errors import Conflict
 from api.store.unit_of_work import UnitOfWork
 from models import Course, Patient, Practitioner, Session, SessionRead
 from models.record import ClinicalRecord, SessionCancelled, SessionComplete
-from scheduling.aftercare import Rule, SessionRef, windows_for
+from scheduling.aftercare import SessionRef, rules_from, windows_for
 from scheduling.lifecycle import (
-    ACTIVE,
     CANCELLABLE,
+    INJECTED,
     Action,
     CourseStatus,
     SessionStatus,
@@ -99,7 +99,7 @@ def _safety(uow: UnitOfWork, row: Session, course: Course, zone: ZoneInfo) -> li
         for s in earlier
         for e in (s.record or {}).get("adverse_events", [])
     ]
-    windows = windows_for([SessionRef(str(row.id), row.start_at)], [Rule(**r) for r in course.rules], zone)
+    windows = windows_for([SessionRef(str(row.id), row.start_at)], rules_from(course.rules), zone)
     return [
         *adverse_event_warnings(events),
         *medication_warnings(patient.medications, windows),
@@ -131,7 +131,7 @@ def cancel(*, uow: UnitOfWork, session_id: uuid.UUID, reason: str, replace: bool
 def _replacement(uow: UnitOfWork, course: Course, zone: ZoneInfo, now: datetime) -> Session:
     uow.flush()  # the cancelled session no longer blocks its own time
     sessions = uow.course_sessions(course.id)
-    done = [s for s in sessions if s.status in ACTIVE or s.status == SessionStatus.completed]
+    done = [s for s in sessions if s.status in INJECTED]
     previous = done[-1] if done else None
     first = sessions[0].start_at.astimezone(zone).time() if sessions else time(9)
     number = max(s.number for s in sessions) + 1

@@ -30,7 +30,7 @@ from api.services.clinic import get_clinic
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Reminder, Session
 from models.base import new_id, table_of
-from scheduling.aftercare import Rule, SessionRef, follow_up_rule_days
+from scheduling.aftercare import SessionRef, follow_up_rule_days, rules_from
 from scheduling.lifecycle import CourseStatus
 from scheduling.open_days import FOLLOW_UP_REACH_DAYS
 from scheduling.reminders import (
@@ -148,7 +148,7 @@ def _plan(
         phone=patient.phone,
         archived=patient.archived,
     )
-    rules = [Rule(**rule) for rule in course.rules]
+    rules = rules_from(course.rules)
     refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
     # R16: the follow-up calls go on open days, the same ones the handout and the feeds show
     open_days = load_open_days(uow, clinic=clinic, follow_up_days=follow_up_rule_days(refs, rules, clinic.zone))
