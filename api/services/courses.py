@@ -9,10 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
 from api.services.lifecycle import stop_course
-from api.services.planning import planner_values, session_values
+from api.services.planning import decide_on_reach, planner_values, session_values
 from api.services.protocols import default_protocol
 from api.services.reminder_plans import plan_new_course_reminders
 from api.services.views import course_read, sessions_by_course
@@ -71,19 +70,24 @@ def _plan(uow: UnitOfWork, *, request: CourseCreate, now: datetime, lock: bool) 
     rules = rules_from(protocol.rules)
     booking = None
     for search_days in FIRST_SESSION_PASSES:
-        # load exactly what the core says this question reaches, then let it decide everything at once
         reach = course_reach(values, zone, start_date=request.start_date, first_session_search_days=search_days)
-        calendar = load_calendar(uow, practitioner=practitioner, patient_id=patient.id, span=reach, clinic=clinic)
         try:
-            booking = plan_booking(
-                calendar,
-                values,
-                start_date=request.start_date,
-                preferred_time=preferred,
-                rules=rules,
-                medications=patient.medications,
-                now=now,
-                first_session_search_days=search_days,
+            booking = decide_on_reach(
+                uow,
+                reach,
+                lambda calendar: plan_booking(
+                    calendar,
+                    values,
+                    start_date=request.start_date,
+                    preferred_time=preferred,
+                    rules=rules,
+                    medications=patient.medications,
+                    now=now,
+                    first_session_search_days=search_days,  # noqa: B023 - called at once, in this pass
+                ),
+                practitioner=practitioner,
+                patient_id=patient.id,
+                clinic=clinic,
             )
             break
         except NoSlotAvailable as exc:
