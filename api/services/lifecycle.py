@@ -57,7 +57,7 @@ def stop_course(
     course_changed(uow, course, now)
 
 
-def _move(
+def _change_status(
     uow: UnitOfWork, session_id: uuid.UUID, action: Action, now: datetime, *, planning: bool = False
 ) -> tuple[Session, Course, ZoneInfo]:
     row, course = uow.lock_session(session_id, with_owners=planning)
@@ -70,21 +70,21 @@ def _move(
 
 def confirm(*, uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient confirmed they will come."""
-    row, _, zone = _move(uow, session_id, Action.confirm, now)
+    row, _, zone = _change_status(uow, session_id, Action.confirm, now)
     uow.flush()
     return session_read(row, zone)
 
 
 def no_show(*, uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient did not come (only after the start time); two of them flag the course for review."""
-    row, course, zone = _move(uow, session_id, Action.no_show, now)
+    row, course, zone = _change_status(uow, session_id, Action.no_show, now)
     course_changed(uow, course, now)
     return session_read(row, zone)
 
 
 def check_in(*, uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient arrived (on the session's local day); safety warnings come with the answer."""
-    row, course, zone = _move(uow, session_id, Action.check_in, now)
+    row, course, zone = _change_status(uow, session_id, Action.check_in, now)
     warnings = [{"code": w.code, "message": w.message} for w in _safety(uow, row, course, zone)]
     row.warnings = [*(w for w in row.warnings if w not in warnings), *warnings]
     uow.flush()
@@ -109,7 +109,7 @@ def _safety(uow: UnitOfWork, row: Session, course: Course, zone: ZoneInfo) -> li
 
 def complete(*, uow: UnitOfWork, session_id: uuid.UUID, record: SessionComplete, now: datetime) -> SessionRead:
     """The session took place: store the clinical record; the course becomes active or completed."""
-    row, course, zone = _move(uow, session_id, Action.complete, now)
+    row, course, zone = _change_status(uow, session_id, Action.complete, now)
     row.record = ClinicalRecord(**record.model_dump(), completed_at=now).model_dump(mode="json")
     course_changed(uow, course, now)
     return session_read(row, zone)
@@ -117,7 +117,7 @@ def complete(*, uow: UnitOfWork, session_id: uuid.UUID, record: SessionComplete,
 
 def cancel(*, uow: UnitOfWork, session_id: uuid.UUID, reason: str, replace: bool, now: datetime) -> SessionCancelled:
     """Cancel one session; with `replace`, append session n+1 planned by R3 from the last active one (R9)."""
-    row, course, zone = _move(uow, session_id, Action.cancel, now, planning=replace)
+    row, course, zone = _change_status(uow, session_id, Action.cancel, now, planning=replace)
     if replace and course.status in (CourseStatus.cancelled, CourseStatus.on_hold):
         raise Conflict(f"the course is {course.status}: no replacement is planned", current_status=course.status)
     row.change_reason = reason
@@ -137,7 +137,7 @@ def _replacement(uow: UnitOfWork, course: Course, zone: ZoneInfo, now: datetime)
     number = max(s.number for s in sessions) + 1
     plan = plan_sessions(
         uow,
-        practitioner=uow.get(Practitioner, course.practitioner_id),  # locked by _move (lock_session)
+        practitioner=uow.get(Practitioner, course.practitioner_id),  # locked by _change_status (lock_session)
         patient_id=course.patient_id,
         clinic=get_clinic(uow),
         values=planner_values(course, number - 1),

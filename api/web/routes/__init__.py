@@ -3,10 +3,10 @@
 from api.web.routes import (
     api_keys,
     audit,
-    calendars,
     clinic,
     courses,
     exports,
+    feeds,
     patients,
     practitioners,
     protocols,
@@ -25,7 +25,7 @@ ROUTERS = (
     exports.router,
     sessions.router,
     reminders.router,
-    calendars.router,
+    feeds.router,
     api_keys.router,
     audit.router,
 )
