@@ -132,8 +132,8 @@ def book_course(*, uow: UnitOfWork, request: CourseCreate, now: datetime) -> Cou
     planned = _plan(uow, request=request, now=now, lock=True)
     course = planned.course
     rows = [session_values(course, session) for session in planned.plan.sessions]
-    # Core INSERTs, not the ORM's unit of work: nothing in this transaction changes these rows
-    # again, and building ORM objects and flushing them was a fifth of a booking's time.
+    # Bulk inserts, not ORM objects: nothing in this transaction changes these rows again, and
+    # building and flushing objects was a large part of a booking's time (bench/README.md).
     uow.insert(Course, [course.model_dump()])
     uow.insert(Session, rows)
     sessions = _read_only(rows)
