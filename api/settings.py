@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         description="Where calendar apps reach Prolo (e.g. https://prolo.example.org), for secret feed URLs;"
         " default: the address the request came to",
     )
+    link_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        description="The secret patient links are derived from (R23), at least 32 characters; unset: one Prolo makes"
+        " at its first start and keeps in the database. Changing it ends every link",
+    )
     docs_persist_authorization: bool = Field(
         default=False,
         description="Swagger UI keeps the API key given to Authorize across reloads, in the browser's local storage;"

@@ -19,6 +19,7 @@ from models.course import (
 from models.hours import WeekHours
 from models.idempotency import IdempotencyRecord
 from models.patient import Patient, PatientCreate, PatientRead, PatientUpdate, ReminderChannel
+from models.patient_link import LinkSecret, PatientLink, PatientLinkRead, SessionLink
 from models.practitioner import (
     FreeSlot,
     Practitioner,
@@ -66,9 +67,12 @@ __all__ = [
     "FreeSlot",
     "HolidayImport",
     "IdempotencyRecord",
+    "LinkSecret",
     "Page",
     "Patient",
     "PatientCreate",
+    "PatientLink",
+    "PatientLinkRead",
     "PatientRead",
     "PatientUpdate",
     "Practitioner",
@@ -87,6 +91,7 @@ __all__ = [
     "Role",
     "RuleKind",
     "Session",
+    "SessionLink",
     "SessionRead",
     "TimeOff",
     "TimeOffCreate",

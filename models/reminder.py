@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import enum_column, new_id, utc_column
+from models.base import enum_column, json_column, new_id, utc_column
 from scheduling.reminders import ReminderKind, ReminderStatus
 
 
@@ -60,6 +60,10 @@ class Reminder(SQLModel, table=True):
     subject: str | None = None
     body: str
     created_at: datetime = SQLField(sa_column=utc_column())
+    # R38: the message that carries this one's text (status merged)
+    merged_into: uuid.UUID | None = SQLField(default=None, foreign_key="reminder.id")
+    # R37: what a change notice tells, session id → the start it announces (None: cancelled)
+    announces: dict[str, str | None] | None = SQLField(default=None, sa_column=json_column(nullable=True))
 
 
 class ReminderRead(BaseModel):
@@ -76,9 +80,19 @@ class ReminderRead(BaseModel):
     patient_id: uuid.UUID
     session_id: uuid.UUID
     rule_code: str | None = None
-    reason: str | None = Field(default=None, description="Why it was skipped")
+    reason: str | None = Field(
+        default=None,
+        description="Why it was skipped or cancelled: no_consent, channel_none, no_email, no_phone, patient_archived, "
+        "already_confirmed, session_not_active, course_on_hold, course_cancelled, no_net_change",
+    )
     last_error: str | None = None
     sent_at: datetime | None = None
+    merged_into: uuid.UUID | None = Field(
+        default=None, description="Status merged: the reminder whose message carries this one's text (R38)"
+    )
+    session_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="Every session the message names (a change notice names several)"
+    )
 
 
 class DispatchRequest(BaseModel):

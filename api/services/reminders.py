@@ -32,6 +32,9 @@ def reminder_read(row: Reminder, zone: ZoneInfo) -> ReminderRead:
         reason=row.reason,
         last_error=row.last_error,
         sent_at=row.sent_at,
+        merged_into=row.merged_into,
+        # a change notice names every session it tells of (R37); any other reminder its own
+        session_ids=[uuid.UUID(s) for s in row.announces] if row.announces else [row.session_id],
     )
 
 

@@ -71,8 +71,8 @@ if TYPE_CHECKING:
 _AUDIT = table_of(AuditEvent)
 _ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
 # What the trail leaves out on purpose, listed once (tests/system/test_audit_complete.py reads it).
-# Tables: the trail itself, and stored answers to retries (their effects are recorded).
-UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})
+# Tables: the trail itself, stored answers to retries (their effects are recorded), and the links' secret.
+UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record", "link_secret"})
 # Columns no event holds: "*" in every table, the others in theirs. Secrets (the hashes of keys and
 # feed URLs); a reminder's text and address, which its template and the patient's row make (a booking
 # plans three dozen reminders: their texts would be most of its trail); and bookkeeping nobody changes

@@ -41,6 +41,7 @@ from api.store import actors, audit
 from api.store.admission import Deadline
 from api.store.db import START_UP_LOCK, DbSession, before_waiting, insert_rows, read_session, write_session
 from api.store.errors import NotFound
+from api.store.tokens import LinkKeys
 from models import Actor, Course, Patient, Practitioner, Session
 from models.base import table_of
 from models.session import count_revisions
@@ -95,7 +96,15 @@ class UnitOfWork:
     """One transaction as a use case sees it; see the module docstring."""
 
     def __init__(
-        self, db: DbSession, *, actor: Actor | None, action: str, now: datetime | None, dry_run: bool, writes: bool
+        self,
+        db: DbSession,
+        *,
+        actor: Actor | None,
+        action: str,
+        now: datetime | None,
+        dry_run: bool,
+        writes: bool,
+        link_keys: LinkKeys | None = None,
     ) -> None:
         self._db = db
         self.actor = actor
@@ -103,6 +112,8 @@ class UnitOfWork:
         self.now = now
         self.dry_run = dry_run
         self.writes = writes
+        # R23: the messages a use case plans carry patient links made with these (None: no link)
+        self.link_keys = link_keys
 
     @property
     def store_session(self) -> DbSession:
@@ -325,6 +336,7 @@ def writing(
     now: datetime | None = None,
     deadline: Deadline | None = None,
     dry_run: bool = False,
+    link_keys: LinkKeys | None = None,
 ) -> Iterator[UnitOfWork]:
     """A writer's unit of work whose changes are recorded as `actor`'s `action` (at `now`), committed when the
     block ends without an exception, rolled back instead for a `dry_run`.
@@ -337,7 +349,7 @@ def writing(
     with write_session(engine, deadline, sessions=SESSIONS) as db:
         audit.begin(db, actor=actor, action=action, now=now)
         audit.key_still_valid(db, actor)
-        yield UnitOfWork(db, actor=actor, action=action, now=now, dry_run=dry_run, writes=True)
+        yield UnitOfWork(db, actor=actor, action=action, now=now, dry_run=dry_run, writes=True, link_keys=link_keys)
         if not dry_run:
             db.commit()
 
@@ -366,7 +378,7 @@ def steps(engine: Engine, *, actor: Actor, action: str) -> Steps:
 
 
 @contextmanager
-def reading(engine: Engine) -> Iterator[UnitOfWork]:
+def reading(engine: Engine, *, link_keys: LinkKeys | None = None) -> Iterator[UnitOfWork]:
     """A unit of work that only reads (SQLite: `BEGIN DEFERRED`, never the write lock)."""
     with read_session(engine, sessions=SESSIONS) as db:
-        yield UnitOfWork(db, actor=None, action="read", now=None, dry_run=False, writes=False)
+        yield UnitOfWork(db, actor=None, action="read", now=None, dry_run=False, writes=False, link_keys=link_keys)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from api.notify import channels_from
 from api.services.clinic import ensure_clinic
+from api.services.links import load_keys
 from api.settings import Settings, get_settings
 from api.store import actors
 from api.store.admission import Admission
@@ -46,6 +47,10 @@ TAGS = [
         "name": "calendar feeds",
         "description": "Calendars for patients' and practitioners' phones: a secret URL, no key needed.",
     },
+    {
+        "name": "patient links",
+        "description": "Links in patients' messages: a page to confirm, cancel or move a session; revocation.",
+    },
     {"name": "reminders", "description": "What will go out, what went and why not; dispatch passes; the outbox."},
     {"name": "api keys", "description": "Keys and roles (admins only)."},
     {"name": "audit", "description": "Who changed what, when, from what: the audit trail and its sync feed (admins)."},
@@ -69,6 +74,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with writing(engine, actor=actors.SERVER, action="start") as uow:
             ensure_clinic(uow=uow, settings=settings)
+            app.state.link_keys = load_keys(uow=uow, settings=settings, now=clock())
         # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).
         app.state.admission = Admission.for_engine(engine)
         app.state.admission.fit_thread_limiter()

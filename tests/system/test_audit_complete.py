@@ -110,6 +110,14 @@ def _dispatch(d: Drive) -> None:
     d.made["ready"] = ready[0]
 
 
+def _link_and_confirm(d: Drive) -> None:
+    """A session's link, and the patient confirming through it (the link is the actor, R28)."""
+    session = d.made["moved"]["sessions"][2]
+    d.made["link"] = d.ok("post", f"/v1/sessions/{session['id']}/link")
+    page = "/p/" + d.made["link"]["url"].split("/p/", 1)[1]
+    assert d.client.post(f"{page}/confirm").status_code == 200  # the page again, after its redirect
+
+
 def _patient(d: Drive) -> None:
     body = {"mrn": "MRN-AUDIT", "given_name": "Maria", "family_name": "Keller", "date_of_birth": "1971-04-09"}
     d.made["patient"] = d.ok("post", "/v1/patients", {**body, "email": "maria@example.org", "reminder_consent": True})
@@ -183,6 +191,11 @@ DRIVERS: dict[tuple[str, str], Driver] = {
     ("post", "/v1/sessions/{session_id}/no-show"): _no_show,
     ("post", "/v1/sessions/{session_id}/cancel"): lambda d: d.ok(
         "post", f"/v1/sessions/{d.made['lived']['sessions'][2]['id']}/cancel", {"reason": "ill", "replace": True}
+    ),
+    ("post", "/v1/sessions/{session_id}/link"): _link_and_confirm,
+    ("post", "/v1/links/{link_id}/revoke"): lambda d: d.ok("post", f"/v1/links/{d.made['link']['link_id']}/revoke"),
+    ("post", "/v1/patients/{patient_id}/links/revoke"): lambda d: d.ok(
+        "post", f"/v1/patients/{d.made['patient']['id']}/links/revoke"
     ),
     ("post", "/v1/reminders/dispatch"): _dispatch,
     ("post", "/v1/reminders/{reminder_id}/ack"): lambda d: d.ok("post", f"/v1/reminders/{d.made['ready']['id']}/ack"),
@@ -263,7 +276,10 @@ def test_s7_every_audited_table_is_rebuilt_from_the_feed_alone(
     summary = dispatch(steps=passes, channels=channels_from(settings), clock=clock)
     assert summary.claimed > 0, summary
 
-    stored, rebuilt = _stored(clean_db), _rebuilt(_feed(client))
+    events = _feed(client)
+    roles = {e["actor"]["role"] for e in events}
+    assert {"admin", "cli", "patient_link"} <= roles, roles  # the API, the demo and the pass, the patient
+    stored, rebuilt = _stored(clean_db), _rebuilt(events)
     assert set(rebuilt) <= set(stored), f"events of tables that are not audited: {set(rebuilt) - set(stored)}"
     for table, rows in stored.items():
         from_feed = rebuilt.get(table, {})
