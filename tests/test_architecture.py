@@ -57,7 +57,7 @@ def _under(names: set[str], *packages: str) -> list[str]:
 
 # The layers (README, "Layout"): the HTTP side above the use cases, the store below them.
 HTTP_SIDE = ("api.web", "api.cli", "api.demo", "api.main")
-USE_CASES = ("api.services", "api.feeds", "api.fhir", "api.handout", "api.notify")
+USE_CASES = ("api.services", "api.feeds", "api.fhir", "api.handout", "api.notify", "api.patient_page")
 
 
 USE_CASE_FILES = {
