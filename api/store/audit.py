@@ -54,16 +54,18 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, inspect, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
+from sqlmodel import SQLModel
 
 from api.store.db import DbSession, insert_rows
 from api.store.errors import InvalidCursor, KeyRevoked
 from models import Actor, ApiKey, AuditEvent, AuditEventRead, AuditFeed, Role
-from models.base import table_of
+from models.base import UTCDateTime, table_of
 
 if TYPE_CHECKING:
     from api.store.unit_of_work import UnitOfWork
@@ -118,13 +120,19 @@ def snapshot(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
     instants and states into text as the API writes them (api/store/db.py), instants in UTC as the
     database keeps them (a use case may hand one over in the clinic's zone)."""
     left_out = _LEFT_OUT.get(table) or _LEFT_OUT["*"]
-    return {name: _utc(value) for name, value in row.items() if name not in left_out}
+    values = {name: value for name, value in row.items() if name not in left_out}
+    for name in _instants(table) & values.keys():
+        value = values[name]
+        if value is not None and value.utcoffset():
+            values[name] = value.astimezone(UTC)
+    return values
 
 
-def _utc(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset():
-        return value.astimezone(UTC)
-    return value
+@cache
+def _instants(table: str) -> frozenset[str]:
+    """The table's instant columns."""
+    found = SQLModel.metadata.tables.get(table)
+    return frozenset(c.name for c in found.c if isinstance(c.type, UTCDateTime)) if found is not None else frozenset()
 
 
 def record(

@@ -29,7 +29,7 @@ from functools import cache
 from typing import Any, TypeVar, TypeVarTuple, overload
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Engine, Result, Row, Select, bindparam, event, select, text, update
+from sqlalchemy import Engine, Result, Row, Select, Table, bindparam, event, select, text, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.sql import Executable
@@ -275,9 +275,12 @@ class UnitOfWork:
         self._writable()
         if not rows:
             return
-        table = table_of(model)
+        table, defaults = _table_defaults(model)
         # columns the rows leave out get the model's default, stored and recorded alike
-        common = {**_defaults(model, table.c.keys(), rows[0]), **(same or {})}
+        first = rows[0]
+        common = {name: value for name, value in defaults.items() if name not in first}
+        if same:
+            common.update(same)
         insert_rows(self._db.connection(), table, rows, same=common)
         audit.record(self._db, table.name, ((row["id"], None, {**row, **common}) for row in rows))
 
@@ -314,17 +317,16 @@ class UnitOfWork:
 
 
 @cache
-def _model_defaults(model: type[SQLModel]) -> dict[str, Any]:
-    return {
-        name: info.default
-        for name, info in model.model_fields.items()
-        if info.default is not PydanticUndefined and info.default_factory is None
+def _table_defaults(model: type[SQLModel]) -> tuple[Table, dict[str, Any]]:
+    """The model's table, and the columns that have a constant default in the model."""
+    table = table_of(model)
+    fields = model.model_fields
+    defaults = {
+        name: fields[name].default
+        for name in (column.key for column in table.c)
+        if name in fields and fields[name].default is not PydanticUndefined and fields[name].default_factory is None
     }
-
-
-def _defaults(model: type[SQLModel], columns: Iterable[str], given: Mapping[str, Any]) -> dict[str, Any]:
-    defaults = _model_defaults(model)
-    return {name: defaults[name] for name in columns if name not in given and name in defaults}
+    return table, defaults
 
 
 @contextmanager
