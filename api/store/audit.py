@@ -121,18 +121,18 @@ def snapshot(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
     database keeps them (a use case may hand one over in the clinic's zone)."""
     left_out = _LEFT_OUT.get(table) or _LEFT_OUT["*"]
     values = {name: value for name, value in row.items() if name not in left_out}
-    for name in _instants(table) & values.keys():
-        value = values[name]
+    for name in _instants(table):
+        value = values.get(name)
         if value is not None and value.utcoffset():
             values[name] = value.astimezone(UTC)
     return values
 
 
 @cache
-def _instants(table: str) -> frozenset[str]:
+def _instants(table: str) -> tuple[str, ...]:
     """The table's instant columns."""
     found = SQLModel.metadata.tables.get(table)
-    return frozenset(c.name for c in found.c if isinstance(c.type, UTCDateTime)) if found is not None else frozenset()
+    return tuple(str(c.name) for c in found.c if isinstance(c.type, UTCDateTime)) if found is not None else ()
 
 
 def record(

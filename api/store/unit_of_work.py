@@ -275,14 +275,14 @@ class UnitOfWork:
         self._writable()
         if not rows:
             return
-        table, defaults = _table_defaults(model)
+        table, entity, defaults = _table_defaults(model)
         # columns the rows leave out get the model's default, stored and recorded alike
         first = rows[0]
         common = {name: value for name, value in defaults.items() if name not in first}
         if same:
             common.update(same)
         insert_rows(self._db.connection(), table, rows, same=common)
-        audit.record(self._db, table.name, ((row["id"], None, {**row, **common}) for row in rows))
+        audit.record(self._db, entity, ((row["id"], None, {**row, **common} if common else row) for row in rows))
 
     def update(
         self,
@@ -317,8 +317,8 @@ class UnitOfWork:
 
 
 @cache
-def _table_defaults(model: type[SQLModel]) -> tuple[Table, dict[str, Any]]:
-    """The model's table, and the columns that have a constant default in the model."""
+def _table_defaults(model: type[SQLModel]) -> tuple[Table, str, dict[str, Any]]:
+    """The model's table, its name as events name it, and the columns that have a constant default in the model."""
     table = table_of(model)
     fields = model.model_fields
     defaults = {
@@ -326,7 +326,7 @@ def _table_defaults(model: type[SQLModel]) -> tuple[Table, dict[str, Any]]:
         for name in (column.key for column in table.c)
         if name in fields and fields[name].default is not PydanticUndefined and fields[name].default_factory is None
     }
-    return table, defaults
+    return table, str(table.name), defaults
 
 
 @contextmanager
