@@ -243,7 +243,7 @@ def gather_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
     for kind, rows in (("new", db.new), ("dirty", db.dirty), ("deleted", db.deleted)):
         for row in rows:
             state = inspect(row)
-            table = getattr(state.mapper.local_table, "name", None)
+            table = _entity(state.mapper)
             if table is None or table in UNAUDITED_TABLES:
                 continue
             if kind == "dirty" and not any(state.attrs[c.key].history.has_changes() for c in state.mapper.column_attrs):
@@ -252,6 +252,13 @@ def gather_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
             after = None if kind == "deleted" else snapshot(table, _columns(state))
             key = state.identity[0] if state.identity else _columns(state).get("id")
             _gather(_pending(db), table, str(key), before, after, db.info.get(_ACTION, "change"))
+
+
+@cache
+def _entity(mapper: Any) -> str | None:
+    """A mapped table's name as events name it: plain text (a column-name type sqlite3 would probe per event)."""
+    name = getattr(mapper.local_table, "name", None)
+    return None if name is None else str(name)
 
 
 def _event_read(row: AuditEvent) -> AuditEventRead:
