@@ -10,13 +10,13 @@ import uvicorn
 from api.notify import channels_from
 from api.services.api_keys import create_api_key, first_admin_key
 from api.services.clinic import ensure_clinic
-from api.services.dispatch import dispatch
+from api.services.dispatch import ACTION, dispatch
 from api.services.links import load_keys
 from api.settings import get_settings
 from api.store import actors
 from api.store.db import make_engine
 from api.store.migrate import upgrade
-from api.store.unit_of_work import writing
+from api.store.unit_of_work import steps, writing
 from api.web.logs import log_config
 from models import Role
 
@@ -123,15 +123,8 @@ def reminders_dispatch(
         lease = timedelta(seconds=settings.dispatch_lease_seconds)
         with writing(engine, actor=actors.COMMAND_LINE, action="reminders dispatch") as uow:
             keys = load_keys(uow=uow, settings=settings, now=_now())  # ended patient links are renewed (R23)
-        summary = dispatch(
-            engine=engine,
-            channels=channels,
-            clock=_now,
-            limit=limit,
-            lease=lease,
-            actor=actors.COMMAND_LINE,
-            link_keys=keys,
-        )
+        passes = steps(engine, actor=actors.COMMAND_LINE, action=ACTION, link_keys=keys)
+        summary = dispatch(steps=passes, channels=channels, clock=_now, limit=limit, lease=lease)
         engine.dispose()
     except Exception as exc:  # the pass itself could not run: say why, exit non-zero for cron's mail
         print(f"dispatch failed: {type(exc).__name__}: {exc}")

@@ -43,10 +43,11 @@ from sqlalchemy import Engine, delete, func, insert, select, text
 from sqlmodel import col
 
 from api.notify import channels_from
-from api.services.dispatch import dispatch
+from api.services.dispatch import ACTION, dispatch
 from api.settings import Settings
 from api.store import actors
 from api.store.db import make_engine
+from api.store.unit_of_work import steps
 from models import Reminder
 from models import Session as SessionRow
 
@@ -262,7 +263,10 @@ def _worker(args: argparse.Namespace) -> int:
     sys.stdin.readline()
     started = time.monotonic()
     summary = dispatch(
-        engine=engine, channels=channels, clock=lambda: datetime.now(UTC), limit=args.limit, actor=actors.COMMAND_LINE
+        steps=steps(engine, actor=actors.COMMAND_LINE, action=ACTION),
+        channels=channels,
+        clock=lambda: datetime.now(UTC),
+        limit=args.limit,
     )
     ended = time.monotonic()
     engine.dispose()

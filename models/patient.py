@@ -2,7 +2,6 @@
 
 import uuid
 from datetime import date
-from enum import StrEnum
 from typing import Annotated, Any
 
 import phonenumbers
@@ -11,13 +10,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from models.base import SingleLine, json_column, new_id
-
-
-class ReminderChannel(StrEnum):
-    email = "email"
-    sms = "sms"
-    outbox = "outbox"
-    none = "none"
+from scheduling.reminders import ReminderChannel as ReminderChannel
 
 
 def _e164(value: str) -> str:

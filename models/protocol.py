@@ -1,7 +1,6 @@
 """Protocols: reusable course templates with their aftercare rules (SPEC R12, R13)."""
 
 import uuid
-from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -9,18 +8,12 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from models.base import SingleLine, json_column, new_id
+from scheduling.aftercare import RuleKind as RuleKind
 from scheduling.messages import is_one_line
 
 # The longest session a protocol may ask for: it also bounds how far back a booking that
 # overlaps a given instant can start, which keeps the calendar queries on their index.
 MAX_SESSION_MINUTES = 480
-
-
-class RuleKind(StrEnum):
-    avoid_medication = "avoid_medication"
-    expect_symptoms = "expect_symptoms"
-    exercise = "exercise"
-    follow_up = "follow_up"
 
 
 class AftercareRule(BaseModel):

@@ -13,25 +13,33 @@ day is closed (R16, :mod:`scheduling.open_days`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from scheduling.lifecycle import ACTIVE, SessionStatus
+from scheduling.lifecycle import INJECTED
 from scheduling.open_days import OpenDays, follow_up_day
 from scheduling.spans import DateRange, require_aware
 
-AVOID_MEDICATION = "avoid_medication"
-EXPECT_SYMPTOMS = "expect_symptoms"
-EXERCISE = "exercise"
-FOLLOW_UP = "follow_up"
-# R12's order, what to avoid first: restrictions are listed by it.
-KINDS = (AVOID_MEDICATION, EXPECT_SYMPTOMS, EXERCISE, FOLLOW_UP)
 
-# R14: a session that took place or still will. Cancelled and no-show sessions had no
-# injection, so they leave no aftercare; the caller filters with this before windows_for.
-WINDOW_STATUSES = ACTIVE | {SessionStatus.completed}
+class RuleKind(StrEnum):
+    """What a rule asks (R12), in R12's order, what to avoid first: restrictions are listed by it."""
+
+    avoid_medication = "avoid_medication"
+    expect_symptoms = "expect_symptoms"
+    exercise = "exercise"
+    follow_up = "follow_up"
+
+
+AVOID_MEDICATION, EXPECT_SYMPTOMS, EXERCISE, FOLLOW_UP = tuple(RuleKind)
+KINDS = tuple(RuleKind)
+
+# R14: only a session that took place or still will leaves aftercare; the caller filters with this
+# before windows_for.
+WINDOW_STATUSES = INJECTED
 
 _DAY = timedelta(days=1)
 
@@ -54,6 +62,11 @@ class Rule:
             raise ValueError(f"duration_days must be at least 1, got {self.duration_days}")
         if self.kind == AVOID_MEDICATION and not self.medication_class:
             raise ValueError("an avoid_medication rule needs a medication_class")
+
+
+def rules_from(stored: Iterable[Mapping[str, Any]]) -> list[Rule]:
+    """The rules as a protocol or a course stores them (JSON objects with Rule's fields)."""
+    return [Rule(**rule) for rule in stored]
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 
-US_PER_DAY = 86_400_000_000
-
 
 @dataclass(frozen=True)
 class HoursInterval:

@@ -38,6 +38,9 @@ class Action(StrEnum):
 
 # R5: these states hold the practitioner's time and the patient's day.
 ACTIVE = frozenset({SessionStatus.scheduled, SessionStatus.confirmed, SessionStatus.checked_in})
+# A session that took place or still will (an injection, done or planned): R4 counts from it, R14's
+# aftercare follows it, a resumed course owes the rest. Cancelled and no-show sessions had no injection.
+INJECTED = ACTIVE | {SessionStatus.completed}
 
 _MOVES: dict[Action, tuple[frozenset[SessionStatus], SessionStatus]] = {
     Action.confirm: (frozenset({SessionStatus.scheduled}), SessionStatus.confirmed),

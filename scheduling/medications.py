@@ -139,12 +139,6 @@ def find_in_class(medication_class: str, medications: Iterable[str]) -> list[Nsa
     return known[0](medications) if known else []
 
 
-def pause_advice(match: NsaidMatch, windows: Iterable[Window | Restriction]) -> str | None:
-    """The message for one NSAID: the dates of the NSAID-avoidance windows, or None if none apply."""
-    relevant = _avoiding(MEDICATION_CLASS_NSAID, windows)
-    return _message(match, "an NSAID", relevant) if relevant else None
-
-
 def medication_warnings(medications: Iterable[str], windows: Iterable[Window | Restriction]) -> list[MedicationWarning]:
     """R15: one warning per medication to pause during the given avoid_medication windows.
 

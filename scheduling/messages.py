@@ -49,7 +49,7 @@ CALL_THE_CLINIC_IF = (
 )
 # The title of an aftercare window's day in a calendar, by R12 kind: no drug of the patient's own,
 # no condition, so it may stand in a feed anyone holding the URL can read (S9).
-_AFTERCARE_TITLES = {
+_AFTERCARE_TITLES: dict[str, str] = {
     AVOID_MEDICATION: "No {medication}",
     EXPECT_SYMPTOMS: "Some soreness is normal",
     EXERCISE: "Do your exercises",

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from scheduling.calendar import Calendar
 from scheduling.errors import IllegalTransition, MinIntervalViolated, SlotUnavailable
 from scheduling.hours import time_of_micros, weekly_windows
-from scheduling.lifecycle import ACTIVE, SessionStatus
+from scheduling.lifecycle import ACTIVE, INJECTED, SessionStatus
 from scheduling.planner import plan_course
 from scheduling.protocol import OUTSIDE_WINDOW, ProtocolValues
 from scheduling.reach import reschedule_reach
@@ -68,7 +68,7 @@ class CourseSession:
     @property
     def injected(self) -> bool:
         """R4 counts from it: it is planned (active) or was done (completed)."""
-        return self.active or self.status is SessionStatus.completed
+        return self.status in INJECTED
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,18 @@ DEFAULT_CONFIRM_REQUEST_OFFSET_MINUTES = 4320
 DEFAULT_SKIP_WHEN_CONFIRMED_OFFSETS_MINUTES = (2880,)
 REMINDER_KINDS = tuple(ReminderKind)
 PATIENT, CLINIC = "patient", "clinic"
-CHANNELS = ("email", "sms", "outbox", "none")
+
+
+class ReminderChannel(StrEnum):
+    """How a patient's reminders reach them (`none`: they get none)."""
+
+    email = "email"
+    sms = "sms"
+    outbox = "outbox"
+    none = "none"
+
+
+CHANNELS = tuple(ReminderChannel)
 PENDING, SKIPPED = ReminderStatus.pending, ReminderStatus.skipped
 NO_CONSENT, CHANNEL_NONE, NO_EMAIL, NO_PHONE = "no_consent", "channel_none", "no_email", "no_phone"
 PATIENT_ARCHIVED = "patient_archived"

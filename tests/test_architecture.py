@@ -57,10 +57,15 @@ def _under(names: set[str], *packages: str) -> list[str]:
 
 # The layers (README, "Layout"): the HTTP side above the use cases, the store below them.
 HTTP_SIDE = ("api.web", "api.cli", "api.demo", "api.main")
-USE_CASES = ("api.services", "api.feeds", "api.fhir", "api.handout", "api.notify")
+USE_CASES = ("api.services", "api.feeds", "api.fhir", "api.handout", "api.notify", "api.patient_page")
 
 
-@pytest.mark.parametrize(("module", "names"), sorted(imported_names(ROOT / "api" / "services").items()))
+USE_CASE_FILES = {
+    module: names for package in USE_CASES for module, names in imported_names(ROOT / package.replace(".", "/")).items()
+}
+
+
+@pytest.mark.parametrize(("module", "names"), sorted(USE_CASE_FILES.items()))
 def test_use_cases_never_import_the_http_side(module: str, names: set[str]) -> None:
     assert not _under(names, *HTTP_SIDE), f"{module} imports {_under(names, *HTTP_SIDE)}"
 

@@ -1,6 +1,6 @@
 """What a calendar feed holds: its appointments and all-day aftercare events, already worded.
 
-The use case (api/services/calendar_feeds.py) decides what each event says, and so what a
+The use case (api/feeds/service.py) decides what each event says, and so what a
 feed reached by its secret URL may show; the writer (api/feeds/ical.py) only encodes it.
 """
 

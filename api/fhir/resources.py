@@ -14,42 +14,48 @@ from typing import Any
 
 from models import Clinic, Course, Patient, Practitioner, Reminder, Session
 from scheduling.aftercare import AVOID_MEDICATION, EXERCISE, FOLLOW_UP, Window
+from scheduling.lifecycle import CourseStatus, SessionStatus
 from scheduling.messages import aftercare_title
+from scheduling.reminders import ReminderStatus
 
 Resource = dict[str, Any]
 
-# Session status → Appointment.status (R10 → FHIR's appointmentstatus).
-APPOINTMENT_STATUS = {
-    "scheduled": "booked",
-    "confirmed": "booked",
-    "checked_in": "arrived",
-    "completed": "fulfilled",
-    "cancelled": "cancelled",
-    "no_show": "noshow",
+# Session status → Appointment.status (R10 → FHIR's appointmentstatus); every state has one (a test checks).
+APPOINTMENT_STATUS: dict[SessionStatus, str] = {
+    SessionStatus.scheduled: "booked",
+    SessionStatus.confirmed: "booked",
+    SessionStatus.checked_in: "arrived",
+    SessionStatus.completed: "fulfilled",
+    SessionStatus.cancelled: "cancelled",
+    SessionStatus.no_show: "noshow",
 }
 # Course status → CarePlan.status: a planned course is a plan in force.
-CAREPLAN_STATUS = {
-    "planned": "active",
-    "active": "active",
-    "on_hold": "on-hold",
-    "completed": "completed",
-    "cancelled": "revoked",
+CAREPLAN_STATUS: dict[CourseStatus, str] = {
+    CourseStatus.planned: "active",
+    CourseStatus.active: "active",
+    CourseStatus.on_hold: "on-hold",
+    CourseStatus.completed: "completed",
+    CourseStatus.cancelled: "revoked",
 }
 # Reminder status → CommunicationRequest.status: waiting or in the outbox is active; delivered is completed.
-REQUEST_STATUS = {
-    "pending": "active",
-    "sending": "active",
-    "ready": "active",
-    "sent": "completed",
-    "acknowledged": "completed",
-    "failed": "revoked",
-    "expired": "revoked",
-    "cancelled": "revoked",
-    "skipped": "revoked",
-    "merged": "active",  # riding with another message (R38): shown as its carrier
+REQUEST_STATUS: dict[ReminderStatus, str] = {
+    ReminderStatus.pending: "active",
+    ReminderStatus.sending: "active",
+    ReminderStatus.ready: "active",
+    ReminderStatus.sent: "completed",
+    ReminderStatus.acknowledged: "completed",
+    ReminderStatus.failed: "revoked",
+    ReminderStatus.expired: "revoked",
+    ReminderStatus.cancelled: "revoked",
+    ReminderStatus.skipped: "revoked",
+    ReminderStatus.merged: "active",  # riding with another message (R38): as its carrier, when the bundle holds it
 }
 # R12 kind → CarePlan.activity.detail.kind, where FHIR has one for it.
-ACTIVITY_KIND = {AVOID_MEDICATION: "MedicationRequest", EXERCISE: "Task", FOLLOW_UP: "CommunicationRequest"}
+ACTIVITY_KIND: dict[str, str] = {
+    AVOID_MEDICATION: "MedicationRequest",
+    EXERCISE: "Task",
+    FOLLOW_UP: "CommunicationRequest",
+}
 _MEDICAL_RECORD_NUMBER = {
     "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}],
     "text": "Medical record number",

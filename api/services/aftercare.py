@@ -26,6 +26,7 @@ from scheduling.aftercare import (
     Window,
     follow_up_rule_days,
     restrictions_on,
+    rules_from,
     windows_for,
 )
 from scheduling.lifecycle import CourseStatus
@@ -42,10 +43,6 @@ def _window(w: Window | Restriction) -> AftercareWindow:
         instruction=w.instruction,
         session_id=uuid.UUID(w.session_id),
     )
-
-
-def rules_of(course: Course) -> list[Rule]:
-    return [Rule(**rule) for rule in course.rules]
 
 
 def session_windows(
@@ -73,7 +70,7 @@ def patient_windows(uow: UnitOfWork, patient: Patient) -> list[Window]:
         )
         .order_by(col(Session.start_at))
     ).all()
-    pairs = [(SessionRef(str(session.id), session.start_at), rules_of(course)) for session, course in rows]
+    pairs = [(SessionRef(str(session.id), session.start_at), rules_from(course.rules)) for session, course in rows]
     return session_windows(uow, get_clinic(uow), pairs)
 
 

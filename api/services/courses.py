@@ -9,10 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic
 from api.services.lifecycle import stop_course
-from api.services.planning import planner_values, session_values
+from api.services.planning import decide_on_reach, planner_values, session_values
 from api.services.protocols import default_protocol
 from api.services.reminder_plans import plan_new_course_reminders
 from api.services.views import course_read, sessions_by_course
@@ -31,7 +30,7 @@ from models import (
 )
 from models.base import table_of
 from scheduling import CoursePlan, NoSlotAvailable, course_reach
-from scheduling.aftercare import Rule
+from scheduling.aftercare import rules_from
 from scheduling.booking import plan_booking
 from scheduling.lifecycle import CourseStatus
 from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
@@ -68,22 +67,27 @@ def _plan(uow: UnitOfWork, *, request: CourseCreate, now: datetime, lock: bool) 
     zone = clinic.zone
     values = planner_values(protocol, request.session_count or protocol.session_count)
     preferred = time.fromisoformat(request.preferred_time) if request.preferred_time else None
-    rules = [Rule(**rule) for rule in protocol.rules]
+    rules = rules_from(protocol.rules)
     booking = None
     for search_days in FIRST_SESSION_PASSES:
-        # load exactly what the core says this question reaches, then let it decide everything at once
         reach = course_reach(values, zone, start_date=request.start_date, first_session_search_days=search_days)
-        calendar = load_calendar(uow, practitioner=practitioner, patient_id=patient.id, span=reach, clinic=clinic)
         try:
-            booking = plan_booking(
-                calendar,
-                values,
-                start_date=request.start_date,
-                preferred_time=preferred,
-                rules=rules,
-                medications=patient.medications,
-                now=now,
-                first_session_search_days=search_days,
+            booking = decide_on_reach(
+                uow,
+                reach,
+                lambda calendar: plan_booking(
+                    calendar,
+                    values,
+                    start_date=request.start_date,
+                    preferred_time=preferred,
+                    rules=rules,
+                    medications=patient.medications,
+                    now=now,
+                    first_session_search_days=search_days,  # noqa: B023 - called at once, in this pass
+                ),
+                practitioner=practitioner,
+                patient_id=patient.id,
+                clinic=clinic,
             )
             break
         except NoSlotAvailable as exc:
@@ -128,8 +132,8 @@ def book_course(*, uow: UnitOfWork, request: CourseCreate, now: datetime) -> Cou
     planned = _plan(uow, request=request, now=now, lock=True)
     course = planned.course
     rows = [session_values(course, session) for session in planned.plan.sessions]
-    # Core INSERTs, not the ORM's unit of work: nothing in this transaction changes these rows
-    # again, and building ORM objects and flushing them was a fifth of a booking's time.
+    # Bulk inserts, not ORM objects: nothing in this transaction changes these rows again, and
+    # building and flushing objects was a large part of a booking's time (bench/README.md).
     uow.insert(Course, [course.model_dump()])
     uow.insert(Session, rows)
     sessions = _read_only(rows)

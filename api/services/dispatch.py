@@ -28,15 +28,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, and_, case, literal, null, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, case, literal, null, or_, select, update
 from sqlmodel import col
 
 from api.notify import Channel, Delivered, DeliveryError, Message
 from api.services.patient_links import renew_ended_links
-from api.store import actors
-from api.store.tokens import LinkKeys
-from api.store.unit_of_work import UnitOfWork, writing
-from models import Actor, Reminder
+from api.store.unit_of_work import Steps, UnitOfWork
+from models import Reminder
 from models.base import table_of
 from models.reminder import DispatchSummary
 from scheduling.backoff import retry_at
@@ -97,11 +95,11 @@ def _claimable(uow: UnitOfWork, where: Any, limit: int) -> list[Row[Any]]:
     """Reminders matching `where` with their status, in due order; on PostgreSQL locked, and only rows
     no one else is claiming (several dispatchers take disjoint batches)."""
     c = REMINDER.c
-    query = select(c.id, c.status, c.attempts).where(where).order_by(c.due_at, c.id).limit(limit)
+    query = select(c.id, c.status, c.attempts, c.sent_at).where(where).order_by(c.due_at, c.id).limit(limit)
     return uow.lock_rows(query.with_for_update(skip_locked=True) if uow.dialect == "postgresql" else query)
 
 
-def expire_stale(engine: Engine, now: datetime, actor: Actor) -> int:
+def expire_stale(steps: Steps, now: datetime) -> int:
     """R20: reminders whose moment passed, or overdue past the maximum lateness, become `expired`.
 
     In transactions of FULL_BATCH rows: a catch-up after an outage may find thousands, and one
@@ -111,7 +109,7 @@ def expire_stale(engine: Engine, now: datetime, actor: Actor) -> int:
     stale = and_(_due(now), or_(c.expires_at <= now, c.due_at < now - MAX_LATENESS))
     expired = 0
     while True:
-        with writing(engine, actor=actor, action=ACTION, now=now) as uow:
+        with steps(now) as uow:
             found = _claimable(uow, stale, FULL_BATCH)
             if found:
                 uow.update(
@@ -126,9 +124,7 @@ def expire_stale(engine: Engine, now: datetime, actor: Actor) -> int:
             return expired
 
 
-def _claim_batch(
-    engine: Engine, now: datetime, limit: int, worker: str, lease: timedelta, actor: Actor
-) -> list[Row[Any]]:
+def _claim_batch(steps: Steps, now: datetime, limit: int, worker: str, lease: timedelta) -> list[Row[Any]]:
     """Take up to `limit` due reminders in due order, under this dispatcher's lease, in one statement
     that also finishes the rows no channel carries.
 
@@ -142,7 +138,7 @@ def _claim_batch(
     ready = and_(~expired, c.channel == OUTBOX)  # front-desk software collects it (R22)
     finished = or_(expired, c.channel == OUTBOX)
     instant = c.lease_until.type  # UTC handling of bound instants (naive UTC on SQLite), as the ORM does it
-    with writing(engine, actor=actor, action=ACTION, now=now) as uow:
+    with steps(now) as uow:
         due = {r.id: r for r in _claimable(uow, _due(now), limit)}
         if not due:
             return []
@@ -160,17 +156,17 @@ def _claim_batch(
                 "leased_by": case((finished, null()), else_=literal(worker)),
                 "sent_at": case((ready, literal(now, instant)), else_=c.sent_at),
             },
-            before={r.id: {"status": r.status, "attempts": r.attempts} for r in due.values()},
-            recorded=("status", "attempts"),
+            before={r.id: {"status": r.status, "attempts": r.attempts, "sent_at": r.sent_at} for r in due.values()},
+            recorded=("status", "attempts", "sent_at"),
             returning=_CLAIMED,
         )
     return sorted(rows, key=lambda r: (r.due_at, r.id))
 
 
-def _record(engine: Engine, actor: Actor, reminder_id: uuid.UUID, worker: str, now: datetime, **values: Any) -> bool:
+def _record(steps: Steps, reminder_id: uuid.UUID, worker: str, now: datetime, **values: Any) -> bool:
     """Write a delivery's outcome, only if the lease is still ours (R21); the audit trail records it (S7)."""
     c = REMINDER.c
-    with writing(engine, actor=actor, action=ACTION, now=now) as uow:
+    with steps(now) as uow:
         changed = uow.update(
             Reminder,
             where=and_(c.id == reminder_id, c.leased_by == worker, c.status == ReminderStatus.sending),
@@ -196,8 +192,7 @@ def _message(reminder: Row[Any]) -> Message:
 
 
 def _deliver(
-    engine: Engine,
-    actor: Actor,
+    steps: Steps,
     reminder: Row[Any],
     channels: Mapping[str, Channel],
     worker: str,
@@ -206,7 +201,7 @@ def _deliver(
 ) -> None:
     """Send one claimed reminder through its channel and record the outcome (outbox rows never get here)."""
     if reminder.expires_at <= clock():  # the moment passed while it waited in the batch
-        tally.expired += _record(engine, actor, reminder.id, worker, clock(), status=ReminderStatus.expired)
+        tally.expired += _record(steps, reminder.id, worker, clock(), status=ReminderStatus.expired)
         return
     try:
         channel = channels.get(reminder.channel)
@@ -216,17 +211,16 @@ def _deliver(
             )
         delivered: Delivered = channel.send(_message(reminder))
     except DeliveryError as exc:
-        _failed(engine, actor, reminder, worker, clock(), exc, tally)
+        _failed(steps, reminder, worker, clock(), exc, tally)
         return
     except Exception as exc:  # a channel's own bug must not end the pass: retried like a temporary failure
         log.exception("channel %s raised for reminder %s", reminder.channel, reminder.id)
         unexpected = DeliveryError(type(exc).__name__, permanent=False, error_class=type(exc).__name__)
-        _failed(engine, actor, reminder, worker, clock(), unexpected, tally)
+        _failed(steps, reminder, worker, clock(), unexpected, tally)
         return
     now = clock()
     tally.sent += _record(
-        engine,
-        actor,
+        steps,
         reminder.id,
         worker,
         now,
@@ -237,17 +231,14 @@ def _deliver(
     )
 
 
-def _failed(
-    engine: Engine, actor: Actor, reminder: Row[Any], worker: str, now: datetime, exc: DeliveryError, tally: Tally
-) -> None:
+def _failed(steps: Steps, reminder: Row[Any], worker: str, now: datetime, exc: DeliveryError, tally: Tally) -> None:
     error = exc.detail[:500]
     again = None if exc.permanent else retry_at(reminder.attempts, now, random.uniform(-1.0, 1.0))
     if again is None:
-        tally.failed += _record(engine, actor, reminder.id, worker, now, status=ReminderStatus.failed, last_error=error)
+        tally.failed += _record(steps, reminder.id, worker, now, status=ReminderStatus.failed, last_error=error)
     else:
         tally.retried += _record(
-            engine,
-            actor,
+            steps,
             reminder.id,
             worker,
             now,
@@ -257,9 +248,9 @@ def _failed(
         )
 
 
-def _renew(engine: Engine, actor: Actor, worker: str, now: datetime, lease: timedelta) -> None:
+def _renew(steps: Steps, worker: str, now: datetime, lease: timedelta) -> None:
     """Keep the lease on what this pass still holds, so a slow provider does not hand it to another dispatcher."""
-    with writing(engine, actor=actor, action=ACTION, now=now) as uow:
+    with steps(now) as uow:
         uow.bookkeeping(
             update(Reminder)
             .where(col(Reminder.leased_by) == worker, col(Reminder.status) == ReminderStatus.sending)
@@ -269,30 +260,29 @@ def _renew(engine: Engine, actor: Actor, worker: str, now: datetime, lease: time
 
 def dispatch(
     *,
-    engine: Engine,
+    steps: Steps,
     channels: Mapping[str, Channel],
     clock: Callable[[], datetime],
     limit: int = 500,
     worker: str | None = None,
     lease: timedelta = LEASE,
-    actor: Actor,
-    link_keys: LinkKeys | None = None,
 ) -> DispatchSummary:
     """One pass: renew ended patient links, expire the stale, then claim and deliver due reminders, at most
     `limit` of them.
 
-    `actor`: who runs the pass (the API key of `POST /v1/reminders/dispatch`, or the command line),
-    as the audit trail records every reminder's change of state. `link_keys`: what patient links are made with
-    (R23); with them, messages still to go whose session's links have all ended get the next one first.
+    `steps` opens each of the pass's short units of work (api/store/unit_of_work.py), in the name of
+    whoever runs it (the API key of `POST /v1/reminders/dispatch`, or the command line): the audit trail
+    records every reminder's change of state as theirs. With the steps' link keys (R23), messages still to
+    go whose session's links have all ended get the next one first.
     """
     worker = worker or f"dispatcher-{uuid.uuid4().hex[:12]}"
-    if link_keys is not None:
-        with writing(engine, actor=actors.automatic(actor), action=ACTION, now=clock(), link_keys=link_keys) as uow:
+    if steps.link_keys is not None:
+        with steps.automatic(ACTION)(clock()) as uow:
             renew_ended_links(uow=uow, now=clock())
-    tally = Tally(expired=expire_stale(engine, clock(), actor))
+    tally = Tally(expired=expire_stale(steps, clock()))
     size = BATCH
     while tally.claimed < limit:
-        batch = _claim_batch(engine, clock(), min(size, limit - tally.claimed), worker, lease, actor)
+        batch = _claim_batch(steps, clock(), min(size, limit - tally.claimed), worker, lease)
         if not batch:
             break
         tally.claimed += len(batch)
@@ -304,6 +294,6 @@ def dispatch(
         for reminder in to_send:
             if clock() - renewed_at > lease / 2:
                 renewed_at = clock()
-                _renew(engine, actor, worker, renewed_at, lease)
-            _deliver(engine, actor, reminder, channels, worker, clock, tally)
+                _renew(steps, worker, renewed_at, lease)
+            _deliver(steps, reminder, channels, worker, clock, tally)
     return tally.summary()

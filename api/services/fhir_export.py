@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.fhir import resources as fhir
-from api.services.aftercare import rules_of, session_windows
+from api.services.aftercare import session_windows
 from api.services.clinic import get_clinic
 from api.store.unit_of_work import UnitOfWork
 from models import Course, Patient, Practitioner, Reminder, Session
-from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef, Window
+from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef, Window, rules_from
 from scheduling.medications import find_in_class
 from scheduling.messages import NSAID_ALTERNATIVE, aftercare_title, span_text
 
@@ -55,7 +55,7 @@ def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> di
         "care_plan": urn(course.id),
     }
     # Every session's windows, cancelled ones too: their activities show the aftercare was called off.
-    rules = rules_of(course)
+    rules = rules_from(course.rules)
     windows = session_windows(uow, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
     by_session = {str(s.id): s for s in sessions}
     by_id = {r.id: r for r in reminders}

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.services.aftercare import rules_of, session_windows
+from api.services.aftercare import session_windows
 from api.services.clinic import get_clinic, phone_for_people
 from api.store.unit_of_work import UnitOfWork
 from models import Course, Patient, Session
@@ -25,6 +25,7 @@ from scheduling.aftercare import (
     Rule,
     SessionRef,
     Window,
+    rules_from,
 )
 from scheduling.medications import medication_warnings
 from scheduling.spans import DateRange
@@ -89,7 +90,7 @@ def course_handout(*, uow: UnitOfWork, course_id: uuid.UUID) -> Handout:
         if s.status in WINDOW_STATUSES
     ]
     sessions.sort(key=lambda s: (s.start_at, s.number))
-    rules = tuple(sorted(rules_of(course), key=lambda r: KINDS.index(r.kind)))
+    rules = tuple(sorted(rules_from(course.rules), key=lambda r: KINDS.index(r.kind)))
     windows = session_windows(uow, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
     visits = tuple(
         Visit(

@@ -17,10 +17,9 @@ from api.services.planning import new_session, plan_sessions, planner_values
 from api.store.errors import Conflict
 from api.store.unit_of_work import UnitOfWork
 from models import Course, CourseRead, Session
-from scheduling.lifecycle import CANCELLABLE, CourseStatus, SessionStatus
+from scheduling.lifecycle import INJECTED, CourseStatus
 
 _HOLDABLE = (CourseStatus.planned, CourseStatus.active)
-_KEPT = frozenset({*CANCELLABLE, SessionStatus.checked_in, SessionStatus.completed})
 
 
 def hold(*, uow: UnitOfWork, course_id: uuid.UUID, reason: str, now: datetime) -> CourseRead:
@@ -47,7 +46,7 @@ def resume(
     zone = clinic.zone
     sessions = uow.course_sessions(course.id, lock=True)
     # what took place or still may (a session checked in before the hold is still in the chair)
-    kept = [s for s in sessions if s.status in _KEPT]
+    kept = [s for s in sessions if s.status in INJECTED]
     owed = course.session_count - len(kept)
     first_number = (sessions[-1].number if sessions else 0) + 1
     if owed > 0:

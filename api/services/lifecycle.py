@@ -17,10 +17,10 @@ from api.store.errors import Conflict
 from api.store.unit_of_work import UnitOfWork
 from models import Course, Patient, Practitioner, Session, SessionRead
 from models.record import ClinicalRecord, SessionCancelled, SessionComplete
-from scheduling.aftercare import Rule, SessionRef, windows_for
+from scheduling.aftercare import SessionRef, rules_from, windows_for
 from scheduling.lifecycle import (
-    ACTIVE,
     CANCELLABLE,
+    INJECTED,
     Action,
     CourseStatus,
     SessionStatus,
@@ -58,7 +58,7 @@ def stop_course(
     course_changed(uow, course, now)
 
 
-def _move(
+def _change_status(
     uow: UnitOfWork, session_id: uuid.UUID, action: Action, now: datetime, *, planning: bool = False
 ) -> tuple[Session, Course, ZoneInfo]:
     row, course = uow.lock_session(session_id, with_owners=planning)
@@ -71,21 +71,21 @@ def _move(
 
 def confirm(*, uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient confirmed they will come; what asked them to is cancelled (R35)."""
-    row, course, zone = _move(uow, session_id, Action.confirm, now)
+    row, course, zone = _change_status(uow, session_id, Action.confirm, now)
     course_changed(uow, course, now)
     return session_read(row, zone)
 
 
 def no_show(*, uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient did not come (only after the start time); two of them flag the course for review."""
-    row, course, zone = _move(uow, session_id, Action.no_show, now)
+    row, course, zone = _change_status(uow, session_id, Action.no_show, now)
     course_changed(uow, course, now)
     return session_read(row, zone)
 
 
 def check_in(*, uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> SessionRead:
     """The patient arrived (on the session's local day); safety warnings come with the answer."""
-    row, course, zone = _move(uow, session_id, Action.check_in, now)
+    row, course, zone = _change_status(uow, session_id, Action.check_in, now)
     warnings = [{"code": w.code, "message": w.message} for w in _safety(uow, row, course, zone)]
     row.warnings = [*(w for w in row.warnings if w not in warnings), *warnings]
     uow.flush()
@@ -100,7 +100,7 @@ def _safety(uow: UnitOfWork, row: Session, course: Course, zone: ZoneInfo) -> li
         for s in earlier
         for e in (s.record or {}).get("adverse_events", [])
     ]
-    windows = windows_for([SessionRef(str(row.id), row.start_at)], [Rule(**r) for r in course.rules], zone)
+    windows = windows_for([SessionRef(str(row.id), row.start_at)], rules_from(course.rules), zone)
     return [
         *adverse_event_warnings(events),
         *medication_warnings(patient.medications, windows),
@@ -110,7 +110,7 @@ def _safety(uow: UnitOfWork, row: Session, course: Course, zone: ZoneInfo) -> li
 
 def complete(*, uow: UnitOfWork, session_id: uuid.UUID, record: SessionComplete, now: datetime) -> SessionRead:
     """The session took place: store the clinical record; the course becomes active or completed."""
-    row, course, zone = _move(uow, session_id, Action.complete, now)
+    row, course, zone = _change_status(uow, session_id, Action.complete, now)
     row.record = ClinicalRecord(**record.model_dump(), completed_at=now).model_dump(mode="json")
     course_changed(uow, course, now)
     return session_read(row, zone)
@@ -121,7 +121,7 @@ def cancel(
 ) -> SessionCancelled:
     """Cancel one session; with `replace`, append session n+1 planned by R3 from the last active one (R9).
     Without `notify_patient` the patient knows already (R37)."""
-    row, course, zone = _move(uow, session_id, Action.cancel, now, planning=replace)
+    row, course, zone = _change_status(uow, session_id, Action.cancel, now, planning=replace)
     if replace and course.status in (CourseStatus.cancelled, CourseStatus.on_hold):
         raise Conflict(f"the course is {course.status}: no replacement is planned", current_status=course.status)
     row.change_reason = reason
@@ -137,13 +137,13 @@ def cancel(
 def _replacement(uow: UnitOfWork, course: Course, zone: ZoneInfo, now: datetime) -> Session:
     uow.flush()  # the cancelled session no longer blocks its own time
     sessions = uow.course_sessions(course.id)
-    done = [s for s in sessions if s.status in ACTIVE or s.status == SessionStatus.completed]
+    done = [s for s in sessions if s.status in INJECTED]
     previous = done[-1] if done else None
     first = sessions[0].start_at.astimezone(zone).time() if sessions else time(9)
     number = max(s.number for s in sessions) + 1
     plan = plan_sessions(
         uow,
-        practitioner=uow.get(Practitioner, course.practitioner_id),  # locked by _move (lock_session)
+        practitioner=uow.get(Practitioner, course.practitioner_id),  # locked by _change_status (lock_session)
         patient_id=course.patient_id,
         clinic=get_clinic(uow),
         values=planner_values(course, number - 1),

@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.services.aftercare import rules_of, session_windows
+from api.services.aftercare import session_windows
 from api.services.clinic import get_clinic, phone_for_people
 from api.services.links import open_link
 from api.services.self_service import offered
 from api.store.tokens import LinkKeys
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, PatientLink, Practitioner, Reminder, Session
-from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef
+from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef, rules_from
 from scheduling.alternatives import Alternative
 from scheduling.lifecycle import CourseStatus, SessionStatus
 from scheduling.messages import NSAID_ALTERNATIVE, aftercare_title, span_text
@@ -180,7 +180,7 @@ def _care(uow: UnitOfWork, clinic: Clinic, session: Session, course: Course) -> 
     """The session's aftercare, generic: each rule's kind and dates, never the protocol's own text."""
     if session.status not in WINDOW_STATUSES:
         return ()  # no injection, no aftercare (R14)
-    windows = session_windows(uow, clinic, [(SessionRef(str(session.id), session.start_at), rules_of(course))])
+    windows = session_windows(uow, clinic, [(SessionRef(str(session.id), session.start_at), rules_from(course.rules))])
     care = []
     for w in windows:
         note = NSAID_ALTERNATIVE if w.kind == AVOID_MEDICATION and w.medication_class == "nsaid" else None

@@ -2,17 +2,21 @@
 and a plan made on exactly the dates it reaches."""
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from api.services.calendars import load_calendar
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Practitioner, Protocol, Session
 from models.base import new_id
-from scheduling import CoursePlan, PlannedSession, ProtocolValues, course_reach, plan_course
+from scheduling import Calendar, CoursePlan, PlannedSession, ProtocolValues, course_reach, plan_course
 from scheduling.lifecycle import SessionStatus
 from scheduling.protocol import OUTSIDE_WINDOW_MESSAGE
 from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
+from scheduling.spans import DateRange
+
+T = TypeVar("T")
 
 
 def planner_values(source: Course | Protocol, session_count: int) -> ProtocolValues:
@@ -71,7 +75,7 @@ def plan_sessions(
     first_session_search_days: int = FIRST_SESSION_SEARCH_DAYS,
 ) -> CoursePlan:
     """`plan_course` on a calendar loaded for exactly the dates the core says the question reaches."""
-    reach = course_reach(
+    span = course_reach(
         values,
         clinic.zone,
         start_date=start_date,
@@ -80,16 +84,45 @@ def plan_sessions(
         previous_start_at=previous_start_at,
         first_session_search_days=first_session_search_days,
     )
-    calendar = load_calendar(uow, practitioner=practitioner, patient_id=patient_id, span=reach, clinic=clinic)
-    return plan_course(
-        calendar,
-        values,
-        start_date=start_date,
-        preferred_time=preferred_time,
-        now=now,
-        first_number=first_number,
-        count=count,
-        previous_start_at=previous_start_at,
-        anchor_time=anchor_time,
-        first_session_search_days=first_session_search_days,
+    return decide_on_reach(
+        uow,
+        span,
+        lambda calendar: plan_course(
+            calendar,
+            values,
+            start_date=start_date,
+            preferred_time=preferred_time,
+            now=now,
+            first_number=first_number,
+            count=count,
+            previous_start_at=previous_start_at,
+            anchor_time=anchor_time,
+            first_session_search_days=first_session_search_days,
+        ),
+        practitioner=practitioner,
+        patient_id=patient_id,
+        clinic=clinic,
     )
+
+
+def decide_on_reach(
+    uow: UnitOfWork,
+    reach: DateRange,
+    decide: Callable[[Calendar], T],
+    *,
+    practitioner: Practitioner,
+    patient_id: uuid.UUID,
+    clinic: Clinic | None = None,
+    exclude_course_id: uuid.UUID | None = None,
+) -> T:
+    """Every planning question is asked the same way: the core says which dates it reaches
+    (scheduling/reach.py), exactly those are loaded, and the core decides on them at once."""
+    calendar = load_calendar(
+        uow,
+        practitioner=practitioner,
+        patient_id=patient_id,
+        span=reach,
+        clinic=clinic,
+        exclude_course_id=exclude_course_id,
+    )
+    return decide(calendar)

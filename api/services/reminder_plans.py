@@ -38,7 +38,7 @@ from api.services.links import message_links
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Reminder, Session, SmsOptOut
 from models.base import new_id
-from scheduling.aftercare import Rule, SessionRef, follow_up_rule_days
+from scheduling.aftercare import SessionRef, follow_up_rule_days, rules_from
 from scheduling.hygiene import DATE_BASED, TIME_BASED, merge_same_day, stale_reason
 from scheduling.lifecycle import CourseStatus, SessionStatus
 from scheduling.open_days import FOLLOW_UP_REACH_DAYS
@@ -331,7 +331,7 @@ def _plan(
         archived=patient.archived,
         sms_opt_out=sms_opt_out_reason(uow, patient.phone),
     )
-    rules = [Rule(**rule) for rule in course.rules]
+    rules = rules_from(course.rules)
     refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
     # R16: the follow-up calls go on open days, the same ones the handout and the feeds show
     open_days = load_open_days(uow, clinic=clinic, follow_up_days=follow_up_rule_days(refs, rules, clinic.zone))

@@ -2,19 +2,17 @@
 
 import uuid
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from api.services.calendars import load_calendar
 from api.services.change_notices import mark_told
 from api.services.clinic import get_clinic
 from api.services.lifecycle import course_changed
-from api.services.planning import planner_values
+from api.services.planning import decide_on_reach, planner_values
 from api.services.views import session_read
 from api.store.errors import Conflict
 from api.store.unit_of_work import UnitOfWork
-from models import Course, Practitioner, Session
+from models import Practitioner, Session
 from models.record import Rescheduled, SessionReschedule
-from scheduling import Calendar, CourseSession, Move, ProtocolValues, plan_reschedule, reschedule_reach
+from scheduling import CourseSession, Move, plan_reschedule, reschedule_reach
 from scheduling.lifecycle import ACTIVE, CourseStatus
 from scheduling.protocol import CHOSEN_OUTSIDE_WINDOW_MESSAGE, OUTSIDE_WINDOW_MESSAGE
 
@@ -31,15 +29,22 @@ def reschedule(*, uow: UnitOfWork, session_id: uuid.UUID, request: SessionResche
     zone = get_clinic(uow).zone
     values = planner_values(course, len(sessions))
     later = [s.start_at for s in sessions if s.number > found.number and s.status in ACTIVE]
-    plan = plan_reschedule(
-        _calendar(uow, practitioner, course, values, request.start, later, zone),
-        values,
-        [CourseSession(s.number, s.start_at, s.end_at, s.status) for s in sessions],
-        number=found.number,
-        new_start_at=request.start,
-        anchor_time=sessions[0].start_at.astimezone(zone).time(),
-        now=now,
-        reflow=request.reflow,
+    plan = decide_on_reach(
+        uow,
+        reschedule_reach(values, zone, new_start_at=request.start, later_start_ats=later),
+        lambda calendar: plan_reschedule(
+            calendar,
+            values,
+            [CourseSession(s.number, s.start_at, s.end_at, s.status) for s in sessions],
+            number=found.number,
+            new_start_at=request.start,
+            anchor_time=sessions[0].start_at.astimezone(zone).time(),
+            now=now,
+            reflow=request.reflow,
+        ),
+        practitioner=practitioner,
+        patient_id=course.patient_id,  # everyone else's bookings: the course's own are the plan's
+        exclude_course_id=course.id,
     )
     by_number = {s.number: s for s in sessions}
     moved_reason = f"reflow after session {found.number} moved"
@@ -50,25 +55,6 @@ def reschedule(*, uow: UnitOfWork, session_id: uuid.UUID, request: SessionResche
         mark_told([session, *moved], now)  # R37: the patient is at the desk
     course_changed(uow, course, now)  # a dry run is rolled back whole (api/store/unit_of_work.py)
     return answer
-
-
-def _calendar(
-    uow: UnitOfWork,
-    practitioner: Practitioner,
-    course: Course,
-    values: ProtocolValues,
-    start: datetime,
-    later: list[datetime],
-    zone: ZoneInfo,
-) -> Calendar:
-    """Everyone else's bookings on every date the move and its reflow may reach (the course's own are the plan's)."""
-    return load_calendar(
-        uow,
-        practitioner=practitioner,
-        patient_id=course.patient_id,
-        span=reschedule_reach(values, zone, new_start_at=start, later_start_ats=later),
-        exclude_course_id=course.id,
-    )
 
 
 def _apply(row: Session, move: Move, reason: str, *, chosen: bool) -> Session:

@@ -11,7 +11,7 @@ from api.services.planning import planner_values
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Practitioner, Session
 from scheduling import CourseSession
-from scheduling.aftercare import Rule
+from scheduling.aftercare import rules_from
 from scheduling.alternatives import Alternative, SelfService, alternatives, alternatives_reach, planned_choice
 
 
@@ -34,7 +34,7 @@ def self_service(uow: UnitOfWork, session: Session, course: Course, clinic: Clin
         calendar=calendar,
         protocol=values,
         sessions=sessions,
-        rules=[Rule(**rule) for rule in course.rules],
+        rules=rules_from(course.rules),
         anchor_time=rows[0].start_at.astimezone(zone).time().replace(tzinfo=None),
         notice=timedelta(hours=clinic.reschedule_notice_hours),
         max_moves=clinic.self_service_max_moves,

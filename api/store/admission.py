@@ -12,9 +12,9 @@ is stored.
    dispatch passes and the day view's change watcher), and of those at most
    ``writers`` write: one on SQLite, which writes one at a time anyway, half the
    slots on PostgreSQL, so reads always get in. Writers and readers are let in in
-   the order they came. Waiting here costs a coroutine, not a thread: a burst of
-   80 writes once took every worker thread to wait for a lock the one writer
-   holding it needed a thread to release, and the server stalled.
+   the order they came. Waiting here costs a coroutine, not a thread: waiting in
+   worker threads, a burst of writes can take every thread while the one writer
+   holding the lock needs a thread to release it (bench/README.md).
 2. **The process's writer gate** (SQLite only, :func:`api.store.db.write_session`). Request
    writers come through one at a time already; the gate lines them up with this
    process's writers that take no turn (dispatch passes, the CLI), so the next
@@ -23,7 +23,8 @@ is stored.
 3. **The database's own lock.** SQLite's write lock (``BEGIN IMMEDIATE``), shared
    with other processes such as the reminder cron, waits up to the remaining time
    (its ``busy_timeout``); on PostgreSQL, each row lock waits up to the remaining time
-   (``lock_timeout``, set again before each one: :func:`api.store.db.before_waiting`).
+   (``lock_timeout``, set again before each one by the unit of work's locks:
+   :func:`api.store.db.before_waiting`).
 4. **Row locks, in one order** (PostgreSQL; :meth:`api.store.unit_of_work.UnitOfWork.lock_for_change`):
    practitioner, patient, course, then the course's sessions. Every writer that
    plans or moves sessions takes them in this order, so two writers never deadlock

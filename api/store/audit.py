@@ -55,31 +55,45 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, inspect, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
+from sqlmodel import SQLModel
 
 from api.store.db import DbSession, insert_rows
 from api.store.errors import InvalidCursor, KeyRevoked
 from models import Actor, ApiKey, AuditEvent, AuditEventRead, AuditFeed, Role
-from models.base import table_of
+from models.base import UTCDateTime, table_of
 
 if TYPE_CHECKING:
     from api.store.unit_of_work import UnitOfWork
 
 _AUDIT = table_of(AuditEvent)
 _ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
-# Not recorded: the trail itself, stored answers to retries (their effects are recorded), and secrets.
-_UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record", "link_secret"})
-# Left out of every event: secrets, and a reminder's text and address, which its template and the
-# patient's row make (a booking plans three dozen reminders; their texts would be most of its trail).
-_LEFT_OUT = frozenset({"key_hash", "token_hash"})
-_LEFT_OUT_OF = {
-    "reminder": _LEFT_OUT | {"body", "subject", "to_address"},
-    "inbound_message": _LEFT_OUT | {"body"},  # a patient's own words: read where they are kept (R34), not copied
+# What the trail leaves out on purpose, listed once (tests/system/test_audit_complete.py reads it).
+# Tables: the trail itself, stored answers to retries (their effects are recorded), and the links' secret.
+UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record", "link_secret"})
+# Columns no event holds: "*" in every table, the others in theirs. Secrets (the hashes of keys and
+# feed URLs); a reminder's text and address, which its template and the patient's row make (a booking
+# plans three dozen reminders: their texts would be most of its trail); and bookkeeping nobody changes
+# by hand: a dispatcher's lease on what it is sending, the minute a key was last used.
+NOT_RECORDED: dict[str, frozenset[str]] = {
+    "*": frozenset({"key_hash", "token_hash"}),
+    "reminder": frozenset({"body", "subject", "to_address", "lease_until", "leased_by"}),
+    "inbound_message": frozenset({"body"}),  # a patient's own words: read where they are kept (R34), not copied
+    "api_key": frozenset({"last_used_at"}),
 }
+
+
+def not_recorded(table: str) -> frozenset[str]:
+    """The columns of `table` that no event records."""
+    return NOT_RECORDED["*"] | NOT_RECORDED.get(table, frozenset())
+
+
+_LEFT_OUT = {table: not_recorded(table) for table in NOT_RECORDED}
 
 
 def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = None) -> None:
@@ -105,9 +119,22 @@ def key_still_valid(db: DbSession, actor: Actor) -> None:
 
 def snapshot(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
     """A row's columns for an event, what is left out left out; the engine's JSON writer turns ids,
-    instants and states into text as the API writes them (api/store/db.py)."""
-    left_out = _LEFT_OUT_OF.get(table, _LEFT_OUT)
-    return {name: value for name, value in row.items() if name not in left_out}
+    instants and states into text as the API writes them (api/store/db.py), instants in UTC as the
+    database keeps them (a use case may hand one over in the clinic's zone)."""
+    left_out = _LEFT_OUT.get(table) or _LEFT_OUT["*"]
+    values = {name: value for name, value in row.items() if name not in left_out}
+    for name in _instants(table):
+        value = values.get(name)
+        if value is not None and value.utcoffset():
+            values[name] = value.astimezone(UTC)
+    return values
+
+
+@cache
+def _instants(table: str) -> tuple[str, ...]:
+    """The table's instant columns."""
+    found = SQLModel.metadata.tables.get(table)
+    return tuple(str(c.name) for c in found.c if isinstance(c.type, UTCDateTime)) if found is not None else ()
 
 
 def record(
@@ -218,15 +245,29 @@ def gather_flushed(db: OrmSession, _flush: UOWTransaction) -> None:
     for kind, rows in (("new", db.new), ("dirty", db.dirty), ("deleted", db.deleted)):
         for row in rows:
             state = inspect(row)
-            table = getattr(state.mapper.local_table, "name", None)
-            if table is None or table in _UNAUDITED_TABLES:
+            table = _entity(state.mapper)
+            if table is None or table in UNAUDITED_TABLES:
                 continue
             if kind == "dirty" and not any(state.attrs[c.key].history.has_changes() for c in state.mapper.column_attrs):
                 continue  # touched, not changed
             before = None if kind == "new" else snapshot(table, _before(state))
             after = None if kind == "deleted" else snapshot(table, _columns(state))
-            key = state.identity[0] if state.identity else _columns(state).get("id")
+            key = state.identity[0] if state.identity else _columns(state).get(_key(state.mapper))
             _gather(_pending(db), table, str(key), before, after, db.info.get(_ACTION, "change"))
+
+
+@cache
+def _key(mapper: Any) -> str:
+    """The column a mapped table's events name their row by: its primary key (`id`, or an opt-out's number)."""
+    [column] = mapper.primary_key
+    return str(column.key)
+
+
+@cache
+def _entity(mapper: Any) -> str | None:
+    """A mapped table's name as events name it: plain text (a column-name type sqlite3 would probe per event)."""
+    name = getattr(mapper.local_table, "name", None)
+    return None if name is None else str(name)
 
 
 def _event_read(row: AuditEvent) -> AuditEventRead:

@@ -56,9 +56,8 @@ def to_json(value: Any) -> str:
 
     orjson writes them in one native pass; what it does not know (a Decimal, a timedelta, a
     pydantic model) is handed to pydantic-core, as the API would write it. Every changed row
-    becomes an audit event's JSON (a booking writes about forty): pydantic-core's untyped
-    writer was 2.2 M of a booking's 38 M instructions (bench/booking_instructions.py), and
-    orjson writes a reminder's row in a sixth of its time.
+    becomes an audit event's JSON (a booking writes about forty), so this is on the hot path
+    (bench/README.md).
     """
     return orjson.dumps(value, default=pydantic_core.to_jsonable_python, option=_JSON_OPTIONS).decode()
 
@@ -108,13 +107,13 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         # Every commit reaches the disk (the WAL is synced at each commit): a booking the API
-        # confirmed survives a power cut. Measured here: about 0.4 ms more per commit (median).
+        # confirmed survives a power cut, for a fraction of a millisecond per commit (bench/README.md).
         cursor.execute("PRAGMA synchronous=FULL")
         # Checkpoints copy the WAL into the database file and sync both. Every 4 000 pages
         # (16 MB of WAL) instead of SQLite's 1 000 they come a quarter as often and copy pages
         # that bookings wrote over and over (index roots, the end of each table) once, not four
-        # times: measured here, a booking's commit costs ~0.35 ms less on average, which pays for
-        # the sync above; nothing is less durable for it, every commit is synced anyway.
+        # times, which pays for the sync above (bench/README.md); nothing is less durable for it,
+        # every commit is synced anyway.
         cursor.execute("PRAGMA wal_autocheckpoint=4000")
         cursor.close()
 

@@ -22,13 +22,14 @@ SQLAlchemy's `Session` class: a session opened elsewhere (a test's, a migration'
 
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar, TypeVarTuple, overload
 
-from sqlalchemy import Engine, Result, Row, Select, bindparam, event, select, text, update
+from pydantic_core import PydanticUndefined
+from sqlalchemy import Engine, Result, Row, Select, Table, bindparam, event, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
@@ -38,7 +39,7 @@ from sqlalchemy.sql.selectable import TypedReturnsRows
 from sqlalchemy.util.typing import TupleAny
 from sqlmodel import SQLModel, col
 
-from api.store import audit
+from api.store import actors, audit
 from api.store.admission import Deadline
 from api.store.db import START_UP_LOCK, DbSession, before_waiting, insert_rows, read_session, write_session
 from api.store.errors import NotFound
@@ -47,7 +48,7 @@ from models import Actor, Course, Patient, Practitioner, Session
 from models.base import table_of
 from models.session import count_revisions
 
-__all__ = ["SESSIONS", "Locked", "NoActor", "ReadOnly", "UnitOfWork", "reading", "writing"]
+__all__ = ["SESSIONS", "Locked", "NoActor", "ReadOnly", "Steps", "UnitOfWork", "reading", "steps", "writing"]
 
 Model = TypeVar("Model", bound=SQLModel)
 Ts = TypeVarTuple("Ts")
@@ -276,10 +277,14 @@ class UnitOfWork:
         self._writable()
         if not rows:
             return
-        table = table_of(model)
-        insert_rows(self._db.connection(), table, rows, same=same)
-        common = same or {}
-        audit.record(self._db, table.name, ((row["id"], None, {**row, **common}) for row in rows))
+        table, entity, defaults = _table_defaults(model)
+        # columns the rows leave out get the model's default, stored and recorded alike
+        first = rows[0]
+        common = {name: value for name, value in defaults.items() if name not in first}
+        if same:
+            common.update(same)
+        insert_rows(self._db.connection(), table, rows, same=common)
+        audit.record(self._db, entity, ((row["id"], None, {**row, **common} if common else row) for row in rows))
 
     def insert_once(self, model: type[SQLModel], row: Mapping[str, Any], *, unique: Sequence[str]) -> bool:
         """Insert `row` unless a row with the same `unique` columns exists; True when this made it (recorded).
@@ -328,6 +333,19 @@ class UnitOfWork:
         return self._db.connection().execute(statement, params)
 
 
+@cache
+def _table_defaults(model: type[SQLModel]) -> tuple[Table, str, dict[str, Any]]:
+    """The model's table, its name as events name it, and the columns that have a constant default in the model."""
+    table = table_of(model)
+    fields = model.model_fields
+    defaults = {
+        name: fields[name].default
+        for name in (column.key for column in table.c)
+        if name in fields and fields[name].default is not PydanticUndefined and fields[name].default_factory is None
+    }
+    return table, str(table.name), defaults
+
+
 @contextmanager
 def writing(
     engine: Engine,
@@ -353,6 +371,30 @@ def writing(
         yield UnitOfWork(db, actor=actor, action=action, now=now, dry_run=dry_run, writes=True, link_keys=link_keys)
         if not dry_run:
             db.commit()
+
+
+@dataclass(frozen=True)
+class Steps:
+    """Units of work a use case opens one after another, committing as it goes (a dispatch pass: one per
+    batch claimed, one per message delivered), each at the instant given, all in one actor's name."""
+
+    engine: Engine
+    actor: Actor
+    action: str
+    link_keys: LinkKeys | None = None  # what patient links are made with (R23), when the runner has them
+
+    def __call__(self, now: datetime) -> AbstractContextManager[UnitOfWork]:
+        """The next step: a :func:`writing` unit of its own, within a deadline of its own."""
+        return writing(self.engine, actor=self.actor, action=self.action, now=now, link_keys=self.link_keys)
+
+    def automatic(self, action: str) -> "Steps":
+        """Steps Prolo takes by itself inside the pass (R23–R45), in the name of the pass's runner."""
+        return replace(self, actor=actors.automatic(self.actor), action=action)
+
+
+def steps(engine: Engine, *, actor: Actor, action: str, link_keys: LinkKeys | None = None) -> Steps:
+    """`actor`'s steps of `action` (see :class:`Steps`)."""
+    return Steps(engine, actor, action, link_keys)
 
 
 @contextmanager

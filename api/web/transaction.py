@@ -1,22 +1,24 @@
 """How a route meets the database: its turn, one transaction in one worker thread, its answer.
 
 Every route that uses the database hands its use case to the request's
-:class:`Transaction`:
+:class:`Transaction`, which gives it a unit of work (api/store/unit_of_work.py) in one of
+two ways:
 
 - **read**: a reader's turn (api/store/admission.py), then one worker-thread hop that opens
-  a read transaction, runs the use case and serialises its answer;
-- **write**: a writer's turn, then one worker-thread hop that opens the writer's
-  transaction, runs the use case (use cases flush, they never commit), serialises
-  the answer and commits. The answer exists before the commit, so whatever must be
-  stored with it is, in the same transaction: the answer itself under the request's
-  `Idempotency-Key` (S5), and the audit events of every row it changed (S7). An
-  `If-Match` is checked against the resource under the writers' locks first (S6).
+  a unit that only reads, runs the use case and serialises its answer (also a calendar,
+  a page or a FHIR bundle, through ``render``);
+- **write**: a writer's turn, then one worker-thread hop that opens the writer's unit in
+  the caller's name, runs the use case (use cases flush, they never commit), serialises
+  the answer and commits (a dry run rolls back instead). The answer exists before the
+  commit, so whatever must be stored with it is, in the same transaction: the answer
+  itself under the request's `Idempotency-Key` (S5), and the audit events of every row it
+  changed (S7). An `If-Match` is checked against the resource under the writers' locks
+  first (S6). A use case that commits as it goes (a dispatch pass) gets its steps instead
+  (:meth:`Transaction.write_steps`).
 
 One hop, not one per dependency and one for the route: on a busy event loop each hop
 waits its turn again, and a writer holding SQLite's one writer's turn across several
-of them kept every other writer waiting (measured: a patient registration took 80 ms
-while wrk polled the day view, so 8 paced writers got 12–13 writes/s through; with one
-hop they get the 20/s they ask for: bench/day_view.py's second phase).
+of them kept every other writer waiting (bench/README.md).
 
 Use cases return data. The JSON comes from the route's own ``response_model``,
 serialised by pydantic-core as FastAPI would, so each field is defined once and the
@@ -41,7 +43,7 @@ from api.store.errors import PreconditionFailed
 from api.store.freshness import AnswerCache
 from api.store.idempotency import Replay
 from api.store.tokens import LinkKeys
-from api.store.unit_of_work import UnitOfWork, reading, writing
+from api.store.unit_of_work import NoActor, Steps, UnitOfWork, reading, steps, writing
 from api.web.auth import Caller
 from api.web.etag import conditional, match, refuse_unchecked_if_match, strong_etag
 from models import Actor
@@ -251,6 +253,20 @@ class Transaction:
         if answer.replayed:
             headers["Idempotent-Replayed"] = "true"
         return Response(answer.body, status_code=answer.status_code, media_type=JSON, headers=headers)
+
+    async def write_steps(self, use_case: Callable[[Steps], Any], *, action: str | None = None) -> Response:
+        """Run a use case that commits as it goes (a dispatch pass: one short unit of work per batch and per
+        message), every step in this request's name, and answer with its result. The steps take no writer's
+        turn for the whole: such a use case spends most of its time delivering, and each step lines up with
+        the other writers at the process's writer gate (api/store/db.py). A step waits for the database at
+        most as long as a request may, from its own start."""
+        refuse_unchecked_if_match(self.request)  # its target has no ETag (S6)
+        actor = self.actor
+        if actor is None:
+            raise NoActor(f"{self._route.name}: a write must say who makes it")
+        opened = steps(self.engine, actor=actor, action=action or self._route.name, link_keys=self._link_keys)
+        body = serialise(self._route, await run_in_threadpool(use_case, opened))
+        return Response(body, media_type=JSON)
 
 
 def request_deadline(request: Request) -> Deadline:

@@ -241,3 +241,13 @@ def test_s10_export_needs_a_staff_key_and_a_known_course(client: TestClient, cle
     assert client.get(f"/v1/courses/{course['id']}/fhir", headers=dispatcher).status_code == 403
     missing = client.get(f"/v1/courses/{new_id()}/fhir")
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")
+
+
+def test_s10_every_state_prolo_knows_has_its_fhir_status() -> None:
+    from api.fhir.resources import APPOINTMENT_STATUS, CAREPLAN_STATUS, REQUEST_STATUS
+    from scheduling.lifecycle import CourseStatus, SessionStatus
+    from scheduling.reminders import ReminderStatus
+
+    assert set(APPOINTMENT_STATUS) == set(SessionStatus)
+    assert set(CAREPLAN_STATUS) == set(CourseStatus)
+    assert set(REQUEST_STATUS) == set(ReminderStatus)

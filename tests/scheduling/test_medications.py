@@ -17,7 +17,6 @@ from scheduling.medications import (
     find_in_class,
     find_nsaids,
     medication_warnings,
-    pause_advice,
 )
 from scheduling.spans import DateRange
 
@@ -180,7 +179,7 @@ ADVIL = NsaidMatch("Advil 200 mg", "ibuprofen")
 def test_r15_pause_advice_names_the_drug_and_dates(session_days: list[date], message: str) -> None:
     windows = windows_for([SessionRef(f"s{i}", at(d)) for i, d in enumerate(session_days)], [AVOID_NSAIDS], BERLIN)
 
-    assert pause_advice(ADVIL, windows) == message
+    assert [w.message for w in medication_warnings([ADVIL.medication], windows)] == [message]
 
 
 def test_r15_pause_advice_for_a_single_day_and_without_nsaid_windows() -> None:
@@ -188,10 +187,10 @@ def test_r15_pause_advice_for_a_single_day_and_without_nsaid_windows() -> None:
     other = Rule("no_warfarin", AVOID_MEDICATION, 0, 3, "Ask your doctor.", "anticoagulant")
     session = SessionRef("s", at(date(2027, 3, 1)))
 
-    assert pause_advice(ADVIL, windows_for([session], [one_day], BERLIN)) == (
+    assert [w.message for w in medication_warnings([ADVIL.medication], windows_for([session], [one_day], BERLIN))] == [
         "Advil 200 mg contains ibuprofen, an NSAID: pause it on 2027-03-01 (no_nsaids_today)."
-    )
-    assert pause_advice(ADVIL, windows_for([session], [other, EXERCISES], BERLIN)) is None
+    ]
+    assert medication_warnings([ADVIL.medication], windows_for([session], [other, EXERCISES], BERLIN)) == []
 
 
 def test_r15_warnings_for_booking_restrictions_and_check_in() -> None:

@@ -5,12 +5,9 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from api.services import dispatch, reminders
-from api.store import actors
 from api.web.deps import STAFF, requires
-from api.web.etag import refuse_unchecked_if_match
 from api.web.routes.common import PROBLEMS, PageDep
 from api.web.transaction import TransactionDep
 from models import Page, ReminderRead, Role
@@ -52,23 +49,19 @@ async def list_reminders(
 
 
 @router.post("/dispatch", response_model=DispatchSummary, dependencies=_dispatcher, summary="Run one dispatch pass")
-async def dispatch_pass(request: DispatchRequest, http: Request, tx: TransactionDep) -> DispatchSummary:
+async def dispatch_pass(request: DispatchRequest, http: Request, tx: TransactionDep) -> Response:
     """Claim due reminders (at most `limit`, default 500), deliver them and record the outcome; the same as
     `prolo reminders dispatch`. Several passes may run at once: none sends a reminder twice."""
-    # No turn at the database (api/store/admission.py) for the pass as a whole: it spends most of its time
-    # delivering, one connection at a time from the pool's overflow, and each of its short writes
-    # lines up with the other writers at the process's writer gate (api/store/db.py).
-    refuse_unchecked_if_match(http)  # a pass has no ETag (S6)
     state = http.app.state
-    return await run_in_threadpool(
-        dispatch.dispatch,
-        engine=state.engine,
-        channels=state.channels,
-        clock=state.clock,
-        limit=request.limit or 500,
-        lease=timedelta(seconds=state.settings.dispatch_lease_seconds),
-        actor=tx.actor or actors.SERVER,  # the route needs a key: it is the actor
-        link_keys=state.link_keys,
+    return await tx.write_steps(
+        lambda steps: dispatch.dispatch(
+            steps=steps,
+            channels=state.channels,
+            clock=state.clock,
+            limit=request.limit or 500,
+            lease=timedelta(seconds=state.settings.dispatch_lease_seconds),
+        ),
+        action=dispatch.ACTION,
     )
 
 

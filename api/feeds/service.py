@@ -21,9 +21,9 @@ from sqlalchemy import ColumnElement, Row, select
 from sqlmodel import col
 
 from api.feeds.events import DayEvent, Feed, TimedEvent
+from api.feeds.tokens import find_token
 from api.services.aftercare import patient_windows
 from api.services.clinic import get_clinic, phone_for_people
-from api.services.feed_tokens import find_token
 from api.store.errors import NotFound
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Practitioner, Session

@@ -1,16 +1,19 @@
 """Calendar feeds (S9): patients' and practitioners' calendars, and the secret URLs calendar apps subscribe to."""
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
+from api.feeds import service, tokens
 from api.feeds.ical import render
-from api.services import calendar_feeds, feed_tokens, patients, practitioners
-from api.services.calendar_feeds import FeedView
+from api.feeds.service import FeedView
+from api.services import patients, practitioners
+from api.store.unit_of_work import UnitOfWork
 from api.web.deps import STAFF, requires
 from api.web.routes.common import PROBLEMS
-from api.web.transaction import TransactionDep
+from api.web.transaction import Transaction, TransactionDep
 from models import CalendarFeedUrl
 
 router = APIRouter(tags=["calendar feeds"])
@@ -69,7 +72,7 @@ async def patient_calendar(patient_id: uuid.UUID, tx: TransactionDep, if_none_ma
     the clinic's call) as all-day events, from half a year back. With an API key the events also name the condition
     and the drugs to pause; the patient's own calendar app uses the secret URL instead (`POST …/calendar-token`)."""
     return await tx.read(
-        lambda uow: calendar_feeds.patient_feed(uow=uow, patient_id=patient_id, view=FeedView.staff, now=tx.now),
+        lambda uow: service.patient_feed(uow=uow, patient_id=patient_id, view=FeedView.staff, now=tx.now),
         **_AS_FEED,
     )
 
@@ -87,7 +90,7 @@ async def practitioner_calendar(
     """The practitioner's sessions, from half a year back, with patients' names and conditions. Their phone
     subscribes to the secret URL instead (`POST …/calendar-token`), which shows patients' initials only."""
     return await tx.read(
-        lambda uow: calendar_feeds.practitioner_feed(
+        lambda uow: service.practitioner_feed(
             uow=uow, practitioner_id=practitioner_id, view=FeedView.staff, now=tx.now
         ),
         **_AS_FEED,
@@ -106,11 +109,8 @@ async def patient_calendar_token(patient_id: uuid.UUID, http: Request, tx: Trans
     """Give the patient this URL to subscribe to in their phone's calendar: it needs no API key, and shows
     their appointments and aftercare days but no condition, medication, allergy or note. It is shown only
     here. Asking again makes a new URL and stops the old one (lost phone, URL shared by mistake)."""
-    return await tx.write(
-        lambda uow: _url(http, feed_tokens.new_patient_token(uow=uow, patient_id=patient_id, now=tx.now)),
-        current=lambda uow: patients.patient_for_change(uow=uow, patient_id=patient_id),  # If-Match: the patient's
-        secret=lambda _: f"a new feed URL for patient {patient_id}, which stopped the one before",
-    )
+    current = patients.patient_for_change  # If-Match: the patient's ETag
+    return await _new_url(http, tx, "patient", patient_id, lambda uow: current(uow=uow, patient_id=patient_id))
 
 
 @router.post(
@@ -124,12 +124,20 @@ async def patient_calendar_token(patient_id: uuid.UUID, http: Request, tx: Trans
 async def practitioner_calendar_token(practitioner_id: uuid.UUID, http: Request, tx: TransactionDep) -> Response:
     """A URL for the practitioner's phone calendar: their sessions, with patients' initials only. It is shown
     only here; asking again makes a new URL and stops the old one."""
+    current = practitioners.practitioner_for_change
+    return await _new_url(
+        http, tx, "practitioner", practitioner_id, lambda uow: current(uow=uow, practitioner_id=practitioner_id)
+    )
+
+
+async def _new_url(
+    http: Request, tx: Transaction, owner: tokens.Owner, owner_id: uuid.UUID, current: Callable[[UnitOfWork], Any]
+) -> Response:
+    """A new secret URL for the owner's feed; `current`: the owner as GET shows them (If-Match names its ETag)."""
     return await tx.write(
-        lambda uow: _url(
-            http, feed_tokens.new_practitioner_token(uow=uow, practitioner_id=practitioner_id, now=tx.now)
-        ),
-        current=lambda uow: practitioners.practitioner_for_change(uow=uow, practitioner_id=practitioner_id),
-        secret=lambda _: f"a new feed URL for practitioner {practitioner_id}, which stopped the one before",
+        lambda uow: _url(http, tokens.new_token(uow=uow, owner=owner, owner_id=owner_id, now=tx.now)),
+        current=current,
+        secret=lambda _: f"a new feed URL for {owner} {owner_id}, which stopped the one before",
     )
 
 
@@ -143,4 +151,4 @@ async def practitioner_calendar_token(practitioner_id: uuid.UUID, http: Request,
 async def calendar_by_token(token: Token, tx: TransactionDep, if_none_match: IfNoneMatch = None) -> Response:
     """What calendar apps subscribe to. 404 once a newer URL replaced it. Names no condition, medication,
     allergy or note; a practitioner's feed shows patients' initials only."""
-    return await tx.read(lambda uow: calendar_feeds.feed_by_token(uow=uow, token=token, now=tx.now), **_AS_FEED)
+    return await tx.read(lambda uow: service.feed_by_token(uow=uow, token=token, now=tx.now), **_AS_FEED)

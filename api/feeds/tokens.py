@@ -4,12 +4,13 @@ Calendar apps cannot send an API key, so a feed they subscribe to is opened by a
 in its URL. Such URLs leak (they sit in calendar apps and their sync logs), so each
 patient or practitioner has at most one: asking for a new one deletes the old one's row
 in the same transaction, and the old URL answers 404 from then on. Like API keys
-(api/web/auth.py), tokens are 256-bit random strings, so one SHA-256 is the right hash.
+(api/store/tokens.py), tokens are 256-bit random strings, so one SHA-256 is the right hash.
 """
 
 import secrets
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -18,21 +19,15 @@ from api.store.tokens import hash_key
 from api.store.unit_of_work import UnitOfWork
 from models import CalendarToken, Patient, Practitioner
 
-
-def new_patient_token(*, uow: UnitOfWork, patient_id: uuid.UUID, now: datetime) -> str:
-    """A new token for the patient's feed; the old one stops working."""
-    uow.lock(Patient, patient_id)  # two staff asking at once: one after the other
-    return _replace(uow, "patient_id", patient_id, now)
+Owner = Literal["patient", "practitioner"]
+_OWNERS: dict[str, type[Patient | Practitioner]] = {"patient": Patient, "practitioner": Practitioner}
 
 
-def new_practitioner_token(*, uow: UnitOfWork, practitioner_id: uuid.UUID, now: datetime) -> str:
-    """A new token for the practitioner's feed; the old one stops working."""
-    uow.lock(Practitioner, practitioner_id)
-    return _replace(uow, "practitioner_id", practitioner_id, now)
-
-
-def _replace(uow: UnitOfWork, owner_column: str, owner_id: uuid.UUID, now: datetime) -> str:
-    """The new token; the old row goes in the same transaction (which the caller commits)."""
+def new_token(*, uow: UnitOfWork, owner: Owner, owner_id: uuid.UUID, now: datetime) -> str:
+    """A new token for a patient's or a practitioner's feed; the old one's row goes in the same transaction,
+    and its URL stops working."""
+    uow.lock(_OWNERS[owner], owner_id)  # two staff asking at once: one after the other
+    owner_column = f"{owner}_id"
     old = uow.execute(select(CalendarToken).where(getattr(CalendarToken, owner_column) == owner_id)).scalars().all()
     for row in old:
         uow.delete(row)  # through the ORM, so the audit trail records the old URL's end (S7)
