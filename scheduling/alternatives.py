@@ -166,7 +166,7 @@ def _try(service: SelfService, number: int, start_at: datetime) -> Alternative |
         )
     except SchedulingError:
         return None
-    if plan.session.warnings or any(m.warnings for m in plan.moved) or len(plan.moved) > service.max_moves:
+    if plan.warns or len(plan.moved) > service.max_moves:  # warns: also a session re-planned onto its own time
         return None
     zone = service.calendar.zone
     before = [r.start_offset_days for r in service.rules if r.start_offset_days < 0]

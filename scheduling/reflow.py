@@ -18,6 +18,10 @@ How neighbours are read:
   session that keeps its day, nothing "now" breaks R3 (R8): a session placed
   outside its window earlier (by R6, or by staff without reflow) is not undone
   by a move that did not disturb it.
+- A re-planned session that lands on its own time again is no move, but the
+  warning re-planning gave it still holds (R6: its new predecessor's window had
+  no slot): the plan names it in ``flagged``, so a move that would leave it
+  outside its window is never taken for one that raises no warning (R27).
 """
 
 from __future__ import annotations
@@ -87,6 +91,13 @@ class ReschedulePlan:
 
     session: Move
     moved: tuple[Move, ...]  # by number; only sessions whose time changes
+    # by number; re-planned sessions that keep their time but now carry a warning (module docstring)
+    flagged: tuple[Move, ...] = ()
+
+    @property
+    def warns(self) -> bool:
+        """Any session of the plan, moved or not, carries a warning (e.g. :data:`OUTSIDE_WINDOW`)."""
+        return any(m.warnings for m in (self.session, *self.moved, *self.flagged))
 
 
 def plan_reschedule(
@@ -165,7 +176,11 @@ def plan_reschedule(
         return ReschedulePlan(session, ())
     changed = new_date != current.start_at.astimezone(zone).date()
     settled = [*kept, Busy(start_at, end_at)]
-    return ReschedulePlan(session, _reflow(calendar, protocol, later, settled, start_at, changed, anchor_time, now))
+    replanned = _reflow(calendar, protocol, later, settled, start_at, changed, anchor_time, now)
+    by_time = {s.number: (s.start_at, s.end_at) for s in later}
+    moved = tuple(m for m in replanned if (m.start_at, m.end_at) != by_time[m.number])
+    flagged = tuple(m for m in replanned if (m.start_at, m.end_at) == by_time[m.number] and m.warnings)
+    return ReschedulePlan(session, moved, flagged)
 
 
 def _reflow(
@@ -178,10 +193,12 @@ def _reflow(
     anchor_time: time,
     now: datetime,
 ) -> tuple[Move, ...]:
-    """Walk the later active sessions; re-plan each that breaks R3/R4 after its new predecessor."""
+    """Walk the later active sessions; re-plan each that breaks R3/R4 after its new predecessor.
+
+    Answers every re-planned session, also one that lands on its own time again."""
     zone = calendar.zone
     gap = protocol.min_gap
-    moved: list[Move] = []
+    replanned: list[Move] = []
     for current in later:
         previous_date = previous_at.astimezone(zone).date()
         current_date = current.start_at.astimezone(zone).date()
@@ -209,10 +226,9 @@ def _reflow(
             anchor_time=anchor_time,
         ).sessions[0]
         settled.append(Busy(planned.start_at, planned.end_at))
-        if (planned.start_at, planned.end_at) != (current.start_at, current.end_at):
-            moved.append(Move(current.number, planned.start_at, planned.end_at, planned.warnings))
+        replanned.append(Move(current.number, planned.start_at, planned.end_at, planned.warnings))
         previous_at, changed = planned.start_at, planned.start_at.astimezone(zone).date() != current_date
-    return tuple(moved)
+    return tuple(replanned)
 
 
 def _in_window(protocol: ProtocolValues, previous_date: date, day: date) -> bool:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +22,19 @@ from scheduling import Busy, Calendar, NoSlotAvailable, ProtocolValues, plan_cou
 from scheduling.aftercare import AVOID_MEDICATION, Rule
 from scheduling.alternatives import Alternative, SelfService, alternatives, alternatives_reach, planned_choice
 from scheduling.lifecycle import SessionStatus
-from scheduling.reflow import CourseSession
-from tests.scheduling.planner_builders import BERLIN, PROTOCOL, at, busy, calendar, closed, hours, plan, protocol
+from scheduling.reflow import CourseSession, Move
+from tests.scheduling.planner_builders import (
+    BERLIN,
+    NEW_YORK,
+    PROTOCOL,
+    at,
+    busy,
+    calendar,
+    closed,
+    hours,
+    plan,
+    protocol,
+)
 from tests.scheduling.planner_oracle import free_starts
 from tests.scheduling.planner_strategies import calendars, five_minute_time, places, protocols
 
@@ -58,9 +71,9 @@ def booked(cal: Calendar, proto: ProtocolValues = PROTOCOL) -> list[CourseSessio
     return [CourseSession(s.number, s.start_at, s.end_at, SessionStatus.scheduled) for s in planned.sessions]
 
 
-def local(alternative: Alternative) -> tuple[str, list[tuple[int, str]]]:
+def local(alternative: Alternative, zone: ZoneInfo = BERLIN) -> tuple[str, list[tuple[int, str]]]:
     def text(at_: datetime) -> str:
-        return at_.astimezone(BERLIN).strftime("%a %d %b %H:%M")
+        return at_.astimezone(zone).strftime("%a %d %b %H:%M")
 
     return text(alternative.session.start_at), [(m.number, text(m.start_at)) for m in alternative.moved]
 
@@ -95,6 +108,40 @@ def test_r27_a_day_that_would_push_the_next_session_out_moves_it_and_says_so() -
     assert [local(a) for a in alternatives(service(cal, strict, course, now=NOW), 2, limit=12)] == [
         ("Mon 15 Mar 08:45", [])
     ]
+
+
+@pytest.mark.parametrize(
+    ("sunday", "offered"),
+    [
+        ("00:00-00:15", []),  # Sun 13 June has no other time: nothing is offered
+        ("00:00-00:30", [("Sun 13 Jun 00:05", [])]),  # its own day at another time, session 3 unmoved
+    ],
+)
+def test_r27_a_day_that_leaves_a_later_session_outside_its_window_is_not_offered(
+    sunday: str, offered: list[tuple[str, list[tuple[int, str]]]]
+) -> None:
+    """Every 3 days ± 1, open Thu, Sat and Sun just after midnight (New York): Thu 10, Sun 13, Thu 17 June.
+    Session 2 on Sat 12 June would put session 3's window on Mon 14 - Wed 16 June, all closed: re-planned,
+    session 3 gets Thu 17 June back by R6, outside its window. It does not move, but that is a warning (R27)."""
+    first = hours("00:00-00:15", days=(3, 5))
+    cal = calendar(NEW_YORK, opening=first + hours(sunday, days=(6,)), slot_minutes=5)
+    every_three = ProtocolValues(
+        session_count=3, interval_days=3, interval_tolerance_days=1, min_interval_days=0, session_minutes=15
+    )
+    planned = plan(cal, every_three, start_date=date(2027, 6, 7), preferred_time="00:00", now=NOW)
+    course = [CourseSession(s.number, s.start_at, s.end_at, SessionStatus.scheduled) for s in planned.sessions]
+    assert [s.start_at.astimezone(NEW_YORK).strftime("%a %d %b %H:%M") for s in course] == [
+        "Thu 10 Jun 00:00",
+        "Sun 13 Jun 00:00",
+        "Thu 17 Jun 00:00",
+    ]
+    asked = service(cal, every_three, course, now=course[1].start_at - timedelta(hours=49), notice_hours=0)
+
+    found = alternatives(asked, 2, limit=3)
+
+    assert [local(a, NEW_YORK) for a in found] == offered
+    saturday = datetime.combine(date(2027, 6, 12), time(0), NEW_YORK).astimezone(UTC)
+    assert planned_choice(asked, 2, Alternative(Move(2, saturday, saturday + timedelta(minutes=15)), ()).choice) is None
 
 
 def test_r27_inside_the_notice_period_nothing_is_offered_before_it() -> None:

@@ -147,7 +147,14 @@ def test_r8_a_replanned_session_landing_on_its_own_time_is_not_a_move() -> None:
     sessions = course(cal)
     assert sessions[2].start_at == at(d(4, 2), "09:00")
 
-    assert reschedule(sessions, d(3, 12), cal=cal).moved == ()
+    result = reschedule(sessions, d(3, 12), cal=cal)
+
+    assert result.moved == ()
+    # ... but it is outside its new predecessor's window (23-29 March) again, and the plan says so
+    assert [(m.number, m.start_at, m.warnings) for m in result.flagged] == [
+        (3, at(d(4, 2), "09:00"), (OUTSIDE_WINDOW,))
+    ]
+    assert result.warns
 
 
 def test_r8_replanned_sessions_outside_their_window_carry_the_warning() -> None:
@@ -489,6 +496,23 @@ def assert_reflow_follows_the_rules(
             assert m.warnings == (OUTSIDE_WINDOW,) and tolerance < late <= tolerance + 7
         else:
             assert abs(late) <= tolerance
+    # A session that keeps its time after a predecessor that changed day is inside its new R3 window, or the
+    # plan flags it with R6's warning: the answer hides no session that the move leaves outside its window.
+    flagged = {m.number for m in result.flagged}
+    for m in result.flagged:
+        assert (m.start_at, m.end_at) == (by_number[m.number].start_at, by_number[m.number].end_at)
+        assert m.warnings == (OUTSIDE_WINDOW,) and reflow
+    for previous, current in pairwise(chain):
+        if current <= k or current in numbers or not reflow:
+            continue
+        previous_date, old_date = (
+            at_.astimezone(cal.zone).date() for at_ in (after[previous][0], by_number[previous].start_at)
+        )
+        current_date = after[current][0].astimezone(cal.zone).date()
+        in_window = (
+            abs((current_date - previous_date).days - protocol.interval_days) <= protocol.interval_tolerance_days
+        )
+        assert (current in flagged) == (previous_date != old_date and not in_window)
 
 
 @BOUNDED
