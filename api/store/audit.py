@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 
 _AUDIT = table_of(AuditEvent)
 _ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
+WRITTEN = "prolo_audit_written"  # the events of the transaction committing, for what must know them once it has
 # Not recorded: the trail itself, stored answers to retries (their effects are recorded), and secrets.
 _UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})
 # Left out of every event: secrets, and a reminder's text and address, which its template and the
@@ -163,7 +164,8 @@ def write_gathered(db: OrmSession) -> None:
     """
     db.flush()
     pending: dict[tuple[str, str], dict[str, Any]] = db.info.pop(_PENDING, {})
-    _insert(db, [e for e in pending.values() if e["before"] != e["after"]])
+    written = db.info[WRITTEN] = [e for e in pending.values() if e["before"] != e["after"]]
+    _insert(db, written)
 
 
 def forget_gathered(db: OrmSession, previous: Any) -> None:
@@ -174,6 +176,7 @@ def forget_gathered(db: OrmSession, previous: Any) -> None:
     """
     if previous.parent is None:
         db.info.pop(_PENDING, None)
+        db.info.pop(WRITTEN, None)
 
 
 # PostgreSQL: the writing transaction's id, for the feed's visibility horizon (module docstring).

@@ -1,67 +1,387 @@
-"""Answers that stay valid until the database changes, and a cheap way to know when it has.
+"""Answers that stay valid until the sessions they were made of change, known without a round trip.
 
-The day view is polled all day by every front-desk screen, and between two polls
-nothing has usually changed. A change token is read before each answer: on SQLite
-`PRAGMA data_version` on a connection of its own (it moves whenever any other
-connection, in any process, commits); on PostgreSQL the text of
-`pg_current_snapshot()` (it moves with every transaction that begins writing or
-ends). An answer is served from memory only while the token it was made under
-still holds, so no poll ever sees data older than its own request. The token is
-read before the answer is computed: a change in between makes the next poll miss.
+The day view is polled all day by every front-desk screen, and between two polls its
+sessions have usually not changed, even while other things are written. Each answer is
+kept with its :class:`Scope` (the instants and the practitioner or patient it shows), and
+the database itself says which sessions every commit touched (migration 0012's triggers,
+in the writing transaction, so every writer tells: the API, the command line, a script):
+
+- **PostgreSQL**: a `NOTIFY prolo_day_view` per touched session, sent with the commit. One
+  listening connection per process (:class:`PostgresChanges`) receives them. Before every
+  answer the listener's socket is polled (a system call, no round trip) and what is waiting
+  is applied first. When the listener is down or reconnecting nothing is served from memory
+  (every poll is computed, as without a cache); once it listens again everything is forgotten.
+- **SQLite**: `PRAGMA data_version` on a connection of its own (it moves whenever any other
+  connection, in any process, commits); when it moved, the `day_view_change` rows added
+  since the last one seen name the touched sessions (:class:`SQLiteChanges`).
+
+What a touched session forgets: every kept answer whose scope holds the session as it was
+or as it is (its start, its practitioner, its patient). A change to the clinic (its zone)
+forgets everything. Closures, time off, hours and patients are not part of the day view,
+so their changes forget nothing.
+
+Freshness: on SQLite a poll never answers data older than a commit that finished before the
+poll began, in any process. On PostgreSQL that holds in the process that wrote; another
+process learns of the commit when PostgreSQL has delivered the notice to its listener,
+which the server sends as the commit ends (README, "Performance", gives the window measured).
 """
 
+import os
+import select
 import threading
+import time
+import uuid
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
+from api.store.audit import WRITTEN
 
-class ChangeToken:
-    """Reads the database's change token (one tiny query, no table touched)."""
+CHANNEL = "prolo_day_view"
+RETRY_SECONDS = 1.0  # a listener that lost its connection tries again this often
+START_SECONDS = 5.0  # a server starts answering without waiting longer for its listener
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """One session as a commit left it, or as it was before: the day view's columns that place it."""
+
+    practitioner_id: uuid.UUID
+    patient_id: uuid.UUID
+    start: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The sessions an answer was made of: starting in [start, end), of a practitioner, of a patient (None: any)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    practitioner_id: uuid.UUID | None = None
+    patient_id: uuid.UUID | None = None
+
+    def holds(self, session: Touched) -> bool:
+        return (
+            (self.start is None or session.start >= self.start)
+            and (self.end is None or session.start < self.end)
+            and (self.practitioner_id is None or session.practitioner_id == self.practitioner_id)
+            and (self.patient_id is None or session.patient_id == self.patient_id)
+        )
+
+
+Forget = Callable[[Sequence[Touched] | None], None]
+"""Forget the answers that hold any of these sessions; None: forget everything."""
+
+
+class Changes:
+    """What the database says changed since the last look."""
+
+    def catch_up(self, forget: Forget) -> bool:
+        """Apply every change committed before this call (that this process can know of); False: unknown now."""
+        raise NotImplementedError
+
+    def ready(self, seconds: float) -> None:
+        """Wait (at most `seconds`) until the first :meth:`catch_up` has started watching."""
+
+    def settle(self, seconds: float) -> bool:
+        """Wait until every commit that finished before this call has been told to :meth:`catch_up`; False: it
+        was not within `seconds`. For tests: answers never wait for it."""
+        return True
+
+    def close(self) -> None:
+        """Release the connection it holds."""
+
+
+class SQLiteChanges(Changes):
+    """`PRAGMA data_version` on a connection that never writes, then the new `day_view_change` rows."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._lock = threading.Lock()
-        self._watcher: Any = None  # SQLite: a connection that never writes, so it sees every commit
+        self._watcher: Any = None
+        self._version = -1
+        self._seen = 0  # the last day_view_change row applied
 
-    def read(self) -> str:
-        if self._engine.dialect.name == "sqlite":
-            with self._lock:
-                if self._watcher is None:
-                    self._watcher = self._engine.raw_connection()
-                return str(self._watcher.cursor().execute("PRAGMA data_version").fetchone()[0])
-        with self._engine.connect() as connection:
-            return str(connection.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar_one())
+    def catch_up(self, forget: Forget) -> bool:
+        if self._watcher is None:
+            self._watcher = self._engine.raw_connection()
+            self._version = self._read_version()
+            self._seen = (
+                self._watcher.cursor().execute("SELECT coalesce(max(seq), 0) FROM day_view_change").fetchone()[0]
+            )
+            forget(None)
+            return True
+        version = self._read_version()
+        if version == self._version:
+            return True
+        self._version = version  # read before the rows: a commit after this moves it again
+        rows = (
+            self._watcher.cursor()
+            .execute(
+                "SELECT seq, practitioner_id, patient_id, start_at, everything FROM day_view_change "
+                "WHERE seq > ? ORDER BY seq",
+                (self._seen,),
+            )
+            .fetchall()
+        )
+        if not rows:
+            return True
+        whole = rows[0][0] != self._seen + 1 or any(
+            row[4] for row in rows
+        )  # behind what the table keeps, or the clinic
+        self._seen = rows[-1][0]
+        forget(None if whole else [_touched(p, q, datetime.fromisoformat(s + "+00:00")) for _, p, q, s, _ in rows])
+        return True
+
+    def _read_version(self) -> int:
+        version: int = self._watcher.cursor().execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+
+
+class PostgresChanges(Changes):
+    """`LISTEN prolo_day_view` on one connection of the process's own, drained before every answer.
+
+    A thread keeps the connection: it connects (again, after a failure), and drains the
+    socket when nothing else has for a while. Both it and :meth:`catch_up` run under the
+    cache's lock, passed in, so notices are applied in order and once.
+    """
+
+    def __init__(self, engine: Engine, lock: threading.Lock) -> None:
+        self._engine = engine
+        self._lock = lock
+        self._connection: Any = None  # psycopg's, listening; None while down
+        self._poll: select.poll | None = None
+        self._forget: Forget | None = None
+        self._stop = threading.Event()
+        self._listening = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._marks: set[str] = set()  # :meth:`settle`'s notices seen
+        self._wake, self._waker = os.pipe()  # closing wakes the thread at once, not after its wait
+
+    def ready(self, seconds: float) -> None:
+        self._listening.wait(seconds)
+
+    def catch_up(self, forget: Forget) -> bool:
+        self._forget = forget
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._listen, name="prolo-day-view-listener", daemon=True)
+            self._thread.start()
+        if self._connection is None:
+            return False
+        return self._drain(0)
+
+    def settle(self, seconds: float) -> bool:
+        mark = uuid.uuid4().hex
+        with self._engine.connect() as connection:
+            connection.exec_driver_sql(f"NOTIFY {CHANNEL}, 'mark {mark}'")
+            connection.commit()
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:  # notices arrive in commit order: the mark comes after every earlier one
+            with self._lock:
+                if self._connection is not None:
+                    self._drain(0)
+                if mark in self._marks:
+                    self._marks.discard(mark)
+                    return True
+            time.sleep(0.001)
+        return False
+
+    def _drain(self, wait_seconds: float) -> bool:
+        """Apply the notices waiting on the socket (the lock is held); False when the connection broke."""
+        assert self._poll is not None and self._forget is not None
+        if not self._poll.poll(wait_seconds * 1000):
+            return True
+        pgconn = self._connection.pgconn
+        touched: list[Touched] = []
+        whole = False
+        try:
+            pgconn.consume_input()
+            while (notice := pgconn.notifies()) is not None:
+                payload = notice.extra.decode()
+                if payload == "*":
+                    whole = True
+                elif payload.startswith("mark "):
+                    self._marks.add(payload[5:])
+                else:
+                    practitioner, patient, epoch = payload.split(" ")
+                    touched.append(_touched(practitioner, patient, datetime.fromtimestamp(float(epoch), UTC)))
+        except Exception:  # the connection broke: nothing is known until it listens again
+            self._drop()
+            return False
+        if whole or touched:
+            self._forget(None if whole else touched)
+        return True
+
+    def _drop(self) -> None:
+        connection, self._connection, self._poll = self._connection, None, None
+        if connection is not None:
+            with suppress(Exception):  # closing a broken connection may fail too
+                connection.close()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            if self._connection is None:
+                connection = None
+                try:
+                    raw = self._engine.raw_connection()
+                    connection = raw.driver_connection
+                    raw.detach()  # the pool's no longer: it listens for the rest of its life
+                    assert connection is not None
+                    connection.autocommit = True
+                    connection.execute(f"LISTEN {CHANNEL}")
+                except Exception:
+                    if connection is not None:
+                        with suppress(Exception):
+                            connection.close()
+                    self._stop.wait(RETRY_SECONDS)
+                    continue
+                poll, waiting = select.poll(), select.poll()  # one for answers, one for this thread: never shared
+                poll.register(connection.pgconn.socket, select.POLLIN)
+                waiting.register(connection.pgconn.socket, select.POLLIN)
+                waiting.register(self._wake, select.POLLIN)
+                with self._lock:  # notices missed while down: forget everything, then trust the listener
+                    self._connection, self._poll = connection, poll
+                    assert self._forget is not None
+                    self._forget(None)
+                self._listening.set()
+            if self._connection is not None and waiting.poll(RETRY_SECONDS * 1000):
+                with self._lock:
+                    if self._connection is not None:
+                        self._drain(0)
+
+    def close(self) -> None:
+        self._stop.set()
+        os.write(self._waker, b"x")
+        if self._thread is not None:
+            self._thread.join()
         with self._lock:
-            if self._watcher is not None:
-                self._watcher.close()
-                self._watcher = None
+            self._drop()
+        os.close(self._wake)
+        os.close(self._waker)
+
+
+def _touched(practitioner: Any, patient: Any, start: Any) -> Touched:
+    return Touched(
+        practitioner if isinstance(practitioner, uuid.UUID) else uuid.UUID(practitioner),
+        patient if isinstance(patient, uuid.UUID) else uuid.UUID(patient),
+        start if isinstance(start, datetime) else datetime.fromisoformat(start),
+    )
+
+
+_CACHES: "weakref.WeakSet[AnswerCache]" = weakref.WeakSet()  # every live cache of this process
+
+
+def touched_by(events: Iterable[Mapping[str, Any]]) -> list[Touched] | None:
+    """The sessions a transaction's audit events (api/store/audit.py) changed, as they were and are; None: all."""
+    touched: list[Touched] = []
+    for written in events:
+        if written["entity_type"] == "clinic":
+            return None
+        if written["entity_type"] != "session":
+            continue
+        for row in (written["before"], written["after"]):
+            if row is None:
+                continue
+            try:
+                touched.append(_touched(row["practitioner_id"], row["patient_id"], row["start_at"]))
+            except (KeyError, TypeError, ValueError):  # a partial change: what it moved is unknown
+                return None
+    return touched
+
+
+def committed(db: Any, /) -> None:
+    """After a commit in this process: its caches forget the answers it changed at once (SQLAlchemy's hook).
+
+    Other processes learn it from the database (the module docstring); this process does not wait for that.
+    """
+    events = db.info.pop(WRITTEN, None)
+    if not events:
+        return
+    touched = touched_by(events)
+    if touched == []:
+        return
+    for cache in list(_CACHES):
+        if cache.engine is db.bind:
+            cache.forget(touched)
 
 
 class AnswerCache:
-    """The last answers by request, each kept with the change token it was made under."""
+    """The last answers by request, each kept with its scope until a change touches it."""
 
-    def __init__(self, token: ChangeToken, size: int = 512) -> None:
-        self._token = token
-        self._size = size
-        self._answers: OrderedDict[Hashable, tuple[str, bytes]] = OrderedDict()
+    def __init__(self, engine: Engine, size: int = 512) -> None:
+        self.engine = engine
         self._lock = threading.Lock()
+        self._changes: Changes = (
+            PostgresChanges(engine, self._lock) if engine.dialect.name == "postgresql" else SQLiteChanges(engine)
+        )
+        self._size = size
+        self._answers: OrderedDict[Hashable, tuple[Scope, bytes]] = OrderedDict()
+        self._forgotten = 0  # moves whenever answers are forgotten: an answer computed meanwhile is not kept
+        self.computed = 0  # answers computed (not served from memory), for tests and benchmarks
+        _CACHES.add(self)
 
-    def get(self, key: Hashable, compute: Callable[[], bytes]) -> bytes:
-        token = self._token.read()
+    def forget(self, touched: Sequence[Touched] | None) -> None:
+        """Forget the answers that hold any of these sessions (None: all), as a change this process made."""
         with self._lock:
+            self._forget(touched)
+
+    def _forget(self, touched: Sequence[Touched] | None) -> None:
+        self._forgotten += 1
+        if touched is None:
+            self._answers.clear()
+            return
+        for key in [k for k, (scope, _) in self._answers.items() if any(map(scope.holds, touched))]:
+            del self._answers[key]
+
+    def cached(self, key: Hashable) -> bytes | None:
+        """The answer kept for `key` if it still holds now; None otherwise (compute it with :meth:`get`)."""
+        with self._lock:
+            if not self._changes.catch_up(self._forget):
+                return None
             hit = self._answers.get(key)
-            if hit is not None and hit[0] == token:
+            if hit is None:
+                return None
+            self._answers.move_to_end(key)
+            return hit[1]
+
+    def get(self, key: Hashable, compute: Callable[[], tuple[Scope, bytes]]) -> bytes:
+        """The kept answer for `key`, or `compute`'s (kept unless a change was applied while it ran)."""
+        with self._lock:
+            live = self._changes.catch_up(self._forget)
+            hit = self._answers.get(key) if live else None
+            if hit is not None:
                 self._answers.move_to_end(key)
                 return hit[1]
-        answer = compute()
+            forgotten = self._forgotten
+        scope, answer = compute()
         with self._lock:
-            self._answers[key] = (token, answer)
-            self._answers.move_to_end(key)
-            while len(self._answers) > self._size:
-                self._answers.popitem(last=False)
+            self.computed += 1
+            if live and forgotten == self._forgotten:
+                self._answers[key] = (scope, answer)
+                self._answers.move_to_end(key)
+                while len(self._answers) > self._size:
+                    self._answers.popitem(last=False)
         return answer
+
+    def open(self) -> None:
+        """Start watching the database's changes (PostgreSQL: until the listener listens, at most a few seconds)."""
+        with self._lock:
+            self._changes.catch_up(self._forget)
+        self._changes.ready(START_SECONDS)
+
+    def settle(self, seconds: float = 5.0) -> bool:
+        """Wait until every commit finished before this call has been applied (for tests; answers never wait)."""
+        return self._changes.settle(seconds)
+
+    def close(self) -> None:
+        self._changes.close()

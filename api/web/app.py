@@ -6,6 +6,7 @@ from datetime import datetime
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
@@ -15,7 +16,7 @@ from api.settings import Settings, get_settings
 from api.store import actors
 from api.store.admission import Admission
 from api.store.db import make_engine
-from api.store.freshness import AnswerCache, ChangeToken
+from api.store.freshness import AnswerCache
 from api.store.unit_of_work import writing
 from api.web.auth import KeyCache
 from api.web.caching import NoStoreForKeys
@@ -63,7 +64,7 @@ def create_app(
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
 
-    token = ChangeToken(engine)
+    day_view_cache = AnswerCache(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,8 +73,9 @@ def create_app(
         # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).
         app.state.admission = Admission.for_engine(engine)
         app.state.admission.fit_thread_limiter()
+        await run_in_threadpool(day_view_cache.open)
         yield
-        token.close()
+        day_view_cache.close()
 
     app: FastAPI = FastAPIOffline(
         title="Prolo",
@@ -94,7 +96,7 @@ def create_app(
     app.state.clock = clock
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.channels = channels_from(settings)
-    app.state.day_view_cache = AnswerCache(token)
+    app.state.day_view_cache = day_view_cache
     install_problem_handlers(app)
     app.add_middleware(NoStoreForKeys)
     app.add_middleware(InputGuard)

@@ -37,7 +37,7 @@ async def list_sessions(
 ) -> Response:
     """The sessions of a day (`date`) or of a range (`from`, `to`), ordered by start, with the clinic-local time."""
     first, last = sessions.day_view_dates(on, from_date, to_date)
-    # The front desk polls this view all day: an answer is reused while the database is unchanged.
+    # The front desk polls this view all day: an answer is reused until a change touches its sessions.
     key = (first, last, practitioner_id, patient_id, status, page.limit, page.offset)
     return await tx.read(
         lambda uow: sessions.list_sessions(
@@ -50,7 +50,13 @@ async def list_sessions(
             limit=page.limit,
             offset=page.offset,
         ),
-        cache=(http.app.state.day_view_cache, key),
+        cache=(
+            http.app.state.day_view_cache,
+            key,
+            lambda uow: sessions.day_view_scope(
+                uow=uow, first=first, last=last, practitioner_id=practitioner_id, patient_id=patient_id
+            ),
+        ),
     )
 
 
