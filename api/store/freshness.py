@@ -26,10 +26,8 @@ process learns of the commit when PostgreSQL has delivered the notice to its lis
 which the server sends as the commit ends (README, "Performance", gives the window measured).
 """
 
-import os
-import select
+import asyncio
 import threading
-import time
 import uuid
 import weakref
 from collections import OrderedDict
@@ -83,15 +81,20 @@ class Changes:
     """What the database says changed since the last look."""
 
     def catch_up(self, forget: Forget) -> bool:
-        """Apply every change committed before this call (that this process can know of); False: unknown now."""
+        """Apply the changes this process can know of now (the cache's lock is held); False: none can be trusted."""
         raise NotImplementedError
 
-    def ready(self, seconds: float) -> None:
-        """Wait (at most `seconds`) until the first :meth:`catch_up` has started watching."""
+    async def start(self, forget: Forget) -> None:
+        """Start watching, before the first answer."""
+        self.catch_up(forget)
 
-    def settle(self, seconds: float) -> bool:
-        """Wait until every commit that finished before this call has been told to :meth:`catch_up`; False: it
-        was not within `seconds`. For tests: answers never wait for it."""
+    async def fresh(self) -> bool:
+        """Wait until every commit that finished before this call can be applied by :meth:`catch_up`; False:
+        it cannot be known now (answer without memory)."""
+        return True
+
+    async def settle(self, seconds: float) -> bool:
+        """As :meth:`fresh`, for tests that count answers."""
         return True
 
     def close(self) -> None:
@@ -149,58 +152,105 @@ class SQLiteChanges(Changes):
 
 
 class PostgresChanges(Changes):
-    """`LISTEN prolo_day_view` on one connection of the process's own, drained before every answer.
+    """`LISTEN prolo_day_view` on one connection of the process's own, read by the event loop.
 
-    A thread keeps the connection: it connects (again, after a failure), and drains the
-    socket when nothing else has for a while. Both it and :meth:`catch_up` run under the
-    cache's lock, passed in, so notices are applied in order and once.
+    A poll's answer comes from memory only after a *ping* sent after the poll began has come back:
+    one empty query on the listening connection. PostgreSQL signals every listening backend as a
+    commit ends, before the committing client hears of it, and a backend sends the notices it was
+    signalled for before it runs the next command it reads; so when the ping's answer arrives, the
+    notices of every commit that finished before the poll began have arrived before it, and have
+    been applied. Polls that come while a ping is out wait together for the next one: one round
+    trip serves them all, with no pool, no thread and no transaction.
+
+    Down (no connection, or it broke): no answer comes from memory, every poll is computed; a task
+    connects again every `RETRY_SECONDS`, and once it listens everything kept is forgotten.
     """
 
     def __init__(self, engine: Engine, lock: threading.Lock) -> None:
         self._engine = engine
         self._lock = lock
         self._connection: Any = None  # psycopg's, listening; None while down
-        self._poll: select.poll | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._forget: Forget | None = None
-        self._stop = threading.Event()
-        self._listening = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._marks: set[str] = set()  # :meth:`settle`'s notices seen
-        self._wake, self._waker = os.pipe()  # closing wakes the thread at once, not after its wait
-
-    def ready(self, seconds: float) -> None:
-        self._listening.wait(seconds)
+        self._sent: asyncio.Future[bool] | None = None  # the polls waiting for the ping that is out
+        self._next: asyncio.Future[bool] | None = None  # the polls that came after it was sent
+        self._down = asyncio.Event()
+        self._keeper: asyncio.Task[None] | None = None
 
     def catch_up(self, forget: Forget) -> bool:
-        self._forget = forget
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._listen, name="prolo-day-view-listener", daemon=True)
-            self._thread.start()
+        return self._connection is not None  # the event loop applies the notices as they arrive
+
+    async def start(self, forget: Forget) -> None:
+        self._loop, self._forget = asyncio.get_running_loop(), forget
+        self._down = asyncio.Event()
+        self._keeper = self._loop.create_task(self._keep())
+        for _ in range(int(START_SECONDS / 0.01)):
+            if self._connection is not None:
+                return
+            await asyncio.sleep(0.01)
+
+    async def _keep(self) -> None:
+        while True:
+            if self._connection is None:
+                try:
+                    connection = await asyncio.to_thread(self._connect)
+                except Exception:  # the database is away: polls are computed meanwhile
+                    await asyncio.sleep(RETRY_SECONDS)
+                    continue
+                self._install(connection)
+            await self._down.wait()
+            self._down.clear()
+
+    def _connect(self) -> Any:
+        raw = self._engine.raw_connection()
+        connection = raw.driver_connection
+        raw.detach()  # the pool's no longer: it listens for the rest of its life
+        assert connection is not None
+        try:
+            connection.autocommit = True
+            connection.execute(f"LISTEN {CHANNEL}")
+            connection.pgconn.nonblocking = 1
+        except Exception:
+            connection.close()
+            raise
+        return connection
+
+    def _install(self, connection: Any) -> None:
+        assert self._loop is not None and self._forget is not None
+        self._loop.add_reader(connection.pgconn.socket, self._readable)
+        with self._lock:  # notices missed while down: forget everything, then trust the listener
+            self._connection = connection
+            self._forget(None)
+
+    async def fresh(self) -> bool:
         if self._connection is None:
             return False
-        return self._drain(0)
+        assert self._loop is not None
+        waiting: asyncio.Future[bool]
+        if self._sent is None:
+            waiting = self._sent = self._loop.create_future()
+            if not self._ping():
+                return False
+        else:
+            if self._next is None:
+                self._next = self._loop.create_future()
+            waiting = self._next
+        return await waiting
 
-    def settle(self, seconds: float) -> bool:
-        mark = uuid.uuid4().hex
-        with self._engine.connect() as connection:
-            connection.exec_driver_sql(f"NOTIFY {CHANNEL}, 'mark {mark}'")
-            connection.commit()
-        until = time.monotonic() + seconds
-        while time.monotonic() < until:  # notices arrive in commit order: the mark comes after every earlier one
-            with self._lock:
-                if self._connection is not None:
-                    self._drain(0)
-                if mark in self._marks:
-                    self._marks.discard(mark)
-                    return True
-            time.sleep(0.001)
-        return False
+    def _ping(self) -> bool:
+        try:
+            pgconn = self._connection.pgconn
+            pgconn.send_query(b"")
+            while pgconn.flush():  # a few bytes: sent at once unless the socket is full
+                pass
+        except Exception:
+            self._drop()
+            return False
+        return True
 
-    def _drain(self, wait_seconds: float) -> bool:
-        """Apply the notices waiting on the socket (the lock is held); False when the connection broke."""
-        assert self._poll is not None and self._forget is not None
-        if not self._poll.poll(wait_seconds * 1000):
-            return True
+    def _readable(self) -> None:
+        """The listening socket has something: notices, a ping's answer, or the end of the connection."""
+        assert self._forget is not None
         pgconn = self._connection.pgconn
         touched: list[Touched] = []
         whole = False
@@ -210,64 +260,47 @@ class PostgresChanges(Changes):
                 payload = notice.extra.decode()
                 if payload == "*":
                     whole = True
-                elif payload.startswith("mark "):
-                    self._marks.add(payload[5:])
                 else:
                     practitioner, patient, epoch = payload.split(" ")
                     touched.append(_touched(practitioner, patient, datetime.fromtimestamp(float(epoch), UTC)))
+            if whole or touched:
+                with self._lock:
+                    self._forget(None if whole else touched)
+            answered = False
+            while self._sent is not None and not pgconn.is_busy():
+                if pgconn.get_result() is None:
+                    answered = True
+                    break
         except Exception:  # the connection broke: nothing is known until it listens again
             self._drop()
-            return False
-        if whole or touched:
-            self._forget(None if whole else touched)
-        return True
+            return
+        if answered and self._sent is not None:
+            sent, self._sent = self._sent, None
+            sent.set_result(True)
+            if self._next is not None:
+                self._sent, self._next = self._next, None
+                self._ping()
 
     def _drop(self) -> None:
-        connection, self._connection, self._poll = self._connection, None, None
+        connection, self._connection = self._connection, None
+        for waiting in (self._sent, self._next):
+            if waiting is not None and not waiting.done():
+                waiting.set_result(False)
+        self._sent = self._next = None
         if connection is not None:
+            if self._loop is not None:
+                self._loop.remove_reader(connection.pgconn.socket)
             with suppress(Exception):  # closing a broken connection may fail too
                 connection.close()
+        self._down.set()
 
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            if self._connection is None:
-                connection = None
-                try:
-                    raw = self._engine.raw_connection()
-                    connection = raw.driver_connection
-                    raw.detach()  # the pool's no longer: it listens for the rest of its life
-                    assert connection is not None
-                    connection.autocommit = True
-                    connection.execute(f"LISTEN {CHANNEL}")
-                except Exception:
-                    if connection is not None:
-                        with suppress(Exception):
-                            connection.close()
-                    self._stop.wait(RETRY_SECONDS)
-                    continue
-                poll, waiting = select.poll(), select.poll()  # one for answers, one for this thread: never shared
-                poll.register(connection.pgconn.socket, select.POLLIN)
-                waiting.register(connection.pgconn.socket, select.POLLIN)
-                waiting.register(self._wake, select.POLLIN)
-                with self._lock:  # notices missed while down: forget everything, then trust the listener
-                    self._connection, self._poll = connection, poll
-                    assert self._forget is not None
-                    self._forget(None)
-                self._listening.set()
-            if self._connection is not None and waiting.poll(RETRY_SECONDS * 1000):
-                with self._lock:
-                    if self._connection is not None:
-                        self._drain(0)
+    async def settle(self, seconds: float) -> bool:
+        return await self.fresh()
 
     def close(self) -> None:
-        self._stop.set()
-        os.write(self._waker, b"x")
-        if self._thread is not None:
-            self._thread.join()
-        with self._lock:
-            self._drop()
-        os.close(self._wake)
-        os.close(self._waker)
+        if self._keeper is not None:
+            self._keeper.cancel()
+        self._drop()
 
 
 def _touched(practitioner: Any, patient: Any, start: Any) -> Touched:
@@ -343,8 +376,11 @@ class AnswerCache:
         for key in [k for k, (scope, _) in self._answers.items() if any(map(scope.holds, touched))]:
             del self._answers[key]
 
-    def cached(self, key: Hashable) -> bytes | None:
-        """The answer kept for `key` if it still holds now; None otherwise (compute it with :meth:`get`)."""
+    async def cached(self, key: Hashable) -> bytes | None:
+        """The answer kept for `key` if no commit that finished before this call changed it; None: compute it
+        with :meth:`compute`. PostgreSQL: waits for the listener's next ping, no round trip of its own."""
+        if not await self._changes.fresh():
+            return None
         with self._lock:
             if not self._changes.catch_up(self._forget):
                 return None
@@ -354,14 +390,10 @@ class AnswerCache:
             self._answers.move_to_end(key)
             return hit[1]
 
-    def get(self, key: Hashable, compute: Callable[[], tuple[Scope, bytes]]) -> bytes:
-        """The kept answer for `key`, or `compute`'s (kept unless a change was applied while it ran)."""
+    def compute(self, key: Hashable, compute: Callable[[], tuple[Scope, bytes]]) -> bytes:
+        """`compute`'s answer, kept for `key` unless a change was applied while it ran (it may be older)."""
         with self._lock:
             live = self._changes.catch_up(self._forget)
-            hit = self._answers.get(key) if live else None
-            if hit is not None:
-                self._answers.move_to_end(key)
-                return hit[1]
             forgotten = self._forgotten
         scope, answer = compute()
         with self._lock:
@@ -373,15 +405,13 @@ class AnswerCache:
                     self._answers.popitem(last=False)
         return answer
 
-    def open(self) -> None:
+    async def open(self) -> None:
         """Start watching the database's changes (PostgreSQL: until the listener listens, at most a few seconds)."""
-        with self._lock:
-            self._changes.catch_up(self._forget)
-        self._changes.ready(START_SECONDS)
+        await self._changes.start(self._forget)
 
-    def settle(self, seconds: float = 5.0) -> bool:
+    async def settle(self, seconds: float = 5.0) -> bool:
         """Wait until every commit finished before this call has been applied (for tests; answers never wait)."""
-        return self._changes.settle(seconds)
+        return await asyncio.wait_for(self._changes.settle(seconds), seconds)
 
     def close(self) -> None:
         self._changes.close()

@@ -6,7 +6,6 @@ from datetime import datetime
 from importlib.metadata import version
 
 from fastapi import FastAPI
-from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
@@ -73,7 +72,7 @@ def create_app(
         # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).
         app.state.admission = Admission.for_engine(engine)
         app.state.admission.fit_thread_limiter()
-        await run_in_threadpool(day_view_cache.open)
+        await day_view_cache.open()
         yield
         day_view_cache.close()
 

@@ -147,14 +147,14 @@ class Transaction:
 
         if cache is not None:
             answers, key, scope = cache
-            cached = answers.cached(key)  # no turn, no hop, no round trip: only when nothing it shows changed
+            cached = await answers.cached(key)  # no turn, no hop, no round trip: only when nothing it shows changed
 
             def run() -> bytes:
                 def compute() -> tuple[Scope, bytes]:
                     with reading(self.engine) as uow:
                         return scope(uow), answer(uow)
 
-                return answers.get(key, compute)
+                return answers.compute(key, compute)
 
             if cached is not None:
                 body = cached
