@@ -6,7 +6,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # make run serves on this port: make run PORT=8080
 PORT ?= 8000
 
-.PHONY: run test lint bench lock clean handout-screenshot
+.PHONY: run test lint bench lock clean handout-screenshot patient-page-screenshot
 
 run: $(VENV)/.runtime  ## install, migrate, start the service on SQLite (prints the first admin key); PORT=8000
 	$(BIN)/prolo serve --port $(PORT)
@@ -28,6 +28,10 @@ bench: $(VENV)/.dev
 handout-screenshot: $(VENV)/.dev  ## docs/handout.png: the demo's aftercare handout printed by headless Chromium
 	scripts/test-tools
 	$(BIN)/python scripts/handout_screenshot.py
+
+patient-page-screenshot: $(VENV)/.dev  ## docs/patient-page.png: a demo patient's page on a phone, in headless Chromium
+	scripts/test-tools
+	$(BIN)/python scripts/patient_page_screenshot.py
 
 lock:  ## re-pin every dependency after editing pyproject.toml
 	uv pip compile pyproject.toml --python-version 3.11 --no-header --annotation-style line -o requirements.lock

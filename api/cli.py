@@ -1,5 +1,6 @@
 """The `prolo` command: serve, migrate, make API keys, fill a demo clinic."""
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -39,6 +40,12 @@ def serve(
 ) -> None:
     """Migrate the database, print the first admin key on a fresh one, then serve the API."""
     settings = get_settings()
+    if settings.public_url is None and host not in _EVERY_INTERFACE:
+        # R23: messages carry patient links only with a public origin; served on one address, it is that one
+        # (workers read it from the environment, as they read every setting)
+        os.environ["PROLO_PUBLIC_URL"] = origin(host, port)
+        get_settings.cache_clear()
+        settings = get_settings()
     engine = make_engine(settings.database_url)
     upgrade(engine)
     with writing(engine, actor=actors.COMMAND_LINE, action="serve") as uow:
@@ -66,9 +73,17 @@ def docs_address(host: str, port: int, public_url: str | None) -> str:
     """Where staff open Swagger UI: the public URL if set; an address one can open, not the one listened on."""
     if public_url:
         return public_url.rstrip("/") + "/docs"
-    if host in ("0.0.0.0", "::", ""):  # every interface, as in the Docker image: nobody can open 0.0.0.0
+    if host in _EVERY_INTERFACE:  # every interface, as in the Docker image: nobody can open 0.0.0.0
         return f"http://127.0.0.1:{port}/docs (from another machine: this host's address)"
-    return f"http://[{host}]:{port}/docs" if ":" in host else f"http://{host}:{port}/docs"
+    return origin(host, port) + "/docs"
+
+
+_EVERY_INTERFACE = ("0.0.0.0", "::", "")
+
+
+def origin(host: str, port: int) -> str:
+    """The address one opens to reach a server listening on `host` and `port`."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @db_app.command("upgrade")

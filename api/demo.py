@@ -13,6 +13,7 @@ from api.services.calendars import local_day_bounds
 from api.services.clinic import ensure_clinic, update_clinic
 from api.services.closures import import_holidays, list_closures
 from api.services.courses import book_course, cancel_course
+from api.services.links import load_keys
 from api.services.patients import create_patient
 from api.services.practitioners import create_practitioner
 from api.services.protocols import create_protocol, default_protocol
@@ -171,6 +172,7 @@ def fill_demo(*, engine: Engine, settings: Settings, now: datetime) -> str:
     # Use cases never commit: all of them run in this one writer's transaction, so the demo lands
     # whole or not at all, and the emptiness check cannot go stale.
     with writing(engine, actor=actors.COMMAND_LINE, action="demo", now=now) as uow:
+        uow.link_keys = load_keys(uow=uow, settings=settings, now=now)  # links in its messages, as the server's
         held = {
             "patients": uow.execute(select(func.count()).select_from(Patient)).scalar_one(),
             "practitioners": uow.execute(select(func.count()).select_from(Practitioner)).scalar_one(),

@@ -1,6 +1,7 @@
 """Settings from the environment (prefix `PROLO_`), read once and passed in; never at import time."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
         description="Where calendar apps reach Prolo (e.g. https://prolo.example.org), for secret feed URLs;"
         " default: the address the request came to",
     )
+    link_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        description="The secret patient links are derived from (R23), at least 32 characters; unset: one Prolo makes"
+        " at its first start and keeps in the database. Changing it ends every link",
+    )
     docs_persist_authorization: bool = Field(
         default=False,
         description="Swagger UI keeps the API key given to Authorize across reloads, in the browser's local storage;"
@@ -44,6 +51,26 @@ class Settings(BaseSettings):
     dispatch_lease_seconds: float = Field(
         default=300.0, gt=0, description="How long a dispatcher holds what it claimed before another may take it"
     )
+    inbound_sms_provider: Literal["prolo", "twilio"] | None = Field(
+        default=None, description="Who posts patients' SMS replies to POST /v1/inbound/sms; unset: no such endpoint"
+    )
+    inbound_sms_url: str | None = Field(
+        default=None,
+        description="The inbound URL exactly as configured at Twilio, which signs it (never the request's own URL)",
+    )
+    twilio_auth_token: str | None = Field(default=None, description="Twilio's auth token: the key of its signature")
+    sms_keyword_replies: Literal["provider", "prolo"] | None = Field(
+        default=None,
+        description="Who confirms STOP and START to the patient: `prolo` (an sms_reply) or the `provider`'s"
+        " carriers; default `prolo` for the prolo provider, `provider` for twilio",
+    )
+
+    @property
+    def prolo_answers_keywords(self) -> bool:
+        """R33: Prolo itself texts the one confirmation of an opt-out or opt-in."""
+        if self.sms_keyword_replies is not None:
+            return self.sms_keyword_replies == "prolo"
+        return self.inbound_sms_provider == "prolo"
 
 
 @lru_cache

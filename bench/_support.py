@@ -308,6 +308,10 @@ class _ClinicRows:
             "reminder_offsets_minutes": [2880, 120],
             "reminder_send_time": "09:00",
             "quiet_hours": {"start": "21:00", "end": "08:00"},
+            "confirm_request_offset_minutes": 4320,
+            "skip_when_confirmed_offsets_minutes": [2880],
+            "change_grace_minutes": 5,
+            "one_message_per_day": True,
         }
         self.practitioners = [{"id": self.new_id(), "name": name, "working_hours": None} for name in PRACTITIONERS]
         self.patients: list[dict[str, Any]] = []

@@ -18,7 +18,9 @@ from models.course import (
 )
 from models.hours import WeekHours
 from models.idempotency import IdempotencyRecord
+from models.inbound import InboundMessage, InboundMessageRead, InboundSms, SmsOptOut, SmsOptOutCreate, SmsOptOutRead
 from models.patient import Patient, PatientCreate, PatientRead, PatientUpdate, ReminderChannel
+from models.patient_link import LinkSecret, PatientLink, PatientLinkRead, SessionLink
 from models.practitioner import (
     FreeSlot,
     Practitioner,
@@ -66,9 +68,15 @@ __all__ = [
     "FreeSlot",
     "HolidayImport",
     "IdempotencyRecord",
+    "InboundMessage",
+    "InboundMessageRead",
+    "InboundSms",
+    "LinkSecret",
     "Page",
     "Patient",
     "PatientCreate",
+    "PatientLink",
+    "PatientLinkRead",
     "PatientRead",
     "PatientUpdate",
     "Practitioner",
@@ -87,7 +95,11 @@ __all__ = [
     "Role",
     "RuleKind",
     "Session",
+    "SessionLink",
     "SessionRead",
+    "SmsOptOut",
+    "SmsOptOutCreate",
+    "SmsOptOutRead",
     "TimeOff",
     "TimeOffCreate",
     "TimeOffRead",

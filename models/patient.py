@@ -53,6 +53,8 @@ class Patient(SQLModel, table=True):
     medications: list[str] = SQLField(sa_column=json_column())
     allergies: list[str] = SQLField(sa_column=json_column())
     archived: bool = False
+    # R24: one more whenever all the patient's links end at once (staff, a new phone or email, archiving)
+    link_epoch: int = SQLField(default=0, sa_column_kwargs={"server_default": "0"})
 
     def set_name_keys(self) -> None:
         self.given_name_key = self.given_name.casefold()

@@ -82,6 +82,10 @@ class ClinicalRecord(SessionComplete):
 class SessionCancel(BaseModel):
     reason: SingleLine = Field(min_length=1, max_length=500, examples=["Patient has the flu"])
     replace: bool = Field(default=False, description="Append a replacement session at the end of the course (R9)")
+    notify_patient: bool = Field(
+        default=True,
+        description="false: the patient is at the desk and knows; no change notice tells them of this change (R37)",
+    )
 
 
 class SessionCancelled(BaseModel):
@@ -100,6 +104,10 @@ class SessionReschedule(BaseModel):
     reflow: bool = Field(default=True, description="Re-plan later sessions that would break R3/R4")
     dry_run: bool = Field(default=False, description="Answer the same, write nothing")
     reason: SingleLine | None = Field(default=None, max_length=500, examples=["Patient asked for a later date"])
+    notify_patient: bool = Field(
+        default=True,
+        description="false: the patient is at the desk and knows; no change notice tells them of this change (R37)",
+    )
 
 
 class Rescheduled(BaseModel):

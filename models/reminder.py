@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import enum_column, new_id, utc_column
+from models.base import enum_column, json_column, new_id, utc_column
 from scheduling.reminders import ReminderKind, ReminderStatus
 
 
@@ -33,6 +33,10 @@ class Reminder(SQLModel, table=True):
         # booking's three dozen keys land together at the index's end, not on three dozen random pages
         # (a quarter of the pages a booking's commit wrote). It also finds a session's reminders.
         sa.Index("uq_reminder_session_id_idempotency_key", "session_id", "idempotency_key", unique=True),
+        # R30: what one inbound text causes is made once (its answer, its staff items), whatever retries come
+        sa.Index(
+            "uq_reminder_inbound_message_id_idempotency_key", "inbound_message_id", "idempotency_key", unique=True
+        ),
     )
 
     id: uuid.UUID = SQLField(default_factory=new_id, primary_key=True)
@@ -48,8 +52,12 @@ class Reminder(SQLModel, table=True):
     lease_until: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
     leased_by: str | None = None
     idempotency_key: str
-    patient_id: uuid.UUID = SQLField(foreign_key="patient.id", index=True)
-    session_id: uuid.UUID = SQLField(foreign_key="session.id")
+    # none for an answer to, or a staff item about, a text from a number no patient has (R31)
+    patient_id: uuid.UUID | None = SQLField(default=None, foreign_key="patient.id", index=True)
+    # none for what is about a message, not a session (R30, R34)
+    session_id: uuid.UUID | None = SQLField(default=None, foreign_key="session.id")
+    # the patient's text it answers (`sms_reply`) or asks staff to read (`reply_review`)
+    inbound_message_id: uuid.UUID | None = SQLField(default=None, foreign_key="inbound_message.id")
     rule_code: str = ""  # "" for appointment reminders
     offset_minutes: int = 0  # 0 for date-based reminders
     reason: str | None = None
@@ -60,6 +68,10 @@ class Reminder(SQLModel, table=True):
     subject: str | None = None
     body: str
     created_at: datetime = SQLField(sa_column=utc_column())
+    # R38: the message that carries this one's text (status merged)
+    merged_into: uuid.UUID | None = SQLField(default=None, foreign_key="reminder.id")
+    # R37: what a change notice tells, session id → the start it announces (None: cancelled)
+    announces: dict[str, str | None] | None = SQLField(default=None, sa_column=json_column(nullable=True))
 
 
 class ReminderRead(BaseModel):
@@ -73,12 +85,27 @@ class ReminderRead(BaseModel):
     attempts: int
     next_attempt_at: datetime | None = None
     idempotency_key: str
-    patient_id: uuid.UUID
-    session_id: uuid.UUID
+    patient_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    inbound_message_id: uuid.UUID | None = Field(
+        default=None, description="The patient's text this answers (`sms_reply`) or asks staff to read (`reply_review`)"
+    )
     rule_code: str | None = None
-    reason: str | None = Field(default=None, description="Why it was skipped")
+    reason: str | None = Field(
+        default=None,
+        description="Why it was skipped or cancelled: no_consent, channel_none, no_email, no_phone, patient_archived, "
+        "already_confirmed, session_not_active, course_on_hold, course_cancelled, no_net_change, sms_opted_out, "
+        "possible_opt_out; for a staff item (`reply_review`, `patient_action`), why a person must look",
+    )
+    body: str | None = Field(default=None, description="A staff item's text (outbox reminders only)")
     last_error: str | None = None
     sent_at: datetime | None = None
+    merged_into: uuid.UUID | None = Field(
+        default=None, description="Status merged: the reminder whose message carries this one's text (R38)"
+    )
+    session_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="Every session the message names (a change notice names several)"
+    )
 
 
 class DispatchRequest(BaseModel):

@@ -35,6 +35,10 @@ class Session(SQLModel, table=True):
     previous_start_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
     change_reason: str | None = None
     record: dict[str, Any] | None = SQLField(default=None, sa_column=json_column(nullable=True))
+    # R37: the start the patient was told at booking or at the desk (None: never told, or told it was
+    # cancelled), and when; a change notice sent later says what the patient was told since.
+    told_start_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
+    told_at: datetime | None = SQLField(default=None, sa_column=utc_column(nullable=True))
     # The calendar event's SEQUENCE (RFC 5545, S9): one more whenever start, end or status change
     # (counted at flush by count_revisions below), so calendar apps take the moved or cancelled event.
     sequence: int = SQLField(default=0, sa_column_kwargs={"server_default": "0"})

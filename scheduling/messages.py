@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 
@@ -74,10 +74,11 @@ def one_line(text: str) -> str:
 
 @dataclass(frozen=True)
 class Message:
-    """A reminder's text; ``subject`` only for email."""
+    """A reminder's text; ``subject`` only for email; ``rider``: its words when another message carries them (R38)."""
 
     body: str
     subject: str | None = None
+    rider: str | None = field(default=None, compare=False)  # the same message, said on another's back
 
 
 def day_text(day: date, *, with_year: bool = True) -> str:
@@ -125,11 +126,20 @@ def when_to_call(phone: str | None) -> str:
     return f"Call {clinic} at once if you have {signs}."
 
 
-def appointment(first_name: str, clinic_name: str, start_local: datetime, *, email: bool) -> Message:
-    """R16 ``appointment``: where and when, nothing about why."""
+def appointment(
+    first_name: str, clinic_name: str, start_local: datetime, *, email: bool, link: str | None = None
+) -> Message:
+    """R16 ``appointment``: where and when, nothing about why; with the session's link (R23), the one link."""
     when = moment_text(start_local)
     body = f"Hello {first_name}, this is a reminder of your appointment at {clinic_name} on {when}."
+    if link is not None:
+        body += f" {manage_text(link)}"
     return Message(body, f"Your appointment at {clinic_name} on {when}" if email else None)
+
+
+def manage_text(link: str) -> str:
+    """What a message says about the session's link (R23): short, as an SMS must be."""
+    return f"To confirm, cancel or move it: {link}"
 
 
 def aftercare_start(
@@ -137,24 +147,72 @@ def aftercare_start(
 ) -> Message:
     """R16 ``aftercare_start``: the class to avoid and the days, both included."""
     span = span_text(from_date, until_date)
-    body = f"Hello {first_name}, this is {clinic_name}. Please avoid {medication} {span}."
-    return Message(body, f"Aftercare: please avoid {medication} {span}" if email else None)
+    rider = f"Please avoid {medication} {span}."
+    body = f"Hello {first_name}, this is {clinic_name}. {rider}"
+    return Message(body, f"Aftercare: please avoid {medication} {span}" if email else None, rider)
 
 
 def aftercare_end(first_name: str, clinic_name: str, medication: str, resume_date: date, *, email: bool) -> Message:
     """R16 ``aftercare_end``: "you may resume …" from the day after the window."""
     day = day_text(resume_date, with_year=False)
-    body = f"Hello {first_name}, this is {clinic_name}. From {day} you may take {medication} again."
-    return Message(body, f"Aftercare: from {day} you may take {medication} again" if email else None)
+    rider = f"From {day} you may take {medication} again."
+    body = f"Hello {first_name}, this is {clinic_name}. {rider}"
+    return Message(body, f"Aftercare: from {day} you may take {medication} again" if email else None, rider)
 
 
 def exercise(first_name: str, clinic_name: str, from_date: date, *, email: bool) -> Message:
     """R16 ``exercise``: once, on the first day of the exercise window."""
     day = day_text(from_date, with_year=False)
-    body = f"Hello {first_name}, this is {clinic_name}. From {day}, please start the exercises you were shown."
-    return Message(body, f"Aftercare: your exercises start on {day}" if email else None)
+    rider = f"From {day}, please start the exercises you were shown."
+    body = f"Hello {first_name}, this is {clinic_name}. {rider}"
+    return Message(body, f"Aftercare: your exercises start on {day}" if email else None, rider)
 
 
 def follow_up(first_name: str, session_number: int) -> Message:
     """R13/R16 ``follow_up``: a call for staff, through the outbox; no subject, no condition."""
     return Message(f"Follow-up call due: patient {first_name}, session {session_number}, {FOLLOW_UP_CHECKS}.")
+
+
+def confirm_request(
+    first_name: str, clinic_name: str, start_local: datetime, *, channel: str, phone: str | None, link: str | None
+) -> Message:
+    """R35 ``confirm_request``: the patient answers by text, on the session's page, or by phone."""
+    when = moment_text(start_local)
+    call = f"call us on {phone}" if phone else "call the clinic"
+    if channel == "sms":
+        how = f"reply C, or use {link}" if link else f"reply C, or {call}"
+    else:  # an email or the front desk's outbox: nobody reads a reply
+        how = f"use {link}, or {call}" if link else call
+    body = f"Hello {first_name}, please confirm your session at {clinic_name} on {when}: {how}."
+    return Message(body, f"Please confirm your session at {clinic_name} on {when}" if channel == "email" else None)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of a change notice (R37): a session's number, what the patient was told and what holds now."""
+
+    number: int
+    was_local: datetime | None  # None: the patient was never told of this session (a replacement)
+    now_local: datetime | None  # None: cancelled
+    link: str | None = None  # the session's own page, when Prolo has one
+
+
+def change_line(change: Change) -> str:
+    """ "session 3: now Tue 9 Mar 2027 at 10:00 (was Mon 8 Mar 2027 at 09:00)" """
+    if change.now_local is None:
+        text = "cancelled" if change.was_local is None else f"cancelled (was {moment_text(change.was_local)})"
+    elif change.was_local is None:
+        text = f"new, on {moment_text(change.now_local)}"
+    else:
+        text = f"now {moment_text(change.now_local)} (was {moment_text(change.was_local)})"
+    return f"session {change.number}: {text}" + (f", {change.link}" if change.link and change.now_local else "")
+
+
+def change_notice(
+    first_name: str, clinic_name: str, changes: list[Change], *, phone: str | None, email: bool
+) -> Message:
+    """R37 ``change_notice``: the final state of every session whose time or status changed."""
+    lines = "; ".join(change_line(c) for c in changes)
+    call = f" Questions? Call {phone}." if phone else ""
+    body = f"Hello {first_name}, this is {clinic_name}. Your sessions have changed: {lines}.{call}"
+    return Message(body, f"Your sessions at {clinic_name} have changed" if email else None)

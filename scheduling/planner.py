@@ -146,7 +146,7 @@ class _Planner:
         # R4: acute inflammation lasts about a week, so never sooner than the minimum;
         # and a session never goes before (R5: nor on the day of) its predecessor.
         earliest = previous_date + protocol.min_gap
-        for day in _nearest_first(target, protocol.interval_tolerance_days):
+        for day in nearest_first(target, protocol.interval_tolerance_days):
             slot = self._slot_on(day, anchor_us) if day >= earliest else None
             if slot is not None:
                 return self._place(number, slot)
@@ -178,7 +178,7 @@ def _nearest(slots: Sequence[Slot], target_us: int | None) -> Slot | None:
     return min(slots, key=lambda slot: (abs(slot.local_us - target_us), slot.local_us))
 
 
-def _nearest_first(target: date, tolerance_days: int) -> Iterator[date]:
+def nearest_first(target: date, tolerance_days: int) -> Iterator[date]:
     """R3: target, target-1, target+1, target-2, … — nearest first, earlier on ties."""
     yield target
     for k in range(1, tolerance_days + 1):

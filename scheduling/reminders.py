@@ -58,17 +58,23 @@ class ReminderKind(StrEnum):
     """R16: what a reminder is about; the order is also the plan's tie order."""
 
     appointment = "appointment"
+    confirm_request = "confirm_request"  # R35: "please confirm your session"
     aftercare_start = "aftercare_start"
     aftercare_end = "aftercare_end"
     exercise = EXERCISE
     follow_up = FOLLOW_UP
+    patient_action = "patient_action"  # a staff item: the patient changed something through their link (R26)
+    change_notice = "change_notice"  # R37: planned per patient by scheduling.hygiene, not per session
+    sms_reply = "sms_reply"  # R30: an answer to a patient's text, sent by the dispatcher
+    reply_review = "reply_review"  # R34: a patient's text a person must look at (a staff item, outbox)
 
 
 class ReminderStatus(StrEnum):
     """A reminder's life: planned here as ``pending`` or ``skipped`` (R18), then delivered by the shell (R20–R22).
 
     pending → sending → sent | pending (retry) | failed; pending | sending → expired;
-    outbox: pending → ready → acknowledged; any pending one → cancelled when replanned (R19).
+    outbox: pending → ready → acknowledged; any pending one → cancelled when replanned (R19);
+    a date-based one riding with another message that day → merged (R38: its carrier carries its text).
     """
 
     pending = "pending"
@@ -80,6 +86,7 @@ class ReminderStatus(StrEnum):
     expired = "expired"
     cancelled = "cancelled"
     skipped = "skipped"
+    merged = "merged"
 
 
 APPOINTMENT, AFTERCARE_START, AFTERCARE_END = (
@@ -87,6 +94,10 @@ APPOINTMENT, AFTERCARE_START, AFTERCARE_END = (
     ReminderKind.aftercare_start,
     ReminderKind.aftercare_end,
 )
+CONFIRM_REQUEST, CHANGE_NOTICE = ReminderKind.confirm_request, ReminderKind.change_notice
+# R35/R36: SPEC's defaults for the clinic's settings
+DEFAULT_CONFIRM_REQUEST_OFFSET_MINUTES = 4320
+DEFAULT_SKIP_WHEN_CONFIRMED_OFFSETS_MINUTES = (2880,)
 REMINDER_KINDS = tuple(ReminderKind)
 PATIENT, CLINIC = "patient", "clinic"
 CHANNELS = ("email", "sms", "outbox", "none")
@@ -108,8 +119,13 @@ class ReminderSettings:
     send_time: time = time(9)
     quiet_start: time = time(21)
     quiet_end: time = time(8)
+    # R35: None plans no confirm requests; a confirmed session drops its appointment reminders at these offsets
+    confirm_request_offset_minutes: int | None = DEFAULT_CONFIRM_REQUEST_OFFSET_MINUTES
+    skip_when_confirmed_offsets_minutes: tuple[int, ...] = DEFAULT_SKIP_WHEN_CONFIRMED_OFFSETS_MINUTES
 
     def __post_init__(self) -> None:
+        if self.confirm_request_offset_minutes is not None and self.confirm_request_offset_minutes <= 0:
+            raise ValueError("the confirm request's offset must be positive")
         offsets = self.appointment_offsets_minutes
         if any(m <= 0 for m in offsets) or len(set(offsets)) != len(offsets):
             raise ValueError(f"appointment offsets must be positive and distinct, got {offsets!r}")
@@ -130,6 +146,8 @@ class PatientContact:
     email: str | None = None
     phone: str | None = None
     archived: bool = False  # archived patients get no patient messages (R18)
+    # R33: the phone asked for no more texts; the opt-out's reason (`sms_opted_out`, `possible_opt_out`)
+    sms_opt_out: str | None = None
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -145,6 +163,7 @@ class SessionInfo:
     number: int
     start_at: datetime  # aware
     status: str  # a lifecycle.Status value
+    link: str | None = None  # R23: the session's patient link, carried by its appointment reminders
 
     def __post_init__(self) -> None:
         require_aware(self.start_at, "start_at")
@@ -167,6 +186,8 @@ class PlannedReminder:
     reason: str | None  # why SKIPPED
     body: str
     subject: str | None  # email only
+    rider_text: str | None = None  # R38: the words it adds to a carrier's message when it rides with one
+    merged_into: str | None = None  # R38: the carrier's idempotency key when status is MERGED
 
     @property
     def identity(self) -> tuple[str, str, str | None, int | None]:
@@ -184,11 +205,13 @@ def plan_reminders(
     now: datetime,
     open_days: OpenDays | None,
     medication_class_names: Mapping[str, str] | None = None,
+    clinic_phone: str | None = None,
 ) -> list[PlannedReminder]:
-    """R16–R19: every reminder still to come for ``session``, by due time (then kind, rule, offset).
+    """R16–R19, R35: every reminder still to come for ``session``, by due time (then kind, rule, offset).
 
     ``open_days`` must know the closures of :func:`~scheduling.open_days.follow_up_reach` of the
-    session's follow-up days (None: every day is open).
+    session's follow-up days (None: every day is open). ``session.link``, when Prolo has one, is
+    carried by the appointment reminders and the confirm request (R23).
     """
     require_aware(now, "now")
     # names stored before S2 refused line breaks must not break an email header (R22)
@@ -201,6 +224,8 @@ def plan_reminders(
     drafts: list[_Draft] = []
     if status in ACTIVE:
         drafts += _appointment_drafts(session, contact, settings, clinic_name)
+    if status is SessionStatus.scheduled and settings.confirm_request_offset_minutes is not None:
+        drafts += _confirm_drafts(session, contact, settings, clinic_name, clinic_phone)
     if status in WINDOW_STATUSES:
         drafts += _window_drafts(session, rules, contact, settings, clinic_name, medication_class_names, open_days)
     reason = _skip_reason(contact)
@@ -219,6 +244,7 @@ def plan_reminders(
             reason=None if d.kind == FOLLOW_UP else reason,
             body=d.text.body,
             subject=d.text.subject,
+            rider_text=d.text.rider,
         )
         for d in drafts
         if d.due_at > now  # R18: a past reminder is not made at all
@@ -246,14 +272,39 @@ def _appointment_drafts(
     # In UTC: an aware datetime in a ZoneInfo adds wall-clock time, not real hours.
     start_at = session.start_at.astimezone(UTC)
     local_start = start_at.astimezone(settings.zone)
-    text = messages.appointment(contact.first_name, clinic_name, local_start, email=contact.channel == "email")
+    text = messages.appointment(
+        contact.first_name, clinic_name, local_start, email=contact.channel == "email", link=session.link
+    )
     drafts: list[_Draft] = []
+    # R35: a confirmed session has answered; the reminder the confirm request stood in for is not needed
+    skipped = settings.skip_when_confirmed_offsets_minutes if session.status == SessionStatus.confirmed else ()
     for offset in sorted(settings.appointment_offsets_minutes, reverse=True):
+        if offset in skipped:
+            continue
         due_at = _appointment_due(start_at - timedelta(minutes=offset), start_at, settings)
         if drafts and due_at <= drafts[-1].due_at:
             continue  # quiet hours pushed it onto a longer offset's reminder: the patient has that one
         drafts.append(_Draft(APPOINTMENT, due_at, start_at.isoformat(), text, offset_minutes=offset))
     return drafts
+
+
+def _confirm_drafts(
+    session: SessionInfo,
+    contact: PatientContact,
+    settings: ReminderSettings,
+    clinic_name: str,
+    clinic_phone: str | None,
+) -> list[_Draft]:
+    """R35: one request to confirm, the offset before the start in real hours, out of quiet hours (R17)."""
+    assert settings.confirm_request_offset_minutes is not None
+    start_at = session.start_at.astimezone(UTC)
+    offset = settings.confirm_request_offset_minutes
+    due_at = _appointment_due(start_at - timedelta(minutes=offset), start_at, settings)
+    local_start = start_at.astimezone(settings.zone)
+    text = messages.confirm_request(
+        contact.first_name, clinic_name, local_start, channel=contact.channel, phone=clinic_phone, link=session.link
+    )
+    return [_Draft(CONFIRM_REQUEST, due_at, start_at.isoformat(), text, offset_minutes=offset)]
 
 
 def _window_drafts(
@@ -371,6 +422,11 @@ def _patient_day_due(day: date, settings: ReminderSettings) -> datetime:
     return end_at if end_at.astimezone(settings.zone).date() == day else evening_at
 
 
+def skip_reason(contact: PatientContact) -> str | None:
+    """R18: why a patient message cannot go to ``contact``; None if it can."""
+    return _skip_reason(contact)
+
+
 def _skip_reason(contact: PatientContact) -> str | None:
     """R18: why a patient reminder cannot go, checked in this order; None if it can."""
     if contact.archived:
@@ -383,4 +439,6 @@ def _skip_reason(contact: PatientContact) -> str | None:
         return NO_EMAIL
     if contact.channel == "sms" and not (contact.phone or "").strip():
         return NO_PHONE
+    if contact.channel == "sms" and contact.sms_opt_out:
+        return contact.sms_opt_out  # R33: the number asked for no more texts
     return None

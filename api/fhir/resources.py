@@ -46,6 +46,7 @@ REQUEST_STATUS = {
     "expired": "revoked",
     "cancelled": "revoked",
     "skipped": "revoked",
+    "merged": "active",  # riding with another message (R38): as its carrier, when the bundle holds it
 }
 # R12 kind → CarePlan.activity.detail.kind, where FHIR has one for it.
 ACTIVITY_KIND = {AVOID_MEDICATION: "MedicationRequest", EXERCISE: "Task", FOLLOW_UP: "CommunicationRequest"}
@@ -162,10 +163,12 @@ def appointment(row: Session, course: Course, urls: dict[str, str], names: dict[
     }
 
 
-def communication_request(row: Reminder, urls: dict[str, str]) -> Resource:
-    """A reminder; `urls` holds "patient", "clinic", "care_plan" and the session's "appointment"."""
-    status = REQUEST_STATUS[row.status]
-    why = row.reason or row.last_error or row.status
+def communication_request(row: Reminder, urls: dict[str, str], carrier: Reminder | None = None) -> Resource:
+    """A reminder; `urls` holds "patient", "clinic", "care_plan" and the session's "appointment";
+    `carrier`: the message a merged one rides with (R38), whose fate it shares."""
+    fate = carrier if row.status == "merged" and carrier is not None else row
+    status = REQUEST_STATUS[fate.status]
+    why = fate.reason or fate.last_error or fate.status
     to_patient = row.audience == "patient"
     return {
         "resourceType": "CommunicationRequest",

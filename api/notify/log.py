@@ -3,13 +3,14 @@
 With no SMTP host or webhook URL, email and SMS are "delivered" here at dispatch
 time (R22): one INFO line on the `prolo.reminders` logger. It is the only place
 that prints message text (S7), so a developer can read what a patient would get.
-Contact data (`to`) is left out even here. Every other line a channel writes —
+Contact data (`to`) is left out even here, and so is a patient link's token (R23). Every other line a channel writes —
 failures, on `prolo.notify` — names the reminder, the channel and the error class only.
 """
 
 import logging
 
 from api.notify.message import Delivered, DeliveryError, Message
+from scheduling.links import without_tokens
 
 REMINDER_LOGGER = "prolo.reminders"
 DIAGNOSTIC_LOGGER = "prolo.notify"
@@ -29,8 +30,8 @@ class LogChannel:
             message.kind,
             message.channel,
             message.idempotency_key,
-            message.subject,
-            message.body,
+            None if message.subject is None else without_tokens(message.subject),
+            without_tokens(message.body),  # a patient link opens the patient's page: never logged (R23)
         )
         return Delivered(provider_id=f"log:{message.idempotency_key}")
 

@@ -42,6 +42,7 @@ def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> di
         uow.execute(
             select(Reminder)
             .where(col(Reminder.session_id).in_([s.id for s in sessions]))
+            .where(col(Reminder.inbound_message_id).is_(None))  # what the plan sends, not staff items about texts
             .order_by(col(Reminder.due_at), col(Reminder.id))
         ).scalars()
     )
@@ -57,6 +58,7 @@ def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> di
     rules = rules_of(course)
     windows = session_windows(uow, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
     by_session = {str(s.id): s for s in sessions}
+    by_id = {r.id: r for r in reminders}
     today = now.astimezone(zone).date()
     activities = [fhir.session_activity(urn(s.id), s.number) for s in sessions] + [
         fhir.aftercare_activity(
@@ -75,7 +77,13 @@ def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> di
         fhir.organization(clinic, clinic_id),
         fhir.care_plan(course, urls, activities, period),
         *(fhir.appointment(s, course, urls, names, _advice(s, windows)) for s in sessions),
-        *(fhir.communication_request(r, {**urls, "appointment": urn(r.session_id)}) for r in reminders),
+        *(
+            fhir.communication_request(
+                r, {**urls, "appointment": urn(r.session_id)}, by_id.get(r.merged_into) if r.merged_into else None
+            )
+            for r in reminders
+            if r.session_id is not None
+        ),
     ]
     return {
         "resourceType": "Bundle",

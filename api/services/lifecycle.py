@@ -8,6 +8,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from api.services.change_notices import mark_told
 from api.services.clinic import get_clinic
 from api.services.planning import new_session, plan_sessions, planner_values
 from api.services.reminder_plans import sync_course_reminders
@@ -69,9 +70,9 @@ def _move(
 
 
 def confirm(*, uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> SessionRead:
-    """The patient confirmed they will come."""
-    row, _, zone = _move(uow, session_id, Action.confirm, now)
-    uow.flush()
+    """The patient confirmed they will come; what asked them to is cancelled (R35)."""
+    row, course, zone = _move(uow, session_id, Action.confirm, now)
+    course_changed(uow, course, now)
     return session_read(row, zone)
 
 
@@ -115,13 +116,18 @@ def complete(*, uow: UnitOfWork, session_id: uuid.UUID, record: SessionComplete,
     return session_read(row, zone)
 
 
-def cancel(*, uow: UnitOfWork, session_id: uuid.UUID, reason: str, replace: bool, now: datetime) -> SessionCancelled:
-    """Cancel one session; with `replace`, append session n+1 planned by R3 from the last active one (R9)."""
+def cancel(
+    *, uow: UnitOfWork, session_id: uuid.UUID, reason: str, replace: bool, now: datetime, notify_patient: bool = True
+) -> SessionCancelled:
+    """Cancel one session; with `replace`, append session n+1 planned by R3 from the last active one (R9).
+    Without `notify_patient` the patient knows already (R37)."""
     row, course, zone = _move(uow, session_id, Action.cancel, now, planning=replace)
     if replace and course.status in (CourseStatus.cancelled, CourseStatus.on_hold):
         raise Conflict(f"the course is {course.status}: no replacement is planned", current_status=course.status)
     row.change_reason = reason
     replacement = _replacement(uow, course, zone, now) if replace else None
+    if not notify_patient:
+        mark_told([row, *([replacement] if replacement else [])], now)
     course_changed(uow, course, now)
     return SessionCancelled(
         session=session_read(row, zone), replacement=session_read(replacement, zone) if replacement else None

@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from api.services.patient_links import end_all_links
 from api.services.reminder_plans import sync_patient_reminders
 from api.store.errors import DuplicateMrn
 from api.store.unit_of_work import UnitOfWork
@@ -34,6 +35,7 @@ def patient_for_change(*, uow: UnitOfWork, patient_id: uuid.UUID) -> PatientRead
 def update_patient(*, uow: UnitOfWork, patient_id: uuid.UUID, changes: PatientUpdate, now: datetime) -> PatientRead:
     """Change the given fields."""
     patient = uow.lock(Patient, patient_id)
+    reached_at = (patient.phone, patient.email)
     for name, value in changes.model_dump(exclude_unset=True).items():
         if value is None and name in {
             "mrn",
@@ -48,6 +50,8 @@ def update_patient(*, uow: UnitOfWork, patient_id: uuid.UUID, changes: PatientUp
             continue  # these cannot be emptied; null means "unchanged"
         setattr(patient, name, value)
     patient.set_name_keys()
+    if (patient.phone, patient.email) != reached_at:  # R24: links sent to the old number or address end
+        end_all_links(uow, patient, now)
     saved = _save(uow, patient)
     patient_changed(uow=uow, patient_id=patient.id, now=now)
     return saved
@@ -57,6 +61,7 @@ def archive_patient(*, uow: UnitOfWork, patient_id: uuid.UUID, now: datetime) ->
     """Archive a patient: kept with their records, hidden from searches, not bookable, sent no more messages."""
     patient = uow.lock(Patient, patient_id)
     patient.archived = True
+    end_all_links(uow, patient, now)  # R24: nothing reaches an archived patient, nor works for them
     saved = _save(uow, patient)
     patient_changed(uow=uow, patient_id=patient.id, now=now)
     return saved

@@ -26,8 +26,10 @@ def planner_values(source: Course | Protocol, session_count: int) -> ProtocolVal
     )
 
 
-def session_values(course: Course, planned: PlannedSession, *, change_reason: str | None = None) -> dict[str, Any]:
-    """Every column of a new session the planner placed."""
+def session_values(
+    course: Course, planned: PlannedSession, *, change_reason: str | None = None, told: bool = True
+) -> dict[str, Any]:
+    """Every column of a new session the planner placed; ``told``: the patient learns of it now (booking, R37)."""
     return {
         "id": new_id(),
         "course_id": course.id,
@@ -41,12 +43,15 @@ def session_values(course: Course, planned: PlannedSession, *, change_reason: st
         "previous_start_at": None,
         "change_reason": change_reason,
         "record": None,
+        "told_start_at": planned.start_at if told else None,
+        "told_at": None,
     }
 
 
 def new_session(course: Course, planned: PlannedSession, *, change_reason: str | None = None) -> Session:
-    """A row for a session the planner placed, to add to the database session."""
-    return Session(**session_values(course, planned, change_reason=change_reason))
+    """A row for a session added to a booked course (a replacement, a resume): the patient is told by a
+    change notice (R37)."""
+    return Session(**session_values(course, planned, change_reason=change_reason, told=False))
 
 
 def plan_sessions(

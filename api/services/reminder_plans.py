@@ -26,15 +26,20 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.services.calendars import load_open_days, local_day_bounds
-from api.services.clinic import get_clinic
+from api.services.change_notices import sync_change_notice
+from api.services.clinic import get_clinic, phone_for_people
+from api.services.links import message_links
 from api.store.unit_of_work import UnitOfWork
-from models import Clinic, Course, Patient, Reminder, Session
-from models.base import new_id, table_of
+from models import Clinic, Course, Patient, Reminder, Session, SmsOptOut
+from models.base import new_id
 from scheduling.aftercare import Rule, SessionRef, follow_up_rule_days
-from scheduling.lifecycle import CourseStatus
+from scheduling.hygiene import merge_same_day, stale_reason
+from scheduling.lifecycle import CourseStatus, SessionStatus
 from scheduling.open_days import FOLLOW_UP_REACH_DAYS
 from scheduling.reminders import (
     APPOINTMENT,
+    CHANGE_NOTICE,
+    CONFIRM_REQUEST,
     PatientContact,
     PlannedReminder,
     ReminderKind,
@@ -43,13 +48,13 @@ from scheduling.reminders import (
     SessionInfo,
     plan_reminders,
 )
+from scheduling.replies import POSSIBLE_OPT_OUT, SMS_OPTED_OUT
 from scheduling.spans import DateRange
 
-_REMINDER = table_of(Reminder)
 _REPLANNABLE = (ReminderStatus.pending, ReminderStatus.skipped)
 _STOPPED = (CourseStatus.cancelled, CourseStatus.on_hold)  # R9: their reminders stop
 # not yet delivered: a retry of one being sent goes out again, so it too follows the patient's address
-_FOLLOWS_THE_PATIENT = (*_REPLANNABLE, ReminderStatus.sending)
+_FOLLOWS_THE_PATIENT = (*_REPLANNABLE, ReminderStatus.sending, ReminderStatus.merged)
 _JUST_BEFORE = timedelta(microseconds=1)
 
 
@@ -60,41 +65,105 @@ def plan_new_course_reminders(
 
     The course and its sessions are stored already: the reminders refer to them.
     """
-    _insert(uow, _plan(uow, course, sessions, now, patient, clinic), course, patient, sessions, now)
+    plans = _same_day(_plan(uow, course, sessions, now, patient, clinic), clinic)
+    _insert(uow, plans, {p.idempotency_key: new_id() for p in plans}, course, patient, sessions, now)
 
 
 def sync_course_reminders(uow: UnitOfWork, course: Course, now: datetime) -> None:
-    """Replan every reminder of the course's sessions; call before the use case commits."""
+    """Replan every reminder of the course's sessions, and the patient's change notice (R37); call before
+    the use case commits."""
     uow.flush()
     sessions = list(uow.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
     existing: dict[str, Any] = {
         r.idempotency_key: r
-        for r in uow.execute(select(Reminder).where(col(Reminder.session_id).in_([s.id for s in sessions]))).scalars()
+        for r in uow.execute(
+            select(Reminder).where(
+                col(Reminder.session_id).in_([s.id for s in sessions]), col(Reminder.kind) != CHANGE_NOTICE
+            )
+        ).scalars()
     }
     patient = uow.find(Patient, course.patient_id)
     assert patient is not None  # a foreign key
-    undelivered = {key for key, row in existing.items() if row.status in _FOLLOWS_THE_PATIENT}
+    clinic = get_clinic(uow)
+    # R33, R18: a skipped reminder whose moment passed stays skipped (an opt-in or consent given later
+    # does not send yesterday's message), and keeps its reason
+    bygone = {key for key, row in existing.items() if row.status == ReminderStatus.skipped and row.due_at <= now}
+    live = _live(existing) - bygone  # not yet on its way: replanned freely
+    sending = {key for key, row in existing.items() if row.status == ReminderStatus.sending}
+    keep = live | sending
     # from the earliest undelivered one's due time: one due but not yet sent is still planned (module docstring)
-    since = min([now, *(existing[key].due_at - _JUST_BEFORE for key in undelivered)])
-    planned = [] if course.status in _STOPPED else _plan(uow, course, sessions, since, patient, get_clinic(uow))
-    wanted = {p.idempotency_key: p for p in planned if p.due_at > now or p.idempotency_key in undelivered}
-    for key, row in existing.items():
-        if row.status in _REPLANNABLE and key not in wanted:
-            row.status = ReminderStatus.cancelled
+    since = min([now, *(existing[key].due_at - _JUST_BEFORE for key in keep)])
+    # R36: a stopped course keeps only what its completed sessions' aftercare still says
+    kept = [s for s in sessions if course.status not in _STOPPED or s.status == SessionStatus.completed]
+    planned = [
+        p
+        for p in (_plan(uow, course, kept, since, patient, clinic) if kept else [])
+        if p.due_at > now or p.idempotency_key in keep
+    ]
+    # what has left (sent, failed, riding with one that left) is never planned again (R19); one being sent
+    # keeps its text and carries nobody, but a retry follows the patient's address
+    free = [
+        p
+        for p in planned
+        if p.idempotency_key not in existing or p.idempotency_key in live or _revivable(existing[p.idempotency_key])
+    ]
+    wanted = {p.idempotency_key: p for p in _same_day(free, clinic)}
+    wanted |= {p.idempotency_key: p for p in planned if p.idempotency_key in sending}
+    settings, by_id = reminder_settings(clinic), {s.id: s for s in sessions}
+    for key in live:
+        row = existing[key]
+        if key not in wanted:
+            session = by_id[row.session_id]
+            reason = stale_reason(row.kind, row.offset_minutes, session.status, course.status, settings)
+            row.status, row.reason, row.merged_into = ReminderStatus.cancelled, reason or row.reason, None
     uow.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
-    new_plans = []
+    ids = {key: existing[key].id if key in existing else new_id() for key in wanted}
+    new_plans, carriers = [], {}
     for key, plan in wanted.items():
+        if key in bygone:
+            continue
         row = existing.get(key)
         if row is None:
             new_plans.append(plan)
-        elif row.status == ReminderStatus.cancelled or (
-            row.status in _REPLANNABLE and (row.status, row.reason) != (plan.status, plan.reason)
+            continue
+        if row.status == ReminderStatus.cancelled or (
+            key in live and (row.status, row.reason) != (plan.status, plan.reason)
         ):
-            row.status, row.reason = plan.status, plan.reason  # revived, or consent or archiving changed
+            row.status, row.reason = plan.status, plan.reason  # revived, consent or archiving changed, (un)merged
             row.attempts, row.next_attempt_at, row.last_error = 0, None, None
-        if row is not None and row.status in _FOLLOWS_THE_PATIENT:
+        if key not in sending:
+            carriers[key] = ids[plan.merged_into] if plan.merged_into else None
+        if row.status in _FOLLOWS_THE_PATIENT:
             _address(row, plan, patient)
-    _insert(uow, new_plans, course, patient, sessions, now)
+    _insert(uow, new_plans, ids, course, patient, sessions, now)
+    for key, carrier in carriers.items():  # after the insert: a rider may ride with a new carrier
+        if existing[key].merged_into != carrier:
+            existing[key].merged_into = carrier
+    sync_change_notice(uow, patient, clinic, now)
+
+
+def _live(existing: dict[str, Reminder]) -> set[str]:
+    """Keys whose message has not left: pending or skipped, or merged into one of those (R38)."""
+    by_id = {row.id: row for row in existing.values()}
+    live = set()
+    for key, row in existing.items():
+        if row.status in _REPLANNABLE:
+            live.add(key)
+        elif row.status == ReminderStatus.merged:
+            carrier = by_id.get(row.merged_into) if row.merged_into else None
+            if carrier is None or carrier.status in _REPLANNABLE:
+                live.add(key)
+    return live
+
+
+def _revivable(row: Reminder) -> bool:
+    """A reminder cancelled earlier comes back under its old key when it is planned again (R19)."""
+    return row.status == ReminderStatus.cancelled
+
+
+def _same_day(plans: list[PlannedReminder], clinic: Clinic) -> list[PlannedReminder]:
+    """R38, when the clinic wants it: one message per patient, channel and local date."""
+    return merge_same_day(plans, clinic.zone) if clinic.one_message_per_day else plans
 
 
 def _address(row: Reminder, plan: PlannedReminder, patient: Patient) -> None:
@@ -108,6 +177,14 @@ def _address(row: Reminder, plan: PlannedReminder, patient: Patient) -> None:
 def sync_patient_reminders(uow: UnitOfWork, patient_id: uuid.UUID, now: datetime) -> None:
     """A patient changed (contact, channel, consent, name, archived): replan all their courses."""
     for course in uow.execute(select(Course).where(col(Course.patient_id) == patient_id)).scalars():
+        sync_course_reminders(uow, course, now)
+
+
+def replan_patients(uow: UnitOfWork, patient_ids: list[uuid.UUID], now: datetime) -> None:
+    """Several patients' reminders replanned (their number opted out or in: R33), their courses locked
+    in the writers' order."""
+    courses = select(col(Course.id)).where(col(Course.patient_id).in_(patient_ids))
+    for course in uow.lock_courses(list(uow.execute(courses).scalars())):
         sync_course_reminders(uow, course, now)
 
 
@@ -130,16 +207,23 @@ def replan_follow_ups(uow: UnitOfWork, now: datetime, *, days: DateRange | None 
         sync_course_reminders(uow, course, now)
 
 
-def _plan(
-    uow: UnitOfWork, course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
-) -> list[PlannedReminder]:
-    settings = ReminderSettings(
+def reminder_settings(clinic: Clinic) -> ReminderSettings:
+    """The clinic's reminder settings as the core reads them."""
+    return ReminderSettings(
         zone=clinic.zone,
         appointment_offsets_minutes=tuple(sorted(set(clinic.reminder_offsets_minutes), reverse=True)),
         send_time=time.fromisoformat(clinic.reminder_send_time),
         quiet_start=time.fromisoformat(clinic.quiet_hours["start"]),
         quiet_end=time.fromisoformat(clinic.quiet_hours["end"]),
+        confirm_request_offset_minutes=clinic.confirm_request_offset_minutes,
+        skip_when_confirmed_offsets_minutes=tuple(clinic.skip_when_confirmed_offsets_minutes),
     )
+
+
+def _plan(
+    uow: UnitOfWork, course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
+) -> list[PlannedReminder]:
+    settings = reminder_settings(clinic)
     contact = PatientContact(
         first_name=patient.given_name,
         channel=patient.reminder_channel,
@@ -147,29 +231,41 @@ def _plan(
         email=patient.email,
         phone=patient.phone,
         archived=patient.archived,
+        sms_opt_out=sms_opt_out_reason(uow, patient.phone),
     )
     rules = [Rule(**rule) for rule in course.rules]
     refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
     # R16: the follow-up calls go on open days, the same ones the handout and the feeds show
     open_days = load_open_days(uow, clinic=clinic, follow_up_days=follow_up_rule_days(refs, rules, clinic.zone))
+    links = message_links(uow, sessions, patient, now)  # R23: every message about a session carries its link
     return [
         reminder
         for s in sorted(sessions, key=lambda s: s.number)
         for reminder in plan_reminders(
-            SessionInfo(str(s.id), str(course.id), s.number, s.start_at, s.status),
+            SessionInfo(str(s.id), str(course.id), s.number, s.start_at, s.status, links.get(str(s.id))),
             rules,
             contact,
             settings,
             clinic_name=clinic.name,
             now=now,
             open_days=open_days,
+            clinic_phone=phone_for_people(clinic),
         )
     ]
+
+
+def sms_opt_out_reason(uow: UnitOfWork, number: str | None) -> str | None:
+    """R33: why texts to `number` are skipped (`sms_opted_out`, or `possible_opt_out` until staff look), or None."""
+    opt_out = uow.find(SmsOptOut, number) if number else None
+    if opt_out is None or opt_out.cleared_at is not None:
+        return None
+    return POSSIBLE_OPT_OUT if opt_out.source == POSSIBLE_OPT_OUT else SMS_OPTED_OUT
 
 
 def _insert(
     uow: UnitOfWork,
     plans: list[PlannedReminder],
+    ids: dict[str, uuid.UUID],
     course: Course,
     patient: Patient,
     sessions: list[Session],
@@ -178,8 +274,10 @@ def _insert(
     if not plans:
         return
     starts = {str(s.id): s.start_at for s in sessions}
-    # one Core executemany, no ORM objects: a booking plans dozens of reminders (so recorded here, S7)
-    rows = [_row(p, course, patient, starts[p.session_id], now) for p in plans]
+    # one Core executemany, no ORM objects: a booking plans dozens of reminders (so recorded here, S7);
+    # carriers before their riders, which refer to them (R38)
+    ordered = sorted(plans, key=lambda p: p.merged_into is not None)
+    rows = [_row(p, ids, course, patient, starts[p.session_id], now) for p in ordered]
     uow.insert(Reminder, rows, same={"patient_id": course.patient_id, "created_at": now})
 
 
@@ -192,15 +290,22 @@ def _to(plan: PlannedReminder, patient: Patient) -> str | None:
     return None
 
 
-def _row(plan: PlannedReminder, course: Course, patient: Patient, start_at: datetime, now: datetime) -> dict[str, Any]:
+def _row(
+    plan: PlannedReminder,
+    ids: dict[str, uuid.UUID],
+    course: Course,
+    patient: Patient,
+    start_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
     return dict(
-        id=new_id(),
+        id=ids[plan.idempotency_key],
         kind=plan.kind,
         audience=plan.audience,
         channel=plan.channel,
         due_at=plan.due_at,
-        # R20: an appointment reminder is stale once the appointment began; a dated one a day after it was due
-        expires_at=start_at if plan.kind == APPOINTMENT else plan.due_at + timedelta(days=1),
+        # R20: an appointment or confirm message is stale once the appointment began; a dated one a day after
+        expires_at=start_at if plan.kind in (APPOINTMENT, CONFIRM_REQUEST) else plan.due_at + timedelta(days=1),
         status=plan.status,
         attempts=0,
         idempotency_key=plan.idempotency_key,
@@ -213,4 +318,6 @@ def _row(plan: PlannedReminder, course: Course, patient: Patient, start_at: date
         subject=plan.subject,
         body=plan.body,
         created_at=now,
+        merged_into=ids[plan.merged_into] if plan.merged_into else None,
+        announces=None,
     )

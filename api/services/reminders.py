@@ -13,6 +13,8 @@ from api.store.unit_of_work import UnitOfWork
 from models import Page, Reminder, ReminderRead
 from scheduling.reminders import ReminderKind, ReminderStatus
 
+OUTBOX = "outbox"
+
 
 def reminder_read(row: Reminder, zone: ZoneInfo) -> ReminderRead:
     return ReminderRead(
@@ -28,10 +30,20 @@ def reminder_read(row: Reminder, zone: ZoneInfo) -> ReminderRead:
         idempotency_key=row.idempotency_key,
         patient_id=row.patient_id,
         session_id=row.session_id,
+        inbound_message_id=row.inbound_message_id,
         rule_code=row.rule_code or None,
         reason=row.reason,
+        body=row.body if row.channel == OUTBOX else None,  # staff read their items; patients' texts stay stored
         last_error=row.last_error,
         sent_at=row.sent_at,
+        merged_into=row.merged_into,
+        # a change notice names every session it tells of (R37); any other reminder its own, if any (an answer
+        # to a patient's text names none)
+        session_ids=[uuid.UUID(s) for s in row.announces]
+        if row.announces
+        else [row.session_id]
+        if row.session_id
+        else [],
     )
 
 
@@ -45,6 +57,7 @@ def list_reminders(
     due_before: datetime | None,
     limit: int,
     offset: int,
+    inbound_message_id: uuid.UUID | None = None,
 ) -> Page[ReminderRead]:
     """Reminders by due time, filtered."""
     query = select(Reminder)
@@ -53,6 +66,7 @@ def list_reminders(
         (Reminder.kind, kind),
         (Reminder.patient_id, patient_id),
         (Reminder.session_id, session_id),
+        (Reminder.inbound_message_id, inbound_message_id),
     ):
         if value is not None:
             query = query.where(col(column) == value)

@@ -5,6 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from api.services.calendars import load_calendar
+from api.services.change_notices import mark_told
 from api.services.clinic import get_clinic
 from api.services.lifecycle import course_changed
 from api.services.planning import planner_values
@@ -45,6 +46,8 @@ def reschedule(*, uow: UnitOfWork, session_id: uuid.UUID, request: SessionResche
     session = _apply(by_number[plan.session.number], plan.session, request.reason or "rescheduled", chosen=True)
     moved = [_apply(by_number[m.number], m, moved_reason, chosen=False) for m in plan.moved]
     answer = Rescheduled(session=session_read(session, zone), moved=[session_read(m, zone) for m in moved])
+    if not request.notify_patient:
+        mark_told([session, *moved], now)  # R37: the patient is at the desk
     course_changed(uow, course, now)  # a dry run is rolled back whole (api/store/unit_of_work.py)
     return answer
 

@@ -19,7 +19,8 @@ forgotten if it rolls back.
 
 Events are append-only: the database refuses to change or delete one (migration 0005).
 Secrets (key and feed-URL hashes) never enter an event, nor a reminder's text and
-address (its template and the patient's row make them). Two writes are bookkeeping, not
+address (its template and the patient's row make them), nor a patient's SMS text (its
+row keeps it, for staff only: R34). Two writes are bookkeeping, not
 changes anyone made, and write none: a dispatcher renewing the lease on what it holds,
 and the minute an API key was last used. `before` and `after` hold
 clinical data and never reach a log.
@@ -72,11 +73,14 @@ _AUDIT = table_of(AuditEvent)
 _ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
 WRITTEN = "prolo_audit_written"  # the events of the transaction committing, for what must know them once it has
 # Not recorded: the trail itself, stored answers to retries (their effects are recorded), and secrets.
-_UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record"})
+_UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record", "link_secret"})
 # Left out of every event: secrets, and a reminder's text and address, which its template and the
 # patient's row make (a booking plans three dozen reminders; their texts would be most of its trail).
 _LEFT_OUT = frozenset({"key_hash", "token_hash"})
-_LEFT_OUT_OF = {"reminder": _LEFT_OUT | {"body", "subject", "to_address"}}
+_LEFT_OUT_OF = {
+    "reminder": _LEFT_OUT | {"body", "subject", "to_address"},
+    "inbound_message": _LEFT_OUT | {"body"},  # a patient's own words: read where they are kept (R34), not copied
+}
 
 
 def begin(db: DbSession, *, actor: Actor, action: str, now: datetime | None = None) -> None:

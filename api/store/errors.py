@@ -8,6 +8,9 @@
      ├── PreconditionFailed  If-Match names an ETag that is no longer current (S6)
      ├── InvalidCursor       an audit feed cursor this database did not give out (S7)
      ├── KeyRevoked          a change asked for with an API key revoked meanwhile (S4)
+     ├── LinkUnknown         a patient link Prolo never issued (R24: 404)
+     ├── LinkGone            a patient link revoked or expired (R24: 410)
+     ├── PatientRefused      an action through a link that is not open now (R26: 409, the page says why)
      └── InvalidInput        well-formed, but not acceptable (field, message)
 
 The planner's own errors (`scheduling.SchedulingError`, e.g. `NoSlotAvailable`)
@@ -88,3 +91,26 @@ class KeyRevoked(ProloError):
     def __init__(self, key_id: uuid.UUID) -> None:
         super().__init__("unknown or revoked API key")
         self.key_id = key_id
+
+
+class LinkUnknown(ProloError):
+    """R24: no link of Prolo's has this token."""
+
+    def __init__(self) -> None:
+        super().__init__("no such link")
+
+
+class LinkGone(ProloError):
+    """R24: the link was revoked (by staff, a new phone or email, archiving) or has expired."""
+
+    def __init__(self) -> None:
+        super().__init__("this link has ended")
+
+
+class PatientRefused(ProloError):
+    """R26: the patient's action is not open now (`code`: `notice_passed`, `not_open`, `choice_taken`,
+    `choose_reason`, `choose_time`); nothing changed."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code

@@ -30,6 +30,8 @@ from functools import cache
 from typing import Any, TypeVar, TypeVarTuple, overload
 
 from sqlalchemy import Engine, Result, Row, Select, bindparam, event, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.sql import Executable
@@ -41,6 +43,7 @@ from api.store import audit, freshness
 from api.store.admission import Deadline
 from api.store.db import START_UP_LOCK, DbSession, before_waiting, insert_rows, read_session, write_session
 from api.store.errors import NotFound
+from api.store.tokens import LinkKeys
 from models import Actor, Course, Patient, Practitioner, Session
 from models.base import table_of
 from models.session import count_revisions
@@ -96,7 +99,15 @@ class UnitOfWork:
     """One transaction as a use case sees it; see the module docstring."""
 
     def __init__(
-        self, db: DbSession, *, actor: Actor | None, action: str, now: datetime | None, dry_run: bool, writes: bool
+        self,
+        db: DbSession,
+        *,
+        actor: Actor | None,
+        action: str,
+        now: datetime | None,
+        dry_run: bool,
+        writes: bool,
+        link_keys: LinkKeys | None = None,
     ) -> None:
         self._db = db
         self.actor = actor
@@ -104,6 +115,8 @@ class UnitOfWork:
         self.now = now
         self.dry_run = dry_run
         self.writes = writes
+        # R23: the messages a use case plans carry patient links made with these (None: no link)
+        self.link_keys = link_keys
 
     @property
     def store_session(self) -> DbSession:
@@ -135,11 +148,11 @@ class UnitOfWork:
         self._db.flush()
         return self._db.connection().execute(statement, params)
 
-    def find(self, model: type[Model], row_id: uuid.UUID | int) -> Model | None:
+    def find(self, model: type[Model], row_id: uuid.UUID | int | str) -> Model | None:
         """The row with this id, or None."""
         return self._db.get(model, row_id)
 
-    def get(self, model: type[Model], row_id: uuid.UUID | int) -> Model:
+    def get(self, model: type[Model], row_id: uuid.UUID | int | str) -> Model:
         """The row with this id; NotFound (404) when there is none."""
         row = self._db.get(model, row_id)
         if row is None:
@@ -270,6 +283,21 @@ class UnitOfWork:
         common = same or {}
         audit.record(self._db, table.name, ((row["id"], None, {**row, **common}) for row in rows))
 
+    def insert_once(self, model: type[SQLModel], row: Mapping[str, Any], *, unique: Sequence[str]) -> bool:
+        """Insert `row` unless a row with the same `unique` columns exists; True when this made it (recorded).
+
+        `INSERT … ON CONFLICT DO NOTHING`: a writer that races another for the same key waits for it on the
+        unique index (PostgreSQL) or for the write lock (SQLite), then finds it there, never an error.
+        """
+        self._writable()
+        table = table_of(model)
+        insert = postgresql_insert if self.dialect == "postgresql" else sqlite_insert
+        statement = insert(table).values(**row).on_conflict_do_nothing(index_elements=list(unique))
+        made = self._db.execute(statement.returning(table.c.id)).first() is not None
+        if made:
+            audit.record(self._db, table.name, [(row["id"], None, row)])
+        return made
+
     def update(
         self,
         model: type[SQLModel],
@@ -311,6 +339,7 @@ def writing(
     now: datetime | None = None,
     deadline: Deadline | None = None,
     dry_run: bool = False,
+    link_keys: LinkKeys | None = None,
 ) -> Iterator[UnitOfWork]:
     """A writer's unit of work whose changes are recorded as `actor`'s `action` (at `now`), committed when the
     block ends without an exception, rolled back instead for a `dry_run`.
@@ -323,13 +352,13 @@ def writing(
     with write_session(engine, deadline, sessions=SESSIONS) as db:
         audit.begin(db, actor=actor, action=action, now=now)
         audit.key_still_valid(db, actor)
-        yield UnitOfWork(db, actor=actor, action=action, now=now, dry_run=dry_run, writes=True)
+        yield UnitOfWork(db, actor=actor, action=action, now=now, dry_run=dry_run, writes=True, link_keys=link_keys)
         if not dry_run:
             db.commit()
 
 
 @contextmanager
-def reading(engine: Engine) -> Iterator[UnitOfWork]:
+def reading(engine: Engine, *, link_keys: LinkKeys | None = None) -> Iterator[UnitOfWork]:
     """A unit of work that only reads (SQLite: `BEGIN DEFERRED`, never the write lock)."""
     with read_session(engine, sessions=SESSIONS) as db:
-        yield UnitOfWork(db, actor=None, action="read", now=None, dry_run=False, writes=False)
+        yield UnitOfWork(db, actor=None, action="read", now=None, dry_run=False, writes=False, link_keys=link_keys)

@@ -10,7 +10,9 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from api.notify import channels_from
+from api.notify.sms import ChannelConfigError
 from api.services.clinic import ensure_clinic
+from api.services.links import load_keys
 from api.settings import Settings, get_settings
 from api.store import actors
 from api.store.admission import Admission
@@ -22,7 +24,7 @@ from api.web.caching import NoStoreForKeys
 from api.web.deps import utc_now
 from api.web.guard import InputGuard
 from api.web.problems import install_problem_handlers
-from api.web.routes import ROUTERS
+from api.web.routes import ROUTERS, inbound
 
 DESCRIPTION = """
 Prolo plans and keeps prolotherapy treatment courses: a whole course of sessions
@@ -46,7 +48,12 @@ TAGS = [
         "name": "calendar feeds",
         "description": "Calendars for patients' and practitioners' phones: a secret URL, no key needed.",
     },
+    {
+        "name": "patient links",
+        "description": "Links in patients' messages: a page to confirm, cancel or move a session; revocation.",
+    },
     {"name": "reminders", "description": "What will go out, what went and why not; dispatch passes; the outbox."},
+    {"name": "inbound SMS", "description": "Patients' text replies, what Prolo made of them, and SMS opt-outs."},
     {"name": "api keys", "description": "Keys and roles (admins only)."},
     {"name": "audit", "description": "Who changed what, when, from what: the audit trail and its sync feed (admins)."},
     {"name": "health", "description": "Liveness and readiness, no key needed."},
@@ -69,6 +76,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with writing(engine, actor=actors.SERVER, action="start") as uow:
             ensure_clinic(uow=uow, settings=settings)
+            app.state.link_keys = load_keys(uow=uow, settings=settings, now=clock())
         # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).
         app.state.admission = Admission.for_engine(engine)
         app.state.admission.fit_thread_limiter()
@@ -101,4 +109,9 @@ def create_app(
     app.add_middleware(InputGuard)
     for router in ROUTERS:
         app.include_router(router)
+    if settings.inbound_sms_provider is not None:  # R29: the endpoint exists only for a configured provider
+        problem = inbound.inbound_config_error(settings)
+        if problem is not None:
+            raise ChannelConfigError(problem)
+        app.include_router(inbound.webhook)
     return app

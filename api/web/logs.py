@@ -3,8 +3,9 @@
 Query strings carry patient searches (`?q=keller`) and phone numbers; the access
 log keeps method, path and status only. A calendar feed's secret sits in its path
 (`/v1/calendar/<token>.ics`) and opens the feed to whoever reads it, so it is masked;
-so is any other part of a `/v1` path that is neither one of the API's own words nor an
-id (a client that puts a name where an id belongs must not write the name to the log).
+so is a patient link's token (`/p/<token>`, R23), and any other part of a `/v1` path that
+is neither one of the API's own words nor an id (a client that puts a name where an id
+belongs must not write the name to the log).
 
 Prolo's own loggers (`prolo.*`) print at INFO next to uvicorn's, with the same
 withheld tracebacks; the development `log` channel's reminder text is among them, as
@@ -24,6 +25,8 @@ from typing import Any
 
 from uvicorn.config import LOGGING_CONFIG
 
+from scheduling.links import without_tokens
+
 _FEED_SECRET = re.compile(r"^/v1/calendar/[^/]+\.ics$")
 _ID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _MASK = "(…)"
@@ -32,11 +35,11 @@ _MASK = "(…)"
 @cache
 def _api_words() -> frozenset[str]:
     """Every literal part of the API's paths (`v1`, `patients`, `calendar.ics`, …)."""
-    from api.web.routes import ROUTERS  # the routes name the words; imported late, as only the server logs
+    from api.web.routes import OPTIONAL_ROUTERS, ROUTERS  # they name the words; imported late: only servers log
 
     return frozenset(
         part
-        for router in ROUTERS
+        for router in (*ROUTERS, *OPTIONAL_ROUTERS)
         for route in router.routes
         for part in getattr(route, "path", "").split("/")
         if part and "{" not in part
@@ -44,6 +47,8 @@ def _api_words() -> frozenset[str]:
 
 
 def _masked(path: str) -> str:
+    if path.startswith("/p/"):  # a patient link's token opens the patient's page (R23)
+        return without_tokens(path)
     if _FEED_SECRET.match(path):
         return "/v1/calendar/(secret).ics"
     if not path.startswith("/v1/"):

@@ -40,6 +40,7 @@ from api.store.admission import Admission, Deadline
 from api.store.errors import PreconditionFailed
 from api.store.freshness import AnswerCache, Scope
 from api.store.idempotency import Replay
+from api.store.tokens import LinkKeys
 from api.store.unit_of_work import UnitOfWork, reading, writing
 from api.web.auth import Caller
 from api.web.etag import conditional, match, refuse_unchecked_if_match, strong_etag
@@ -86,25 +87,38 @@ class Transaction:
         route: APIRoute = self.request.scope["route"]
         return route
 
-    async def _run(self, work: Callable[[UnitOfWork], T], *, write: bool = False, dry_run: bool = False) -> T:
+    @property
+    def _link_keys(self) -> LinkKeys | None:
+        keys: LinkKeys | None = getattr(self.request.app.state, "link_keys", None)
+        return keys
+
+    async def _run(
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        write: bool = False,
+        dry_run: bool = False,
+        actor: Actor | None = None,
+    ) -> T:
         """`work` in one transaction, in one worker-thread hop, after the request's turn; its result.
 
         A writer's transaction is committed after `work` returns (rolled back for a `dry_run`); on an
-        exception nothing is.
+        exception nothing is. Its changes are the request's API key's, or `actor`'s when given.
         """
 
         def in_read() -> T:
-            with reading(self.engine) as uow:
+            with reading(self.engine, link_keys=self._link_keys) as uow:
                 return work(uow)
 
         def in_write() -> T:
             with writing(
                 self.engine,
-                actor=self.actor,
+                actor=actor or self.actor,
                 action=self._route.name,
                 now=self.now,
                 deadline=self.deadline,
                 dry_run=dry_run,
+                link_keys=self._link_keys,
             ) as uow:
                 return work(uow)
 
@@ -113,6 +127,17 @@ class Transaction:
                 return await run_in_threadpool(in_write)
         async with self.admission.read(self.deadline):
             return await run_in_threadpool(in_read)
+
+    async def run(self, use_case: Callable[[UnitOfWork], T], *, actor: Actor | None = None) -> T:
+        """A use case whose answer the route makes itself (a patient's page): read only, or, with `actor`, a
+        change made by someone without an API key (a patient through their link, R26), committed."""
+        return await self._run(use_case, write=actor is not None, actor=actor)
+
+    async def write_as(self, actor: Actor, use_case: Callable[[UnitOfWork], T]) -> T:
+        """Run a use case that changes things in `actor`'s name, for a route without an API key (a patient's
+        text, R30: the message is the actor), commit, and return its result for the route to answer."""
+        refuse_unchecked_if_match(self.request)  # S6: such a target has no ETag
+        return await self._run(use_case, write=True, actor=actor)
 
     async def read(
         self,

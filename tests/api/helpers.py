@@ -52,3 +52,15 @@ def book(client: Poster, pat: dict[str, Any], prac: dict[str, Any], **fields: An
 
 def local_times(course: dict[str, Any]) -> list[str]:
     return [s["start_local"] for s in course["sessions"]]
+
+
+# R35/R38 turned off: the clinic's reminders as they were before confirm requests and same-day riders
+OLD_REMINDERS = {"confirm_request_offset_minutes": None, "one_message_per_day": False}
+
+
+def clinic_settings(client: Any, **values: Any) -> dict[str, Any]:
+    """PUT the clinic's settings with `values` changed; the answer's body."""
+    answer = client.put("/v1/clinic", json={**client.get("/v1/clinic").json(), **values})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body

@@ -171,7 +171,10 @@ def test_s7_a_whole_course_leaves_one_event_per_change_with_before_and_after(
     (course_event,) = by_entity(events, "course").values()
     assert (course_event["before"]["status"], course_event["after"]["status"]) == ("active", "on_hold")
     assert course_event["after"]["status_reason"] == "travel"
-    assert all(e["after"]["status"] == "cancelled" for e in by_entity(events, "reminder").values())
+    reminder_events = list(by_entity(events, "reminder").values())
+    # the patient hears of the hold (R37); every other message about what was held stops
+    assert [e["after"]["kind"] for e in reminder_events if e["before"] is None] == ["change_notice"]
+    assert all(e["after"]["status"] == "cancelled" for e in reminder_events if e["before"] is not None)
 
     # resume: the sessions still owed, made again
     was = now

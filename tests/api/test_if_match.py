@@ -66,10 +66,15 @@ ROUTES: dict[tuple[str, str], tuple[Body, str | None]] = {
         lambda i: {"start": "2027-03-16T09:00:00+01:00"},
         "/v1/sessions/{session_id}",
     ),
+    ("post", "/v1/sessions/{session_id}/link"): (lambda i: None, None),
+    ("post", "/v1/links/{link_id}/revoke"): (lambda i: None, None),
+    ("post", "/v1/patients/{patient_id}/links/revoke"): (lambda i: None, None),
     ("post", "/v1/reminders/dispatch"): (lambda i: {}, None),
     ("post", "/v1/reminders/{reminder_id}/ack"): (lambda i: None, "/v1/reminders/{reminder_id}"),
     ("post", "/v1/api-keys"): (lambda i: {"name": "Front desk PC 9", "role": "frontdesk"}, None),
     ("delete", "/v1/api-keys/{key_id}"): (lambda i: None, "/v1/api-keys/{key_id}"),
+    ("post", "/v1/sms-opt-outs"): (lambda i: {"number": "+493012345678", "source_note": "by phone"}, None),
+    ("delete", "/v1/sms-opt-outs/{number}"): (lambda i: None, None),
 }
 
 
@@ -98,6 +103,8 @@ def ids(client: TestClient) -> Ids:
         "reminder_id": reminder["id"],
         "closure_id": closure.json()["id"],
         "key_id": key.json()["id"],
+        "link_id": client.post(f"/v1/sessions/{course['sessions'][0]['id']}/link").json()["link_id"],
+        "number": "+493012345678?source_note=asked+again",  # the note is a required query parameter
     }
 
 

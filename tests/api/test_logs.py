@@ -5,6 +5,8 @@ import logging.config
 
 import pytest
 
+from api.notify.log import REMINDER_LOGGER, LogChannel
+from api.notify.message import Message
 from api.web.logs import DropQueryString, log_config
 
 
@@ -22,6 +24,9 @@ from api.web.logs import DropQueryString, log_config
         ("/v1/patients/Keller/restrictions?on=2027-03-01", "/v1/patients/(…)/restrictions"),
         ("/v1/patients/MRN-004211", "/v1/patients/(…)"),
         ("/docs", "/docs"),
+        # R23: a patient link's token opens the patient's page
+        ("/p/q8Xz1v0cR2mN5tYb7LkPaw?done=confirmed", "/p/…"),
+        ("/p/q8Xz1v0cR2mN5tYb7LkPaw/reschedule", "/p/…/reschedule"),
     ],
 )
 def test_s7_access_log_drops_the_query_string_and_feed_secrets(path: str, logged: str) -> None:
@@ -64,3 +69,19 @@ def test_s7_a_traceback_from_any_prolo_logger_withholds_its_message(capsys: pyte
     assert "channel sms raised for reminder 42" in printed and "ValueError (message withheld" in printed
     assert "database unavailable: OperationalError" in printed  # Prolo's own lines do print (INFO and up)
     assert "CANARY" not in printed and "Keller" not in printed and "4915112345678" not in printed
+
+
+def test_r23_the_log_channel_prints_the_message_without_the_links_token(caplog: pytest.LogCaptureFixture) -> None:
+    message = Message(
+        reminder_id="r-1",
+        idempotency_key="k-1",
+        kind="appointment",
+        channel="sms",
+        to="+4930123456",
+        subject=None,
+        body="Hello Maria, … To confirm, cancel or move it: https://prolo.example.org/p/q8Xz1v0cR2mN5tYb7LkPaw",
+    )
+    with caplog.at_level(logging.INFO, logger=REMINDER_LOGGER):
+        LogChannel().send(message)
+    assert "q8Xz1v0cR2mN5tYb7LkPaw" not in caplog.text
+    assert "To confirm, cancel or move it: https://prolo.example.org/p/…" in caplog.text

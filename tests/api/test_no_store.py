@@ -5,12 +5,17 @@ Front-desk browsers are shared. Every answer to a request made with an API key i
 (a new one is covered without a change here), and a change's answer too.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session as DbSession
 
+from models import InboundMessage
+from scheduling.replies import Intent, Outcome
 from tests.api.helpers import book, patient, practitioner
+from tests.conftest import Database
 
 # Routes a key does not open: they set their own caching (S8, S9).
 WITHOUT_KEY = {"/healthz", "/readyz", "/v1/calendar/{token}.ics"}
@@ -19,7 +24,7 @@ QUERY = {"on": "2027-03-01", "from": "2027-03-01", "to": "2027-03-14", "date": "
 
 
 @pytest.fixture
-def ids(client: TestClient) -> dict[str, Any]:
+def ids(client: TestClient, clean_db: Database) -> dict[str, Any]:
     pat = patient(client, email="maria@example.org", reminder_channel="email", reminder_consent=True)
     course = book(client, pat, practitioner(client), session_count=1)
     return {
@@ -30,7 +35,21 @@ def ids(client: TestClient) -> dict[str, Any]:
         "session_id": course["sessions"][0]["id"],
         "reminder_id": client.get("/v1/reminders").json()["items"][0]["id"],
         "key_id": client.get("/v1/api-keys").json()["items"][0]["id"],
+        "inbound_id": _a_text_received(clean_db),
     }
+
+
+def _a_text_received(database: Database) -> str:
+    """An inbound SMS as the provider's webhook would have stored it (this app has no provider configured)."""
+    now = datetime.now(UTC)
+    with DbSession(database.engine) as db:
+        row = InboundMessage(
+            provider="prolo", provider_message_id="m-1", from_number="+493012345678", body="C",
+            received_at=now, created_at=now, session_ids=[], intent=Intent.unclear, outcome=Outcome.none,
+        )  # fmt: skip
+        db.add(row)
+        db.commit()
+        return str(row.id)
 
 
 def test_s7_every_answer_read_with_a_key_is_no_store(client: TestClient, ids: dict[str, Any]) -> None:

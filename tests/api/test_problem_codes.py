@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.store.admission import AdmissionTimeout
 from api.store.errors import Conflict, KeyRevoked, SlotTaken
-from api.web.problems import CODES
+from api.web.problems import CODES, Refused
 from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
 from tests.api.helpers import patient
 
@@ -46,6 +46,8 @@ ERRORS: dict[str, Callable[[], Exception]] = {
     "planning_defect": lambda: IntegrityError("INSERT …", {}, _PgExclusion()),
     "internal_error": _Defect,
     "out_of_range": lambda: OverflowError("date value out of range"),
+    # the inbound SMS route exists only with a provider: tests/api/test_inbound_sms.py posts the real thing
+    "bad_signature": lambda: Refused(403, "the Prolo-Signature does not match the body", code="bad_signature"),
 }
 
 

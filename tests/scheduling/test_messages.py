@@ -179,7 +179,9 @@ def test_r22_no_message_names_a_condition(
         info, CLINIC_RULES, contact, ReminderSettings(BERLIN), clinic_name=clinic, now=now, open_days=None
     )
 
-    assert {r.kind for r in reminders} == {"appointment", "aftercare_start", "aftercare_end", "exercise", "follow_up"}
+    assert {r.kind for r in reminders} == {
+        *("appointment", "confirm_request", "aftercare_start", "aftercare_end", "exercise", "follow_up")
+    }
     for r in reminders:
         assert condition_words_in(r.body) == [], (r.kind, r.body)
         assert condition_words_in(r.subject or "") == [], (r.kind, r.subject)

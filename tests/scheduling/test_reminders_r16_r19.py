@@ -60,7 +60,8 @@ def plan(
     session_id: str = "s-1",
     **options: Any,
 ) -> list[PlannedReminder]:
-    cfg = ReminderSettings(zone, **options)
+    # R16–R19 as they stand alone: no confirm request (R35, tested in test_reminder_hygiene_r35_r38.py)
+    cfg = ReminderSettings(zone, **{"confirm_request_offset_minutes": None, **options})
     return plan_reminders(
         session(start, status, session_id), rules, contact, cfg, clinic_name=CLINIC, now=now, open_days=None
     )

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import httpx2
@@ -26,12 +26,16 @@ import pytest
 from models import Role
 from tests.conftest import Database, make_key
 
+if TYPE_CHECKING:
+    from tests.system.receivers import WebhookReceiver
+
 REPO = Path(__file__).resolve().parents[2]
 CLINIC_TIMEZONE = "Europe/Berlin"
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 20.0
 # Generous: a request on a loaded 2-core machine may wait long for a lock, never for ever.
 REQUEST_TIMEOUT_SECONDS = 120.0
+UVICORN = (sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--log-level", "warning")
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -47,6 +51,20 @@ def clean_env(**values: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("PROLO_")}
     env.update(values)
     return env
+
+
+def served_env(database_url: str, *, sms_webhook_url: str, sms_webhook_secret: str, **extra: str) -> dict[str, str]:
+    """The environment of a `prolo serve` on the test database whose SMS go to a local webhook (never the log)."""
+    return clean_env(
+        PROLO_DATABASE_URL=database_url,
+        PROLO_SMS_WEBHOOK_URL=sms_webhook_url,
+        PROLO_SMS_WEBHOOK_SECRET=sms_webhook_secret,
+        PYTHONPATH=str(REPO),
+        PYTHONUNBUFFERED="1",
+        NO_PROXY="127.0.0.1",
+        no_proxy="127.0.0.1",
+        **extra,
+    )
 
 
 @dataclass
@@ -208,7 +226,9 @@ def live_api(clean_db: Database, tmp_path: Path) -> Iterator[LiveApi]:
     admin_key = make_key(clean_db.engine, Role.admin, "system test admin")
     env = clean_env(PROLO_DATABASE_URL=clean_db.url, PROLO_CLINIC_TIMEZONE=CLINIC_TIMEZONE)
     server = start_server(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--log-level", "warning"],
+        # --timeout-keep-alive: a race opens every connection before its start line; on a loaded machine
+        # that takes longer than uvicorn's 5 s idle limit, and a connection closed as idle says nothing of Prolo
+        [*UVICORN, "--timeout-keep-alive", str(int(REQUEST_TIMEOUT_SECONDS))],
         env=env,
         cwd=tmp_path,  # no stray .env or prolo.db from the repository's directory
         logs=tmp_path / "logs",
@@ -219,6 +239,39 @@ def live_api(clean_db: Database, tmp_path: Path) -> Iterator[LiveApi]:
         server.stop()
 
 
+@pytest.fixture
+def prolo_live(clean_db: Database, tmp_path: Path) -> Iterator[LiveApi]:
+    """`prolo serve` as in production (its logging, its link secret, links naming the address it serves on)."""
+    admin_key = make_key(clean_db.engine, Role.admin, "live test admin")
+    prolo = str(Path(sys.executable).with_name("prolo"))
+    env = clean_env(
+        PROLO_DATABASE_URL=clean_db.url,
+        PROLO_CLINIC_TIMEZONE="Europe/Berlin",
+        PYTHONPATH=str(REPO),
+        PYTHONUNBUFFERED="1",
+        NO_PROXY="127.0.0.1",
+        no_proxy="127.0.0.1",
+    )
+    server = start_server([prolo, "serve", "--host", "127.0.0.1"], env=env, cwd=tmp_path, logs=tmp_path / "logs")
+    try:
+        yield LiveApi(server=server, admin_key=admin_key)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def prolo_staff(prolo_live: LiveApi) -> Iterator[httpx.Client]:
+    with prolo_live.client() as http:
+        yield http
+
+
+@pytest.fixture
+def prolo_phone(prolo_live: LiveApi) -> Iterator[httpx.Client]:
+    """The patient's browser: no key, redirects followed only when a test says so."""
+    with httpx.Client(base_url=prolo_live.base_url, timeout=REQUEST_TIMEOUT_SECONDS) as http:
+        yield http
+
+
 def assert_problem(response: httpx.Response | httpx2.Response, status: int) -> dict[str, Any]:
     """An RFC 9457 problem answer with this status; its body."""
     assert response.status_code == status, response.text
@@ -226,3 +279,19 @@ def assert_problem(response: httpx.Response | httpx2.Response, status: int) -> d
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     return body
+
+
+SMS_SECRET = "webhook-secret-for-tests"
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+@pytest.fixture
+def sms_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator["WebhookReceiver"]:
+    """An SMS webhook on 127.0.0.1 checking signatures made with SMS_SECRET. The webhook channel honours
+    HTTP(S)_PROXY like any urllib client, so they are unset: the receiver is local."""
+    from tests.system.receivers import webhook_receiver  # it imports this module's free_port
+
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    with webhook_receiver(SMS_SECRET) as receiver:
+        yield receiver

@@ -41,7 +41,7 @@ from models import Patient, Reminder, Role
 from models.base import table_of
 from models.hours import WEEKDAYS
 from tests.conftest import Database, another_writer, make_key
-from tests.system.conftest import REPO, REQUEST_TIMEOUT_SECONDS, LiveApi, clean_env, start_server
+from tests.system.conftest import REQUEST_TIMEOUT_SECONDS, LiveApi, served_env, start_server
 from tests.system.receivers import Reply, WebhookReceiver, webhook_receiver
 
 pytestmark = pytest.mark.system
@@ -124,16 +124,7 @@ def hook() -> Iterator[WebhookReceiver]:
 
 
 def prolo_env(database: Database, hook: WebhookReceiver, **extra: str) -> dict[str, str]:
-    return clean_env(
-        PROLO_DATABASE_URL=database.url,
-        PROLO_SMS_WEBHOOK_URL=hook.url,
-        PROLO_SMS_WEBHOOK_SECRET=SECRET,
-        PYTHONPATH=str(REPO),
-        PYTHONUNBUFFERED="1",
-        NO_PROXY="127.0.0.1",
-        no_proxy="127.0.0.1",
-        **extra,
-    )
+    return served_env(database.url, sms_webhook_url=hook.url, sms_webhook_secret=SECRET, **extra)
 
 
 @pytest.fixture

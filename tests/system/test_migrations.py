@@ -10,11 +10,12 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy import Engine, MetaData, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session as DbSession
@@ -193,12 +194,31 @@ def test_s7_0007_records_the_default_protocol_as_0001_made_it_once(scratch_engin
     """A database that edited its default protocol before 0007 gets its creation recorded as it was made,
     not as it is; downgrading keeps that event (the trail is append-only) and upgrading again adds none."""
     upgrade(scratch_engine, "0006")
-    settings = Settings(database_url=scratch_engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings, engine=scratch_engine)) as client:
-        client.headers["X-API-Key"] = make_key(scratch_engine, Role.admin)
-        (default,) = [p for p in client.get("/v1/protocols").json()["items"] if p["is_default"]]
-        renamed = client.patch(f"/v1/protocols/{default['id']}", json={"name": "Dextrose, our way"})
-        assert renamed.status_code == 200, renamed.text
+    # Renamed as the service of 0006's day did it (today's models have columns 0006 lacks): the row
+    # changed and one event holding it before and after.
+    tables = MetaData()
+    tables.reflect(scratch_engine, only=["protocol", "audit_event"])
+    protocol, event = tables.tables["protocol"], tables.tables["audit_event"]
+    with scratch_engine.begin() as conn:
+        made = conn.execute(select(protocol).where(protocol.c.is_default.is_(True))).one()._asdict()
+        made_id = str(uuid.UUID(str(made["id"])))  # SQLite keeps it as 32 hex digits
+        conn.execute(protocol.update().where(protocol.c.id == made["id"]).values(name="Dextrose, our way"))
+        as_json = json.loads(json.dumps({**made, "id": made_id}, default=str))
+        conn.execute(
+            event.insert().values(
+                txid=0,
+                at=datetime.now(UTC),
+                actor_id=None,
+                actor_name="test",
+                actor_role="admin",
+                action="update_protocol",
+                entity_type="protocol",
+                entity_id=made_id,
+                before=as_json,
+                after={**as_json, "name": "Dextrose, our way"},
+            )
+        )
+    default = {"id": made_id, "name": made["name"]}
 
     def creations() -> list[tuple[str, str]]:
         with scratch_engine.connect() as conn:

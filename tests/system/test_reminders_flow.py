@@ -63,9 +63,13 @@ def test_r16_booking_plans_every_kind_of_reminder(api: TestClient) -> None:
     pat = patient(api, email="maria@example.org", reminder_channel="email", reminder_consent=True)
     book(api, pat, practitioner(api), session_count=1)  # 2027-03-01 09:00 Berlin
     by_kind = Counter(r["kind"] for r in reminders(api, patient_id=pat["id"]))
-    assert by_kind == {"appointment": 2, "aftercare_start": 1, "aftercare_end": 1, "exercise": 1, "follow_up": 1}
+    assert by_kind == {
+        **{"appointment": 2, "confirm_request": 1, "aftercare_start": 1, "aftercare_end": 1},
+        **{"exercise": 1, "follow_up": 1},
+    }
     due = {r["kind"]: r["due_local"] for r in reminders(api, patient_id=pat["id"]) if r["kind"] != "appointment"}
     assert due == {
+        "confirm_request": "2027-02-26T09:00:00+01:00",  # 72 h before (R35)
         "aftercare_start": "2027-03-01T09:00:00+01:00",
         "aftercare_end": "2027-03-06T09:00:00+01:00",
         "exercise": "2027-03-03T09:00:00+01:00",
@@ -76,7 +80,11 @@ def test_r16_booking_plans_every_kind_of_reminder(api: TestClient) -> None:
     assert appointment == ["2027-02-27T09:00:00+01:00", "2027-03-01T08:00:00+01:00"]
     follow = next(r for r in reminders(api, patient_id=pat["id"]) if r["kind"] == "follow_up")
     assert (follow["audience"], follow["channel"]) == ("clinic", "outbox")
-    assert all(r["status"] == "pending" for r in reminders(api, patient_id=pat["id"]))
+    # R38: "avoid NSAIDs" on the session's day rides with that morning's 08:00 appointment reminder
+    by_id = {r["id"]: r for r in reminders(api, patient_id=pat["id"])}
+    [rider] = [r for r in by_id.values() if r["status"] == "merged"]
+    assert rider["kind"] == "aftercare_start" and by_id[rider["merged_into"]]["due_local"] == appointment[1]
+    assert all(r["status"] == "pending" for r in by_id.values() if r is not rider)
 
 
 def test_r18_without_consent_reminders_are_skipped_with_the_reason(api: TestClient) -> None:
@@ -87,7 +95,8 @@ def test_r18_without_consent_reminders_are_skipped_with_the_reason(api: TestClie
     assert patient_side and {(r["status"], r["reason"]) for r in patient_side} == {("skipped", "no_consent")}
     assert [r["status"] for r in mine if r["audience"] == "clinic"] == ["pending"]  # staff follow-up still goes
     api.patch(f"/v1/patients/{pat['id']}", json={"reminder_consent": True})
-    assert {r["status"] for r in reminders(api, patient_id=pat["id"])} == {"pending"}
+    # consent given: each goes, the session day's aftercare riding with its appointment reminder (R38)
+    assert Counter(r["status"] for r in reminders(api, patient_id=pat["id"])) == {"pending": 6, "merged": 1}
 
 
 def test_r19_moves_and_cancels_replan_without_duplicates(api: TestClient) -> None:
@@ -96,15 +105,18 @@ def test_r19_moves_and_cancels_replan_without_duplicates(api: TestClient) -> Non
     second = course["sessions"][1]
     for start in ("2027-03-17T10:00:00+01:00", "2027-03-16T09:00:00+01:00", "2027-03-15T09:00:00+01:00"):
         assert api.post(f"/v1/sessions/{second['id']}/reschedule", json={"start": start}).status_code == 200
-        pending = reminders(api, session_id=second["id"], status="pending")
+        pending = [
+            r for r in reminders(api, session_id=second["id"]) if r["status"] in ("pending", "merged")
+        ]  # the session's own: the change notice names it, but is the patient's (R37)
+        pending = [r for r in pending if r["kind"] != "change_notice"]
         slots = Counter(
             (r["kind"], r["rule_code"], r["due_at"] if r["kind"] == "appointment" else None) for r in pending
         )
-        assert len(pending) == 6 and max(slots.values()) == 1
+        assert len(pending) == 7 and max(slots.values()) == 1  # R16 and the confirm request (R35)
     assert api.post(f"/v1/sessions/{second['id']}/cancel", json={"reason": "ill"}).status_code == 200
-    assert reminders(api, session_id=second["id"], status="pending") == []
+    assert [r["kind"] for r in reminders(api, session_id=second["id"], status="pending")] == ["change_notice"]
     api.post(f"/v1/courses/{course['id']}/cancel", json={"reason": "stopped"})
-    assert reminders(api, patient_id=pat["id"], status="pending") == []
+    assert [r["kind"] for r in reminders(api, patient_id=pat["id"], status="pending")] == ["change_notice"]
 
 
 def test_r20_r22_dispatch_sends_over_smtp_once_and_expires_stale_ones(
@@ -113,7 +125,8 @@ def test_r20_r22_dispatch_sends_over_smtp_once_and_expires_stale_ones(
     pat = patient(api, email="maria@example.org", reminder_channel="email", reminder_consent=True)
     book(api, pat, practitioner(api), session_count=1)
     at(clock, "2027-02-27T09:01:00+01:00")
-    assert dispatch(api) == {"claimed": 1, "sent": 1, "retried": 0, "failed": 0, "expired": 0, "ready": 0}
+    # the confirm request (Fri 26 Feb 09:00, R35) is more than 12 h overdue: stale, not sent (R20)
+    assert dispatch(api) == {"claimed": 1, "sent": 1, "retried": 0, "failed": 0, "expired": 1, "ready": 0}
     assert dispatch(api)["claimed"] == 0  # never twice
     [mail] = smtp.mails
     sent = reminders(api, patient_id=pat["id"], status="sent")[0]
@@ -134,7 +147,8 @@ def test_r20_r22_dispatch_sends_over_smtp_once_and_expires_stale_ones(
     # no dispatcher ran for days: everything overdue is stale and expires instead of flooding the patient
     at(clock, "2027-03-04T09:30:00+01:00")
     summary = dispatch(api)
-    assert summary["expired"] == 3 and summary["sent"] == 0
+    # the 2 h reminder (with "avoid NSAIDs" riding on it, R38) and the exercise reminder
+    assert summary["expired"] == 2 and summary["sent"] == 0
     assert summary["ready"] == 1  # the staff follow-up is in the outbox
     assert len(smtp.mails) == 1
     [outbox] = reminders(api, status="ready")
@@ -216,9 +230,14 @@ def test_r19_every_kind_of_change_leaves_exactly_one_pending_reminder_per_slot(a
     at(clock, "2027-03-24T10:00:00+01:00")
     api.post(f"/v1/sessions/{second['id']}/no-show")
     assert reminders(api, session_id=second["id"], status="pending") == []
-    # hold: every pending reminder of the course stops
+    # hold: every pending reminder of the course stops, but for the completed session's aftercare (R36), and the
+    # patient hears of it once (R37)
     api.post(f"/v1/courses/{course['id']}/hold", json={"reason": "travelling"})
-    assert reminders(api, patient_id=pat["id"], status="pending") == []
+    left = reminders(api, patient_id=pat["id"], status="pending")
+    assert {(r["session_id"], r["kind"]) for r in left if r["kind"] != "change_notice"} == {
+        (first["id"], kind) for kind in ("aftercare_start", "aftercare_end", "exercise", "follow_up")
+    }  # aftercare_start is overdue, no dispatcher having run: the next pass expires it (R20)
+    assert [r["kind"] for r in left].count("change_notice") == 1
     # resume: the new sessions get their reminders, once each
     resumed = api.post(f"/v1/courses/{course['id']}/resume", json={"start_date": "2027-05-03"}).json()
     new_ids = {s["id"] for s in resumed["sessions"] if s["status"] == "scheduled"}
@@ -229,5 +248,7 @@ def test_r19_every_kind_of_change_leaves_exactly_one_pending_reminder_per_slot(a
         "replacement"
     ]
     assert replacement["id"] in sessions_with_pending() and target not in sessions_with_pending()
-    api.post(f"/v1/courses/{course['id']}/cancel", json={"reason": "stopped"})
-    assert reminders(api, patient_id=pat["id"], status="pending") == []
+    cancelled = api.post(f"/v1/courses/{course['id']}/cancel", json={"reason": "stopped"})
+    assert cancelled.status_code == 200, cancelled.text
+    left = reminders(api, patient_id=pat["id"], status="pending")
+    assert {r["session_id"] for r in left if r["kind"] != "change_notice"} == {first["id"]}  # its aftercare (R36)

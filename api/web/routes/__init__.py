@@ -7,6 +7,9 @@ from api.web.routes import (
     clinic,
     courses,
     exports,
+    inbound,
+    links,
+    patient_pages,
     patients,
     practitioners,
     protocols,
@@ -24,8 +27,13 @@ ROUTERS = (
     courses.router,
     exports.router,
     sessions.router,
+    links.router,
     reminders.router,
+    inbound.router,
     calendars.router,
     api_keys.router,
     audit.router,
+    patient_pages.router,
 )
+# Routes that exist only when configured (create_app adds them): the provider's inbound SMS webhook (R29)
+OPTIONAL_ROUTERS = (inbound.webhook,)

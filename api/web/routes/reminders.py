@@ -31,6 +31,7 @@ async def list_reminders(
     kind: ReminderKind | None = None,
     patient_id: uuid.UUID | None = None,
     session_id: uuid.UUID | None = None,
+    inbound_message_id: uuid.UUID | None = None,
     due_before: Annotated[Instant | None, Query(description="Only those due before this instant")] = None,
 ) -> Response:
     """Reminders by due time: pending ones (what will go out), sent ones, and skipped or failed ones with
@@ -43,6 +44,7 @@ async def list_reminders(
             patient_id=patient_id,
             session_id=session_id,
             due_before=due_before,
+            inbound_message_id=inbound_message_id,
             limit=page.limit,
             offset=page.offset,
         )

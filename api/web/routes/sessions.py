@@ -76,7 +76,9 @@ def _the_session(session_id: uuid.UUID) -> dict[str, Any]:
 
 @router.post("/{session_id}/confirm", response_model=SessionRead, summary="Confirm a session")
 async def confirm(session_id: uuid.UUID, tx: TransactionDep) -> Response:
-    """The patient confirmed they will come (scheduled → confirmed)."""
+    """The patient confirmed they will come (scheduled → confirmed). Its confirm request and the appointment
+    reminders the clinic skips for confirmed sessions (`skip_when_confirmed_offsets_minutes`) are cancelled
+    with reason `already_confirmed` (R35)."""
     return await tx.write(
         lambda uow: lifecycle.confirm(uow=uow, session_id=session_id, now=tx.now), **_the_session(session_id)
     )
@@ -113,10 +115,16 @@ async def no_show(session_id: uuid.UUID, tx: TransactionDep) -> Response:
 
 @router.post("/{session_id}/cancel", response_model=SessionCancelled, summary="Cancel a session")
 async def cancel(session_id: uuid.UUID, request: SessionCancel, tx: TransactionDep) -> Response:
-    """Cancel a scheduled or confirmed session; `replace: true` appends a replacement at the end of the course."""
+    """Cancel a scheduled or confirmed session; `replace: true` appends a replacement at the end of the course.
+    The patient gets a change notice a few minutes later (R37) unless `notify_patient: false` (they are at the desk)."""
     return await tx.write(
         lambda uow: lifecycle.cancel(
-            uow=uow, session_id=session_id, reason=request.reason, replace=request.replace, now=tx.now
+            uow=uow,
+            session_id=session_id,
+            reason=request.reason,
+            replace=request.replace,
+            notify_patient=request.notify_patient,
+            now=tx.now,
         ),
         current=lambda uow: sessions.session_for_change(uow=uow, session_id=session_id),
     )
@@ -127,7 +135,8 @@ async def reschedule(session_id: uuid.UUID, request: SessionReschedule, tx: Tran
     """Move a session to `start`. The new time must be free and inside hours (R5) and keep the minimum interval
     to its neighbours (R4). With `reflow` (default) the later sessions that would now break their interval are
     planned again; the others keep their times. `moved` lists them all. `dry_run: true` answers the same and
-    writes nothing, so staff can look before they commit."""
+    writes nothing, so staff can look before they commit. The patient gets one change notice a few minutes after
+    the last change (R37) unless `notify_patient: false` (they are at the desk)."""
     return await tx.write(
         lambda uow: reschedule_service.reschedule(uow=uow, session_id=session_id, request=request, now=tx.now),
         current=lambda uow: sessions.session_for_change(uow=uow, session_id=session_id),

@@ -1,0 +1,117 @@
+"""The page behind a patient's link (R24–R26): no API key, HTML, and only what that link names.
+
+Opening it (GET, HEAD) changes nothing: mail scanners and link previews open every link.
+Actions are form POSTs answering 303 back to the page, so a refresh repeats nothing; a refused
+one answers 409 with the page and an error summary, and changes nothing. An unknown link is 404,
+a revoked or expired one 410, both a page naming the clinic only. The token sits in the path and
+never reaches a log (api/web/logs.py).
+"""
+
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.patient_page.render import render_ended, render_page
+from api.services import patient_actions, patient_page
+from api.store import actors
+from api.store.errors import LinkGone, LinkUnknown, PatientRefused
+from api.store.tokens import LinkKeys
+from api.store.unit_of_work import UnitOfWork
+from api.web.transaction import TransactionDep
+
+router = APIRouter(prefix="/p", include_in_schema=False)
+
+# R25: no copy kept, no address passed on, never indexed, nothing loaded or framed from elsewhere
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'",
+}
+Token = Annotated[str, Path(max_length=200)]
+
+
+def _html(body: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status_code, headers=HEADERS)
+
+
+def _keys(http: Request) -> LinkKeys:
+    keys: LinkKeys = http.app.state.link_keys
+    return keys
+
+
+async def _page(http: Request, tx: TransactionDep, token: str, *, done: str | None, error: str | None) -> Response:
+    keys = _keys(http)
+
+    def read(uow: UnitOfWork) -> tuple[int, str]:
+        try:
+            page = patient_page.patient_page(uow=uow, keys=keys, token=token, now=tx.now)
+        except (LinkUnknown, LinkGone) as exc:
+            gone = isinstance(exc, LinkGone)
+            return (410 if gone else 404), render_ended(patient_page.clinic_contact(uow=uow), gone=gone)
+        return (409 if error else 200), render_page(page, token=token, done=done, error=error)
+
+    status_code, body = await tx.run(read)
+    return _html(body, status_code)
+
+
+@router.api_route("/{token}", methods=["GET", "HEAD"], name="patient_page")
+async def show(
+    token: Token, http: Request, tx: TransactionDep, done: Annotated[str | None, Query(max_length=40)] = None
+) -> Response:
+    """The session's page; reading it changes nothing."""
+    return await _page(http, tx, token, done=done, error=None)
+
+
+async def _act(
+    http: Request, tx: TransactionDep, token: str, action: Callable[[UnitOfWork, LinkKeys], str]
+) -> Response:
+    keys = _keys(http)
+    try:
+        # the link is the actor (R28): found first, then the change made in its name, the link checked again
+        link_id = await tx.run(lambda uow: patient_actions.link_id(uow=uow, keys=keys, token=token, now=tx.now))
+        outcome = await tx.run(lambda uow: action(uow, keys), actor=actors.patient_link(link_id))
+    except (LinkUnknown, LinkGone, PatientRefused) as exc:
+        # nothing was written; the page answers as it is now, with why (R26), or the link's end (R24)
+        error = exc.code if isinstance(exc, PatientRefused) else None
+        return await _page(http, tx, token, done=None, error=error)
+    return RedirectResponse(f"/p/{token}?done={outcome}", status_code=303, headers=HEADERS)
+
+
+async def _form(http: Request) -> dict[str, str]:
+    """The posted form's fields (application/x-www-form-urlencoded), each field's first value."""
+    fields = parse_qs((await http.body()).decode("utf-8", "replace"), max_num_fields=10)
+    return {name: values[0] for name, values in fields.items() if values}
+
+
+@router.post("/{token}/confirm", name="patient_confirm")
+async def confirm(token: Token, http: Request, tx: TransactionDep) -> Response:
+    """The patient will come."""
+    return await _act(
+        http, tx, token, lambda uow, keys: patient_actions.confirm(uow=uow, keys=keys, token=token, now=tx.now)
+    )
+
+
+@router.post("/{token}/cancel", name="patient_cancel")
+async def cancel(token: Token, http: Request, tx: TransactionDep) -> Response:
+    """The patient cannot come (`reason=cannot_make_it`), or wants to stop (`reason=stop_treatment`)."""
+    reason = (await _form(http)).get("reason")
+    act = patient_actions.cancel
+    return await _act(
+        http, tx, token, lambda uow, keys: act(uow=uow, keys=keys, token=token, reason=reason, now=tx.now)
+    )
+
+
+@router.post("/{token}/reschedule", name="patient_reschedule")
+async def reschedule(token: Token, http: Request, tx: TransactionDep) -> Response:
+    """The patient moves the session to one of the alternatives the page showed (`choice=`)."""
+    choice = (await _form(http)).get("choice")
+    act = patient_actions.reschedule
+    return await _act(
+        http, tx, token, lambda uow, keys: act(uow=uow, keys=keys, token=token, choice=choice, now=tx.now)
+    )

@@ -1,0 +1,227 @@
+"""R27: the times a patient may move a session to by themselves, and why each is safe to offer.
+
+The property generates courses among other bookings, closures, time off and the patient's
+other sessions, with a pre-session NSAID rule, and asks for the alternatives of a random
+session. Every alternative, applied, must leave the course valid by R3, R4 and R5 (checked
+against the literal oracle), move no more than two other sessions, and start no pre-session
+window on or before today.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from scheduling import Busy, Calendar, NoSlotAvailable, ProtocolValues, plan_course
+from scheduling.aftercare import AVOID_MEDICATION, Rule
+from scheduling.alternatives import Alternative, SelfService, alternatives, alternatives_reach, planned_choice
+from scheduling.lifecycle import SessionStatus
+from scheduling.reflow import CourseSession
+from tests.scheduling.planner_builders import BERLIN, PROTOCOL, at, busy, calendar, closed, hours, plan, protocol
+from tests.scheduling.planner_oracle import free_starts
+from tests.scheduling.planner_strategies import calendars, five_minute_time, places, protocols
+
+NSAIDS_BEFORE = Rule("pre_nsaids", AVOID_MEDICATION, -3, 3, "No NSAIDs before the session", "nsaid")
+NSAIDS_AFTER = Rule("avoid_nsaids", AVOID_MEDICATION, 0, 5, "No NSAIDs", "nsaid")
+NOW = datetime(2027, 2, 1, 8, tzinfo=UTC)
+
+
+def service(
+    cal: Calendar,
+    protocol: ProtocolValues,
+    sessions: list[CourseSession],
+    *,
+    now: datetime,
+    rules: tuple[Rule, ...] = (NSAIDS_AFTER,),
+    notice_hours: int = 24,
+    max_moves: int = 2,
+) -> SelfService:
+    return SelfService(
+        calendar=cal,
+        protocol=protocol,
+        sessions=sessions,
+        rules=rules,
+        anchor_time=sessions[0].start_at.astimezone(cal.zone).time().replace(tzinfo=None),
+        notice=timedelta(hours=notice_hours),
+        max_moves=max_moves,
+        now=now,
+        today=now.astimezone(cal.zone).date(),
+    )
+
+
+def booked(cal: Calendar, proto: ProtocolValues = PROTOCOL) -> list[CourseSession]:
+    planned = plan(cal, proto, start_date=date(2027, 3, 1), preferred_time="09:00", now=NOW)
+    return [CourseSession(s.number, s.start_at, s.end_at, SessionStatus.scheduled) for s in planned.sessions]
+
+
+def local(alternative: Alternative) -> tuple[str, list[tuple[int, str]]]:
+    def text(at_: datetime) -> str:
+        return at_.astimezone(BERLIN).strftime("%a %d %b %H:%M")
+
+    return text(alternative.session.start_at), [(m.number, text(m.start_at)) for m in alternative.moved]
+
+
+def test_r27_free_days_first_nearest_the_sessions_time_nothing_moved_first() -> None:
+    """Session 3 (Mon 29 Mar 09:00, after Mon 15 Mar): its window is Fri 26 Mar – Thu 1 Apr, target first."""
+    cal = calendar()
+    course = booked(cal)
+    found = alternatives(service(cal, PROTOCOL, course, now=NOW), 3, limit=3)
+    # its own day at the nearest other time first (no move), then the days nearest its date (the weekend is
+    # closed), earlier first on ties
+    assert [local(a) for a in found] == [
+        ("Mon 29 Mar 08:45", []),
+        ("Tue 30 Mar 09:00", []),
+        ("Wed 31 Mar 09:00", []),
+    ]
+
+
+def test_r27_a_day_that_would_push_the_next_session_out_moves_it_and_says_so() -> None:
+    """At least 14 days apart (R4): session 2 a day later pushes every later one a day on; with at most two
+    moves allowed, only the days that move none or few are offered."""
+    strict = protocol(min_interval_days=14)
+    cal = calendar()
+    course = booked(cal, strict)
+    found = alternatives(service(cal, strict, course, now=NOW, max_moves=5), 2, limit=12)
+    assert len(found) == 4  # Mon to Thu: Fri 12 Mar is less than 14 days after session 1
+    assert [local(a) for a in found[:2]] == [
+        ("Mon 15 Mar 08:45", []),
+        ("Tue 16 Mar 09:00", [(3, "Tue 30 Mar 09:00"), (4, "Tue 13 Apr 09:00"), (5, "Tue 27 Apr 09:00"),
+                              (6, "Tue 11 May 09:00")]),
+    ]  # fmt: skip
+    assert [local(a) for a in alternatives(service(cal, strict, course, now=NOW), 2, limit=12)] == [
+        ("Mon 15 Mar 08:45", [])
+    ]
+
+
+def test_r27_inside_the_notice_period_nothing_is_offered_before_it() -> None:
+    cal = calendar()
+    course = booked(cal)
+    now = course[0].start_at - timedelta(hours=30)
+    found = alternatives(service(cal, PROTOCOL, course, now=now), 1, limit=12)
+    assert found and all(a.session.start_at >= now + timedelta(hours=24) for a in found)
+
+
+def test_r27_a_pre_session_window_that_would_start_today_rules_the_day_out() -> None:
+    """Stop NSAIDs 3 days before: a session four days away may not move to the day after tomorrow."""
+    cal = calendar()
+    course = booked(cal)
+    now = at(course[0].start_at.astimezone(BERLIN).date() - timedelta(days=4), "08:00")
+    found = alternatives(service(cal, PROTOCOL, course, now=now, rules=(NSAIDS_BEFORE,), notice_hours=0), 1, limit=12)
+    today = now.astimezone(BERLIN).date()
+    assert found
+    assert all(a.session.start_at.astimezone(BERLIN).date() - timedelta(days=3) > today for a in found)
+
+
+def test_r27_closures_busy_days_and_time_off_are_never_offered() -> None:
+    monday = date(2027, 3, 29)
+    cal = calendar(
+        closures=(closed(monday + timedelta(days=1)),),
+        time_off=(busy(monday - timedelta(days=3), "08:00-17:00"),),
+        patient_busy=(busy(monday + timedelta(days=2), "12:00-12:45"),),
+    )
+    course = booked(cal)
+    days = {
+        a.session.start_at.astimezone(BERLIN).date()
+        for a in alternatives(service(cal, PROTOCOL, course, now=NOW), 3, limit=12)
+    }
+    assert not days & {monday + timedelta(days=1), monday - timedelta(days=3), monday + timedelta(days=2)}
+
+
+def test_r27_a_choice_is_applied_only_if_planning_it_again_gives_the_same() -> None:
+    cal = calendar()
+    course = booked(cal)
+    offered = alternatives(service(cal, PROTOCOL, course, now=NOW), 3, limit=3)
+    choice = offered[1].choice
+    assert planned_choice(service(cal, PROTOCOL, course, now=NOW), 3, choice) == offered[1]
+    taken = dataclasses.replace(
+        cal, practitioner_busy=(*cal.practitioner_busy, Busy(offered[1].session.start_at, offered[1].session.end_at))
+    )
+    assert planned_choice(service(taken, PROTOCOL, course, now=NOW), 3, choice) is None
+    assert planned_choice(service(cal, PROTOCOL, course, now=NOW), 3, "not-a-choice") is None
+    assert planned_choice(service(cal, PROTOCOL, course, now=NOW), 3, f"{choice.split('-')[0]}-{'0' * 16}") is None
+
+
+def _applied(course: list[CourseSession], alternative: Alternative, number: int) -> list[CourseSession]:
+    new = {m.number: m for m in (alternative.session, *alternative.moved)}
+    return [
+        dataclasses.replace(s, start_at=new[s.number].start_at, end_at=new[s.number].end_at) if s.number in new else s
+        for s in course
+    ]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_r27_every_alternative_applied_keeps_the_course_valid(data: st.DataObject) -> None:
+    zone, around = data.draw(places(), label="zone and date")
+    protocol = dataclasses.replace(data.draw(protocols(), label="protocol"), session_count=data.draw(st.integers(2, 6)))
+    cal = data.draw(calendars(zone, around), label="calendar")
+    anchor = data.draw(five_minute_time(), label="anchor time")
+    booked_at = datetime.combine(around - timedelta(days=3), time(0), tzinfo=UTC)
+    try:
+        planned = plan_course(
+            cal, protocol, start_date=around, preferred_time=anchor, now=booked_at, anchor_time=anchor
+        )
+    except NoSlotAvailable:
+        event("course not bookable")
+        return
+    course = [CourseSession(s.number, s.start_at, s.end_at, SessionStatus.scheduled) for s in planned.sessions]
+    k = data.draw(st.integers(1, len(course)), label="session")
+    before_days = data.draw(st.integers(1, 4), label="stop NSAIDs days before")
+    rules = (Rule("pre_nsaids", AVOID_MEDICATION, -before_days, before_days, "No NSAIDs before", "nsaid"), NSAIDS_AFTER)
+    now = course[k - 1].start_at - timedelta(hours=data.draw(st.integers(1, 24 * 10), label="hours before"))
+    now = max(now, booked_at)
+    span = alternatives_reach(protocol, zone, course, k)
+    limited = dataclasses.replace(cal, span=span)  # the planner may look only where the reach says
+    asked = service(limited, protocol, course, now=now, rules=rules, notice_hours=data.draw(st.sampled_from([0, 24])))
+    found = alternatives(asked, k, limit=3)
+    event(f"{len(found)} alternatives")
+    today = now.astimezone(zone).date()
+    gap = protocol.min_gap
+    for alternative in found:
+        after = _applied(course, alternative, k)
+        changed = {s.number for s, old in zip(after, course, strict=True) if s.start_at != old.start_at}
+        assert k in changed and len(changed - {k}) <= 2
+        assert alternative.session.start_at >= asked.now + asked.notice
+        # R5 against the oracle: each session that moved is on a free grid start of the calendar with the rest of
+        # the course as busy (practitioner and patient)
+        for s in after:
+            if s.number not in changed:
+                continue
+            rest = tuple(Busy(o.start_at, o.end_at) for o in after if o.number != s.number)
+            with_rest = dataclasses.replace(
+                cal, practitioner_busy=cal.practitioner_busy + rest, patient_busy=cal.patient_busy + rest, span=None
+            )
+            day = s.start_at.astimezone(zone).date()
+            assert s.start_at in free_starts(with_rest, day, timedelta(minutes=protocol.session_minutes), now)
+        # R4 between neighbours; R3 for every session whose own day or predecessor's day changed (a session that
+        # was outside its window already, R6, is not undone by a move that leaves its predecessor's day: R8)
+        days_changed = {
+            s.number for s, old in zip(after, course, strict=True)
+            if s.start_at.astimezone(zone).date() != old.start_at.astimezone(zone).date()
+        }  # fmt: skip
+        for previous, current in pairwise(after):
+            previous_date, current_date = (x.start_at.astimezone(zone).date() for x in (previous, current))
+            assert current_date >= previous_date + gap
+            if current.number in days_changed or previous.number in days_changed:
+                target = previous_date + timedelta(days=protocol.interval_days)
+                assert abs((current_date - target).days) <= protocol.interval_tolerance_days
+        # the pre-session window of every session that moved starts after today
+        for s in after:
+            if s.number in changed:
+                assert s.start_at.astimezone(zone).date() - timedelta(days=before_days) > today
+        assert planned_choice(asked, k, alternative.choice) == alternative  # planned again: the same
+
+
+def test_r27_session_one_uses_its_own_date_plus_minus_tolerance() -> None:
+    cal = calendar(opening=hours("08:00-17:00"))
+    course = booked(cal)
+    found = alternatives(service(cal, PROTOCOL, course, now=NOW), 1, limit=12)
+    first = course[0].start_at.astimezone(BERLIN).date()
+    assert sorted(a.session.start_at.astimezone(BERLIN).date() - first for a in found) == [
+        timedelta(days=n)
+        for n in (-3, 0, 1, 2, 3)  # Sat 27 and Sun 28 Feb are closed
+    ]

@@ -1,0 +1,342 @@
+"""Reminder hygiene end to end (R35–R38), through the API and a real SMS webhook, on SQLite and PostgreSQL:
+confirm requests, nothing stale, one change notice after quick changes, one message a day."""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.settings import Settings
+from api.web.app import create_app
+from models import Role
+from tests.api.helpers import OLD_REMINDERS, book, clinic_settings, patient, practitioner
+from tests.conftest import Clock, Database, make_key
+from tests.system.conftest import SMS_SECRET
+from tests.system.receivers import WebhookReceiver
+
+pytestmark = pytest.mark.system
+
+PHONE = "+4915112345678"
+PATIENT_KINDS = ("appointment", "confirm_request", "aftercare_start", "aftercare_end", "exercise", "change_notice")
+
+
+@pytest.fixture
+def api(clean_db: Database, clock: Clock, sms_hook: WebhookReceiver) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=clean_db.url,
+        clinic_timezone="Europe/Berlin",
+        api_key_cache_seconds=0,
+        sms_webhook_url=sms_hook.url,
+        sms_webhook_secret=SMS_SECRET,
+    )
+    with TestClient(create_app(settings, engine=clean_db.engine, clock=clock)) as client:
+        client.headers["Authorization"] = f"Bearer {make_key(clean_db.engine, Role.admin)}"
+        yield client
+
+
+def at(clock: Clock, iso: str) -> None:
+    clock.now = datetime.fromisoformat(iso).astimezone(UTC)
+
+
+def ok(answer: Any) -> dict[str, Any]:
+    assert answer.status_code in (200, 201), answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def reminders(api: TestClient, **filters: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = ok(api.get("/v1/reminders", params={"limit": 500, **filters}))["items"]
+    return items
+
+
+def dispatch(api: TestClient) -> dict[str, int]:
+    return ok(api.post("/v1/reminders/dispatch", json={}))
+
+
+def texts(sms_hook: WebhookReceiver) -> list[str]:
+    return [p["body"] for payloads in sms_hook.deliveries.values() for p in payloads]
+
+
+def sms_patient(api: TestClient, **fields: Any) -> dict[str, Any]:
+    return patient(api, phone=PHONE, reminder_channel="sms", reminder_consent=True, **fields)
+
+
+def live(api: TestClient, **filters: Any) -> list[dict[str, Any]]:
+    """Patient messages still to go (pending, or riding with one that is)."""
+    return [r for r in reminders(api, **filters) if r["audience"] == "patient" and r["status"] in ("pending", "merged")]
+
+
+# -- R35 ---------------------------------------------------------------------------------------------------------
+
+
+def test_r35_confirming_cancels_the_request_and_the_48h_reminder_and_nothing_else(api: TestClient) -> None:
+    session = book(api, sms_patient(api), practitioner(api), session_count=1)["sessions"][0]  # Mon 1 Mar 09:00
+    before = {r["id"]: r for r in reminders(api, session_id=session["id"])}
+    [request] = [r for r in before.values() if r["kind"] == "confirm_request"]
+    assert (request["status"], request["due_local"]) == ("pending", "2027-02-26T09:00:00+01:00")
+
+    assert ok(api.post(f"/v1/sessions/{session['id']}/confirm"))["status"] == "confirmed"
+    after = {r["id"]: r for r in reminders(api, session_id=session["id"])}
+    changed = {(r["kind"], r["due_local"], r["status"], r["reason"]) for i, r in after.items() if r != before[i]}
+    assert changed == {
+        ("confirm_request", "2027-02-26T09:00:00+01:00", "cancelled", "already_confirmed"),
+        ("appointment", "2027-02-27T09:00:00+01:00", "cancelled", "already_confirmed"),
+    }
+    assert set(after) == set(before)  # nothing new planned
+    two_hours = [r for r in after.values() if r["kind"] == "appointment" and r["status"] == "pending"]
+    assert [r["due_local"] for r in two_hours] == ["2027-03-01T08:00:00+01:00"]  # the 2 h one still goes
+
+
+def test_r35_a_clinic_that_skips_nothing_keeps_the_48h_reminder_and_one_without_requests_has_none(
+    api: TestClient,
+) -> None:
+    clinic_settings(api, skip_when_confirmed_offsets_minutes=[])
+    session = book(api, sms_patient(api), practitioner(api), session_count=1)["sessions"][0]
+    ok(api.post(f"/v1/sessions/{session['id']}/confirm"))
+    cancelled = [(r["kind"], r["reason"]) for r in reminders(api, session_id=session["id"], status="cancelled")]
+    assert cancelled == [("confirm_request", "already_confirmed")]
+
+    clinic_settings(api, confirm_request_offset_minutes=None)
+    other = book(api, sms_patient(api), practitioner(api), session_count=1, start_date="2027-04-05")
+    assert [r for r in reminders(api, session_id=other["sessions"][0]["id"]) if r["kind"] == "confirm_request"] == []
+
+
+# -- R36 ---------------------------------------------------------------------------------------------------------
+
+Change = Callable[[TestClient, Clock, dict[str, Any]], None]
+
+
+def _hold(api: TestClient, clock: Clock, course: dict[str, Any]) -> None:
+    ok(api.post(f"/v1/courses/{course['id']}/hold", json={"reason": "travelling"}))
+
+
+def _cancel_course(api: TestClient, clock: Clock, course: dict[str, Any]) -> None:
+    ok(api.post(f"/v1/courses/{course['id']}/cancel", json={"reason": "stopped"}))
+
+
+def _cancel_session(api: TestClient, clock: Clock, course: dict[str, Any]) -> None:
+    ok(api.post(f"/v1/sessions/{course['sessions'][0]['id']}/cancel", json={"reason": "ill"}))
+
+
+def _no_show(api: TestClient, clock: Clock, course: dict[str, Any]) -> None:
+    at(clock, "2027-03-01T09:30:00+01:00")
+    ok(api.post(f"/v1/sessions/{course['sessions'][0]['id']}/no-show"))
+
+
+def _archive(api: TestClient, clock: Clock, course: dict[str, Any]) -> None:
+    ok(api.post(f"/v1/patients/{course['patient_id']}/archive"))
+
+
+def _withdraw_consent(api: TestClient, clock: Clock, course: dict[str, Any]) -> None:
+    ok(api.patch(f"/v1/patients/{course['patient_id']}", json={"reminder_consent": False}))
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "notice"),
+    [
+        (_hold, "course_on_hold", True),
+        (_cancel_course, "course_cancelled", True),
+        (_cancel_session, "session_not_active", True),
+        (_no_show, "session_not_active", False),
+        (_archive, "patient_archived", False),
+        (_withdraw_consent, "no_consent", False),
+    ],
+)
+def test_r36_each_change_leaves_no_stale_message_and_says_why(
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver, change: Change, reason: str, notice: bool
+) -> None:
+    course = book(api, sms_patient(api), practitioner(api), session_count=1)  # Mon 1 Mar 09:00
+    session_id = course["sessions"][0]["id"]
+    change(api, clock, course)
+
+    mine = [r for r in reminders(api, patient_id=course["patient_id"]) if r["audience"] == "patient"]
+    stale = [r for r in mine if r["kind"] != "change_notice"]
+    assert stale and all(r["status"] in ("cancelled", "skipped") for r in stale), stale
+    # the appointment and confirm messages say why; on a no-show the rest (aftercare) never was planned
+    assert {r["reason"] for r in stale if r["kind"] in ("appointment", "confirm_request")} == {reason}
+    notices = [r for r in mine if r["kind"] == "change_notice"]
+    assert [r["session_ids"] for r in notices] == ([[session_id]] if notice else [])
+
+    clock.now += timedelta(minutes=6)  # the change notice's grace is over
+    dispatch(api)
+    at(clock, "2027-03-10T09:00:00+01:00")  # every other message's time has come
+    dispatch(api)
+    sent = texts(sms_hook)
+    assert all("Your sessions have changed: session 1: cancelled" in body for body in sent)
+    assert len(sent) == (1 if notice and reason != "patient_archived" else 0)
+
+
+def test_r36_a_completed_sessions_aftercare_survives_a_hold(
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver
+) -> None:
+    course = book(api, sms_patient(api), practitioner(api), session_count=2)
+    first, second = course["sessions"]
+    at(clock, "2027-03-01T08:55:00+01:00")
+    ok(api.post(f"/v1/sessions/{first['id']}/check-in"))
+    done = {"injections": [{"site": "knee", "injectate": "dextrose", "volume_ml": 5}], "pain_before": 6}
+    ok(api.post(f"/v1/sessions/{first['id']}/complete", json=done))
+    at(clock, "2027-03-02T10:00:00+01:00")
+    ok(api.post(f"/v1/courses/{course['id']}/hold", json={"reason": "travelling"}))
+
+    # "avoid NSAIDs" was due at 09:00 yesterday and no dispatcher ran: still planned, the next pass decides (R20)
+    assert {r["kind"] for r in live(api, session_id=first["id"]) if r["kind"] != "change_notice"} == {
+        *("aftercare_start", "aftercare_end", "exercise")
+    }
+    assert [r for r in live(api, session_id=second["id"]) if r["kind"] != "change_notice"] == []
+    for day in ("2027-03-03T09:01:00+01:00", "2027-03-06T09:01:00+01:00"):  # exercises; NSAIDs fine again
+        at(clock, day)
+        dispatch(api)
+    sent = texts(sms_hook)
+    assert any("please start the exercises" in body for body in sent)
+    assert any("you may take anti-inflammatory painkillers (NSAIDs) again" in body for body in sent)
+    assert not any("reminder of your appointment" in body for body in sent)
+
+
+# -- R37 ---------------------------------------------------------------------------------------------------------
+
+
+def test_r37_three_quick_moves_send_one_notice_with_the_final_times(
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver
+) -> None:
+    course = book(api, sms_patient(api), practitioner(api), session_count=2)
+    second = course["sessions"][1]  # Mon 15 Mar 09:00
+    at(clock, "2027-03-02T10:00:00+01:00")
+    for minute, start in enumerate(
+        ("2027-03-16T10:00:00+01:00", "2027-03-17T11:00:00+01:00", "2027-03-18T09:00:00+01:00")
+    ):
+        at(clock, f"2027-03-02T10:0{minute}:00+01:00")
+        ok(api.post(f"/v1/sessions/{second['id']}/reschedule", json={"start": start}))
+    [notice] = live(api, kind="change_notice")
+    assert notice["due_local"] == "2027-03-02T10:07:00+01:00"  # five minutes after the last change
+    assert notice["session_ids"] == [second["id"]]
+
+    at(clock, "2027-03-02T10:06:00+01:00")
+    dispatch(api)
+    assert texts(sms_hook) == []  # still within the grace
+    at(clock, "2027-03-02T10:08:00+01:00")
+    dispatch(api)
+    [body] = texts(sms_hook)
+    assert "session 2: now Thu 18 Mar 2027 at 09:00 (was Mon 15 Mar 2027 at 09:00)" in body
+    assert "16 Mar" not in body and "17 Mar" not in body
+
+    # told: moving it back now is news again (the patient was told the 18th), and so is only that
+    at(clock, "2027-03-02T11:00:00+01:00")
+    ok(api.post(f"/v1/sessions/{second['id']}/reschedule", json={"start": "2027-03-15T09:00:00+01:00"}))
+    [again] = live(api, kind="change_notice")
+    at(clock, "2027-03-02T11:06:00+01:00")
+    dispatch(api)
+    assert "session 2: now Mon 15 Mar 2027 at 09:00 (was Thu 18 Mar 2027 at 09:00)" in texts(sms_hook)[-1]
+    assert again["id"] != notice["id"]
+
+
+def test_r37_a_move_undone_within_the_grace_sends_nothing(
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver
+) -> None:
+    course = book(api, sms_patient(api), practitioner(api), session_count=2)
+    second = course["sessions"][1]
+    at(clock, "2027-03-02T10:00:00+01:00")
+    ok(api.post(f"/v1/sessions/{second['id']}/reschedule", json={"start": "2027-03-16T10:00:00+01:00"}))
+    at(clock, "2027-03-02T10:02:00+01:00")
+    ok(api.post(f"/v1/sessions/{second['id']}/reschedule", json={"start": second["start"]}))
+
+    [notice] = reminders(api, kind="change_notice")
+    assert (notice["status"], notice["reason"]) == ("cancelled", "no_net_change")
+    at(clock, "2027-03-02T10:30:00+01:00")
+    dispatch(api)
+    assert texts(sms_hook) == []
+
+
+def test_r37_changes_made_at_the_desk_send_nothing(api: TestClient, clock: Clock, sms_hook: WebhookReceiver) -> None:
+    course = book(api, sms_patient(api), practitioner(api), session_count=3)
+    _, second, third = course["sessions"]
+    at(clock, "2027-03-02T10:00:00+01:00")
+    moved = ok(
+        api.post(
+            f"/v1/sessions/{second['id']}/reschedule",
+            json={"start": "2027-03-24T09:00:00+01:00", "notify_patient": False},
+        )
+    )
+    assert [m["number"] for m in moved["moved"]] == [3]  # the reflow counts as told too
+    ok(api.post(f"/v1/sessions/{third['id']}/cancel", json={"reason": "ill", "replace": True, "notify_patient": False}))
+    assert reminders(api, kind="change_notice") == []
+    at(clock, "2027-03-02T10:30:00+01:00")
+    dispatch(api)
+    assert texts(sms_hook) == []
+
+
+def test_r37_a_replacement_is_announced_as_new(api: TestClient, clock: Clock, sms_hook: WebhookReceiver) -> None:
+    course = book(api, sms_patient(api), practitioner(api), session_count=2)
+    at(clock, "2027-03-02T10:00:00+01:00")
+    answer = ok(api.post(f"/v1/sessions/{course['sessions'][1]['id']}/cancel", json={"reason": "ill", "replace": True}))
+    at(clock, "2027-03-02T10:06:00+01:00")
+    dispatch(api)
+    [body] = texts(sms_hook)
+    assert "session 2: cancelled (was Mon 15 Mar 2027 at 09:00)" in body
+    new = datetime.fromisoformat(answer["replacement"]["start_local"])
+    assert f"session 3: new, on {new.strftime('%a')} {new.day} {new.strftime('%b %Y at %H:%M')}" in body
+
+
+# -- R38 ---------------------------------------------------------------------------------------------------------
+
+
+def test_r38_two_same_day_reminders_send_one_message(api: TestClient, clock: Clock, sms_hook: WebhookReceiver) -> None:
+    book(api, sms_patient(api), practitioner(api), session_count=1)  # Mon 1 Mar 09:00
+    at(clock, "2027-03-01T08:01:00+01:00")
+    dispatch(api)
+    at(clock, "2027-03-01T09:01:00+01:00")
+    dispatch(api)
+    [body] = texts(sms_hook)  # the 2 h reminder (08:00) carries "avoid NSAIDs" (09:00)
+    assert "reminder of your appointment at" in body and "Please avoid anti-inflammatory painkillers" in body
+
+
+def test_r38_cancelling_the_carrier_merges_the_rest_again(
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver
+) -> None:
+    rules = [
+        {"code": "avoid_nsaids", "kind": "avoid_medication", "start_offset_days": 0, "duration_days": 5,
+         "instruction": "No NSAIDs.", "medication_class": "nsaid"},
+        {"code": "exercises", "kind": "exercise", "start_offset_days": 0, "duration_days": 12,
+         "instruction": "Exercises."},
+    ]  # fmt: skip
+    protocol = ok(api.post("/v1/protocols", json={"name": "Same day", "injectate": "dextrose", "rules": rules}))
+    course = book(api, sms_patient(api), practitioner(api), session_count=1, protocol_id=protocol["id"])
+    session_id = course["sessions"][0]["id"]
+    on_the_day = [r for r in live(api, session_id=session_id) if r["due_local"].startswith("2027-03-01")]
+    [carrier] = [r for r in on_the_day if r["status"] == "pending"]
+    assert carrier["kind"] == "appointment"
+    assert {(r["kind"], r["merged_into"]) for r in on_the_day if r["status"] == "merged"} == {
+        ("aftercare_start", carrier["id"]),
+        ("exercise", carrier["id"]),
+    }
+
+    # the clinic skips the 2 h reminder for confirmed sessions: confirming cancels the carrier
+    clinic_settings(api, skip_when_confirmed_offsets_minutes=[2880, 120])
+    ok(api.post(f"/v1/sessions/{session_id}/confirm"))
+    on_the_day = [r for r in live(api, session_id=session_id) if r["due_local"].startswith("2027-03-01")]
+    [new_carrier] = [r for r in on_the_day if r["status"] == "pending"]
+    [rider] = [r for r in on_the_day if r["status"] == "merged"]
+    assert new_carrier["kind"] in ("aftercare_start", "exercise") and rider["merged_into"] == new_carrier["id"]
+    at(clock, "2027-03-01T09:01:00+01:00")
+    dispatch(api)
+    [body] = texts(sms_hook)
+    assert "Please avoid anti-inflammatory painkillers" in body and "please start the exercises" in body
+    assert "reminder of your appointment" not in body
+
+
+def test_r35_r38_a_clinic_that_turns_them_off_gets_the_old_reminders(api: TestClient) -> None:
+    clinic_settings(api, **OLD_REMINDERS)
+    course = book(api, sms_patient(api), practitioner(api), session_count=1)
+    mine = reminders(api, patient_id=course["patient_id"])
+    assert sorted((r["kind"], r["status"]) for r in mine) == [
+        ("aftercare_end", "pending"),
+        ("aftercare_start", "pending"),
+        ("appointment", "pending"),
+        ("appointment", "pending"),
+        ("exercise", "pending"),
+        ("follow_up", "pending"),
+    ]
+    ok(api.post(f"/v1/sessions/{course['sessions'][0]['id']}/confirm"))
+    # confirming still drops the 48 h reminder: skip_when_confirmed_offsets_minutes is its own setting
+    assert [r["kind"] for r in reminders(api, patient_id=course["patient_id"], status="cancelled")] == ["appointment"]
