@@ -21,6 +21,7 @@ from api.store.freshness import AnswerCache
 from api.store.unit_of_work import writing
 from api.web.auth import KeyCache
 from api.web.caching import NoStoreForKeys
+from api.web.day_view import DayViewFromMemory
 from api.web.deps import utc_now
 from api.web.guard import InputGuard
 from api.web.problems import install_problem_handlers
@@ -105,6 +106,7 @@ def create_app(
     app.state.channels = channels_from(settings)
     app.state.day_view_cache = day_view_cache
     install_problem_handlers(app)
+    app.add_middleware(DayViewFromMemory)  # the innermost: the guard and no-store apply to its answers too
     app.add_middleware(NoStoreForKeys)
     app.add_middleware(InputGuard)
     for router in ROUTERS:

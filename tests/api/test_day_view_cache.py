@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import col
 
+from api.settings import Settings
 from api.store.freshness import AnswerCache
-from models import Session
+from api.web.app import create_app
+from models import Role, Session
 from tests.api.helpers import book, patient, practitioner
-from tests.conftest import Database
+from tests.conftest import Database, make_key
 
 DAY_1, DAY_2, DAY_3 = "2027-03-01", "2027-03-02", "2027-03-03"
 
@@ -120,3 +122,37 @@ def test_a_write_outside_the_server_is_seen_and_forgets_only_its_day(client: Tes
     assert [s["status"] for s in client.get("/v1/sessions", params=polls.views["day 1, B"]).json()["items"]] == [
         "confirmed"
     ]
+
+
+def test_a_poll_answered_before_routing_is_the_routes_answer(settings: Settings, clean_db: Database) -> None:
+    # keys checked in the last few seconds (as in production): a cached poll skips routing (api/web/day_view.py)
+    app = create_app(settings.model_copy(update={"api_key_cache_seconds": 60}), engine=clean_db.engine)
+    staff, dispatcher = make_key(clean_db.engine, Role.admin), make_key(clean_db.engine, Role.dispatcher)
+    with TestClient(app, headers={"X-API-Key": staff}) as client:
+        a, _, sessions = _booked(client)
+        cache: AnswerCache = app.state.day_view_cache
+        polls = {
+            "date": {"date": DAY_1},
+            "practitioner": {"date": DAY_1, "practitioner_id": a["id"], "limit": "1", "offset": "0"},
+            "range": {"from": DAY_1, "to": DAY_2},  # not a plain poll: always the whole way
+        }
+        first = {name: client.get("/v1/sessions", params=params) for name, params in polls.items()}
+        computed = cache.computed
+        for name, params in polls.items():
+            again = client.get("/v1/sessions", params=params)
+            assert (again.status_code, again.content) == (200, first[name].content), name
+            assert again.headers["content-type"] == "application/json" == first[name].headers["content-type"]
+            assert again.headers["cache-control"] == "no-store"
+            bearer = client.get(
+                "/v1/sessions", params=params, headers={"X-API-Key": "", "Authorization": f"Bearer {staff}"}
+            )
+            assert bearer.content == first[name].content
+        assert cache.computed == computed, "every poll again came from memory"
+        assert client.get("/v1/sessions", params=polls["date"], headers={"X-API-Key": dispatcher}).status_code == 403
+        assert client.get("/v1/sessions", params=polls["date"], headers={"X-API-Key": "nope"}).status_code == 401
+        assert client.get("/v1/sessions", params={"date": "2027-02-30"}).status_code == 422
+        assert client.get("/v1/sessions", params={**polls["date"], "limit": "0"}).status_code == 422
+        moved = sessions[f"A {DAY_1}"]
+        assert client.post(f"/v1/sessions/{moved['id']}/confirm").status_code == 200
+        statuses = [s["status"] for s in client.get("/v1/sessions", params=polls["practitioner"]).json()["items"]]
+        assert statuses == ["confirmed"]

@@ -21,6 +21,19 @@ router = APIRouter(
 )
 
 
+def day_view_key(
+    first: date | None,
+    last: date | None,
+    practitioner_id: uuid.UUID | None,
+    patient_id: uuid.UUID | None,
+    status: SessionStatus | None,
+    limit: int,
+    offset: int,
+) -> tuple[object, ...]:
+    """The day view's key in its answer cache (api/web/day_view.py makes it too, for a poll answered early)."""
+    return (first, last, practitioner_id, patient_id, status, limit, offset)
+
+
 @router.get("", response_model=Page[SessionRead], summary="Day view: sessions by start")
 async def list_sessions(
     http: Request,
@@ -38,7 +51,7 @@ async def list_sessions(
     """The sessions of a day (`date`) or of a range (`from`, `to`), ordered by start, with the clinic-local time."""
     first, last = sessions.day_view_dates(on, from_date, to_date)
     # The front desk polls this view all day: an answer is reused until a change touches its sessions.
-    key = (first, last, practitioner_id, patient_id, status, page.limit, page.offset)
+    key = day_view_key(first, last, practitioner_id, patient_id, status, page.limit, page.offset)
     return await tx.read(
         lambda uow: sessions.list_sessions(
             uow=uow,
