@@ -7,7 +7,8 @@ then forgets only the answers those sessions were part of.
 
 - PostgreSQL: triggers `NOTIFY prolo_day_view` in the writing transaction, so the notice
   is sent exactly when the commit is, and never for a rollback. The payload is
-  "practitioner patient epoch-seconds", or "*" for everything (the clinic; a TRUNCATE).
+  "schema practitioner patient epoch-seconds", or "schema *" for everything (the clinic; a
+  TRUNCATE): a listener heeds only its own schema's.
 - SQLite: triggers add rows to `day_view_change` in the writing transaction; a reader
   that sees `PRAGMA data_version` move reads the rows after the last it saw. The table
   keeps the last 10 000 rows (its numbers are never used twice); a reader further behind
@@ -34,11 +35,11 @@ _PG_UP = [
     CREATE FUNCTION prolo_day_view_session() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP <> 'INSERT' THEN
-            PERFORM pg_notify('prolo_day_view',
+            PERFORM pg_notify('prolo_day_view', TG_TABLE_SCHEMA || ' ' ||
                 OLD.practitioner_id || ' ' || OLD.patient_id || ' ' || extract(epoch FROM OLD.start_at));
         END IF;
         IF TG_OP <> 'DELETE' THEN
-            PERFORM pg_notify('prolo_day_view',
+            PERFORM pg_notify('prolo_day_view', TG_TABLE_SCHEMA || ' ' ||
                 NEW.practitioner_id || ' ' || NEW.patient_id || ' ' || extract(epoch FROM NEW.start_at));
         END IF;
         RETURN NULL;
@@ -47,7 +48,7 @@ _PG_UP = [
     """
     CREATE FUNCTION prolo_day_view_everything() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        PERFORM pg_notify('prolo_day_view', '*');
+        PERFORM pg_notify('prolo_day_view', TG_TABLE_SCHEMA || ' *');
         RETURN NULL;
     END $$
     """,

@@ -7,10 +7,11 @@ the database itself says which sessions every commit touched (migration 0012's t
 in the writing transaction, so every writer tells: the API, the command line, a script):
 
 - **PostgreSQL**: a `NOTIFY prolo_day_view` per touched session, sent with the commit. One
-  listening connection per process (:class:`PostgresChanges`) receives them. Before every
-  answer the listener's socket is polled (a system call, no round trip) and what is waiting
-  is applied first. When the listener is down or reconnecting nothing is served from memory
-  (every poll is computed, as without a cache); once it listens again everything is forgotten.
+  listening connection per process (:class:`PostgresChanges`), read by the event loop,
+  receives them; an answer comes from memory after a ping on it, sent after the poll began,
+  has come back (see the class). When the listener is down or reconnecting nothing is served
+  from memory (every poll is computed, as without a cache); once it listens again everything
+  is forgotten.
 - **SQLite**: `PRAGMA data_version` on a connection of its own (it moves whenever any other
   connection, in any process, commits); when it moved, the `day_view_change` rows added
   since the last one seen name the touched sessions (:class:`SQLiteChanges`).
@@ -20,10 +21,9 @@ or as it is (its start, its practitioner, its patient). A change to the clinic (
 forgets everything. Closures, time off, hours and patients are not part of the day view,
 so their changes forget nothing.
 
-Freshness: on SQLite a poll never answers data older than a commit that finished before the
-poll began, in any process. On PostgreSQL that holds in the process that wrote; another
-process learns of the commit when PostgreSQL has delivered the notice to its listener,
-which the server sends as the commit ends (README, "Performance", gives the window measured).
+Freshness, on both databases, across processes and replicas: a poll never answers data
+older than a commit that finished before the poll began. A commit made in this process
+through the unit of work also forgets its answers at once (:func:`committed`).
 """
 
 import asyncio
@@ -134,9 +134,8 @@ class SQLiteChanges(Changes):
         )
         if not rows:
             return True
-        whole = rows[0][0] != self._seen + 1 or any(
-            row[4] for row in rows
-        )  # behind what the table keeps, or the clinic
+        behind = rows[0][0] != self._seen + 1  # rows this reader never saw are gone (or the table was emptied)
+        whole = behind or any(row[4] for row in rows)  # or the clinic changed
         self._seen = rows[-1][0]
         forget(None if whole else [_touched(p, q, datetime.fromisoformat(s + "+00:00")) for _, p, q, s, _ in rows])
         return True
@@ -176,11 +175,14 @@ class PostgresChanges(Changes):
         self._next: asyncio.Future[bool] | None = None  # the polls that came after it was sent
         self._down = asyncio.Event()
         self._keeper: asyncio.Task[None] | None = None
+        self._schema = ""  # the listener's current_schema(): notices name theirs (one database may hold several)
 
     def catch_up(self, forget: Forget) -> bool:
         return self._connection is not None  # the event loop applies the notices as they arrive
 
     async def start(self, forget: Forget) -> None:
+        if self._keeper is not None:
+            return  # started by an earlier lifespan of the same app (a test client's): its loop reads the listener
         self._loop, self._forget = asyncio.get_running_loop(), forget
         self._down = asyncio.Event()
         self._keeper = self._loop.create_task(self._keep())
@@ -208,6 +210,8 @@ class PostgresChanges(Changes):
         assert connection is not None
         try:
             connection.autocommit = True
+            schema = connection.execute("SELECT current_schema()").fetchone()
+            self._schema = schema[0] if schema else ""
             connection.execute(f"LISTEN {CHANNEL}")
             connection.pgconn.nonblocking = 1
         except Exception:
@@ -223,8 +227,8 @@ class PostgresChanges(Changes):
             self._forget(None)
 
     async def fresh(self) -> bool:
-        if self._connection is None:
-            return False
+        if self._connection is None or asyncio.get_running_loop() is not self._loop:
+            return False  # down, or asked from another event loop than the one reading the listener
         assert self._loop is not None
         waiting: asyncio.Future[bool]
         if self._sent is None:
@@ -251,13 +255,17 @@ class PostgresChanges(Changes):
     def _readable(self) -> None:
         """The listening socket has something: notices, a ping's answer, or the end of the connection."""
         assert self._forget is not None
+        if self._connection is None:
+            return
         pgconn = self._connection.pgconn
         touched: list[Touched] = []
         whole = False
         try:
             pgconn.consume_input()
             while (notice := pgconn.notifies()) is not None:
-                payload = notice.extra.decode()
+                schema, _, payload = notice.extra.decode().partition(" ")
+                if schema != self._schema:
+                    continue  # another Prolo's, in another schema of the same database
                 if payload == "*":
                     whole = True
                 else:
@@ -298,6 +306,9 @@ class PostgresChanges(Changes):
         return await self.fresh()
 
     def close(self) -> None:
+        with suppress(RuntimeError):  # called from no loop at all: nothing was started
+            if asyncio.get_running_loop() is not self._loop:
+                return  # another lifespan's end: the loop that started the listener still runs
         if self._keeper is not None:
             self._keeper.cancel()
         self._drop()
