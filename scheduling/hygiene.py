@@ -80,6 +80,7 @@ def merge_same_day(plans: Sequence[PlannedReminder], zone: ZoneInfo) -> list[Pla
 
     Only pending patient messages merge (a skipped one goes nowhere). The carrier is the day's
     first time-based message, else its first date-based one; its body gains the riders' words.
+    ``plans`` may be several courses' (R38 is per patient): the answer does not depend on their order.
     """
     days: dict[tuple[str, object], list[int]] = {}
     for i, p in enumerate(plans):
@@ -87,7 +88,8 @@ def merge_same_day(plans: Sequence[PlannedReminder], zone: ZoneInfo) -> list[Pla
             days.setdefault((p.channel, p.due_at.astimezone(zone).date()), []).append(i)
     merged = list(plans)
     for indexes in days.values():
-        ordered = sorted(indexes, key=lambda i: (plans[i].due_at, plans[i].kind))
+        # the same answer whichever course asked: ties go by key, not by the order the plans came in
+        ordered = sorted(indexes, key=lambda i: (plans[i].due_at, plans[i].kind, plans[i].idempotency_key))
         riders = [i for i in ordered if plans[i].kind in DATE_BASED]
         timed = [i for i in ordered if plans[i].kind in TIME_BASED]
         carrier = timed[0] if timed else riders.pop(0) if riders else None

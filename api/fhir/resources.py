@@ -46,7 +46,7 @@ REQUEST_STATUS = {
     "expired": "revoked",
     "cancelled": "revoked",
     "skipped": "revoked",
-    "merged": "active",  # riding with another message (R38): as its carrier, when the bundle holds it
+    "merged": "active",  # riding with another message (R38): shown as its carrier
 }
 # R12 kind → CarePlan.activity.detail.kind, where FHIR has one for it.
 ACTIVITY_KIND = {AVOID_MEDICATION: "MedicationRequest", EXERCISE: "Task", FOLLOW_UP: "CommunicationRequest"}

@@ -59,6 +59,10 @@ def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> di
     windows = session_windows(uow, clinic, [(SessionRef(str(s.id), s.start_at), rules) for s in sessions])
     by_session = {str(s.id): s for s in sessions}
     by_id = {r.id: r for r in reminders}
+    # R38: a rider may ride with a message of the patient's other course; it shows that carrier's fate
+    away = sorted({r.merged_into for r in reminders if r.merged_into and r.merged_into not in by_id})
+    if away:
+        by_id |= {r.id: r for r in uow.execute(select(Reminder).where(col(Reminder.id).in_(away))).scalars()}
     today = now.astimezone(zone).date()
     activities = [fhir.session_activity(urn(s.id), s.number) for s in sessions] + [
         fhir.aftercare_activity(

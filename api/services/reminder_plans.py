@@ -13,12 +13,18 @@ new address, by the new name, or not at all; a reminder being sent right now kee
 status (its dispatcher holds it) but a retry goes to the new address. Every change to a
 patient replans through :func:`sync_patient_reminders` (api/services/patients.py).
 
+One message a day (R38) is per patient: the date-based reminders ride with a carrier in any of the
+patient's courses. One indexed read finds the patient's other live reminders; a course that shares a
+(channel, local date) with the one being planned, or has riders on its carriers, is replanned with it in
+the same transaction, and the merge runs over them together (in the same order whichever course asked).
+
 A pending reminder already due, that no dispatcher has sent yet, is still planned: the
 planner is asked from its due time on, so a replan a minute after it fell due does not
 cancel it (R18 only keeps a new one from being made for a time already past).
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -33,7 +39,7 @@ from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Reminder, Session, SmsOptOut
 from models.base import new_id
 from scheduling.aftercare import Rule, SessionRef, follow_up_rule_days
-from scheduling.hygiene import merge_same_day, stale_reason
+from scheduling.hygiene import DATE_BASED, TIME_BASED, merge_same_day, stale_reason
 from scheduling.lifecycle import CourseStatus, SessionStatus
 from scheduling.open_days import FOLLOW_UP_REACH_DAYS
 from scheduling.reminders import (
@@ -65,14 +71,42 @@ def plan_new_course_reminders(
 
     The course and its sessions are stored already: the reminders refer to them.
     """
-    plans = _same_day(_plan(uow, course, sessions, now, patient, clinic), clinic)
-    _insert(uow, plans, {p.idempotency_key: new_id() for p in plans}, course, patient, sessions, now)
+    _replan(uow, _planned_new(uow, course, sessions, now, patient, clinic), patient, clinic, now)
 
 
 def sync_course_reminders(uow: UnitOfWork, course: Course, now: datetime) -> None:
     """Replan every reminder of the course's sessions, and the patient's change notice (R37); call before
     the use case commits."""
     uow.flush()
+    patient = uow.find(Patient, course.patient_id)
+    assert patient is not None  # a foreign key
+    clinic = get_clinic(uow)
+    _replan(uow, _planned(uow, course, now, patient, clinic), patient, clinic, now)
+    sync_change_notice(uow, patient, clinic, now)
+
+
+@dataclass
+class _CourseReplan:
+    """One course's reminders as stored and as planned now, before R38 merges them."""
+
+    course: Course
+    sessions: list[Session]
+    existing: dict[str, Any]  # the stored reminders (Reminder) by idempotency key
+    bygone: set[str]  # skipped, and their moment passed: they stay so (R33, R18)
+    live: set[str]  # not yet on its way: replanned freely
+    sending: set[str]
+    planned: list[PlannedReminder]
+    free: list[PlannedReminder]  # planned, and free to merge (nothing that left)
+
+
+def _planned_new(
+    uow: UnitOfWork, course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
+) -> _CourseReplan:
+    plans = _plan(uow, course, sessions, now, patient, clinic)
+    return _CourseReplan(course, sessions, {}, set(), set(), set(), plans, plans)
+
+
+def _planned(uow: UnitOfWork, course: Course, now: datetime, patient: Patient, clinic: Clinic) -> _CourseReplan:
     sessions = list(uow.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
     existing: dict[str, Any] = {
         r.idempotency_key: r
@@ -82,13 +116,10 @@ def sync_course_reminders(uow: UnitOfWork, course: Course, now: datetime) -> Non
             )
         ).scalars()
     }
-    patient = uow.find(Patient, course.patient_id)
-    assert patient is not None  # a foreign key
-    clinic = get_clinic(uow)
     # R33, R18: a skipped reminder whose moment passed stays skipped (an opt-in or consent given later
     # does not send yesterday's message), and keeps its reason
     bygone = {key for key, row in existing.items() if row.status == ReminderStatus.skipped and row.due_at <= now}
-    live = _live(existing) - bygone  # not yet on its way: replanned freely
+    live = _live(existing, _carriers_elsewhere(uow, existing)) - bygone  # not yet on its way: replanned freely
     sending = {key for key, row in existing.items() if row.status == ReminderStatus.sending}
     keep = live | sending
     # from the earliest undelivered one's due time: one due but not yet sent is still planned (module docstring)
@@ -107,51 +138,118 @@ def sync_course_reminders(uow: UnitOfWork, course: Course, now: datetime) -> Non
         for p in planned
         if p.idempotency_key not in existing or p.idempotency_key in live or _revivable(existing[p.idempotency_key])
     ]
-    wanted = {p.idempotency_key: p for p in _same_day(free, clinic)}
-    wanted |= {p.idempotency_key: p for p in planned if p.idempotency_key in sending}
-    settings, by_id = reminder_settings(clinic), {s.id: s for s in sessions}
-    for key in live:
-        row = existing[key]
-        if key not in wanted:
-            session = by_id[row.session_id]
-            reason = stale_reason(row.kind, row.offset_minutes, session.status, course.status, settings)
-            row.status, row.reason, row.merged_into = ReminderStatus.cancelled, reason or row.reason, None
+    return _CourseReplan(course, sessions, existing, bygone, live, sending, planned, free)
+
+
+def _others(
+    uow: UnitOfWork, first: _CourseReplan, patient: Patient, clinic: Clinic, now: datetime
+) -> list[_CourseReplan]:
+    """R38 is per patient: the patient's other courses whose live reminders share a (channel, local date) with
+    this course's, old or new, replanned with it; none (one indexed read) when nothing is shared."""
+    found = uow.execute(
+        select(
+            col(Reminder.id),
+            col(Reminder.status),
+            col(Reminder.channel),
+            col(Reminder.due_at),
+            col(Reminder.merged_into),
+            col(Session.course_id),
+        )
+        .join(Session, col(Session.id) == col(Reminder.session_id))
+        .where(
+            col(Reminder.patient_id) == patient.id,
+            col(Reminder.status).in_([ReminderStatus.pending, ReminderStatus.merged]),
+            col(Reminder.kind).in_(sorted(DATE_BASED | TIME_BASED)),
+            col(Session.course_id) != first.course.id,
+        )
+    ).all()
+    mine = {first.existing[key].id for key in first.live}
+    # a rider whose carrier left (sent) left with it; even with merging turned off, what rides across courses
+    # is undone across them
+    carriers = {row.id for row in found if row.status == ReminderStatus.pending} | mine
+    others = [row for row in found if row.status == ReminderStatus.pending or row.merged_into in carriers]
+    zone = clinic.zone
+    days = {(p.channel, p.due_at.astimezone(zone).date()) for p in first.free}
+    days |= {(first.existing[k].channel, first.existing[k].due_at.astimezone(zone).date()) for k in first.live}
+    if not any((row.channel, row.due_at.astimezone(zone).date()) in days or row.merged_into in mine for row in others):
+        return []
+    # every course with a live reminder: a shared day may reach a third course through the second
+    return [
+        _planned(uow, uow.get(Course, course_id), now, patient, clinic)
+        for course_id in sorted({r.course_id for r in others})
+    ]
+
+
+def _replan(uow: UnitOfWork, first: _CourseReplan, patient: Patient, clinic: Clinic, now: datetime) -> None:
+    """Store the plans of a course and of the patient's courses sharing a day with it (R38 across them)."""
+    replans = [first, *_others(uow, first, patient, clinic, now)]
+    merged = {p.idempotency_key: p for p in _same_day([p for r in replans for p in r.free], clinic)}
+    settings = reminder_settings(clinic)
+    wanted: list[dict[str, PlannedReminder]] = []
+    for replan in replans:
+        own = {p.idempotency_key: merged[p.idempotency_key] for p in replan.free}
+        own |= {p.idempotency_key: p for p in replan.planned if p.idempotency_key in replan.sending}
+        wanted.append(own)
+        by_id = {s.id: s for s in replan.sessions}
+        for key in replan.live:
+            row = replan.existing[key]
+            if key not in own:
+                session = by_id[row.session_id]
+                reason = stale_reason(row.kind, row.offset_minutes, session.status, replan.course.status, settings)
+                row.status, row.reason, row.merged_into = ReminderStatus.cancelled, reason or row.reason, None
     uow.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
-    ids = {key: existing[key].id if key in existing else new_id() for key in wanted}
-    new_plans, carriers = [], {}
-    for key, plan in wanted.items():
-        if key in bygone:
-            continue
-        row = existing.get(key)
-        if row is None:
-            new_plans.append(plan)
-            continue
-        if row.status == ReminderStatus.cancelled or (
-            key in live and (row.status, row.reason) != (plan.status, plan.reason)
-        ):
-            row.status, row.reason = plan.status, plan.reason  # revived, consent or archiving changed, (un)merged
-            row.attempts, row.next_attempt_at, row.last_error = 0, None, None
-        if key not in sending:
-            carriers[key] = ids[plan.merged_into] if plan.merged_into else None
-        if row.status in _FOLLOWS_THE_PATIENT:
-            _address(row, plan, patient)
-    _insert(uow, new_plans, ids, course, patient, sessions, now)
+    ids: dict[str, uuid.UUID] = {}
+    for replan, own in zip(replans, wanted, strict=True):
+        ids |= {key: replan.existing[key].id if key in replan.existing else new_id() for key in own}
+    new_plans: list[PlannedReminder] = []
+    carriers: dict[str, uuid.UUID | None] = {}
+    rows: dict[str, Any] = {}
+    for replan, own in zip(replans, wanted, strict=True):
+        for key, plan in own.items():
+            if key in replan.bygone:
+                continue
+            row = replan.existing.get(key)
+            if row is None:
+                new_plans.append(plan)
+                continue
+            if row.status == ReminderStatus.cancelled or (
+                key in replan.live and (row.status, row.reason) != (plan.status, plan.reason)
+            ):
+                row.status, row.reason = plan.status, plan.reason  # revived, consent or archiving changed, (un)merged
+                row.attempts, row.next_attempt_at, row.last_error = 0, None, None
+            if key not in replan.sending:
+                carriers[key], rows[key] = (ids[plan.merged_into] if plan.merged_into else None), row
+            if row.status in _FOLLOWS_THE_PATIENT:
+                _address(row, plan, patient)
+    starts = {str(s.id): s.start_at for r in replans for s in r.sessions}
+    _insert(uow, new_plans, ids, patient, starts, now)
     for key, carrier in carriers.items():  # after the insert: a rider may ride with a new carrier
-        if existing[key].merged_into != carrier:
-            existing[key].merged_into = carrier
-    sync_change_notice(uow, patient, clinic, now)
+        if rows[key].merged_into != carrier:
+            rows[key].merged_into = carrier
 
 
-def _live(existing: dict[str, Reminder]) -> set[str]:
-    """Keys whose message has not left: pending or skipped, or merged into one of those (R38)."""
-    by_id = {row.id: row for row in existing.values()}
+def _carriers_elsewhere(uow: UnitOfWork, existing: dict[str, Reminder]) -> dict[uuid.UUID, str]:
+    """The status of each carrier in another of the patient's courses that a rider here rides with (R38);
+    no read when none does."""
+    ids = {row.id for row in existing.values()}
+    away = {row.merged_into for row in existing.values() if row.merged_into and row.merged_into not in ids}
+    if not away:
+        return {}
+    found = uow.execute(select(col(Reminder.id), col(Reminder.status)).where(col(Reminder.id).in_(sorted(away))))
+    return {row.id: row.status for row in found}
+
+
+def _live(existing: dict[str, Reminder], elsewhere: dict[uuid.UUID, str]) -> set[str]:
+    """Keys whose message has not left: pending or skipped, or merged into one of those (R38), here or in
+    another of the patient's courses (`elsewhere`: those carriers' statuses)."""
+    statuses = {row.id: row.status for row in existing.values()} | elsewhere
     live = set()
     for key, row in existing.items():
         if row.status in _REPLANNABLE:
             live.add(key)
         elif row.status == ReminderStatus.merged:
-            carrier = by_id.get(row.merged_into) if row.merged_into else None
-            if carrier is None or carrier.status in _REPLANNABLE:
+            carrier = statuses.get(row.merged_into) if row.merged_into else None
+            if carrier is None or carrier in _REPLANNABLE:
                 live.add(key)
     return live
 
@@ -266,19 +364,17 @@ def _insert(
     uow: UnitOfWork,
     plans: list[PlannedReminder],
     ids: dict[str, uuid.UUID],
-    course: Course,
     patient: Patient,
-    sessions: list[Session],
+    starts: dict[str, datetime],
     now: datetime,
 ) -> None:
     if not plans:
         return
-    starts = {str(s.id): s.start_at for s in sessions}
     # one Core executemany, no ORM objects: a booking plans dozens of reminders (so recorded here, S7);
     # carriers before their riders, which refer to them (R38)
     ordered = sorted(plans, key=lambda p: p.merged_into is not None)
-    rows = [_row(p, ids, course, patient, starts[p.session_id], now) for p in ordered]
-    uow.insert(Reminder, rows, same={"patient_id": course.patient_id, "created_at": now})
+    rows = [_row(p, ids, patient, starts[p.session_id], now) for p in ordered]
+    uow.insert(Reminder, rows, same={"patient_id": patient.id, "created_at": now})
 
 
 def _to(plan: PlannedReminder, patient: Patient) -> str | None:
@@ -293,7 +389,6 @@ def _to(plan: PlannedReminder, patient: Patient) -> str | None:
 def _row(
     plan: PlannedReminder,
     ids: dict[str, uuid.UUID],
-    course: Course,
     patient: Patient,
     start_at: datetime,
     now: datetime,
@@ -309,7 +404,7 @@ def _row(
         status=plan.status,
         attempts=0,
         idempotency_key=plan.idempotency_key,
-        patient_id=course.patient_id,
+        patient_id=patient.id,
         session_id=uuid.UUID(plan.session_id),
         rule_code=plan.rule_code or "",
         offset_minutes=plan.offset_minutes or 0,

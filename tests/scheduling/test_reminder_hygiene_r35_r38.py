@@ -263,3 +263,43 @@ def test_r38_without_the_carrier_the_riders_merge_again() -> None:
     without = [r for r in planned if not (r.kind == "appointment" and r.offset_minutes == 120)]
     alone = next(r for r in merge_same_day(without, BERLIN) if r.kind == "aftercare_start")
     assert (alone.status, alone.merged_into) == ("pending", None)
+
+
+def test_r38_two_courses_on_one_day_merge_the_same_whichever_asks_first() -> None:
+    # two courses of one patient, sessions on Wed 10 at 10:00 and 11:00: two time-based messages that day, and
+    # both courses' NSAID windows ride with the first of them (the 08:00 reminder), whichever course is planned
+    knee = plan(at(date(2027, 3, 10), "10:00"))
+    info = SessionInfo("s-2", "c-2", 1, at(date(2027, 3, 10), "11:00").astimezone(UTC), "scheduled")
+    cfg = ReminderSettings(BERLIN)
+    shoulder = plan_reminders(info, RULES, SMS, cfg, clinic_name="Riverside", now=EARLY, open_days=None)
+    one, other = merge_same_day(knee + shoulder, BERLIN), merge_same_day(shoulder + knee, BERLIN)
+    assert sorted(one, key=lambda r: r.idempotency_key) == sorted(other, key=lambda r: r.idempotency_key)
+    wednesday = [r for r in one if r.audience == "patient" and r.due_at.astimezone(BERLIN).day == 10]
+    carrier = min((r for r in wednesday if r.kind == "appointment"), key=lambda r: r.due_at)
+    assert (carrier.session_id, carrier.status) == ("s-1", "pending")
+    assert {(r.session_id, r.merged_into) for r in wednesday if r.kind == "aftercare_start"} == {
+        ("s-1", carrier.idempotency_key),
+        ("s-2", carrier.idempotency_key),
+    }
+    assert [r.kind for r in wednesday if r.status == "pending"] == ["appointment", "appointment"]
+
+
+def test_r38_a_tie_between_two_courses_has_one_answer() -> None:
+    # no appointment or confirm messages: both courses' NSAID windows start Wed 10 at 09:00, a tie on time and kind
+    cfg = ReminderSettings(BERLIN, appointment_offsets_minutes=(), confirm_request_offset_minutes=None)
+    courses = [
+        plan_reminders(
+            SessionInfo(f"s-{n}", f"c-{n}", 1, at(date(2027, 3, 10), wall).astimezone(UTC), "scheduled"),
+            RULES,
+            SMS,
+            cfg,
+            clinic_name="Riverside",
+            now=EARLY,
+            open_days=None,
+        )
+        for n, wall in ((1, "10:00"), (2, "11:00"))
+    ]
+    one, other = merge_same_day(courses[0] + courses[1], BERLIN), merge_same_day(courses[1] + courses[0], BERLIN)
+    assert sorted(one, key=lambda r: r.idempotency_key) == sorted(other, key=lambda r: r.idempotency_key)
+    wednesday = [r for r in one if r.audience == "patient" and r.due_at.astimezone(BERLIN).day == 10]
+    assert sorted(r.status for r in wednesday) == ["merged", "pending"]

@@ -291,16 +291,21 @@ def test_r38_two_same_day_reminders_send_one_message(api: TestClient, clock: Clo
     assert "reminder of your appointment at" in body and "Please avoid anti-inflammatory painkillers" in body
 
 
+def _aftercare_and_exercises(api: TestClient, name: str, *, days_after: int) -> dict[str, Any]:
+    """A protocol whose NSAID window and exercises both start `days_after` the session."""
+    rules = [
+        {"code": "avoid_nsaids", "kind": "avoid_medication", "start_offset_days": days_after, "duration_days": 5,
+         "instruction": "No NSAIDs.", "medication_class": "nsaid"},
+        {"code": "exercises", "kind": "exercise", "start_offset_days": days_after, "duration_days": 12,
+         "instruction": "Exercises."},
+    ]  # fmt: skip
+    return ok(api.post("/v1/protocols", json={"name": name, "injectate": "dextrose", "rules": rules}))
+
+
 def test_r38_cancelling_the_carrier_merges_the_rest_again(
     api: TestClient, clock: Clock, sms_hook: WebhookReceiver
 ) -> None:
-    rules = [
-        {"code": "avoid_nsaids", "kind": "avoid_medication", "start_offset_days": 0, "duration_days": 5,
-         "instruction": "No NSAIDs.", "medication_class": "nsaid"},
-        {"code": "exercises", "kind": "exercise", "start_offset_days": 0, "duration_days": 12,
-         "instruction": "Exercises."},
-    ]  # fmt: skip
-    protocol = ok(api.post("/v1/protocols", json={"name": "Same day", "injectate": "dextrose", "rules": rules}))
+    protocol = _aftercare_and_exercises(api, "Same day", days_after=0)
     course = book(api, sms_patient(api), practitioner(api), session_count=1, protocol_id=protocol["id"])
     session_id = course["sessions"][0]["id"]
     on_the_day = [r for r in live(api, session_id=session_id) if r["due_local"].startswith("2027-03-01")]
@@ -323,6 +328,82 @@ def test_r38_cancelling_the_carrier_merges_the_rest_again(
     [body] = texts(sms_hook)
     assert "Please avoid anti-inflammatory painkillers" in body and "please start the exercises" in body
     assert "reminder of your appointment" not in body
+
+
+def _on(api: TestClient, day: str, course: dict[str, Any]) -> list[dict[str, Any]]:
+    """The course's patient messages still to go on a local day."""
+    session_ids = {s["id"] for s in course["sessions"]}
+    mine = live(api, patient_id=course["patient_id"])
+    return [r for r in mine if r["due_local"].startswith(day) and r["session_id"] in session_ids]
+
+
+def _knee_and_shoulder(api: TestClient) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two courses of one SMS patient: the shoulder's session on Mon 22 Feb, its NSAID window and exercises
+    starting on Mon 1 Mar, the day of the knee's session (09:00)."""
+    a_week_later = _aftercare_and_exercises(api, "A week later", days_after=7)
+    pat, prac = sms_patient(api), practitioner(api)
+    shoulder = book(
+        api, pat, prac, session_count=1, start_date="2027-02-22", condition="shoulder", protocol_id=a_week_later["id"]
+    )
+    return book(api, pat, prac, session_count=1, condition="knee"), shoulder
+
+
+def _sent_on_the_1st(api: TestClient, clock: Clock, sms_hook: WebhookReceiver, patient_id: str) -> list[str]:
+    """The texts sent on Mon 1 Mar, dispatching through the day; every course replanned after each pass."""
+    at(clock, "2027-02-28T20:00:00+01:00")
+    dispatch(api)
+    before = len(texts(sms_hook))
+    for moment in ("2027-03-01T08:01:00+01:00", "2027-03-01T09:01:00+01:00", "2027-03-01T20:00:00+01:00"):
+        at(clock, moment)
+        dispatch(api)
+        # what left with the other course's carrier is not planned again
+        ok(api.patch(f"/v1/patients/{patient_id}", json={"family_name": f"Keller {moment[11:13]}"}))
+    return texts(sms_hook)[before:]
+
+
+@pytest.mark.parametrize("knee_cancelled", [False, True], ids=["both", "knee_cancelled"])
+def test_r38_one_message_a_day_across_a_patients_courses(
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver, knee_cancelled: bool
+) -> None:
+    knee, shoulder = _knee_and_shoulder(api)
+    [knee_carrier] = [r for r in _on(api, "2027-03-01", knee) if r["status"] == "pending"]
+    assert knee_carrier["kind"] == "appointment"  # the 2 h reminder
+    riders = {(r["kind"], r["merged_into"]) for r in _on(api, "2027-03-01", shoulder)}
+    assert riders == {("aftercare_start", knee_carrier["id"]), ("exercise", knee_carrier["id"])}
+
+    if knee_cancelled:  # the carrier goes: the shoulder's riders merge again, among themselves
+        ok(api.post(f"/v1/sessions/{knee['sessions'][0]['id']}/cancel", json={"reason": "ill"}))
+        assert _on(api, "2027-03-01", knee) == []
+        on_the_day = _on(api, "2027-03-01", shoulder)
+        [carrier] = [r for r in on_the_day if r["status"] == "pending"]
+        assert [r["merged_into"] for r in on_the_day if r["status"] == "merged"] == [carrier["id"]]
+        at(clock, "2027-01-04T13:10:00+01:00")
+        dispatch(api)  # the change notice (R37) goes now
+        [notice] = texts(sms_hook)
+        assert "session 1: cancelled" in notice
+
+    [body] = _sent_on_the_1st(api, clock, sms_hook, knee["patient_id"])
+    assert "Please avoid anti-inflammatory painkillers" in body and "please start the exercises" in body
+    assert ("reminder of your appointment" in body) is not knee_cancelled
+    # the shoulder's FHIR export shows its riders with their carrier's fate, also one in the knee's course
+    bundle = ok(api.get(f"/v1/courses/{shoulder['id']}/fhir"))
+    requests = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CommunicationRequest"]
+    on_the_1st = [r for r in requests if r["occurrenceDateTime"].startswith("2027-03-01")]
+    assert len(on_the_1st) == 2 and {r["status"] for r in on_the_1st} == {"completed"}
+
+
+def test_r38_turning_merging_off_frees_the_riders_of_the_other_course(
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver
+) -> None:
+    knee, shoulder = _knee_and_shoulder(api)
+    assert {r["status"] for r in _on(api, "2027-03-01", shoulder)} == {"merged"}  # with the knee's 2 h reminder
+    clinic_settings(api, one_message_per_day=False)
+    ok(api.post(f"/v1/sessions/{knee['sessions'][0]['id']}/confirm"))  # replans the knee's course
+    assert {r["status"] for r in _on(api, "2027-03-01", knee) + _on(api, "2027-03-01", shoulder)} == {"pending"}
+    sent = _sent_on_the_1st(api, clock, sms_hook, knee["patient_id"])
+    words = ("reminder of your appointment", "Please avoid anti-inflammatory painkillers", "please start the exercises")
+    assert sorted(next(w for w in words if w in body) for body in sent) == sorted([*words, words[1]])
+    assert all(sum(w in body for w in words) == 1 for body in sent)  # each alone
 
 
 def test_r35_r38_a_clinic_that_turns_them_off_gets_the_old_reminders(api: TestClient) -> None:
