@@ -18,8 +18,11 @@ target_metadata = SQLModel.metadata
 
 def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     # PostgreSQL-only and hand-written: the exclusion constraint (autogenerate cannot render it), and the
-    # sync feed's (txid, id) index (migration 0006; SQLite's txid is always 0).
-    return name not in ("alembic_version", "ex_session_practitioner_overlap", "ix_audit_event_txid_id")
+    # sync feed's (txid, id) index (migration 0006; SQLite's txid is always 0). SQLite-only and written by
+    # triggers alone: the day view's change log (migration 0012).
+    return name not in (
+        "alembic_version", "ex_session_practitioner_overlap", "ix_audit_event_txid_id", "day_view_change"
+    )  # fmt: skip
 
 
 def _render_item(type_: str, obj: object, autogen_context: object) -> str | Literal[False]:

@@ -105,13 +105,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn_server(app: str, env: dict[str, str], *, log_dir: Path) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free local port until the block ends; yields the base URL."""
+def uvicorn_server(app: str, env: dict[str, str], *, log_dir: Path, root: Path = ROOT) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free local port until the block ends; yields the base URL.
+
+    `root`: the tree whose code it serves (another checkout of Prolo, for a before/after run)."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *UVICORN_FLAGS]
-    log_path = log_dir / f"{app.replace(':', '_')}.log"
+    log_path = log_dir / f"{app.replace(':', '_')}-{port}.log"
+    if root != ROOT:
+        env = {**env, "PYTHONPATH": str(root)}
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_ready(base_url, process, log_path)
@@ -209,7 +213,12 @@ PRACTITIONERS = (
     "Dr. Emre Yilmaz",
     "Dr. Hanna Berg",
     "Dr. Lukas Braun",
+    "Dr. Ines Alves",
+    "Dr. Mateo Ruiz",
+    "Dr. Nora Lind",
+    "Dr. Karim Haddad",
 )
+DEFAULT_PRACTITIONERS = 8
 GIVEN = ("Maria", "Thomas", "Anna", "Michael", "Julia", "Stefan", "Laura", "Andreas", "Sarah", "Peter")
 FAMILY = ("Keller", "Müller", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Hoffmann", "Koch")
 
@@ -242,6 +251,7 @@ def fill_clinic(
     sessions: int = 50_000,
     patients: int = 3_000,
     day_sessions: int = 40,
+    practitioners: int = DEFAULT_PRACTITIONERS,
     seed: int = 20261124,
 ) -> FilledClinic:
     """Migrate an empty database, then bulk-insert a clinic with about three years of courses around `day`."""
@@ -250,7 +260,9 @@ def fill_clinic(
         upgrade(engine)
         with engine.connect() as conn:
             protocol = conn.execute(select(Protocol).where(col(Protocol.is_default))).one()
-        rows = _ClinicRows(random.Random(seed), now=now, day=day, day_cap=day_sessions, protocol=protocol)
+        rows = _ClinicRows(
+            random.Random(seed), now=now, day=day, day_cap=day_sessions, protocol=protocol, practitioners=practitioners
+        )
         rows.add_people(patients)
         rows.add_courses(sessions)
         with engine.begin() as conn:
@@ -277,7 +289,9 @@ class _ClinicRows:
     """The rows of the filled clinic, placed as the planner would: on the slot grid, 14 days apart,
     one session per practitioner and slot, one per patient and day (R5), never on closures."""
 
-    def __init__(self, rng: random.Random, *, now: datetime, day: date, day_cap: int, protocol: Any) -> None:
+    def __init__(
+        self, rng: random.Random, *, now: datetime, day: date, day_cap: int, protocol: Any, practitioners: int
+    ) -> None:
         self.rng, self.now, self.day, self.day_cap, self.protocol = rng, now, day, day_cap, protocol
         self.first = day - timedelta(days=1000)  # about 2¾ years back, a quarter ahead: ~3 years
         self.last = day + timedelta(days=95)
@@ -313,7 +327,9 @@ class _ClinicRows:
             "change_grace_minutes": 5,
             "one_message_per_day": True,
         }
-        self.practitioners = [{"id": self.new_id(), "name": name, "working_hours": None} for name in PRACTITIONERS]
+        self.practitioners = [
+            {"id": self.new_id(), "name": name, "working_hours": None} for name in PRACTITIONERS[:practitioners]
+        ]
         self.patients: list[dict[str, Any]] = []
         self.courses: list[dict[str, Any]] = []
         self.sessions: list[dict[str, Any]] = []

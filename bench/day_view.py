@@ -4,16 +4,19 @@ Run from the repository root: ``.venv/bin/python bench/day_view.py`` (SQLite in 
 file), or add ``--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test`` to run
 on that server in a database of its own (`prolo_bench`, dropped and made again).
 
-The database is filled with ~3 years of courses (50 000 sessions, 40 on the measured
-day D), then two uvicorn servers run with the same flags: the real app, and
-bench/bare_app.py answering the real endpoint's very bytes from memory. wrk loads them
-in turns (real, bare, real, bare, …) so drift on the machine hits both alike.
+The database is filled with ~3 years of courses (50 000 sessions; 12 practitioners, up to
+144 sessions on the measured day D), then two uvicorn servers run with the same flags: the
+real app, and bench/bare_app.py answering the real endpoint's very bytes from memory. wrk
+loads them in turns (real, bare, real, bare, …) so drift on the machine hits both alike.
+``--before DIR`` adds a third server, the real app from another checkout (``git worktree
+add /tmp/before <commit>``), on the same database, in the same turns (real, before, bare).
 
 Two phases: with the database unchanged (the day view's answer cache hits), and with
 about 20 writes a second going on (patients registered over the API by a paced
 client), which changes the database between polls, so most answers are computed
 again. Prints each round's req/s, the medians and real/bare per phase.
-Target: real/bare ≥ 0.3. Needs wrk (``apt-get install -y wrk``).
+Targets (real/bare): SQLite ≥ 0.50 cached, ≥ 0.40 under writes; PostgreSQL ≥ 0.30 and ≥ 0.25.
+Needs wrk (``apt-get install -y wrk``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ from _support import (
     uvicorn_server,
 )
 
-TARGET_RATIO = 0.3
 WARMUP_SECONDS = 2
 
 
@@ -63,7 +65,14 @@ def main() -> int:
         return 2
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="prolo-day-view-") as tmp, bench_database(args.database_url) as url:
-        clinic = fill_clinic(url, now=now, day=measured_day(now), sessions=args.sessions)
+        clinic = fill_clinic(
+            url,
+            now=now,
+            day=measured_day(now),
+            sessions=args.sessions,
+            day_sessions=args.day_sessions,
+            practitioners=args.practitioners,
+        )
         print(f"database: {url.split('@')[-1]}  sessions: {clinic.sessions}  on {clinic.day}: {clinic.day_sessions}")
         headers = {"X-API-Key": clinic.api_key}
         path = f"/v1/sessions?date={clinic.day.isoformat()}"
@@ -84,10 +93,16 @@ def main() -> int:
                     f"response: {len(answer.content)} bytes, {len(answer.json()['items'])} sessions, "
                     f"{answer.headers['content-type']}; real and bare bodies identical: {'yes' if same else 'NO'}"
                 )
-                print(f"both servers: uvicorn {' '.join(UVICORN_FLAGS)}")
+                print(f"every server: uvicorn {' '.join(UVICORN_FLAGS)}")
                 if not same:
                     return 1
-                return _compare(real + path, bare + path, headers, args)
+                if args.before is None:
+                    return _compare({"real": real + path, "bare": bare + path}, headers, args)
+                with uvicorn_server("api.main:app", env, log_dir=Path(tmp), root=Path(args.before)) as before:
+                    before_answer = _fetch(before + path, headers)
+                    same_before = before_answer.content == answer.content
+                    print(f"before ({args.before}): same body: {'yes' if same_before else 'NO'}")
+                    return _compare({"real": real + path, "before": before + path, "bare": bare + path}, headers, args)
 
 
 def _arguments() -> argparse.Namespace:
@@ -98,6 +113,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (one wrk thread)")
     parser.add_argument("--sessions", type=int, default=50_000, help="sessions in the filled database")
     parser.add_argument("--writes", type=float, default=20.0, help="writes per second in the second phase")
+    parser.add_argument("--practitioners", type=int, default=12, help="practitioners in the filled clinic (at most 12)")
+    parser.add_argument("--day-sessions", type=int, default=144, help="the most sessions on the measured day")
+    parser.add_argument("--before", help="another checkout of Prolo: its real app is measured in the same turns")
     return parser.parse_args()
 
 
@@ -107,38 +125,36 @@ def _fetch(url: str, headers: dict[str, str]) -> httpx.Response:
     return response
 
 
-def _compare(real_url: str, bare_url: str, headers: dict[str, str], args: argparse.Namespace) -> int:
-    """Alternate wrk runs on the two servers, without writes and then with them; print rounds, medians, ratios."""
-    for url in (real_url, bare_url):  # warm both: imports, caches, connection pools
+def _compare(urls: dict[str, str], headers: dict[str, str], args: argparse.Namespace) -> int:
+    """Alternate wrk runs on the servers, without writes and then with them; print rounds, medians, ratios.
+
+    Writes go to the real server (the same database for every server): each measured server runs while they do.
+    """
+    for url in urls.values():  # warm every server: imports, caches, connection pools
         _wrk(url, headers, seconds=WARMUP_SECONDS, connections=args.connections)
-    base_url = real_url.split("/v1/", 1)[0]
+    base_url = urls["real"].split("/v1/", 1)[0]
     print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds per phase")
     valid = True
     for phase, writes in (("unchanged database (answer cache hits)", 0.0), (f"~{args.writes:g} writes/s", args.writes)):
         print(f"phase: {phase}")
-        real_rates: list[float] = []
-        bare_rates: list[float] = []
+        rates: dict[str, list[float]] = {name: [] for name in urls}
         for number in range(1, args.rounds + 1):
-            with _writing(base_url, headers, per_second=writes) as written:
-                real = _wrk(real_url, headers, seconds=args.seconds, connections=args.connections)
-            bare = _wrk(bare_url, headers, seconds=args.seconds, connections=args.connections)
-            real_rates.append(real.requests_per_second)
-            bare_rates.append(bare.requests_per_second)
-            bad = real.bad_answers + bare.bad_answers + written.failed
-            valid = valid and not bad
-            wrote = f"   writes {written.done / args.seconds:5.1f}/s" if writes else ""
-            print(
-                f"  round {number}: real {real.requests_per_second:8.1f} req/s (p50 {real.p50_latency:>8})   "
-                f"bare {bare.requests_per_second:8.1f} req/s (p50 {bare.p50_latency:>8}){wrote}"
-                + (
-                    f"   BAD ANSWERS real {real.bad_answers} bare {bare.bad_answers} writes {written.failed}"
-                    if bad
-                    else ""
-                )
-            )
-        real_median, bare_median = statistics.median(real_rates), statistics.median(bare_rates)
-        print(f"  median: real {real_median:.1f} req/s, bare {bare_median:.1f} req/s")
-        print(f"  ratio real/bare: {real_median / bare_median:.3f} (target >= {TARGET_RATIO})")
+            line = f"  round {number}:"
+            for name, url in urls.items():
+                with _writing(base_url, headers, per_second=writes if name != "bare" else 0.0) as written:
+                    run = _wrk(url, headers, seconds=args.seconds, connections=args.connections)
+                rates[name].append(run.requests_per_second)
+                bad = run.bad_answers + written.failed
+                valid = valid and not bad
+                wrote = f", writes {written.done / args.seconds:4.1f}/s" if writes and name != "bare" else ""
+                line += f"  {name} {run.requests_per_second:7.1f} req/s (p50 {run.p50_latency}{wrote})"
+                line += f" BAD {run.bad_answers}+{written.failed}" if bad else ""
+            print(line)
+        medians = {name: statistics.median(found) for name, found in rates.items()}
+        print("  median: " + ", ".join(f"{name} {median:.1f} req/s" for name, median in medians.items()))
+        for name in urls:
+            if name != "bare":
+                print(f"  ratio {name}/bare: {medians[name] / medians['bare']:.3f}")
     if not valid:
         print("some runs had non-2xx answers, socket errors or failed writes: these figures are not valid")
         return 1

@@ -11,6 +11,7 @@ from api.services.calendars import local_day_bounds
 from api.services.clinic import get_clinic
 from api.services.views import session_read
 from api.store.errors import InvalidInput
+from api.store.freshness import Scope
 from api.store.unit_of_work import UnitOfWork
 from models import Session, SessionRead
 from models.base import Page, table_of
@@ -57,6 +58,26 @@ def _day_view_queries(filters: frozenset[str]) -> tuple[Select[Any], Select[Any]
     filtered = select(*_SESSION).where(*(_FILTERS[name] for name in sorted(filters)))
     page = filtered.order_by(_SESSION.start_at, _SESSION.id).limit(bindparam("limit")).offset(bindparam("offset"))
     return page, select(func.count()).select_from(filtered.subquery())
+
+
+def day_view_scope(
+    *,
+    uow: UnitOfWork,
+    first: date | None,
+    last: date | None,
+    practitioner_id: uuid.UUID | None,
+    patient_id: uuid.UUID | None,
+) -> Scope:
+    """The sessions a day view's answer is made of, for the answer cache: a change to any other leaves it kept."""
+    start = end = None
+    if first is not None or last is not None:
+        start, end = local_day_bounds(first or last, last or first, get_clinic(uow).zone)  # type: ignore[arg-type]
+    return Scope(
+        start=start if first is not None else None,
+        end=end if last is not None else None,
+        practitioner_id=practitioner_id,
+        patient_id=patient_id,
+    )  # fmt: skip
 
 
 def list_sessions(

@@ -73,6 +73,7 @@ if TYPE_CHECKING:
 
 _AUDIT = table_of(AuditEvent)
 _ACTOR, _ACTION, _NOW, _PENDING = "prolo_actor", "prolo_action", "prolo_now", "prolo_audit_pending"
+WRITTEN = "prolo_audit_written"  # the events of the transaction committing, for what must know them once it has
 # What the trail leaves out on purpose, listed once (tests/system/test_audit_complete.py reads it).
 # Tables: the trail itself, stored answers to retries (their effects are recorded), and the links' secret.
 UNAUDITED_TABLES = frozenset({"audit_event", "idempotency_record", "link_secret"})
@@ -194,7 +195,8 @@ def write_gathered(db: OrmSession) -> None:
     """
     db.flush()
     pending: dict[tuple[str, str], dict[str, Any]] = db.info.pop(_PENDING, {})
-    _insert(db, [e for e in pending.values() if e["before"] != e["after"]])
+    written = db.info[WRITTEN] = [e for e in pending.values() if e["before"] != e["after"]]
+    _insert(db, written)
 
 
 def forget_gathered(db: OrmSession, previous: Any) -> None:
@@ -205,6 +207,7 @@ def forget_gathered(db: OrmSession, previous: Any) -> None:
     """
     if previous.parent is None:
         db.info.pop(_PENDING, None)
+        db.info.pop(WRITTEN, None)
 
 
 # PostgreSQL: the writing transaction's id, for the feed's visibility horizon (module docstring).

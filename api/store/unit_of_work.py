@@ -15,8 +15,9 @@ given, and the unit of work keeps Prolo's write rules itself, so no use case can
 - **a dry run** is decided when the unit is opened (``dry_run``): the use case runs as it
   would, under the same locks, and the transaction is rolled back, never committed.
 
-The hooks that record flushed rows, write the gathered events at commit and count a session's
-calendar revisions are registered on Prolo's own sessionmaker (:data:`SESSIONS`), never on
+The hooks that record flushed rows, write the gathered events at commit, count a session's
+calendar revisions and tell this process's day-view answers what a commit changed
+(api/store/freshness.py) are registered on Prolo's own sessionmaker (:data:`SESSIONS`), never on
 SQLAlchemy's `Session` class: a session opened elsewhere (a test's, a migration's) has none.
 """
 
@@ -39,7 +40,7 @@ from sqlalchemy.sql.selectable import TypedReturnsRows
 from sqlalchemy.util.typing import TupleAny
 from sqlmodel import SQLModel, col
 
-from api.store import actors, audit
+from api.store import actors, audit, freshness
 from api.store.admission import Deadline
 from api.store.db import START_UP_LOCK, DbSession, before_waiting, insert_rows, read_session, write_session
 from api.store.errors import NotFound
@@ -59,6 +60,7 @@ event.listen(SESSIONS, "before_flush", count_revisions)
 event.listen(SESSIONS, "after_flush", audit.gather_flushed)
 event.listen(SESSIONS, "before_commit", audit.write_gathered)
 event.listen(SESSIONS, "after_soft_rollback", audit.forget_gathered)
+event.listen(SESSIONS, "after_commit", freshness.committed)
 
 
 class NoActor(RuntimeError):

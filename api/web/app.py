@@ -17,10 +17,11 @@ from api.settings import Settings, get_settings
 from api.store import actors
 from api.store.admission import Admission
 from api.store.db import make_engine
-from api.store.freshness import AnswerCache, ChangeToken
+from api.store.freshness import AnswerCache
 from api.store.unit_of_work import writing
 from api.web.auth import KeyCache
 from api.web.caching import NoStoreForKeys
+from api.web.day_view import DayViewFromMemory
 from api.web.deps import utc_now
 from api.web.guard import InputGuard
 from api.web.problems import install_problem_handlers
@@ -70,7 +71,7 @@ def create_app(
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
 
-    token = ChangeToken(engine)
+    day_view_cache = AnswerCache(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,8 +81,9 @@ def create_app(
         # Turns for this event loop (asyncio primitives belong to the loop that first waits on them).
         app.state.admission = Admission.for_engine(engine)
         app.state.admission.fit_thread_limiter()
+        await day_view_cache.open()
         yield
-        token.close()
+        day_view_cache.close()
 
     app: FastAPI = FastAPIOffline(
         title="Prolo",
@@ -102,8 +104,9 @@ def create_app(
     app.state.clock = clock
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.channels = channels_from(settings)
-    app.state.day_view_cache = AnswerCache(token)
+    app.state.day_view_cache = day_view_cache
     install_problem_handlers(app)
+    app.add_middleware(DayViewFromMemory)  # the innermost: the guard and no-store apply to its answers too
     app.add_middleware(NoStoreForKeys)
     app.add_middleware(InputGuard)
     for router in ROUTERS:

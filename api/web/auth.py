@@ -66,6 +66,10 @@ class KeyCache:
             self._generation += 1
             self._entries = {d: e for d, e in self._entries.items() if e[1] is None or e[1].key_id != key_id}
 
+    def noted_this_minute(self, key_id: uuid.UUID, now: datetime) -> bool:
+        """Whether the key's use was noted already in `now`'s minute (no change: :meth:`first_use_this_minute`)."""
+        return self._used.get(key_id) == now.replace(second=0, microsecond=0)
+
     def first_use_this_minute(self, key_id: uuid.UUID, now: datetime) -> datetime | None:
         """The minute to record as the key's last use, once per minute per key and process; else None."""
         minute = now.replace(second=0, microsecond=0)

@@ -21,6 +21,19 @@ router = APIRouter(
 )
 
 
+def day_view_key(
+    first: date | None,
+    last: date | None,
+    practitioner_id: uuid.UUID | None,
+    patient_id: uuid.UUID | None,
+    status: SessionStatus | None,
+    limit: int,
+    offset: int,
+) -> tuple[object, ...]:
+    """The day view's key in its answer cache (api/web/day_view.py makes it too, for a poll answered early)."""
+    return (first, last, practitioner_id, patient_id, status, limit, offset)
+
+
 @router.get("", response_model=Page[SessionRead], summary="Day view: sessions by start")
 async def list_sessions(
     http: Request,
@@ -37,8 +50,8 @@ async def list_sessions(
 ) -> Response:
     """The sessions of a day (`date`) or of a range (`from`, `to`), ordered by start, with the clinic-local time."""
     first, last = sessions.day_view_dates(on, from_date, to_date)
-    # The front desk polls this view all day: an answer is reused while the database is unchanged.
-    key = (first, last, practitioner_id, patient_id, status, page.limit, page.offset)
+    # The front desk polls this view all day: an answer is reused until a change touches its sessions.
+    key = day_view_key(first, last, practitioner_id, patient_id, status, page.limit, page.offset)
     return await tx.read(
         lambda uow: sessions.list_sessions(
             uow=uow,
@@ -50,7 +63,13 @@ async def list_sessions(
             limit=page.limit,
             offset=page.offset,
         ),
-        cache=(http.app.state.day_view_cache, key),
+        cache=(
+            http.app.state.day_view_cache,
+            key,
+            lambda uow: sessions.day_view_scope(
+                uow=uow, first=first, last=last, practitioner_id=practitioner_id, patient_id=patient_id
+            ),
+        ),
     )
 
 
