@@ -297,7 +297,8 @@ def test_r41_an_accepted_offer_never_leaves_the_course_invalid(data: st.DataObje
     k_date = course[k - 1].start_at.astimezone(zone).date()
     duration = timedelta(minutes=proto.session_minutes)
     in_window = [d for d in window_days(proto, zone, course, k) if d < k_date]
-    days = in_window if in_window and data.draw(st.booleans()) else [k_date - timedelta(days=n) for n in range(1, 11)]
+    near: bool = data.draw(st.booleans(), label="inside the window")
+    days = in_window if in_window and near else [k_date - timedelta(days=n) for n in range(1, 11)]
     starts = [s for d in days for s in free_starts(with_course, d, duration, booked_at)]
     if not starts:
         event("no free start before the session")
