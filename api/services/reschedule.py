@@ -8,6 +8,7 @@ from api.services.calendars import load_calendar
 from api.services.change_notices import mark_told
 from api.services.clinic import get_clinic
 from api.services.lifecycle import course_changed
+from api.services.openings import REFLOW_REASON
 from api.services.planning import planner_values
 from api.services.views import session_read
 from api.store.errors import Conflict
@@ -42,7 +43,7 @@ def reschedule(*, uow: UnitOfWork, session_id: uuid.UUID, request: SessionResche
         reflow=request.reflow,
     )
     by_number = {s.number: s for s in sessions}
-    moved_reason = f"reflow after session {found.number} moved"
+    moved_reason = f"{REFLOW_REASON} session {found.number} moved"  # openings read it (R40)
     session = _apply(by_number[plan.session.number], plan.session, request.reason or "rescheduled", chosen=True)
     moved = [_apply(by_number[m.number], m, moved_reason, chosen=False) for m in plan.moved]
     answer = Rescheduled(session=session_read(session, zone), moved=[session_read(m, zone) for m in moved])

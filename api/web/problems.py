@@ -48,6 +48,7 @@ CODES: dict[str, Code] = {
     "no_slot": Code((409,), "no free slot for a session in its window (`session_number`, `window_start`, …)"),
     "slot_unavailable": Code((409,), "the chosen time is not free or outside hours (`reasons`)"),
     "min_interval": Code((409,), "too close to a neighbouring session (R4: `neighbour_number`, dates that do)"),
+    "waitlist_entry_exists": Code((409,), "the course has a waiting entry already (`entry_id`)"),
     "illegal_transition": Code((409,), "the session's state does not allow this (`current_status`, `action`)"),
     "invalid_cursor": Code((410, 422), "an audit feed cursor this database did not give out: start again"),
     "precondition_failed": Code((412,), "If-Match names an old ETag (`current_etag`), or the target has none"),

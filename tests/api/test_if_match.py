@@ -75,6 +75,21 @@ ROUTES: dict[tuple[str, str], tuple[Body, str | None]] = {
     ("delete", "/v1/api-keys/{key_id}"): (lambda i: None, "/v1/api-keys/{key_id}"),
     ("post", "/v1/sms-opt-outs"): (lambda i: {"number": "+493012345678", "source_note": "by phone"}, None),
     ("delete", "/v1/sms-opt-outs/{number}"): (lambda i: None, None),
+    ("post", "/v1/waitlist"): (lambda i: {"session_id": i["session_id"]}, None),
+    ("patch", "/v1/waitlist/{entry_id}"): (lambda i: {"note": "mornings"}, "/v1/waitlist/{entry_id}"),
+    ("post", "/v1/waitlist/{entry_id}/close"): (lambda i: {"reason": "done"}, "/v1/waitlist/{entry_id}"),
+    ("post", "/v1/waitlist/openings"): (
+        lambda i: {
+            "practitioner_id": i["practitioner_id"],
+            "start": "2027-06-02T09:00:00Z",
+            "end": "2027-06-02T10:00:00Z",
+        },
+        None,
+    ),
+    ("post", "/v1/waitlist/openings/{opening_id}/withdraw"): (
+        lambda i: {"reason": "kept"},
+        "/v1/waitlist/openings/{opening_id}",
+    ),
 }
 
 
@@ -91,7 +106,12 @@ def ids(client: TestClient) -> Ids:
     key = client.post("/v1/api-keys", json={"name": "Front desk PC 2", "role": "frontdesk"})
     reminder = client.get("/v1/reminders", params={"limit": 1}).json()["items"][0]
     protocol = client.get("/v1/protocols").json()["items"][0]
+    entry = client.post("/v1/waitlist", json={"session_id": course["sessions"][1]["id"]}).json()
+    free = {"practitioner_id": prac["id"], "start": "2027-06-01T09:00:00Z", "end": "2027-06-01T10:00:00Z"}
+    opening = client.post("/v1/waitlist/openings", json=free).json()
     return {
+        "entry_id": entry["id"],
+        "opening_id": opening["id"],
         "pat": pat,
         "prac": prac,
         "clinic": client.get("/v1/clinic").json(),

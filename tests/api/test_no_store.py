@@ -27,7 +27,11 @@ QUERY = {"on": "2027-03-01", "from": "2027-03-01", "to": "2027-03-14", "date": "
 def ids(client: TestClient, clean_db: Database) -> dict[str, Any]:
     pat = patient(client, email="maria@example.org", reminder_channel="email", reminder_consent=True)
     course = book(client, pat, practitioner(client), session_count=1)
+    entry = client.post("/v1/waitlist", json={"session_id": course["sessions"][0]["id"]}).json()
+    client.post(f"/v1/sessions/{course['sessions'][0]['id']}/reschedule", json={"start": "2027-03-02T09:00:00+01:00"})
     return {
+        "entry_id": entry["id"],
+        "opening_id": client.get("/v1/waitlist/openings").json()["items"][0]["id"],
         "patient_id": pat["id"],
         "practitioner_id": course["practitioner_id"],
         "protocol_id": course["protocol_id"],

@@ -19,7 +19,7 @@ from api.store.admission import AdmissionTimeout
 from api.store.errors import Conflict, KeyRevoked, SlotTaken
 from api.web.problems import CODES, Refused
 from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
-from tests.api.helpers import patient
+from tests.api.helpers import book, patient, practitioner
 
 RAISED = "/test-raises/{name}"
 Answer = Any  # what the test client answers
@@ -63,6 +63,13 @@ def _duplicate_mrn(client: TestClient) -> Answer:
     )
 
 
+def _waitlisted_twice(client: TestClient) -> Answer:
+    course = book(client, patient(client), practitioner(client))
+    entry = {"session_id": course["sessions"][2]["id"]}
+    client.post("/v1/waitlist", json=entry)
+    return client.post("/v1/waitlist", json=entry)
+
+
 def _revoked(client: TestClient) -> Answer:
     made = client.post("/v1/api-keys", json={"name": "soon gone", "role": "frontdesk"}).json()
     client.delete(f"/v1/api-keys/{made['id']}")
@@ -93,6 +100,7 @@ REQUESTS: dict[str, Callable[[TestClient], Answer]] = {
     "not_found": lambda c: c.get(f"/v1/patients/{uuid.uuid4()}"),
     "method_not_allowed": lambda c: c.put("/v1/patients"),
     "duplicate_mrn": _duplicate_mrn,
+    "waitlist_entry_exists": _waitlisted_twice,
     "invalid_cursor": lambda c: c.get("/v1/audit-events", params={"after": "0.999999.feedfeedfeedfeed"}),
     "precondition_failed": _stale_if_match,
     "body_too_large": lambda c: c.post("/v1/practitioners", json={"name": "x" * 1_100_000}),

@@ -16,6 +16,7 @@ from api.web.routes import (
     reminders,
     sessions,
     system,
+    waitlist,
 )
 
 ROUTERS = (
@@ -30,6 +31,7 @@ ROUTERS = (
     links.router,
     reminders.router,
     inbound.router,
+    waitlist.router,
     calendars.router,
     api_keys.router,
     audit.router,
