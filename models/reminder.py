@@ -123,3 +123,6 @@ class DispatchSummary(BaseModel):
     failed: int
     expired: int
     ready: int = Field(default=0, description="Put in the outbox for front-desk software")
+    openings_settled: int = Field(default=0, description="Waitlist openings settled: offered, or put to staff")
+    offers_made: int = Field(default=0, description="Waitlist offers made (their messages go in this pass)")
+    openings_lapsed: int = Field(default=0, description="Waitlist openings whose time went, or nobody fitted")

@@ -158,3 +158,30 @@ class OpeningRead(BaseModel):
     eligible_at: datetime
     hold_until: datetime | None = None
     end_reason: str | None = None
+
+
+class OfferCreate(BaseModel):
+    entry_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=50,
+        description="The waiting entries to offer the opening to, each must fit now",
+        examples=[["0193f1a2-7c4e-7d21-9a43-5b6c7d8e9f01"]],
+    )
+
+
+class OfferRead(BaseModel):
+    id: uuid.UUID
+    opening_id: uuid.UUID
+    entry_id: uuid.UUID
+    patient_id: uuid.UUID
+    session_id: uuid.UUID
+    status: OfferStatus
+    proposed: dict[str, Any] = Field(description="{session, moved}: the move the offer makes, as its dry run gave it")
+    sent_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class CandidateRead(BaseModel):
+    entry_id: uuid.UUID
+    rank: int
+    proposed: dict[str, Any]

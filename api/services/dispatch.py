@@ -20,6 +20,7 @@ be sent again (with the same idempotency key), not the rest of the batch. The ho
 path uses Core statements on the table and the few columns it needs, not ORM objects.
 """
 
+import dataclasses
 import logging
 import random
 import uuid
@@ -32,6 +33,9 @@ from sqlalchemy import ColumnElement, Engine, Row, and_, case, literal, null, or
 from sqlmodel import col
 
 from api.notify import Channel, Delivered, DeliveryError, Message
+from api.services.waitlist_pass import waitlist_pass
+from api.store.actors import automatic
+from api.store.tokens import LinkKeys
 from api.store.unit_of_work import UnitOfWork, writing
 from models import Actor, Reminder
 from models.base import table_of
@@ -273,13 +277,16 @@ def dispatch(
     worker: str | None = None,
     lease: timedelta = LEASE,
     actor: Actor,
+    link_keys: LinkKeys | None = None,
 ) -> DispatchSummary:
-    """One pass: expire the stale, then claim and deliver due reminders, at most `limit` of them.
+    """One pass: settle the waitlist's due openings (R40; their offers are due at once), expire the stale,
+    then claim and deliver due reminders, at most `limit` of them.
 
     `actor`: who runs the pass (the API key of `POST /v1/reminders/dispatch`, or the command line),
     as the audit trail records every reminder's change of state.
     """
     worker = worker or f"dispatcher-{uuid.uuid4().hex[:12]}"
+    waitlist = waitlist_pass(engine, clock(), automatic(actor), link_keys)
     tally = Tally(expired=expire_stale(engine, clock(), actor))
     size = BATCH
     while tally.claimed < limit:
@@ -297,4 +304,4 @@ def dispatch(
                 renewed_at = clock()
                 _renew(engine, actor, worker, renewed_at, lease)
             _deliver(engine, actor, reminder, channels, worker, clock, tally)
-    return tally.summary()
+    return tally.summary().model_copy(update=dataclasses.asdict(waitlist))

@@ -34,6 +34,34 @@ from scheduling.lifecycle import CourseStatus
 from scheduling.waitlist import CloseReason, EntryStatus, OfferStatus, OpeningStatus
 
 LIVE = (OpeningStatus.settling, OpeningStatus.offering)
+
+
+class SlotHeld(Conflict):
+    """R43: the span is held for patients who were offered it."""
+
+    code = "slot_held"
+
+    def __init__(self, opening_id: uuid.UUID, hold_until: datetime | None) -> None:
+        super().__init__(
+            "the time is held for the waitlist's offer until hold_until: withdraw the opening to use it now",
+            opening_id=str(opening_id),
+            hold_until=hold_until.isoformat() if hold_until else None,
+        )
+
+
+def refuse_held(uow: UnitOfWork, practitioner_id: uuid.UUID, start: datetime, end: datetime) -> None:
+    """Raise :class:`SlotHeld` when an opening's hold covers any of [start, end) (a staff move, R43)."""
+    held = select(WaitlistOpening).where(
+        col(WaitlistOpening.practitioner_id) == practitioner_id,
+        col(WaitlistOpening.hold_until).is_not(None),
+        col(WaitlistOpening.start_at) < end,
+        col(WaitlistOpening.end_at) > start,
+    )
+    found = uow.execute(held.limit(1)).scalar_one_or_none()
+    if found is not None:
+        raise SlotHeld(found.id, found.hold_until)
+
+
 REFLOW_REASON = "reflow after"  # api/services/reschedule.py names a reflowed session's move so
 
 

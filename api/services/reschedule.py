@@ -1,14 +1,14 @@
 """Rescheduling a session, with the reflow of the later ones (R8), or a dry run of it."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from api.services.calendars import load_calendar
 from api.services.change_notices import mark_told
 from api.services.clinic import get_clinic
 from api.services.lifecycle import course_changed
-from api.services.openings import REFLOW_REASON
+from api.services.openings import REFLOW_REASON, refuse_held
 from api.services.planning import planner_values
 from api.services.views import session_read
 from api.store.errors import Conflict
@@ -20,9 +20,17 @@ from scheduling.lifecycle import ACTIVE, CourseStatus
 from scheduling.protocol import CHOSEN_OUTSIDE_WINDOW_MESSAGE, OUTSIDE_WINDOW_MESSAGE
 
 
-def reschedule(*, uow: UnitOfWork, session_id: uuid.UUID, request: SessionReschedule, now: datetime) -> Rescheduled:
+def reschedule(
+    *,
+    uow: UnitOfWork,
+    session_id: uuid.UUID,
+    request: SessionReschedule,
+    now: datetime,
+    ignore_hold: uuid.UUID | None = None,
+) -> Rescheduled:
     """Move session k; with reflow, re-plan the later sessions that now break R3/R4. A dry run is the same
-    use case in a unit of work that is rolled back (api/store/unit_of_work.py)."""
+    use case in a unit of work that is rolled back (api/store/unit_of_work.py). A waitlist hold on the new
+    time refuses it (409 `slot_held`), except the hold of the opening whose offer is being accepted."""
     # two staff racing for one slot are serialised by the writers' locks (R11)
     found, course = uow.lock_session(session_id, with_owners=True)
     practitioner = uow.get(Practitioner, found.practitioner_id)  # locked just now
@@ -31,9 +39,11 @@ def reschedule(*, uow: UnitOfWork, session_id: uuid.UUID, request: SessionResche
     sessions = uow.course_sessions(course.id, lock=True)
     zone = get_clinic(uow).zone
     values = planner_values(course, len(sessions))
+    if ignore_hold is None:
+        refuse_held(uow, practitioner.id, request.start, request.start + timedelta(minutes=values.session_minutes))
     later = [s.start_at for s in sessions if s.number > found.number and s.status in ACTIVE]
     plan = plan_reschedule(
-        _calendar(uow, practitioner, course, values, request.start, later, zone),
+        _calendar(uow, practitioner, course, values, request.start, later, zone, ignore_hold),
         values,
         [CourseSession(s.number, s.start_at, s.end_at, s.status) for s in sessions],
         number=found.number,
@@ -61,6 +71,7 @@ def _calendar(
     start: datetime,
     later: list[datetime],
     zone: ZoneInfo,
+    ignore_hold: uuid.UUID | None,
 ) -> Calendar:
     """Everyone else's bookings on every date the move and its reflow may reach (the course's own are the plan's)."""
     return load_calendar(
@@ -69,6 +80,7 @@ def _calendar(
         patient_id=course.patient_id,
         span=reschedule_reach(values, zone, new_start_at=start, later_start_ats=later),
         exclude_course_id=course.id,
+        ignore_hold=ignore_hold,
     )
 
 

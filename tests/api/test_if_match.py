@@ -86,6 +86,11 @@ ROUTES: dict[tuple[str, str], tuple[Body, str | None]] = {
         },
         None,
     ),
+    ("post", "/v1/waitlist/openings/{opening_id}/offers"): (
+        lambda i: {"entry_ids": [i["entry_id"]]},
+        "/v1/waitlist/openings/{opening_id}",
+    ),
+    ("post", "/v1/waitlist/offers/{offer_id}/accept"): (lambda i: None, "/v1/waitlist/offers/{offer_id}"),
     ("post", "/v1/waitlist/openings/{opening_id}/withdraw"): (
         lambda i: {"reason": "kept"},
         "/v1/waitlist/openings/{opening_id}",
@@ -107,10 +112,13 @@ def ids(client: TestClient) -> Ids:
     reminder = client.get("/v1/reminders", params={"limit": 1}).json()["items"][0]
     protocol = client.get("/v1/protocols").json()["items"][0]
     entry = client.post("/v1/waitlist", json={"session_id": course["sessions"][1]["id"]}).json()
-    free = {"practitioner_id": prac["id"], "start": "2027-06-01T09:00:00Z", "end": "2027-06-01T10:00:00Z"}
+    free = {"practitioner_id": prac["id"], "start": "2027-03-12T09:00:00+01:00", "end": "2027-03-12T09:45:00+01:00"}
     opening = client.post("/v1/waitlist/openings", json=free).json()
+    offer = client.post(f"/v1/waitlist/openings/{opening['id']}/offers", json={"entry_ids": [entry["id"]]})
+    assert offer.status_code == 201, offer.text
     return {
         "entry_id": entry["id"],
+        "offer_id": offer.json()[0]["id"],
         "opening_id": opening["id"],
         "pat": pat,
         "prac": prac,

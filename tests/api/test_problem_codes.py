@@ -7,7 +7,7 @@ code added to the table without a trigger here fails the last test.
 
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
+from api.services.offers import OfferInvalid, OfferTaken
+from api.services.openings import SlotHeld
 from api.store.admission import AdmissionTimeout
 from api.store.errors import Conflict, KeyRevoked, SlotTaken
 from api.web.problems import CODES, Refused
@@ -47,6 +49,10 @@ ERRORS: dict[str, Callable[[], Exception]] = {
     "internal_error": _Defect,
     "out_of_range": lambda: OverflowError("date value out of range"),
     # the inbound SMS route exists only with a provider: tests/api/test_inbound_sms.py posts the real thing
+    # the waitlist's races: tests/api/test_waitlist_offers.py and tests/system/test_waitlist_live.py make them
+    "slot_held": lambda: SlotHeld(uuid.uuid4(), datetime(2032, 3, 1, 9, tzinfo=UTC)),
+    "offer_taken": OfferTaken,
+    "offer_invalid": OfferInvalid,
     "bad_signature": lambda: Refused(403, "the Prolo-Signature does not match the body", code="bad_signature"),
 }
 

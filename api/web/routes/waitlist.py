@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 
-from api.services import openings, waitlist
+from api.services import offers, openings, waitlist
 from api.web.deps import STAFF, requires
 from api.web.routes.common import PROBLEMS, PageDep
 from api.web.transaction import TransactionDep
@@ -20,6 +20,8 @@ from models import (
     WaitlistEntryRead,
     WaitlistUpdate,
 )
+from models.record import Rescheduled
+from models.waitlist import CandidateRead, OfferCreate, OfferRead
 from scheduling.waitlist import EntryStatus, OpeningStatus
 
 router = APIRouter(tags=["waitlist"], responses=PROBLEMS, dependencies=[Depends(requires(*STAFF))])
@@ -111,6 +113,54 @@ async def withdraw_opening(opening_id: uuid.UUID, request: OpeningWithdraw, tx: 
     return await tx.write(
         lambda uow: openings.withdraw(uow=uow, opening_id=opening_id, reason=request.reason, now=tx.now),
         **_the_opening(opening_id),
+    )
+
+
+@router.get("/v1/waitlist/openings/{opening_id}/candidates", response_model=list[CandidateRead], summary="Who fits")
+async def candidates(opening_id: uuid.UUID, tx: TransactionDep) -> Response:
+    """The waiting entries this opening fits now, in rank order (urgent first, then fewer recent offers, then
+    first come), each with the move an offer would make: the session, and every other session that moves."""
+    return await tx.read(lambda uow: offers.candidates(uow=uow, opening_id=opening_id, now=tx.now))
+
+
+@router.post(
+    "/v1/waitlist/openings/{opening_id}/offers", response_model=list[OfferRead], status_code=201, summary="Offer"
+)
+async def make_offers(opening_id: uuid.UUID, request: OfferCreate, tx: TransactionDep) -> Response:
+    """Offer the opening to the entries you name (each must fit now); it is held for them while they decide,
+    and a staff reschedule into it gets 409 `slot_held`. The first to accept gets it."""
+    return await tx.write(
+        lambda uow: offers.staff_offer(uow=uow, opening_id=opening_id, entry_ids=request.entry_ids, now=tx.now),
+        **_the_opening(opening_id),
+    )
+
+
+@router.get("/v1/waitlist/offers", response_model=Page[OfferRead], summary="Offers")
+async def list_offers(
+    tx: TransactionDep, page: PageDep, opening_id: uuid.UUID | None = None, patient_id: uuid.UUID | None = None
+) -> Response:
+    """Offers made, newest first."""
+    return await tx.read(
+        lambda uow: offers.list_offers(
+            uow=uow, opening_id=opening_id, patient_id=patient_id, limit=page.limit, offset=page.offset
+        )
+    )
+
+
+@router.get("/v1/waitlist/offers/{offer_id}", response_model=OfferRead, summary="One offer")
+async def get_offer(offer_id: uuid.UUID, tx: TransactionDep) -> Response:
+    """One offer, with the move it makes."""
+    return await tx.read(lambda uow: offers.get_offer(uow=uow, offer_id=offer_id), etag=True)
+
+
+@router.post("/v1/waitlist/offers/{offer_id}/accept", response_model=Rescheduled, summary="Accept an offer")
+async def accept_offer(offer_id: uuid.UUID, tx: TransactionDep) -> Response:
+    """The patient said yes (by phone or at the desk): the session moves as offered, if the offer is still open
+    and the move is still exactly what was offered (409 `offer_invalid` otherwise). Someone else was first:
+    409 `offer_taken`, and the booking is unchanged."""
+    return await tx.write(
+        lambda uow: offers.accept(uow=uow, offer_id=offer_id, now=tx.now),
+        current=lambda uow: offers.offer_for_change(uow=uow, offer_id=offer_id),
     )
 
 
