@@ -23,9 +23,9 @@ from api.settings import Settings
 from api.store.errors import LinkGone, LinkUnknown
 from api.store.tokens import LinkKeys
 from api.store.unit_of_work import UnitOfWork
-from models import LinkSecret, Patient, PatientLink, Session, WaitlistOffer
+from models import LinkSecret, Patient, PatientLink, Session
 from scheduling.lifecycle import ACTIVE
-from scheduling.links import MANAGE, OFFER, link_token, looks_like_token, manage_expires_at, same_token, token_hash
+from scheduling.links import MANAGE, link_token, looks_like_token, manage_expires_at, same_token, token_hash
 
 _WRITTEN_TO = ("email", "sms")  # the channels that reach the patient: outbox and none carry no link
 
@@ -79,26 +79,6 @@ def manage_link(uow: UnitOfWork, keys: LinkKeys, session: Session, patient: Pati
     uow.add(link)
     uow.flush()
     return link
-
-
-def offer_link(uow: UnitOfWork, offer: WaitlistOffer, patient: Patient, now: datetime) -> str | None:
-    """The URL of an offer's page (R23 `offer`: works until the offer expires), or None without a public origin."""
-    keys = uow.link_keys
-    if keys is None or keys.public_url is None or offer.expires_at is None:
-        return None
-    link = PatientLink(
-        purpose=OFFER,
-        offer_id=offer.id,
-        patient_id=patient.id,
-        version=1,
-        epoch=patient.link_epoch,
-        created_at=now,
-        expires_at=offer.expires_at,
-        token_hash="",
-    )
-    link.token_hash = token_hash(token_of(keys, link))
-    uow.add(link)
-    return keys.url(token_of(keys, link))
 
 
 def message_links(uow: UnitOfWork, sessions: Iterable[Session], patient: Patient, now: datetime) -> dict[str, str]:

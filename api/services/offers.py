@@ -17,7 +17,6 @@ from sqlmodel import col
 from api.services.candidates import Candidate, fitting, waitlist_settings
 from api.services.candidates import _entry as course_entry
 from api.services.clinic import get_clinic, phone_for_people
-from api.services.links import offer_link
 from api.services.openings import end_offers
 from api.services.reschedule import reschedule
 from api.store.errors import Conflict
@@ -92,11 +91,11 @@ def make_offers(uow: UnitOfWork, opening: WaitlistOpening, chosen: list[Candidat
         uow.add(candidate.row)
         patient = uow.get(Patient, offer.patient_id)
         session = uow.get(Session, offer.session_id)
-        link = offer_link(uow, offer, patient, now)
         new = candidate.plan.session.start_at.astimezone(clinic.zone)
         moves = len(candidate.plan.moved)
         also = f"; {moves} other session(s) would move with it" if moves else ""
-        how = link or f"Call {phone_for_people(clinic) or 'the clinic'}."
+        # the offer's own page (R44) is not built yet: the patient takes it by phone, staff accept it
+        how = f"To take it, call {phone_for_people(clinic) or 'the clinic'}."
         body = (
             f"Hello {patient.given_name}, an earlier time is free at {clinic.name}: "
             f"{new:%a %d %b %H:%M} instead of {session.start_at.astimezone(clinic.zone):%a %d %b %H:%M}{also}. "
