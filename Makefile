@@ -11,9 +11,12 @@ PORT ?= 8000
 run: $(VENV)/.runtime  ## install, migrate, start the service on SQLite (prints the first admin key); PORT=8000
 	$(BIN)/prolo serve --port $(PORT)
 
+# make test runs the suite on every core (pytest-xdist; each worker has its own database or schema): TEST_WORKERS=0 runs it in one process
+TEST_WORKERS ?= auto
+
 test: $(VENV)/.dev  ## install and run the whole test suite (PROLO_TEST_DATABASE_URL for PostgreSQL)
 	scripts/test-tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

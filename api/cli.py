@@ -11,6 +11,7 @@ from api.notify import channels_from
 from api.services.api_keys import create_api_key, first_admin_key
 from api.services.clinic import ensure_clinic
 from api.services.dispatch import dispatch
+from api.services.links import load_keys
 from api.settings import get_settings
 from api.store import actors
 from api.store.db import make_engine
@@ -120,8 +121,16 @@ def reminders_dispatch(
         channels = channels_from(settings)
         engine = make_engine(settings.database_url)
         lease = timedelta(seconds=settings.dispatch_lease_seconds)
+        with writing(engine, actor=actors.COMMAND_LINE, action="reminders dispatch") as uow:
+            keys = load_keys(uow=uow, settings=settings, now=_now())  # ended patient links are renewed (R23)
         summary = dispatch(
-            engine=engine, channels=channels, clock=_now, limit=limit, lease=lease, actor=actors.COMMAND_LINE
+            engine=engine,
+            channels=channels,
+            clock=_now,
+            limit=limit,
+            lease=lease,
+            actor=actors.COMMAND_LINE,
+            link_keys=keys,
         )
         engine.dispose()
     except Exception as exc:  # the pass itself could not run: say why, exit non-zero for cron's mail

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import SingleLine, enum_column, json_column, new_id, utc_column
+from models.base import Instant, SingleLine, enum_column, json_column, new_id, utc_column
 from models.patient import Phone
 from scheduling.replies import Intent, Outcome
 
@@ -89,4 +89,4 @@ class InboundSms(BaseModel):
     from_: str = Field(alias="from", min_length=1, max_length=40)
     to: str | None = Field(default=None, max_length=40)
     body: str = Field(max_length=8000)
-    received_at: datetime | None = None
+    received_at: Instant | None = Field(default=None, description="When the provider got it; default: when posted")

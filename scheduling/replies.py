@@ -193,10 +193,14 @@ def outcome(decision: Decision, *, changed: bool) -> Outcome:
 EMERGENCY = "If you feel very unwell, call emergency services."
 
 
-def answer_text(answer: Answer, *, clinic_name: str, phone: str | None, sessions: tuple[str, ...] = ()) -> str:
-    """The `sms_reply` for `answer`: the clinic's name and phone, the sessions it is about
-    (`moment_text`s), and how to stop or restart texts; never a diagnosis (R22)."""
+def answer_text(
+    answer: Answer, *, clinic_name: str, phone: str | None, sessions: tuple[str, ...] = (), link: str | None = None
+) -> str:
+    """The `sms_reply` for `answer`: the clinic's name and phone, the sessions it is about (`moment_text`s),
+    the session's own page (`link`, R23) where the patient can act, and how to stop or restart texts; never a
+    diagnosis (R22)."""
     call = f"call {phone}" if phone else "call the clinic"
+    act = f"use {link} or {call}" if link else call
     when = ", ".join(sessions)
     texts = {
         Answer.opted_out: "you will get no more texts from us. Reply START to get them again.",
@@ -204,8 +208,8 @@ def answer_text(answer: Answer, *, clinic_name: str, phone: str | None, sessions
         Answer.help: f"questions about your sessions: {call}. Reply STOP to stop texts, START to get them again.",
         Answer.offer: f"to take the offered time, use the link in our message, or {call}.",
         Answer.confirmed: f"Confirmed: {when}. Thank you." if when else "Confirmed. Thank you.",
-        Answer.change: f"to change your session{' on ' + when if when else ''}, please {call}.",
-        Answer.decline: f"thank you for letting us know. To change or cancel your session, please {call}.",
+        Answer.change: f"to change your session{' on ' + when if when else ''}, please {act}.",
+        Answer.decline: f"thank you for letting us know. To change or cancel your session, please {act}.",
         Answer.unclear: f"we could not read your reply; please {call}. {EMERGENCY}",
     }
     return f"{clinic_name}: {texts[answer]}"

@@ -33,8 +33,9 @@ from sqlalchemy import ColumnElement, Engine, Row, and_, case, literal, null, or
 from sqlmodel import col
 
 from api.notify import Channel, Delivered, DeliveryError, Message
+from api.services.patient_links import renew_ended_links
 from api.services.waitlist_pass import waitlist_pass
-from api.store.actors import automatic
+from api.store import actors
 from api.store.tokens import LinkKeys
 from api.store.unit_of_work import UnitOfWork, writing
 from models import Actor, Reminder
@@ -279,14 +280,18 @@ def dispatch(
     actor: Actor,
     link_keys: LinkKeys | None = None,
 ) -> DispatchSummary:
-    """One pass: settle the waitlist's due openings (R40; their offers are due at once), expire the stale,
-    then claim and deliver due reminders, at most `limit` of them.
+    """One pass: renew ended patient links, settle the waitlist's due openings (R40; their offers are due at
+    once), expire the stale, then claim and deliver due reminders, at most `limit` of them.
 
     `actor`: who runs the pass (the API key of `POST /v1/reminders/dispatch`, or the command line),
-    as the audit trail records every reminder's change of state.
+    as the audit trail records every reminder's change of state. `link_keys`: what patient links are made with
+    (R23); with them, messages still to go whose session's links have all ended get the next one first.
     """
     worker = worker or f"dispatcher-{uuid.uuid4().hex[:12]}"
-    waitlist = waitlist_pass(engine, clock(), automatic(actor), link_keys)
+    if link_keys is not None:
+        with writing(engine, actor=actors.automatic(actor), action=ACTION, now=clock(), link_keys=link_keys) as uow:
+            renew_ended_links(uow=uow, now=clock())
+    waitlist = waitlist_pass(engine, clock(), actors.automatic(actor), link_keys)
     tally = Tally(expired=expire_stale(engine, clock(), actor))
     size = BATCH
     while tally.claimed < limit:

@@ -28,11 +28,12 @@ from sqlmodel import col
 from api.services import lifecycle
 from api.services.calendars import local_day_bounds
 from api.services.clinic import get_clinic, phone_for_people
+from api.services.links import link_for_session
 from api.services.sms_opt_outs import active, opt_in, opt_out
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, InboundMessage, InboundMessageRead, Page, Patient, Reminder, Session
 from models.base import EARLIEST_DATE, LATEST_DATE, new_id
-from scheduling.lifecycle import SessionStatus
+from scheduling.lifecycle import ACTIVE, SessionStatus
 from scheduling.messages import moment_text
 from scheduling.reminders import ReminderKind, ReminderStatus
 from scheduling.replies import (
@@ -56,6 +57,7 @@ STAFF_ITEM_KEPT = timedelta(days=365)  # staff items wait in the outbox until so
 _PROMPTS = sorted(kind for kind in ReminderKind if kind.value in PROMPT_KINDS)  # those this version sends
 # What an opt-out keeps sending: its own confirmation (the number's last text) and, as carriers require, HELP
 _SENT_WHEN_OPTED_OUT = frozenset({Answer.opted_out, Answer.help})
+_WITH_LINK = frozenset({Answer.change, Answer.decline})  # R32: where the patient acts on the session's page
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,15 @@ def receive(
     for reason in decision.staff:
         _staff_item(uow, row, reason, _staff_text(reason, patients, prompt, clinic), subject, prompt, now)
     if decision.answer is not None and number is not None:
-        sessions = tuple(_when(s, clinic) for s in prompt.sessions) if prompt else ()
-        text = answer_text(decision.answer, clinic_name=clinic.name, phone=phone_for_people(clinic), sessions=sessions)
+        about = prompt.sessions if prompt else _next_session(uow, subject, now, decision.answer)
+        link = link_for_session(uow, about[0].id, now) if about and decision.answer in _WITH_LINK else None
+        text = answer_text(
+            decision.answer,
+            clinic_name=clinic.name,
+            phone=phone_for_people(clinic),
+            sessions=tuple(_when(s, clinic) for s in about),
+            link=link,
+        )
         blocked = opt_out_of(uow, number) and decision.answer not in _SENT_WHEN_OPTED_OUT
         _answer(uow, row, decision.answer, text, number, subject, prompt, now, blocked=blocked)
     row.patient_id = subject
@@ -185,9 +194,14 @@ def _prompt(uow: UnitOfWork, number: str | None, patients: list[Patient], now: d
         .order_by(col(Reminder.sent_at).desc(), col(Reminder.id).desc())
         .limit(1)
     ).scalar_one_or_none()
-    if latest is None or latest.patient_id is None or latest.session_id is None:
+    if latest is None or latest.patient_id is None:
         return None
-    sessions = tuple(uow.execute(select(Session).where(col(Session.id) == latest.session_id)).scalars())
+    # a change notice names every session it told about (R37); the others, their own
+    named = [uuid.UUID(i) for i in latest.announces] if latest.announces else [latest.session_id]
+    query = select(Session).where(col(Session.id).in_([i for i in named if i is not None]))
+    sessions = tuple(uow.execute(query.order_by(col(Session.start_at))).scalars())
+    if not sessions:
+        return None
     if any(s.start_at <= now for s in sessions):
         return None
     return Prompt(kind=latest.kind, patient_id=latest.patient_id, sessions=sessions)
@@ -202,14 +216,14 @@ def _unclear_answered(uow: UnitOfWork, number: str | None, now: datetime) -> boo
     """R32: an answer to an unclear text went (or will go) to this number within 24 h."""
     if number is None:
         return False
-    recent = select(col(InboundMessage.id)).where(
-        col(InboundMessage.from_number) == number, col(InboundMessage.received_at) >= now - UNCLEAR_ANSWER_EVERY
-    )
+    # by when Prolo answered (its own clock), not by the time a provider says a text was received
+    from_number = select(col(InboundMessage.id)).where(col(InboundMessage.from_number) == number)
     query = select(
         exists().where(
-            col(Reminder.inbound_message_id).in_(recent),
+            col(Reminder.inbound_message_id).in_(from_number),
             col(Reminder.kind) == ReminderKind.sms_reply,
             col(Reminder.rule_code) == Answer.unclear.value,
+            col(Reminder.created_at) > now - UNCLEAR_ANSWER_EVERY,
         )
     )
     return bool(uow.execute(query).scalar())
@@ -237,6 +251,19 @@ def _apply(
             lifecycle.confirm(uow=uow, session_id=session.id, now=now)
         return bool(scheduled)
     return False
+
+
+def _next_session(uow: UnitOfWork, patient_id: uuid.UUID | None, now: datetime, answer: Answer) -> tuple[Session, ...]:
+    """R32: without a prompt, a change is about the patient's next active session."""
+    if answer is not Answer.change or patient_id is None:
+        return ()
+    query = (
+        select(Session)
+        .where(col(Session.patient_id) == patient_id, col(Session.status).in_(ACTIVE), col(Session.start_at) > now)
+        .order_by(col(Session.start_at))
+        .limit(1)
+    )
+    return tuple(uow.execute(query).scalars())
 
 
 def _when(session: Session, clinic: Clinic) -> str:

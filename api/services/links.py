@@ -62,23 +62,33 @@ def works(link: PatientLink, patient: Patient, now: datetime) -> bool:
 
 def manage_link(uow: UnitOfWork, keys: LinkKeys, session: Session, patient: Patient, now: datetime) -> PatientLink:
     """The session's current `manage` link; a new one (its version one up) when the last no longer works."""
-    latest = _latest_manage_links(uow, [session.id]).get(session.id)
-    if latest is not None and works(latest, patient, now):
-        return latest
-    link = PatientLink(
-        purpose=MANAGE,
-        session_id=session.id,
-        patient_id=patient.id,
-        version=1 if latest is None else latest.version + 1,
-        epoch=patient.link_epoch,
-        created_at=now,
-        expires_at=manage_expires_at(session_start_at=session.start_at, created_at=now),
-        token_hash="",
-    )
-    link.token_hash = token_hash(token_of(keys, link))
-    uow.add(link)
+    return _manage_links(uow, keys, [session], patient, now)[session.id]
+
+
+def _manage_links(
+    uow: UnitOfWork, keys: LinkKeys, sessions: list[Session], patient: Patient, now: datetime
+) -> dict[uuid.UUID, PatientLink]:
+    """The current `manage` link of each session, made where the last no longer works: one read, one flush."""
+    latest = _latest_manage_links(uow, [s.id for s in sessions])
+    found: dict[uuid.UUID, PatientLink] = {}
+    for session in sessions:
+        link = latest.get(session.id)
+        if link is None or not works(link, patient, now):
+            link = PatientLink(
+                purpose=MANAGE,
+                session_id=session.id,
+                patient_id=patient.id,
+                version=1 if link is None else link.version + 1,
+                epoch=patient.link_epoch,
+                created_at=now,
+                expires_at=manage_expires_at(session_start_at=session.start_at, created_at=now),
+                token_hash="",
+            )
+            link.token_hash = token_hash(token_of(keys, link))
+            uow.add(link)
+        found[session.id] = link
     uow.flush()
-    return link
+    return found
 
 
 def message_links(uow: UnitOfWork, sessions: Iterable[Session], patient: Patient, now: datetime) -> dict[str, str]:
@@ -88,13 +98,12 @@ def message_links(uow: UnitOfWork, sessions: Iterable[Session], patient: Patient
     writes = patient.reminder_consent and patient.reminder_channel in _WRITTEN_TO
     if keys is None or keys.public_url is None or patient.archived or not writes or not uow.writes:
         return {}
-    found: dict[str, str] = {}
-    for session in sessions:
-        if session.status in ACTIVE and session.start_at > now:
-            url = keys.url(token_of(keys, manage_link(uow, keys, session, patient, now)))
-            assert url is not None  # a public origin is set
-            found[str(session.id)] = url
-    return found
+    to_come = [s for s in sessions if s.status in ACTIVE and s.start_at > now]
+    if not to_come:
+        return {}
+    links = _manage_links(uow, keys, to_come, patient, now)
+    urls = {str(session_id): keys.url(token_of(keys, link)) for session_id, link in links.items()}
+    return {session_id: url for session_id, url in urls.items() if url is not None}
 
 
 def link_for_session(uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> str | None:

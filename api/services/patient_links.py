@@ -12,11 +12,13 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.services.links import manage_link, token_of, works
-from api.services.reminder_plans import sync_patient_reminders
+from api.services.reminder_plans import sync_course_reminders, sync_patient_reminders
 from api.store.errors import Conflict
 from api.store.unit_of_work import UnitOfWork
-from models import Patient, PatientLink, PatientLinkRead, Session, SessionLink
+from models import Patient, PatientLink, PatientLinkRead, Reminder, Session, SessionLink
+from models.base import table_of
 from scheduling.lifecycle import ACTIVE
+from scheduling.reminders import PATIENT, ReminderStatus
 
 
 def session_link(*, uow: UnitOfWork, session_id: uuid.UUID, origin: str, now: datetime) -> SessionLink:
@@ -79,3 +81,45 @@ def end_all_links(uow: UnitOfWork, patient: Patient, now: datetime) -> list[Pati
     uow.add(patient)
     uow.flush()
     return ended
+
+
+def renew_ended_links(*, uow: UnitOfWork, now: datetime) -> int:
+    """A link ends 90 days after it was made (R23), so a session booked further ahead than that would get its
+    reminders with an ended link: every course with a message still to go about a session whose links have all
+    ended (none revoked: those were replaced when revoked) is planned again, and its messages carry the session's
+    next link (R19). The number of courses planned again; a dispatch pass runs it first."""
+    keys = uow.link_keys
+    if keys is None or keys.public_url is None:
+        return 0  # no origin, no links: a pass without one leaves the messages as they are
+    other = table_of(PatientLink).alias("other")  # another link of the same session, one that still works
+    live = (
+        select(other.c.id)
+        .where(
+            other.c.session_id == col(Session.id),
+            other.c.revoked_at.is_(None),
+            other.c.epoch == col(Patient.link_epoch),
+            other.c.expires_at > now,
+        )
+        .exists()
+    )
+    ended = (
+        select(col(Session.course_id))
+        .join(Reminder, col(Reminder.session_id) == col(Session.id))
+        .join(PatientLink, col(PatientLink.session_id) == col(Session.id))
+        .join(Patient, col(Patient.id) == col(Session.patient_id))
+        .where(
+            col(Reminder.status) == ReminderStatus.pending,
+            col(Reminder.audience) == PATIENT,
+            col(PatientLink.revoked_at).is_(None),
+            col(PatientLink.epoch) == col(Patient.link_epoch),
+            col(PatientLink.expires_at) <= now,
+            col(Session.start_at) > now,
+            col(Session.status).in_(ACTIVE),
+            ~live,
+        )
+        .distinct()
+    )
+    courses = uow.lock_courses(list(uow.execute(ended).scalars()))
+    for course in courses:
+        sync_course_reminders(uow, course, now)
+    return len(courses)

@@ -133,12 +133,6 @@ class Transaction:
         change made by someone without an API key (a patient through their link, R26), committed."""
         return await self._run(use_case, write=actor is not None, actor=actor)
 
-    async def write_as(self, actor: Actor, use_case: Callable[[UnitOfWork], T]) -> T:
-        """Run a use case that changes things in `actor`'s name, for a route without an API key (a patient's
-        text, R30: the message is the actor), commit, and return its result for the route to answer."""
-        refuse_unchecked_if_match(self.request)  # S6: such a target has no ETag
-        return await self._run(use_case, write=True, actor=actor)
-
     async def read(
         self,
         use_case: Callable[[UnitOfWork], Any],

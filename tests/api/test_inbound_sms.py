@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from api.notify.sms import ChannelConfigError, signature
 from api.settings import Settings
 from api.web.app import create_app
-from models import Role
+from models import Reminder, Role
+from models.base import table_of
 from tests.api.helpers import book, patient, practitioner
 from tests.api.inbound_sending import (
     OTHER_PHONE,
@@ -38,6 +40,7 @@ def settings(clean_db: Database) -> Settings:
         clinic_timezone="Europe/Berlin",
         api_key_cache_seconds=0,
         inbound_sms_provider="prolo",
+        public_url="https://prolo.example.org",
         sms_webhook_secret=SECRET,
     )
 
@@ -119,6 +122,14 @@ def trail(database: Database, entity_id: str) -> list[dict[str, Any]]:
         }
         for r in rows
     ]  # fmt: skip
+
+
+def texted(database: Database, reminder_id: str) -> str:
+    """What an sms_reply says (the API shows patients' texts to nobody; the dispatcher sends them)."""
+    with database.engine.connect() as conn:
+        reminder = table_of(Reminder)
+        body: str = conn.execute(select(reminder.c.body).where(reminder.c.id == uuid.UUID(reminder_id))).scalar_one()
+        return body
 
 
 def _json(value: Any) -> Any:
@@ -240,19 +251,36 @@ def test_r31_a_prompt_whose_session_began_is_no_prompt(
     assert staff_items(client, message["id"]) == ["no_open_prompt"]
 
 
-def test_r32_row_6_change_answers_how_to_change(client: TestClient, prompted: dict[str, Any]) -> None:
+def test_r32_row_6_change_answers_with_the_prompts_session_link(
+    client: TestClient, clean_db: Database, prompted: dict[str, Any]
+) -> None:
     message = reply(client, "Reschedule")
     assert (message["intent"], message["outcome"]) == ("change", "answered")
-    assert len(answers(client, message["id"])) == 1
+    (answer,) = answers(client, message["id"])
+    text = texted(clean_db, answer["id"])
+    assert "session 1 on Mon 1 Mar 2027 at 09:00" in text and "https://prolo.example.org/p/" in text
+    assert "+49 30 5550100" in text
     assert staff_items(client, message["id"]) == []
 
 
+def test_r32_row_6_change_without_a_prompt_links_the_patients_next_session(
+    client: TestClient, clean_db: Database, course: dict[str, Any]
+) -> None:
+    message = reply(client, "change")
+    (answer,) = answers(client, message["id"])
+    text = texted(clean_db, answer["id"])
+    assert "session 1 on Mon 1 Mar 2027 at 09:00" in text and "https://prolo.example.org/p/" in text
+
+
 @pytest.mark.parametrize("text", ["N", "no", "X"])
-def test_r32_row_7_no_goes_to_staff_and_never_cancels(client: TestClient, prompted: dict[str, Any], text: str) -> None:
+def test_r32_row_7_no_goes_to_staff_and_never_cancels(
+    client: TestClient, clean_db: Database, prompted: dict[str, Any], text: str
+) -> None:
     message = reply(client, text)
     assert (message["intent"], message["outcome"]) == ("decline", "staff_item")
     assert staff_items(client, message["id"]) == ["declined"]
-    assert len(answers(client, message["id"])) == 1
+    (answer,) = answers(client, message["id"])
+    assert "https://prolo.example.org/p/" in texted(clean_db, answer["id"])
     assert session_status(client, prompted["sessions"][0]) == "scheduled"
     assert client.get("/v1/sms-opt-outs").json()["total"] == 0
 
@@ -419,3 +447,49 @@ def test_r34_the_trail_records_a_text_without_its_words(
     (made,) = trail(clean_db, message["id"])
     assert made["actor"]["role"] == "patient_sms" and made["after"]["intent"] == "unclear"
     assert "body" not in made["after"] and "see you Monday" not in str(made)
+
+
+def test_r31_a_confirm_request_is_the_prompt_c_answers(
+    client: TestClient, clock: Clock, course: dict[str, Any]
+) -> None:
+    at(clock, "2027-02-26T08:01:00+00:00")  # 3 days before session 1: its confirm request (R35) goes out
+    client.post("/v1/reminders/dispatch", json={}).raise_for_status()
+    (sent,) = reminders(client, kind="confirm_request", status="sent")
+    assert sent["session_id"] == course["sessions"][0]["id"]
+    at(clock, "2027-02-26T09:30:00+00:00")
+    message = reply(client, "C")
+    assert (message["outcome"], message["session_ids"]) == ("applied", [course["sessions"][0]["id"]])
+    assert session_status(client, course["sessions"][0]) == "confirmed"
+
+
+def test_r30_a_text_with_a_nul_is_kept_not_refused(twilio: TestClient, clean_db: Database) -> None:
+    """PostgreSQL text holds no NUL: the character is replaced, the authenticated text still taken (R30)."""
+    answer = post_twilio(twilio, "https://prolo.example.org/v1/inbound/sms", twilio_form("he\x00llo"))
+    assert answer.status_code == 200, answer.text
+    key = {"Authorization": f"Bearer {make_key(clean_db.engine, Role.admin)}"}
+    (message,) = twilio.get("/v1/inbound-messages", headers=key).json()["items"]
+    assert message["body"] == "he\ufffdllo"
+
+
+@pytest.mark.parametrize(
+    ("values", "missing"),
+    [
+        ({"inbound_sms_provider": "twilio", "inbound_sms_url": "https://prolo.example.org/v1/inbound/sms"}, "TOKEN"),
+        ({"inbound_sms_provider": "twilio", "twilio_auth_token": "t"}, "PROLO_INBOUND_SMS_URL"),
+        ({"inbound_sms_provider": "prolo"}, "PROLO_SMS_WEBHOOK_SECRET"),
+    ],
+)
+def test_r29_a_provider_without_what_checks_its_signature_does_not_start(
+    clean_db: Database, values: dict[str, str], missing: str
+) -> None:
+    settings = Settings(database_url=clean_db.url, **values)  # type: ignore[arg-type]
+    with pytest.raises(ChannelConfigError, match=missing):
+        create_app(settings, engine=clean_db.engine)
+
+
+def test_r29_a_received_at_without_its_offset_is_refused_and_nothing_stored(client: TestClient) -> None:
+    raw = json.dumps({"message_id": "m-naive", "from": PHONE, "body": "C", "received_at": "2027-02-27T10:00:00"})
+    headers = {"Content-Type": "application/json", "Prolo-Signature": signature(SECRET, raw.encode())}
+    answer = client.post("/v1/inbound/sms", content=raw.encode(), headers=headers)
+    assert (answer.status_code, answer.json()["code"]) == (422, "invalid_input")
+    assert client.get("/v1/inbound-messages").json()["total"] == 0

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from api.settings import Settings
 from tests.api.helpers import book, patient, practitioner
-from tests.conftest import Database
+from tests.conftest import Clock, Database
 
 PUBLIC = "https://prolo.example.org"
 LINK = re.compile(re.escape(PUBLIC) + r"/p/([A-Za-z0-9_-]{22})")
@@ -134,3 +134,23 @@ def test_r23_confirm_requests_and_change_notices_carry_the_sessions_link(
     assert answer.status_code == 200, answer.text
     [notice] = pending_bodies(clean_db, "change_notice")
     assert links[second["id"]] in notice and notice.count("/p/") == 1  # the moved session's link, no other
+
+
+def test_r23_a_link_that_ended_before_its_sessions_reminders_is_renewed_by_the_dispatch_pass(
+    client: TestClient, clean_db: Database, clock: Clock
+) -> None:
+    """Booked five months ahead, the last sessions' links (made at booking) end after 90 days, before their
+    reminders go: the first dispatch pass after that gives those messages the sessions' next links."""
+    course = book(client, texting_patient(client), practitioner(client), start_date="2027-06-07")
+    last = course["sessions"][-1]
+    old = link_of(client, last["id"])
+    assert datetime.fromisoformat(old["expires_at"]) == clock.now + timedelta(days=90)
+    clock.now += timedelta(days=91)
+    assert all(old["url"] in t for t in pending_texts(clean_db, last["id"]))  # ended: nothing renewed yet
+    assert client.post("/v1/reminders/dispatch", json={}).status_code == 200
+    new = link_of(client, last["id"])
+    assert new["url"] != old["url"]
+    texts = pending_texts(clean_db, last["id"])
+    assert texts and all(new["url"] in t and t.count("/p/") == 1 for t in texts)
+    assert client.post("/v1/reminders/dispatch", json={}).status_code == 200
+    assert link_of(client, last["id"]) == new  # a second pass renews nothing

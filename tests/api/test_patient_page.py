@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.settings import Settings
+from api.web.app import create_app
 from tests.api import patient_page_reading as reading
 from tests.api.calendar_reading import without_key
 from tests.api.patient_page_reading import as_shown, choices, has_alert, link_path, page_text, shown_moves
@@ -208,4 +209,16 @@ def test_r24_unknown_and_ended_links_name_the_clinic_only(client: TestClient) ->
         assert "Prolo clinic" in answer.text and "Maria" not in answer.text
         for canary in CANARIES.values():
             assert canary not in answer.text
+    assert client.get(f"/v1/sessions/{course['sessions'][0]['id']}").json()["status"] == "scheduled"
+
+
+def test_r23_a_new_link_secret_ends_every_link(client: TestClient, settings: Settings, clean_db: Database) -> None:
+    course = canary_course(client)
+    path = link_path(client, course["sessions"][0]["id"])
+    with without_key(client):
+        assert client.get(path).status_code == 200
+    changed = settings.model_copy(update={"link_secret": "another-secret-of-at-least-32-characters"})
+    with TestClient(create_app(changed, engine=clean_db.engine), raise_server_exceptions=False) as other:
+        assert other.get(path).status_code == 410
+        assert other.post(f"{path}/confirm", follow_redirects=False).status_code == 410
     assert client.get(f"/v1/sessions/{course['sessions'][0]['id']}").json()["status"] == "scheduled"

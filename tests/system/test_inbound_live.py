@@ -272,6 +272,8 @@ def test_canary_no_text_or_number_of_a_patient_reaches_a_log(
         statuses.append(http.get(f"/v1/sms-opt-outs/{phone}").status_code)  # no such route: 404 or 405
         dispatch(http)
     assert {403, 413, 422, 200, 204, 201} <= set(statuses), statuses
+    if clean_db.engine.dialect.name == "sqlite":  # the write lock held: nothing stored, try again (R30)
+        assert 503 in statuses, statuses
     assert hook.deliveries, "the answers went out through the webhook"
     prolo_api.server.stop()
     logs = f"{prolo_api.server.stdout()}\n{prolo_api.server.stderr()}"

@@ -14,6 +14,7 @@ from api.services import inbound_sms, sms_opt_outs
 from api.settings import Settings
 from api.store import actors
 from api.web.deps import STAFF, requires
+from api.web.etag import refuse_unchecked_if_match
 from api.web.problems import Refused
 from api.web.routes.common import PROBLEMS, PageDep
 from api.web.transaction import TransactionDep
@@ -92,14 +93,14 @@ async def receive_sms(request: Request, tx: TransactionDep) -> Response:
     `prolo`: JSON `{message_id, from, to, body, received_at}` with `Prolo-Signature`; `twilio`: Twilio's
     form, with `X-Twilio-Signature` over `PROLO_INBOUND_SMS_URL`. A retry of the same message changes
     nothing. Any answer to the patient goes later, through the dispatcher."""
+    refuse_unchecked_if_match(request)  # S6: a text has no ETag to check it against
     settings: Settings = request.app.state.settings
     body = await request.body()
     if len(body) > MAX_INBOUND_BYTES:
         raise Refused(413, f"the body is larger than {MAX_INBOUND_BYTES} bytes", code="body_too_large")
     message = (_twilio if settings.inbound_sms_provider == "twilio" else _prolo)(settings, request, body)
     message_id = new_message_id()
-    read = await tx.write_as(
-        actors.patient_sms(message_id),
+    read = await tx.run(
         lambda uow: inbound_sms.receive(
             uow=uow,
             message=message,
@@ -107,6 +108,7 @@ async def receive_sms(request: Request, tx: TransactionDep) -> Response:
             keyword_replies=settings.prolo_answers_keywords,
             now=tx.now,
         ),
+        actor=actors.patient_sms(message_id),
     )
     if message.provider == "twilio":
         return Response(TWILIO_EMPTY, media_type="text/xml")

@@ -68,7 +68,7 @@ async def dispatch_pass(request: DispatchRequest, http: Request, tx: Transaction
         limit=request.limit or 500,
         lease=timedelta(seconds=state.settings.dispatch_lease_seconds),
         actor=tx.actor or actors.SERVER,  # the route needs a key: it is the actor
-        link_keys=getattr(state, "link_keys", None),  # the waitlist's offers carry their page's link (R23)
+        link_keys=state.link_keys,
     )
 
 
