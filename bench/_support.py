@@ -45,6 +45,7 @@ from models import Clinic, Closure, Course, Patient, Practitioner, Protocol, Rol
 from models import Session as SessionRow  # noqa: E402
 from models.base import table_of  # noqa: E402
 from models.hours import DEFAULT_OPENING_HOURS  # noqa: E402
+from models.waitlist import WaitlistSettingsWrite  # noqa: E402
 from scheduling import OUTSIDE_WINDOW  # noqa: E402
 
 BENCH_DATABASE = "prolo_bench"
@@ -326,6 +327,7 @@ class _ClinicRows:
             "skip_when_confirmed_offsets_minutes": [2880],
             "change_grace_minutes": 5,
             "one_message_per_day": True,
+            "waitlist": WaitlistSettingsWrite().model_dump(mode="json"),  # migration 0013's defaults
         }
         self.practitioners = [
             {"id": self.new_id(), "name": name, "working_hours": None} for name in PRACTITIONERS[:practitioners]

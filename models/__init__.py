@@ -41,6 +41,18 @@ from models.protocol import (
 )
 from models.reminder import Reminder, ReminderRead
 from models.session import Session, SessionRead
+from models.waitlist import (
+    OpeningCreate,
+    OpeningRead,
+    OpeningWithdraw,
+    WaitlistClose,
+    WaitlistCreate,
+    WaitlistEntry,
+    WaitlistEntryRead,
+    WaitlistOffer,
+    WaitlistOpening,
+    WaitlistUpdate,
+)
 
 __all__ = [
     "Actor",
@@ -72,6 +84,9 @@ __all__ = [
     "InboundMessageRead",
     "InboundSms",
     "LinkSecret",
+    "OpeningCreate",
+    "OpeningRead",
+    "OpeningWithdraw",
     "Page",
     "Patient",
     "PatientCreate",
@@ -103,6 +118,13 @@ __all__ = [
     "TimeOff",
     "TimeOffCreate",
     "TimeOffRead",
+    "WaitlistClose",
+    "WaitlistCreate",
+    "WaitlistEntry",
+    "WaitlistEntryRead",
+    "WaitlistOffer",
+    "WaitlistOpening",
+    "WaitlistUpdate",
     "Warning",
     "WeekHours",
 ]

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 from models.base import SingleLine, json_column
 from models.hours import DEFAULT_OPENING_HOURS, LocalTime, WeekHours, WeekTimetable
 from models.patient import Phone
+from models.waitlist import WaitlistSettingsWrite
 from scheduling.hygiene import DEFAULT_CHANGE_GRACE_MINUTES
 from scheduling.reminders import DEFAULT_CONFIRM_REQUEST_OFFSET_MINUTES, DEFAULT_SKIP_WHEN_CONFIRMED_OFFSETS_MINUTES
 
@@ -76,6 +77,10 @@ class Clinic(SQLModel, table=True):
     change_grace_minutes: int = DEFAULT_CHANGE_GRACE_MINUTES
     one_message_per_day: bool = True
     country: str | None = None  # R31: the default region of numbers that arrive without +country code
+    # R40–R43: the waitlist's mode and limits (WaitlistSettingsWrite's fields)
+    waitlist: dict[str, Any] = SQLField(
+        default_factory=lambda: WaitlistSettingsWrite().model_dump(mode="json"), sa_column=json_column()
+    )
 
     @property
     def zone(self) -> ZoneInfo:
@@ -142,6 +147,10 @@ class ClinicWrite(BaseModel):
         examples=["US"],
         description="ISO 3166-1 alpha-2: where a texted number without +country code is from (R31);"
         " none: such numbers go to staff",
+    )
+    waitlist: WaitlistSettingsWrite = Field(
+        default_factory=WaitlistSettingsWrite,
+        description="The course-aware waitlist (R39–R45): `staff` lists candidates for staff, `auto` offers",
     )
 
 

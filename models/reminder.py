@@ -58,6 +58,7 @@ class Reminder(SQLModel, table=True):
     session_id: uuid.UUID | None = SQLField(default=None, foreign_key="session.id")
     # the patient's text it answers (`sms_reply`) or asks staff to read (`reply_review`)
     inbound_message_id: uuid.UUID | None = SQLField(default=None, foreign_key="inbound_message.id")
+    offer_id: uuid.UUID | None = SQLField(default=None, foreign_key="waitlist_offer.id")  # a `waitlist_offer`'s
     rule_code: str = ""  # "" for appointment reminders
     offset_minutes: int = 0  # 0 for date-based reminders
     reason: str | None = None
@@ -90,6 +91,7 @@ class ReminderRead(BaseModel):
     inbound_message_id: uuid.UUID | None = Field(
         default=None, description="The patient's text this answers (`sms_reply`) or asks staff to read (`reply_review`)"
     )
+    offer_id: uuid.UUID | None = Field(default=None, description="The waitlist offer a `waitlist_offer` carries")
     rule_code: str | None = None
     reason: str | None = Field(
         default=None,
@@ -121,3 +123,6 @@ class DispatchSummary(BaseModel):
     failed: int
     expired: int
     ready: int = Field(default=0, description="Put in the outbox for front-desk software")
+    openings_settled: int = Field(default=0, description="Waitlist openings settled: offered, or put to staff")
+    offers_made: int = Field(default=0, description="Waitlist offers made (their messages go in this pass)")
+    openings_lapsed: int = Field(default=0, description="Waitlist openings whose time went, or nobody fitted")

@@ -1,6 +1,7 @@
 """Sessions: one appointment of a course, planned in local time and stored in UTC (R1)."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlmodel import Session as DbSession
 from sqlmodel import SQLModel
 
 from models.base import Warning, enum_column, json_column, new_id, utc_column
-from scheduling.lifecycle import SessionStatus
+from scheduling.lifecycle import ACTIVE, SessionStatus
 
 
 class Session(SQLModel, table=True):
@@ -61,6 +62,42 @@ def count_revisions(db: DbSession, _context: Any, _instances: Any) -> None:
             state = inspect(row)
             if any(state.attrs[name].history.has_changes() for name in _REVISED):
                 row.sequence = (row.sequence or 0) + 1
+
+
+@dataclass(frozen=True)
+class Freed:
+    """A span of a practitioner's time a session gave up in this transaction (R40): moved away or stopped."""
+
+    session_id: uuid.UUID
+    course_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    start_at: datetime
+    end_at: datetime
+    moved: bool  # False: the session stopped (cancelled, no-show, …)
+    change_reason: str | None
+
+
+FREED = "prolo_freed_spans"
+
+
+def gather_freed(db: DbSession, _context: Any, _instances: Any) -> None:
+    """Note every span an active session gives up, in the flush that stores the change (a `before_flush` hook
+    beside :func:`count_revisions`): whatever path moves or stops a session, its old time is known to the use
+    case that opens the waitlist's openings (api/services/openings.py), so no path can forget one."""
+    for row in db.dirty:
+        if not isinstance(row, Session):
+            continue
+        state = inspect(row)
+        start, end, status = (state.attrs[name].history for name in _REVISED)
+        was = status.deleted[0] if status.deleted else row.status
+        if was not in ACTIVE:
+            continue
+        old_start = start.deleted[0] if start.deleted else row.start_at
+        old_end = end.deleted[0] if end.deleted else row.end_at
+        moved = row.status in ACTIVE and old_start != row.start_at
+        if moved or row.status not in ACTIVE:
+            freed = Freed(row.id, row.course_id, row.practitioner_id, old_start, old_end, moved, row.change_reason)
+            db.info.setdefault(FREED, []).append(freed)
 
 
 class SessionRead(BaseModel):

@@ -67,6 +67,8 @@ class ReminderKind(StrEnum):
     change_notice = "change_notice"  # R37: planned per patient by scheduling.hygiene, not per session
     sms_reply = "sms_reply"  # R30: an answer to a patient's text, sent by the dispatcher
     reply_review = "reply_review"  # R34: a patient's text a person must look at (a staff item, outbox)
+    waitlist_offer = "waitlist_offer"  # R43: an earlier time offered to a waiting patient, with its link
+    waitlist_opening = "waitlist_opening"  # R43: a staff item listing a freed time's ranked candidates
 
 
 class ReminderStatus(StrEnum):

@@ -108,6 +108,7 @@ def test_no_hook_is_registered_on_sqlalchemys_own_session_classes() -> None:
 
     assert hooks(sqlalchemy.orm.Session) == {}
     assert hooks(sqlmodel.Session) == {}
+    # before_flush: count_revisions and gather_freed (models/session.py)
     assert hooks(SESSIONS.class_) == {
-        "before_flush": 1, "after_flush": 1, "before_commit": 1, "after_soft_rollback": 1, "after_commit": 1
+        "before_flush": 2, "after_flush": 1, "before_commit": 1, "after_soft_rollback": 1, "after_commit": 1
     }  # fmt: skip

@@ -142,8 +142,16 @@ def activity_status(window: Window, took_place_or_will: bool, today: date) -> st
     return "in-progress" if today <= window.until_date else "completed"
 
 
-def appointment(row: Session, course: Course, urls: dict[str, str], names: dict[str, str], advice: str) -> Resource:
-    """A session; `urls` holds the fullUrls of "patient", "practitioner" and "care_plan"."""
+def appointment(
+    row: Session,
+    course: Course,
+    urls: dict[str, str],
+    names: dict[str, str],
+    advice: str,
+    requested: tuple[datetime, datetime] | None = None,
+) -> Resource:
+    """A session; `urls` holds the fullUrls of "patient", "practitioner" and "care_plan"; `requested`: the
+    earlier span the patient waits for (a waitlist entry, R39), as `requestedPeriod`."""
     status = APPOINTMENT_STATUS[row.status]
     reason = row.change_reason if status in ("cancelled", "noshow") and row.change_reason else None
     return {
@@ -158,6 +166,7 @@ def appointment(row: Session, course: Course, urls: dict[str, str], names: dict[
         "minutesDuration": round((row.end_at - row.start_at).total_seconds() / 60),
         "created": instant(course.created_at),
         **({"patientInstruction": advice} if advice else {}),
+        **({"requestedPeriod": [{"start": instant(requested[0]), "end": instant(requested[1])}]} if requested else {}),
         "participant": [
             {
                 "actor": ref(urls["patient"], names["patient"]),

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from api.services.clinic import get_clinic, to_intervals
 from api.store.unit_of_work import UnitOfWork
-from models import Clinic, Closure, Practitioner, Session, TimeOff
+from models import Clinic, Closure, Practitioner, Session, TimeOff, WaitlistOpening
 from models.protocol import MAX_SESSION_MINUTES
 from scheduling import Busy, Calendar, DateRange
 from scheduling.lifecycle import ACTIVE
@@ -98,6 +98,32 @@ _TIME_OFF = (
 )
 
 
+_HELD = (
+    select(col(WaitlistOpening.start_at), col(WaitlistOpening.end_at))
+    .where(
+        col(WaitlistOpening.practitioner_id) == bindparam("practitioner_id"),
+        col(WaitlistOpening.hold_until).is_not(None),
+        col(WaitlistOpening.id) != bindparam("ignored"),
+        col(WaitlistOpening.start_at) < bindparam("end"),
+        col(WaitlistOpening.end_at) > bindparam("start"),
+    )
+    .order_by(col(WaitlistOpening.start_at))
+)
+
+
+def held_spans(
+    uow: UnitOfWork, practitioner_id: uuid.UUID, start: datetime, end: datetime, *, ignore_hold: uuid.UUID | None = None
+) -> tuple[Busy, ...]:
+    """R43: the spans of the practitioner's openings held for offered patients, overlapping [start, end)."""
+    params = {
+        "practitioner_id": practitioner_id,
+        "start": start,
+        "end": end,
+        "ignored": ignore_hold or uuid.UUID(int=0),
+    }
+    return _busy(uow.rows(_HELD, params).all())
+
+
 def load_calendar(
     uow: UnitOfWork,
     *,
@@ -106,11 +132,14 @@ def load_calendar(
     span: DateRange,
     clinic: Clinic | None = None,
     exclude_course_id: uuid.UUID | None = None,
+    ignore_hold: uuid.UUID | None = None,
 ) -> Calendar:
     """The practitioner's (and patient's) calendar for the local dates of ``span``, which it carries.
 
     Busy time is loaded for the instants those dates cover (a session or time off that
-    starts the evening before still counts, R5), closures for the dates themselves.
+    starts the evening before still counts, R5), closures for the dates themselves. A waitlist
+    opening's hold (R43) is busy too, for every planner, except for the accept of that opening's
+    own offer (``ignore_hold``).
     """
     clinic = clinic or get_clinic(uow)
     zone = clinic.zone
@@ -124,13 +153,19 @@ def load_calendar(
         slot_minutes=clinic.slot_minutes,
         closures=tuple(DateRange(start_date=r.start_date, end_date=r.end_date) for r in closures),
         time_off=_busy(time_off.all()),
-        practitioner_busy=active_sessions(
-            uow,
-            column="practitioner_id",
-            owner_id=practitioner.id,
-            start=start,
-            end=end,
-            exclude_course_id=exclude_course_id,
+        practitioner_busy=tuple(
+            sorted(
+                active_sessions(
+                    uow,
+                    column="practitioner_id",
+                    owner_id=practitioner.id,
+                    start=start,
+                    end=end,
+                    exclude_course_id=exclude_course_id,
+                )
+                + held_spans(uow, practitioner.id, start, end, ignore_hold=ignore_hold),
+                key=lambda b: b.start_at,
+            )
         ),
         patient_busy=(
             active_sessions(

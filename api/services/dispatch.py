@@ -20,6 +20,7 @@ be sent again (with the same idempotency key), not the rest of the batch. The ho
 path uses Core statements on the table and the few columns it needs, not ORM objects.
 """
 
+import dataclasses
 import logging
 import random
 import uuid
@@ -33,6 +34,8 @@ from sqlmodel import col
 
 from api.notify import Channel, Delivered, DeliveryError, Message
 from api.services.patient_links import renew_ended_links
+from api.services.waitlist_pass import waitlist_pass
+from api.store import actors
 from api.store.unit_of_work import Steps, UnitOfWork
 from models import Reminder
 from models.base import table_of
@@ -267,8 +270,8 @@ def dispatch(
     worker: str | None = None,
     lease: timedelta = LEASE,
 ) -> DispatchSummary:
-    """One pass: renew ended patient links, expire the stale, then claim and deliver due reminders, at most
-    `limit` of them.
+    """One pass: renew ended patient links, settle the waitlist's due openings (R40; their offers are due at
+    once), expire the stale, then claim and deliver due reminders, at most `limit` of them.
 
     `steps` opens each of the pass's short units of work (api/store/unit_of_work.py), in the name of
     whoever runs it (the API key of `POST /v1/reminders/dispatch`, or the command line): the audit trail
@@ -279,6 +282,7 @@ def dispatch(
     if steps.link_keys is not None:
         with steps.automatic(ACTION)(clock()) as uow:
             renew_ended_links(uow=uow, now=clock())
+    waitlist = waitlist_pass(steps.engine, clock(), actors.automatic(steps.actor), steps.link_keys)
     tally = Tally(expired=expire_stale(steps, clock()))
     size = BATCH
     while tally.claimed < limit:
@@ -296,4 +300,4 @@ def dispatch(
                 renewed_at = clock()
                 _renew(steps, worker, renewed_at, lease)
             _deliver(steps, reminder, channels, worker, clock, tally)
-    return tally.summary()
+    return tally.summary().model_copy(update=dataclasses.asdict(waitlist))

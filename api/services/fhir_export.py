@@ -8,8 +8,9 @@ entry's fullUrl is `urn:uuid:<id>`, and every reference points at an entry.
 """
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -18,10 +19,11 @@ from api.fhir import resources as fhir
 from api.services.aftercare import session_windows
 from api.services.clinic import get_clinic
 from api.store.unit_of_work import UnitOfWork
-from models import Course, Patient, Practitioner, Reminder, Session
+from models import Course, Patient, Practitioner, Reminder, Session, WaitlistEntry
 from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef, Window, rules_from
 from scheduling.medications import find_in_class
 from scheduling.messages import NSAID_ALTERNATIVE, aftercare_title, span_text
+from scheduling.waitlist import EntryStatus
 
 
 def urn(value: uuid.UUID | str) -> str:
@@ -74,13 +76,14 @@ def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> di
         for w in windows
     ]
     period = (sessions[0].start_at, sessions[-1].end_at) if sessions else None
+    waits = requested_periods(uow, course.id, zone)
     names = {"patient": f"{patient.given_name} {patient.family_name}", "practitioner": practitioner.name}
     resources = [
         fhir.patient(patient),
         fhir.practitioner(practitioner),
         fhir.organization(clinic, clinic_id),
         fhir.care_plan(course, urls, activities, period),
-        *(fhir.appointment(s, course, urls, names, _advice(s, windows)) for s in sessions),
+        *(fhir.appointment(s, course, urls, names, _advice(s, windows), waits.get(s.id)) for s in sessions),
         *(
             fhir.communication_request(
                 r, {**urls, "appointment": urn(r.session_id)}, by_id.get(r.merged_into) if r.merged_into else None
@@ -95,6 +98,23 @@ def course_bundle(*, uow: UnitOfWork, course_id: uuid.UUID, now: datetime) -> di
         "timestamp": fhir.instant(now),
         "entry": [{"fullUrl": urn(r["id"]), "resource": r} for r in resources],
     }
+
+
+def requested_periods(
+    uow: UnitOfWork, course_id: uuid.UUID, zone: ZoneInfo
+) -> dict[uuid.UUID, tuple[datetime, datetime]]:
+    """S10: a waiting entry's session wants a time from its earliest date (or from when it was made) until now."""
+    waiting = select(WaitlistEntry).where(
+        col(WaitlistEntry.course_id) == course_id, col(WaitlistEntry.status) == EntryStatus.waiting
+    )
+    found = {}
+    for entry in uow.execute(waiting).scalars():
+        session = uow.get(Session, entry.session_id)
+        start = entry.created_at
+        if entry.earliest_date is not None:
+            start = max(start, datetime.combine(entry.earliest_date, time(), zone))
+        found[session.id] = (start, session.start_at)
+    return found
 
 
 def _description(window: Window, session: Session, patient: Patient) -> str:

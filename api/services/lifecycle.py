@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from api.services.change_notices import mark_told
 from api.services.clinic import get_clinic
+from api.services.openings import after_change
 from api.services.planning import new_session, plan_sessions, planner_values
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
@@ -36,7 +37,7 @@ from scheduling.safety import PastEvent, adverse_event_warnings, allergy_warning
 def course_changed(uow: UnitOfWork, course: Course, now: datetime) -> None:
     """After any change to a course or its sessions, in the same transaction: status and review
     flag follow the sessions (R9; cancelled and on-hold courses keep theirs), reminders are replanned (R19)."""
-    uow.flush()
+    after_change(uow, now)  # R40: freed time opens for the waitlist; R39: moved sessions' entries close
     statuses = [s.status for s in uow.course_sessions(course.id)]
     course.status = course_status(course.status, statuses)
     course.needs_review = needs_review(statuses)

@@ -114,6 +114,7 @@ def decide_on_reach(
     patient_id: uuid.UUID,
     clinic: Clinic | None = None,
     exclude_course_id: uuid.UUID | None = None,
+    ignore_hold: uuid.UUID | None = None,
 ) -> T:
     """Every planning question is asked the same way: the core says which dates it reaches
     (scheduling/reach.py), exactly those are loaded, and the core decides on them at once."""
@@ -124,5 +125,6 @@ def decide_on_reach(
         span=reach,
         clinic=clinic,
         exclude_course_id=exclude_course_id,
+        ignore_hold=ignore_hold,
     )
     return decide(calendar)

@@ -31,6 +31,7 @@ def reminder_read(row: Reminder, zone: ZoneInfo) -> ReminderRead:
         patient_id=row.patient_id,
         session_id=row.session_id,
         inbound_message_id=row.inbound_message_id,
+        offer_id=row.offer_id,
         rule_code=row.rule_code or None,
         reason=row.reason,
         body=row.body if row.channel == OUTBOX else None,  # staff read their items; patients' texts stay stored

@@ -17,7 +17,20 @@ _KEPT_FOR = timedelta(days=30)  # an unanswered staff item never expires in the 
 
 def raise_patient_action(uow: UnitOfWork, session: Session, *, reason: str, text: str, now: datetime) -> None:
     """A `patient_action` item about `session` (`reason`: `cancelled`, `rescheduled`, `wants_to_stop`)."""
-    kind = ReminderKind.patient_action
+    raise_item(uow, ReminderKind.patient_action, str(session.id), reason=reason, text=text, now=now, session=session)
+
+
+def raise_item(
+    uow: UnitOfWork,
+    kind: ReminderKind,
+    subject: str,
+    *,
+    reason: str,
+    text: str,
+    now: datetime,
+    session: Session | None = None,
+) -> None:
+    """A staff item of `kind` about `subject` (a session, an opening), ready in the outbox now."""
     row = {
         "id": new_id(),
         "kind": kind,
@@ -27,9 +40,9 @@ def raise_patient_action(uow: UnitOfWork, session: Session, *, reason: str, text
         "expires_at": now + _KEPT_FOR,
         "status": ReminderStatus.ready,
         "attempts": 0,
-        "idempotency_key": reminder_key(str(session.id), kind, reason, None, now, text),
-        "patient_id": session.patient_id,
-        "session_id": session.id,
+        "idempotency_key": reminder_key(subject, kind, reason, None, now, text),
+        "patient_id": session.patient_id if session else None,
+        "session_id": session.id if session else None,
         "rule_code": reason,  # one per (session, reason, instant): two actions at one instant are one item
         "offset_minutes": 0,
         "reason": reason,

@@ -47,7 +47,7 @@ from api.store.errors import NotFound
 from api.store.tokens import LinkKeys
 from models import Actor, Course, Patient, Practitioner, Session
 from models.base import table_of
-from models.session import count_revisions
+from models.session import FREED, Freed, count_revisions, gather_freed
 
 __all__ = ["SESSIONS", "Locked", "NoActor", "ReadOnly", "Steps", "UnitOfWork", "reading", "steps", "writing"]
 
@@ -57,6 +57,7 @@ Ts = TypeVarTuple("Ts")
 SESSIONS = sessionmaker(class_=DbSession, expire_on_commit=False)
 """Prolo's own sessions: the only ones the audit trail's and the calendar's hooks watch."""
 event.listen(SESSIONS, "before_flush", count_revisions)
+event.listen(SESSIONS, "before_flush", gather_freed)
 event.listen(SESSIONS, "after_flush", audit.gather_flushed)
 event.listen(SESSIONS, "before_commit", audit.write_gathered)
 event.listen(SESSIONS, "after_soft_rollback", audit.forget_gathered)
@@ -123,6 +124,12 @@ class UnitOfWork:
     def store_session(self) -> DbSession:
         """The session itself, for the store's own modules (the audit feed's reader); never for a use case."""
         return self._db
+
+    def freed(self) -> list[Freed]:
+        """The spans active sessions gave up in this transaction since the last call (flushed first; R40)."""
+        self._db.flush()
+        found: list[Freed] = self._db.info.pop(FREED, [])
+        return found
 
     # -- reading ---------------------------------------------------------------------------------
 

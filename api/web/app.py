@@ -54,6 +54,10 @@ TAGS = [
         "description": "Links in patients' messages: a page to confirm, cancel or move a session; revocation.",
     },
     {"name": "reminders", "description": "What will go out, what went and why not; dispatch passes; the outbox."},
+    {
+        "name": "waitlist",
+        "description": "Patients waiting for an earlier time; freed time offered where the whole course stays valid.",
+    },
     {"name": "inbound SMS", "description": "Patients' text replies, what Prolo made of them, and SMS opt-outs."},
     {"name": "api keys", "description": "Keys and roles (admins only)."},
     {"name": "audit", "description": "Who changed what, when, from what: the audit trail and its sync feed (admins)."},

@@ -107,6 +107,9 @@ def bundle(client: TestClient, clock: Clock) -> dict[str, Any]:
     )
     course = book(client, pat, practitioner(client))
     first, second, third = course["sessions"][:3]
+    fifth = course["sessions"][4]  # the patient would like it earlier, not before 14 April (R39)
+    waiting = client.post("/v1/waitlist", json={"session_id": fifth["id"], "earliest_date": "2027-04-14"})
+    assert waiting.status_code == 201, waiting.text
     clock.now = datetime(2027, 3, 1, 8, 5, tzinfo=UTC)
     assert client.post(f"/v1/sessions/{first['id']}/check-in").status_code == 200
     record = {"injections": [{"site": "left SI joint", "injectate": "dextrose 15%", "volume_ml": 6}], "pain_before": 6}
@@ -186,6 +189,14 @@ def test_s10_sessions_are_appointments_with_the_stated_status_mapping(bundle: di
     assert appointments[course["sessions"][1]["id"]]["cancelationReason"] == {"text": "travelling"}
     assert "Fri 5 Mar" in appointments[course["sessions"][0]["id"]]["patientInstruction"]
     assert patient_resource["identifier"][0]["value"] == bundle["patient"]["mrn"]
+
+
+def test_s10_a_waiting_entry_is_its_appointments_requested_period(bundle: dict[str, Any]) -> None:
+    fifth = bundle["course"]["sessions"][4]
+    by_id = {a["id"]: a for a in of_type(bundle["fhir"], "Appointment")}
+    # from the earliest date the patient gave (local midnight, Berlin in summer time) until the session's start
+    assert by_id[fifth["id"]]["requestedPeriod"] == [{"start": "2027-04-13T22:00:00Z", "end": "2027-04-26T07:00:00Z"}]
+    assert [a for a in by_id.values() if "requestedPeriod" in a] == [by_id[fifth["id"]]]
 
 
 def test_s10_the_course_is_a_careplan_avoiding_nsaids_after_every_session(bundle: dict[str, Any]) -> None:

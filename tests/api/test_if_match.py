@@ -75,6 +75,26 @@ ROUTES: dict[tuple[str, str], tuple[Body, str | None]] = {
     ("delete", "/v1/api-keys/{key_id}"): (lambda i: None, "/v1/api-keys/{key_id}"),
     ("post", "/v1/sms-opt-outs"): (lambda i: {"number": "+493012345678", "source_note": "by phone"}, None),
     ("delete", "/v1/sms-opt-outs/{number}"): (lambda i: None, None),
+    ("post", "/v1/waitlist"): (lambda i: {"session_id": i["session_id"]}, None),
+    ("patch", "/v1/waitlist/{entry_id}"): (lambda i: {"note": "mornings"}, "/v1/waitlist/{entry_id}"),
+    ("post", "/v1/waitlist/{entry_id}/close"): (lambda i: {"reason": "done"}, "/v1/waitlist/{entry_id}"),
+    ("post", "/v1/waitlist/openings"): (
+        lambda i: {
+            "practitioner_id": i["practitioner_id"],
+            "start": "2027-06-02T09:00:00Z",
+            "end": "2027-06-02T10:00:00Z",
+        },
+        None,
+    ),
+    ("post", "/v1/waitlist/openings/{opening_id}/offers"): (
+        lambda i: {"entry_ids": [i["entry_id"]]},
+        "/v1/waitlist/openings/{opening_id}",
+    ),
+    ("post", "/v1/waitlist/offers/{offer_id}/accept"): (lambda i: None, "/v1/waitlist/offers/{offer_id}"),
+    ("post", "/v1/waitlist/openings/{opening_id}/withdraw"): (
+        lambda i: {"reason": "kept"},
+        "/v1/waitlist/openings/{opening_id}",
+    ),
 }
 
 
@@ -91,7 +111,15 @@ def ids(client: TestClient) -> Ids:
     key = client.post("/v1/api-keys", json={"name": "Front desk PC 2", "role": "frontdesk"})
     reminder = client.get("/v1/reminders", params={"limit": 1}).json()["items"][0]
     protocol = client.get("/v1/protocols").json()["items"][0]
+    entry = client.post("/v1/waitlist", json={"session_id": course["sessions"][1]["id"]}).json()
+    free = {"practitioner_id": prac["id"], "start": "2027-03-12T09:00:00+01:00", "end": "2027-03-12T09:45:00+01:00"}
+    opening = client.post("/v1/waitlist/openings", json=free).json()
+    offer = client.post(f"/v1/waitlist/openings/{opening['id']}/offers", json={"entry_ids": [entry["id"]]})
+    assert offer.status_code == 201, offer.text
     return {
+        "entry_id": entry["id"],
+        "offer_id": offer.json()[0]["id"],
+        "opening_id": opening["id"],
         "pat": pat,
         "prac": prac,
         "clinic": client.get("/v1/clinic").json(),

@@ -5,6 +5,7 @@ Front-desk browsers are shared. Every answer to a request made with an API key i
 (a new one is covered without a change here), and a change's answer too.
 """
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session as DbSession
 
-from models import InboundMessage
+from models import InboundMessage, WaitlistOffer
 from scheduling.replies import Intent, Outcome
 from tests.api.helpers import book, patient, practitioner
 from tests.conftest import Database
@@ -27,7 +28,13 @@ QUERY = {"on": "2027-03-01", "from": "2027-03-01", "to": "2027-03-14", "date": "
 def ids(client: TestClient, clean_db: Database) -> dict[str, Any]:
     pat = patient(client, email="maria@example.org", reminder_channel="email", reminder_consent=True)
     course = book(client, pat, practitioner(client), session_count=1)
+    entry = client.post("/v1/waitlist", json={"session_id": course["sessions"][0]["id"]}).json()
+    client.post(f"/v1/sessions/{course['sessions'][0]['id']}/reschedule", json={"start": "2027-03-02T09:00:00+01:00"})
+    opening = client.get("/v1/waitlist/openings").json()["items"][0]
     return {
+        "offer_id": str(_an_offer(clean_db, opening["id"], entry)),
+        "entry_id": entry["id"],
+        "opening_id": opening["id"],
         "patient_id": pat["id"],
         "practitioner_id": course["practitioner_id"],
         "protocol_id": course["protocol_id"],
@@ -37,6 +44,23 @@ def ids(client: TestClient, clean_db: Database) -> dict[str, Any]:
         "key_id": client.get("/v1/api-keys").json()["items"][0]["id"],
         "inbound_id": _a_text_received(clean_db),
     }
+
+
+def _an_offer(database: Database, opening_id: str, entry: dict[str, Any]) -> uuid.UUID:
+    """An offer row as a dispatch pass would have made it (whether it fits is not this test's question)."""
+    now = datetime.now(UTC)
+    offer = WaitlistOffer(
+        opening_id=uuid.UUID(opening_id),
+        entry_id=uuid.UUID(entry["id"]),
+        patient_id=uuid.UUID(entry["patient_id"]),
+        session_id=uuid.UUID(entry["session_id"]),
+        proposed={"session": {}, "moved": []},
+        created_at=now,
+    )
+    with DbSession(database.engine) as db:
+        db.add(offer)
+        db.commit()
+        return offer.id
 
 
 def _a_text_received(database: Database) -> str:

@@ -7,7 +7,7 @@ code added to the table without a trigger here fails the last test.
 
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
+from api.services.offers import OfferInvalid, OfferTaken
+from api.services.openings import SlotHeld
 from api.store.admission import AdmissionTimeout
 from api.store.errors import Conflict, KeyRevoked, SlotTaken
 from api.web.problems import CODES, Refused
 from scheduling import IllegalTransition, MinIntervalViolated, NoSlotAvailable, SlotUnavailable
-from tests.api.helpers import patient
+from tests.api.helpers import book, patient, practitioner
 
 RAISED = "/test-raises/{name}"
 Answer = Any  # what the test client answers
@@ -47,6 +49,10 @@ ERRORS: dict[str, Callable[[], Exception]] = {
     "internal_error": _Defect,
     "out_of_range": lambda: OverflowError("date value out of range"),
     # the inbound SMS route exists only with a provider: tests/api/test_inbound_sms.py posts the real thing
+    # the waitlist's races: tests/api/test_waitlist_offers.py and tests/system/test_waitlist_live.py make them
+    "slot_held": lambda: SlotHeld(uuid.uuid4(), datetime(2032, 3, 1, 9, tzinfo=UTC)),
+    "offer_taken": OfferTaken,
+    "offer_invalid": OfferInvalid,
     "bad_signature": lambda: Refused(403, "the Prolo-Signature does not match the body", code="bad_signature"),
 }
 
@@ -61,6 +67,13 @@ def _duplicate_mrn(client: TestClient) -> Answer:
         "/v1/patients",
         json={"mrn": "MRN-TWICE", "given_name": "Ada", "family_name": "Twice", "date_of_birth": "1970-01-01"},
     )
+
+
+def _waitlisted_twice(client: TestClient) -> Answer:
+    course = book(client, patient(client), practitioner(client))
+    entry = {"session_id": course["sessions"][2]["id"]}
+    client.post("/v1/waitlist", json=entry)
+    return client.post("/v1/waitlist", json=entry)
 
 
 def _revoked(client: TestClient) -> Answer:
@@ -93,6 +106,7 @@ REQUESTS: dict[str, Callable[[TestClient], Answer]] = {
     "not_found": lambda c: c.get(f"/v1/patients/{uuid.uuid4()}"),
     "method_not_allowed": lambda c: c.put("/v1/patients"),
     "duplicate_mrn": _duplicate_mrn,
+    "waitlist_entry_exists": _waitlisted_twice,
     "invalid_cursor": lambda c: c.get("/v1/audit-events", params={"after": "0.999999.feedfeedfeedfeed"}),
     "precondition_failed": _stale_if_match,
     "body_too_large": lambda c: c.post("/v1/practitioners", json={"name": "x" * 1_100_000}),

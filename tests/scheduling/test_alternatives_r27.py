@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from scheduling import Busy, Calendar, NoSlotAvailable, ProtocolValues, plan_course
+from scheduling import Busy, Calendar, ProtocolValues
 from scheduling.aftercare import AVOID_MEDICATION, Rule
 from scheduling.alternatives import Alternative, SelfService, alternatives, alternatives_reach, planned_choice
 from scheduling.lifecycle import SessionStatus
 from scheduling.reflow import CourseSession, Move
+from tests.scheduling.course_validity import applied, assert_still_valid, booked_courses
 from tests.scheduling.planner_builders import (
     BERLIN,
     NEW_YORK,
@@ -35,8 +35,6 @@ from tests.scheduling.planner_builders import (
     plan,
     protocol,
 )
-from tests.scheduling.planner_oracle import free_starts
-from tests.scheduling.planner_strategies import calendars, five_minute_time, places, protocols
 
 NSAIDS_BEFORE = Rule("pre_nsaids", AVOID_MEDICATION, -3, 3, "No NSAIDs before the session", "nsaid")
 NSAIDS_AFTER = Rule("avoid_nsaids", AVOID_MEDICATION, 0, 5, "No NSAIDs", "nsaid")
@@ -192,33 +190,14 @@ def test_r27_a_choice_is_applied_only_if_planning_it_again_gives_the_same() -> N
     assert planned_choice(service(cal, PROTOCOL, course, now=NOW), 3, f"{choice.split('-')[0]}-{'0' * 16}") is None
 
 
-def _applied(course: list[CourseSession], alternative: Alternative, number: int) -> list[CourseSession]:
-    new = {m.number: m for m in (alternative.session, *alternative.moved)}
-    return [
-        dataclasses.replace(s, start_at=new[s.number].start_at, end_at=new[s.number].end_at) if s.number in new else s
-        for s in course
-    ]
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_r27_every_alternative_applied_keeps_the_course_valid(data: st.DataObject) -> None:
-    zone, around = data.draw(places(), label="zone and date")
-    protocol = dataclasses.replace(data.draw(protocols(), label="protocol"), session_count=data.draw(st.integers(2, 6)))
-    cal = data.draw(calendars(zone, around), label="calendar")
-    anchor = data.draw(five_minute_time(), label="anchor time")
-    booked_at = datetime.combine(around - timedelta(days=3), time(0), tzinfo=UTC)
-    try:
-        planned = plan_course(
-            cal, protocol, start_date=around, preferred_time=anchor, now=booked_at, anchor_time=anchor
-        )
-    except NoSlotAvailable:
-        event("course not bookable")
+    booked = data.draw(booked_courses())
+    if booked is None:
         return
-    course = [CourseSession(s.number, s.start_at, s.end_at, SessionStatus.scheduled) for s in planned.sessions]
-    k = data.draw(st.integers(1, len(course)), label="session")
-    before_days = data.draw(st.integers(1, 4), label="stop NSAIDs days before")
-    rules = (Rule("pre_nsaids", AVOID_MEDICATION, -before_days, before_days, "No NSAIDs before", "nsaid"), NSAIDS_AFTER)
+    cal, protocol, course, k, rules = booked.calendar, booked.protocol, booked.course, booked.number, booked.rules
+    zone, before_days, booked_at = cal.zone, booked.before_days, booked.booked_at
     now = course[k - 1].start_at - timedelta(hours=data.draw(st.integers(1, 24 * 10), label="hours before"))
     now = max(now, booked_at)
     span = alternatives_reach(protocol, zone, course, k)
@@ -227,39 +206,11 @@ def test_r27_every_alternative_applied_keeps_the_course_valid(data: st.DataObjec
     found = alternatives(asked, k, limit=3)
     event(f"{len(found)} alternatives")
     today = now.astimezone(zone).date()
-    gap = protocol.min_gap
     for alternative in found:
-        after = _applied(course, alternative, k)
-        changed = {s.number for s, old in zip(after, course, strict=True) if s.start_at != old.start_at}
+        after = applied(course, (alternative.session, *alternative.moved))
+        changed = assert_still_valid(cal, protocol, course, after, now=now, pre_session_days=before_days, today=today)
         assert k in changed and len(changed - {k}) <= 2
         assert alternative.session.start_at >= asked.now + asked.notice
-        # R5 against the oracle: each session that moved is on a free grid start of the calendar with the rest of
-        # the course as busy (practitioner and patient)
-        for s in after:
-            if s.number not in changed:
-                continue
-            rest = tuple(Busy(o.start_at, o.end_at) for o in after if o.number != s.number)
-            with_rest = dataclasses.replace(
-                cal, practitioner_busy=cal.practitioner_busy + rest, patient_busy=cal.patient_busy + rest, span=None
-            )
-            day = s.start_at.astimezone(zone).date()
-            assert s.start_at in free_starts(with_rest, day, timedelta(minutes=protocol.session_minutes), now)
-        # R4 between neighbours; R3 for every session whose own day or predecessor's day changed (a session that
-        # was outside its window already, R6, is not undone by a move that leaves its predecessor's day: R8)
-        days_changed = {
-            s.number for s, old in zip(after, course, strict=True)
-            if s.start_at.astimezone(zone).date() != old.start_at.astimezone(zone).date()
-        }  # fmt: skip
-        for previous, current in pairwise(after):
-            previous_date, current_date = (x.start_at.astimezone(zone).date() for x in (previous, current))
-            assert current_date >= previous_date + gap
-            if current.number in days_changed or previous.number in days_changed:
-                target = previous_date + timedelta(days=protocol.interval_days)
-                assert abs((current_date - target).days) <= protocol.interval_tolerance_days
-        # the pre-session window of every session that moved starts after today
-        for s in after:
-            if s.number in changed:
-                assert s.start_at.astimezone(zone).date() - timedelta(days=before_days) > today
         assert planned_choice(asked, k, alternative.choice) == alternative  # planned again: the same
 
 

@@ -44,8 +44,21 @@ from tests.system.reminder_rows import EMAIL, PHONE, insert_reminders, make_owne
 pytestmark = pytest.mark.system
 
 SECRET = "dispatch-test-webhook-secret"
-SUMMARY = re.compile(r"^claimed=(\d+) sent=(\d+) retried=(\d+) failed=(\d+) expired=(\d+) ready=(\d+)$")
-FIELDS = ("claimed", "sent", "retried", "failed", "expired", "ready")
+SUMMARY = re.compile(
+    r"^claimed=(\d+) sent=(\d+) retried=(\d+) failed=(\d+) expired=(\d+) ready=(\d+)"
+    r" openings_settled=(\d+) offers_made=(\d+) openings_lapsed=(\d+)$"
+)
+FIELDS = (
+    "claimed",
+    "sent",
+    "retried",
+    "failed",
+    "expired",
+    "ready",
+    "openings_settled",
+    "offers_made",
+    "openings_lapsed",
+)
 LIMIT = 5000  # the CLI's maximum: one pass may take everything
 RUN_TIMEOUT_SECONDS = 45.0
 GATE_TIMEOUT_SECONDS = 20.0  # under SQLite's 30 s busy timeout, so a waiting dispatcher never gives up first

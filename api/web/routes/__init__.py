@@ -16,6 +16,7 @@ from api.web.routes import (
     reminders,
     sessions,
     system,
+    waitlist,
 )
 
 # A request is matched against the routers in this order: the day view, polled all day by every
@@ -33,6 +34,7 @@ ROUTERS = (
     reminders.router,
     inbound.router,
     feeds.router,
+    waitlist.router,
     api_keys.router,
     audit.router,
     patient_pages.router,
