@@ -146,6 +146,44 @@ def _text_stop(d: Drive) -> None:
     assert answer.status_code < 300, answer.text
 
 
+def _wait(d: Drive) -> None:
+    """A course of its own (its patient reachable by email), whose session 3 waits for an earlier time (R39)."""
+    prac = d.ok("post", "/v1/practitioners", {"name": "Dr. Lena Vogel"})
+    body = {"mrn": "MRN-WAIT", "given_name": "Jonas", "family_name": "Brandt", "date_of_birth": "1968-02-11"}
+    pat = d.ok(
+        "post",
+        "/v1/patients",
+        {**body, "email": "jonas@example.org", "reminder_channel": "email", "reminder_consent": True},
+    )
+    course = d.ok("post", "/v1/courses", course_request(pat, prac, start_date="2027-06-07"))
+    d.made.update(wl_practitioner=prac, wl_course=course)
+    d.made["entry"] = d.ok("post", "/v1/waitlist", {"session_id": course["sessions"][2]["id"], "priority": "urgent"})
+
+
+def _open(d: Drive) -> None:
+    """Free time by hand on the Friday before session 3 (inside its R3 window), and a second hour to withdraw."""
+    third = _local(d.made["wl_course"]["sessions"][2]["start_local"])
+    friday = third - timedelta(days=3)
+    for name, hour in (("opening", 0), ("spare", 1)):
+        start = friday + timedelta(hours=hour)
+        span = {"start": start.isoformat(), "end": (start + timedelta(minutes=45)).isoformat()}
+        d.made[name] = d.ok(
+            "post", "/v1/waitlist/openings", {"practitioner_id": d.made["wl_practitioner"]["id"], **span}
+        )
+
+
+def _offer(d: Drive) -> None:
+    opening = d.made["opening"]["id"]
+    [d.made["offer"]] = d.ok("post", f"/v1/waitlist/openings/{opening}/offers", {"entry_ids": [d.made["entry"]["id"]]})
+
+
+def _wait_again(d: Drive) -> None:
+    """After the accepted offer, session 4 waits too; then the patient keeps its date (closed)."""
+    fourth = d.made["wl_course"]["sessions"][3]["id"]
+    entry = d.ok("post", "/v1/waitlist", {"session_id": fourth})
+    d.ok("post", f"/v1/waitlist/{entry['id']}/close", {"reason": "keeps the date"})
+
+
 Driver = Callable[[Drive], Any]
 
 # (method, path) → what drives it, in this order (later drivers use what earlier ones made).
@@ -229,6 +267,19 @@ DRIVERS: dict[tuple[str, str], Driver] = {
         key=d.ok("post", "/v1/api-keys", {"name": "Front desk PC 9", "role": "frontdesk"})
     ),
     ("delete", "/v1/api-keys/{key_id}"): lambda d: d.ok("delete", f"/v1/api-keys/{d.made['key']['id']}"),
+    ("post", "/v1/waitlist"): _wait,
+    ("patch", "/v1/waitlist/{entry_id}"): lambda d: d.ok(
+        "patch", f"/v1/waitlist/{d.made['entry']['id']}", {"note": "mornings"}
+    ),
+    ("post", "/v1/waitlist/openings"): _open,
+    ("post", "/v1/waitlist/openings/{opening_id}/offers"): _offer,
+    ("post", "/v1/waitlist/offers/{offer_id}/accept"): lambda d: d.ok(
+        "post", f"/v1/waitlist/offers/{d.made['offer']['id']}/accept"
+    ),
+    ("post", "/v1/waitlist/openings/{opening_id}/withdraw"): lambda d: d.ok(
+        "post", f"/v1/waitlist/openings/{d.made['spare']['id']}/withdraw", {"reason": "kept for an emergency"}
+    ),
+    ("post", "/v1/waitlist/{entry_id}/close"): _wait_again,
     ("post", "/v1/inbound/sms"): _text_stop,
     ("post", "/v1/sms-opt-outs"): lambda d: d.ok(
         "post", "/v1/sms-opt-outs", {"number": OPTED, "source_note": "by phone"}
