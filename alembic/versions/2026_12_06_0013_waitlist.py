@@ -108,6 +108,7 @@ def upgrade() -> None:
     op.get_bind().execute(sa.text("UPDATE clinic SET waitlist = :w"), {"w": json.dumps(DEFAULTS)})
     with op.batch_alter_table('clinic', schema=None) as batch_op:
         batch_op.alter_column('waitlist', existing_type=JSON, nullable=False)
+    _keep_clinic_triggers()
 
     with op.batch_alter_table('reminder', schema=None) as batch_op:
         batch_op.add_column(sa.Column('offer_id', sa.Uuid(), nullable=True))
@@ -121,6 +122,19 @@ def downgrade() -> None:
         batch_op.drop_column('offer_id')
     with op.batch_alter_table('clinic', schema=None) as batch_op:
         batch_op.drop_column('waitlist')
+    _keep_clinic_triggers()
     op.drop_table('waitlist_offer')
     op.drop_table('waitlist_opening')
     op.drop_table('waitlist_entry')
+
+
+def _keep_clinic_triggers() -> None:
+    """SQLite changes a column by copying the table, which drops its triggers: migration 0012's, which tell
+    every process's day view that the clinic changed, are made again as 0012 made them."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for what in ("insert", "update", "delete"):
+        op.execute(
+            f"CREATE TRIGGER IF NOT EXISTS clinic_day_view_{what} AFTER {what.upper()} ON clinic BEGIN "
+            "INSERT INTO day_view_change (everything) VALUES (1); END"
+        )

@@ -100,6 +100,31 @@ def test_migrations_upgrade_check_downgrade_upgrade_on_an_empty_database(scratch
     check(scratch_engine)
 
 
+def test_day_view_triggers_survive_every_later_migration(scratch_engine: Engine) -> None:
+    """Migration 0012's triggers tell every process's day view what a commit touched; a later migration that
+    copies a table (SQLite's way to change a column) must not lose them, on the way up or down."""
+    upgrade(scratch_engine)
+    expected = (
+        {"clinic_day_view", "session_day_view", "session_day_view_truncate"}
+        if scratch_engine.dialect.name == "postgresql"
+        else {f"{table}_day_view_{what}" for table in ("clinic", "session") for what in ("insert", "update", "delete")}
+    )
+    assert expected <= day_view_triggers(scratch_engine)
+    downgrade(scratch_engine, "0012")
+    assert expected <= day_view_triggers(scratch_engine)
+
+
+def day_view_triggers(engine: Engine) -> set[str]:
+    query = (
+        "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+        " WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace"
+        if engine.dialect.name == "postgresql"
+        else "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    )
+    with engine.connect() as conn:
+        return {name for (name,) in conn.execute(text(query)) if "day_view" in name}
+
+
 def test_migrations_upgrade_head_twice_changes_nothing(scratch_engine: Engine) -> None:
     upgrade(scratch_engine)
     head = revision(scratch_engine)
