@@ -239,7 +239,7 @@ def fit(entry: Entry, opening: Opening, settings: WaitlistSettings, *, now: date
     except SchedulingError:
         return Unfit.not_plannable
     moves = (plan.session, *plan.moved)
-    if any(m.warnings for m in moves):
+    if plan.warns:  # a session it moves, or one it leaves outside its window (R6), would be flagged
         return Unfit.warns
     before = {s.number: s.start_at for s in entry.sessions}
     if any(m.start_at > before[m.number] for m in moves):
