@@ -13,13 +13,14 @@ from sqlmodel import col
 
 from api.services.calendars import load_calendar
 from api.services.clinic import get_clinic, to_intervals
+from api.services.contacts import patient_contact
 from api.services.planning import planner_values
 from api.store.unit_of_work import UnitOfWork
 from models import Course, Patient, Practitioner, Session, WaitlistEntry, WaitlistOffer, WaitlistOpening
 from scheduling import CourseSession, ReschedulePlan, reschedule_reach
-from scheduling.aftercare import Rule
+from scheduling.aftercare import rules_from
 from scheduling.lifecycle import ACTIVE
-from scheduling.reminders import PatientContact, skip_reason
+from scheduling.reminders import skip_reason
 from scheduling.waitlist import (
     Entry,
     EntryStatus,
@@ -102,7 +103,7 @@ def _entry(uow: UnitOfWork, row: WaitlistEntry, opening: WaitlistOpening, now: d
         calendar=calendar,
         protocol=values,
         sessions=[CourseSession(s.number, s.start_at, s.end_at, s.status) for s in rows],
-        rules=[Rule(**r) for r in course.rules],
+        rules=rules_from(course.rules),
         anchor_time=rows[0].start_at.astimezone(zone).time().replace(tzinfo=None),
         reach=reach(uow, uow.get(Patient, row.patient_id), now),
     )
@@ -110,14 +111,7 @@ def _entry(uow: UnitOfWork, row: WaitlistEntry, opening: WaitlistOpening, now: d
 
 def reach(uow: UnitOfWork, patient: Patient, now: datetime) -> Reach:
     """R41: may the patient be offered anything now (reachable, no other open offer, under the weekly cap)?"""
-    contact = PatientContact(
-        first_name=patient.given_name,
-        channel=patient.reminder_channel,
-        consent=patient.reminder_consent,
-        email=patient.email,
-        phone=patient.phone,
-        archived=patient.archived,
-    )
+    contact = patient_contact(uow, patient)
     reachable = skip_reason(contact) is None and patient.reminder_channel in ("email", "sms")
 
     def count(*where: object) -> int:

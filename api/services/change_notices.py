@@ -18,12 +18,13 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.services.clinic import phone_for_people
+from api.services.contacts import patient_contact
 from api.services.links import message_links
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Patient, Reminder, Session
 from scheduling import messages
 from scheduling.hygiene import NO_NET_CHANGE, SessionChange, SessionNow, changes, notice_due, notice_key
-from scheduling.reminders import CHANGE_NOTICE, PATIENT, PatientContact, ReminderStatus, skip_reason
+from scheduling.reminders import CHANGE_NOTICE, PATIENT, ReminderStatus, skip_reason
 
 _OPEN = (ReminderStatus.pending, ReminderStatus.skipped)
 _TOLD = (ReminderStatus.sent, ReminderStatus.sending)
@@ -54,7 +55,7 @@ def sync_change_notice(uow: UnitOfWork, patient: Patient, clinic: Clinic, now: d
     if not found:
         return
     uow.flush()  # the replaced notice leaves the one-pending-per-slot index first
-    values = _notice(patient, clinic, found, message_links(uow, sessions, patient, now))
+    values = _notice(uow, patient, clinic, found, message_links(uow, sessions, patient, now))
     if keep is not None:  # it still says what holds: its grace runs from the change that made it; it goes
         for name, value in values.items():  # where, how and with the words the patient's details say now
             if getattr(keep, name) != value:
@@ -87,17 +88,12 @@ def sync_change_notice(uow: UnitOfWork, patient: Patient, clinic: Clinic, now: d
     )
 
 
-def _notice(patient: Patient, clinic: Clinic, found: list[SessionChange], links: dict[str, str]) -> dict[str, Any]:
+def _notice(
+    uow: UnitOfWork, patient: Patient, clinic: Clinic, found: list[SessionChange], links: dict[str, str]
+) -> dict[str, Any]:
     """What a change notice says, to whom and how, as the patient's details stand now (R18, R22); each
     session still to come carries its link (R23)."""
-    contact = PatientContact(
-        first_name=messages.one_line(patient.given_name),
-        channel=patient.reminder_channel,
-        consent=patient.reminder_consent,
-        email=patient.email,
-        phone=patient.phone,
-        archived=patient.archived,
-    )
+    contact = patient_contact(uow, patient)
     lines = [
         messages.Change(
             c.number,

@@ -34,9 +34,10 @@ from sqlmodel import col
 from api.services.calendars import load_open_days, local_day_bounds
 from api.services.change_notices import sync_change_notice
 from api.services.clinic import get_clinic, phone_for_people
+from api.services.contacts import patient_contact
 from api.services.links import message_links
 from api.store.unit_of_work import UnitOfWork
-from models import Clinic, Course, Patient, Reminder, Session, SmsOptOut
+from models import Clinic, Course, Patient, Reminder, Session
 from models.base import new_id
 from scheduling.aftercare import SessionRef, follow_up_rule_days, rules_from
 from scheduling.hygiene import DATE_BASED, TIME_BASED, merge_same_day, stale_reason
@@ -46,7 +47,6 @@ from scheduling.reminders import (
     APPOINTMENT,
     CHANGE_NOTICE,
     CONFIRM_REQUEST,
-    PatientContact,
     PlannedReminder,
     ReminderKind,
     ReminderSettings,
@@ -54,7 +54,6 @@ from scheduling.reminders import (
     SessionInfo,
     plan_reminders,
 )
-from scheduling.replies import POSSIBLE_OPT_OUT, SMS_OPTED_OUT
 from scheduling.spans import DateRange
 
 _REPLANNABLE = (ReminderStatus.pending, ReminderStatus.skipped)
@@ -322,15 +321,7 @@ def _plan(
     uow: UnitOfWork, course: Course, sessions: list[Session], now: datetime, patient: Patient, clinic: Clinic
 ) -> list[PlannedReminder]:
     settings = reminder_settings(clinic)
-    contact = PatientContact(
-        first_name=patient.given_name,
-        channel=patient.reminder_channel,
-        consent=patient.reminder_consent,
-        email=patient.email,
-        phone=patient.phone,
-        archived=patient.archived,
-        sms_opt_out=sms_opt_out_reason(uow, patient.phone),
-    )
+    contact = patient_contact(uow, patient)
     rules = rules_from(course.rules)
     refs = [SessionRef(str(s.id), s.start_at) for s in sessions]
     # R16: the follow-up calls go on open days, the same ones the handout and the feeds show
@@ -350,14 +341,6 @@ def _plan(
             clinic_phone=phone_for_people(clinic),
         )
     ]
-
-
-def sms_opt_out_reason(uow: UnitOfWork, number: str | None) -> str | None:
-    """R33: why texts to `number` are skipped (`sms_opted_out`, or `possible_opt_out` until staff look), or None."""
-    opt_out = uow.find(SmsOptOut, number) if number else None
-    if opt_out is None or opt_out.cleared_at is not None:
-        return None
-    return POSSIBLE_OPT_OUT if opt_out.source == POSSIBLE_OPT_OUT else SMS_OPTED_OUT
 
 
 def _insert(

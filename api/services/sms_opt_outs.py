@@ -3,7 +3,7 @@
 An opt-out is per number, whoever owns it. In the transaction that records it, every
 pending SMS to the number becomes `skipped` (`sms_opted_out`, or `possible_opt_out`
 until staff look) and the reminders planned later are planned skipped (the planner asks
-:func:`~api.services.reminder_plans.sms_opt_out_reason`), so no text slips out between
+:func:`~api.services.contacts.sms_opt_out_reason`), so no text slips out between
 "STOP" and the next replan. Lifting it (an opt-in, or staff with a `source_note`)
 replans the number's patients: reminders still to come go again, those whose moment
 passed stay skipped.
@@ -16,7 +16,8 @@ import phonenumbers
 from sqlalchemy import and_, or_, select
 from sqlmodel import col
 
-from api.services.reminder_plans import replan_patients, sms_opt_out_reason
+from api.services.contacts import sms_opt_out_reason
+from api.services.reminder_plans import replan_patients
 from api.store.errors import Conflict, NotFound
 from api.store.unit_of_work import UnitOfWork
 from models import InboundMessage, Page, Patient, Reminder, SmsOptOut, SmsOptOutCreate, SmsOptOutRead

@@ -4,7 +4,7 @@ R31 sends to staff. The prompt is a real appointment reminder, sent by a dispatc
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -493,3 +493,15 @@ def test_r29_a_received_at_without_its_offset_is_refused_and_nothing_stored(clie
     answer = client.post("/v1/inbound/sms", content=raw.encode(), headers=headers)
     assert (answer.status_code, answer.json()["code"]) == (422, "invalid_input")
     assert client.get("/v1/inbound-messages").json()["total"] == 0
+
+
+def test_r33_a_change_notice_to_an_opted_out_number_is_planned_skipped(
+    client: TestClient, course: dict[str, Any]
+) -> None:
+    assert client.post("/v1/sms-opt-outs", json={"number": PHONE, "source_note": "asked by phone"}).status_code < 300
+    second = course["sessions"][1]
+    moved = datetime.fromisoformat(second["start"]) + timedelta(days=1)
+    answer = client.post(f"/v1/sessions/{second['id']}/reschedule", json={"start": moved.isoformat()})
+    assert answer.status_code == 200, answer.text
+    [notice] = reminders(client, kind="change_notice")
+    assert (notice["status"], notice["reason"]) == ("skipped", "sms_opted_out")
