@@ -13,7 +13,7 @@ from sqlalchemy import text
 from api.settings import Settings
 from tests.api.calendar_reading import without_key
 from tests.api.helpers import clinic_settings, created, practitioner
-from tests.api.inbound_sending import SECRET
+from tests.api.inbound_sending import SECRET, post_prolo
 from tests.api.offer_setup import CLOSED, FRIDAY, link_in, opening, waiting_patient
 from tests.api.patient_page_reading import CANARIES, as_shown, link_path, page_text
 from tests.api.test_patient_page import CSP
@@ -250,3 +250,42 @@ def test_r24_links_open_only_their_own_page_and_actions(
     with without_key(client):
         assert client.post(f"{path}/accept", follow_redirects=False).status_code == 410  # R24: revoked with them
     assert client.get(f"/v1/waitlist/offers/{offer['id']}").json()["status"] == "open"
+
+
+def reply_bodies(db: Database, inbound_id: str) -> list[str]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT body, inbound_message_id FROM reminder WHERE kind = 'sms_reply'"),
+        ).all()
+    return [body for body, message_id in rows if str(uuid.UUID(str(message_id))) == inbound_id]
+
+
+def test_r32_yes_to_an_offer_answers_with_its_link_and_accepts_nothing(
+    client: TestClient, clean_db: Database, prac: dict[str, Any]
+) -> None:
+    first, second = waiting_patient(client, prac, "09:00"), waiting_patient(client, prac, "10:00")
+    mine, theirs = offered(client, clean_db, [first, second], opening(client, prac, FRIDAY))
+    assert client.post("/v1/reminders/dispatch", json={}).status_code == 200  # the offers go out by SMS
+    sent = client.get("/v1/reminders", params={"kind": "waitlist_offer"}).json()["items"]
+    assert {r["status"] for r in sent} == {"sent"}
+    with without_key(client):
+        answer = post_prolo(client, "Yes!", sender=first["phone"])
+    assert answer.status_code == 200, answer.text
+    message = client.get(f"/v1/inbound-messages/{answer.json()['id']}").json()
+    assert (message["intent"], message["outcome"], message["session_ids"]) == (
+        "offer_reply",
+        "answered",
+        [first["session_id"]],
+    )
+    (reply,) = reply_bodies(clean_db, message["id"])
+    assert f"{ORIGIN}{link_in(mine['message'])}" in reply and "first to accept gets it" in reply
+    third = first["course"]["sessions"][2]
+    assert client.get(f"/v1/sessions/{third['id']}").json() == third  # the page accepts, never a text
+    assert client.get(f"/v1/waitlist/offers/{mine['id']}").json()["status"] == "open"
+    # once someone else took it, yes is answered with the offer's end
+    assert client.post(f"/v1/waitlist/offers/{mine['id']}/accept").status_code == 200
+    with without_key(client):
+        late = post_prolo(client, "OK", sender=second["phone"])
+    (ended,) = reply_bodies(clean_db, late.json()["id"])
+    assert "that offer has ended; your booking is unchanged" in ended and "/p/" not in ended
+    assert client.get(f"/v1/waitlist/offers/{theirs['id']}").json()["status"] == "taken"
