@@ -10,17 +10,15 @@ Chromium comes from Debian (`scripts/test-tools`): without it these tests fail, 
 """
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize
 
 from tests.api import patient_page_reading as reading
 from tests.api.patient_page_reading import link_path
-from tests.system.browser import tool
 from tests.system.conftest import LiveApi
 
 pytestmark = pytest.mark.system
@@ -34,16 +32,6 @@ CANARIES = {
     "allergy": "latex",
     "birth date": "1971-04-09",
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=tool("chromium"), args=["--no-sandbox"], headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def page_of(browser: Browser, viewport: ViewportSize, *, javascript: bool) -> Page:
