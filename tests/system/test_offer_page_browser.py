@@ -21,7 +21,13 @@ from models import Reminder
 from tests.conftest import Database
 from tests.system.conftest import LiveApi
 from tests.system.test_offer_page_live import clinic, friday, waiting
-from tests.system.test_patient_page_browser import OVERFLOWING, VIEWPORTS, page_of, small_buttons, violations
+from tests.system.test_patient_page_browser import (
+    VIEWPORTS,
+    assert_reads_at_320_px_with_200_percent_text,
+    page_of,
+    small_buttons,
+    violations,
+)
 from tests.system.test_reschedule_race import created, next_year_monday
 
 pytestmark = pytest.mark.system
@@ -77,14 +83,7 @@ def test_r44_at_320_px_with_200_percent_text_nothing_scrolls_sideways(
     browser: Browser, prolo_live: LiveApi, prolo_staff: httpx.Client, clean_db: Database
 ) -> None:
     [offer] = offers(prolo_live, prolo_staff, clean_db, 1)
-    page = page_of(browser, VIEWPORTS["phone"], javascript=True)
-    page.goto(offer["url"])
-    page.add_style_tag(content="html { font-size: 200% !important; }")  # the reader's larger text
-    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    wide = page.evaluate(OVERFLOWING)  # named in the failure, to find the culprit
-    assert widths[0] <= widths[1], (widths, wide)
-    assert small_buttons(page) == []
-    page.context.close()
+    assert_reads_at_320_px_with_200_percent_text(browser, offer["url"])
 
 
 def test_r44_accept_by_clicking_without_javascript(
