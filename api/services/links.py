@@ -165,16 +165,22 @@ def offer_url(uow: UnitOfWork, offer: WaitlistOffer, patient: Patient, now: date
 
 def open_link(uow: UnitOfWork, keys: LinkKeys, token: str, now: datetime) -> PatientLink:
     """The link a token opens: LinkUnknown (404) for no link of Prolo's, LinkGone (410) for one that ended."""
-    if not looks_like_token(token):
-        raise LinkUnknown()
-    query = select(PatientLink).where(col(PatientLink.token_hash) == token_hash(token))
-    link: PatientLink | None = uow.execute(query).scalar_one_or_none()
+    link = issued(uow, token)
     if link is None:
         raise LinkUnknown()
     patient = uow.get(Patient, link.patient_id)
     # a new link secret ends every link made with the old one (R23)
     if not same_token(token_of(keys, link), token) or not works(link, patient, now):
         raise LinkGone()
+    return link
+
+
+def issued(uow: UnitOfWork, token: str) -> PatientLink | None:
+    """The link a token was issued for, whether or not it still works; None for no link of Prolo's."""
+    if not looks_like_token(token):
+        return None
+    query = select(PatientLink).where(col(PatientLink.token_hash) == token_hash(token))
+    link: PatientLink | None = uow.execute(query).scalar_one_or_none()
     return link
 
 

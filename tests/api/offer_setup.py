@@ -1,7 +1,9 @@
 """A waitlist offer as a patient receives it, for in-process and live-server tests (R43, R44).
 
 Courses every 14 days from Mon 1 Mar 2027 (Berlin); each waiting patient wants session 3 (Mon 29 Mar) earlier.
-A freed Friday (26 Mar 09:00) moves nothing else; a freed Monday (22 Mar 09:00) pulls sessions 4–6 with it.
+A freed Friday (26 Mar 09:00, the first day of session 3's R3 window) moves nothing else; but with the clinic
+closed 9–14 Apr (`CLOSED`, before the booking) session 4 lands late in its window (Thu 15 Apr), and the same
+Friday pulls sessions 4–6 earlier with it.
 """
 
 import itertools
@@ -12,7 +14,7 @@ from tests.api.helpers import Poster, book, created
 from tests.api.patient_page_reading import CANARIES, canary_patient
 
 FRIDAY = {"start": "2027-03-26T09:00:00+01:00", "end": "2027-03-26T09:45:00+01:00"}
-MONDAY = {"start": "2027-03-22T09:00:00+01:00", "end": "2027-03-22T09:45:00+01:00"}
+CLOSED = {"start_date": "2027-04-09", "end_date": "2027-04-14", "reason": "Clinic closed"}
 _LINK = re.compile(r"https?://[^\s/]+(/p/[A-Za-z0-9_-]{22})")
 _phones = itertools.count(100)
 

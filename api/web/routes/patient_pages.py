@@ -14,8 +14,8 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.patient_page.render import render_ended, render_page
-from api.services import patient_actions, patient_page
+from api.patient_page.render import render_ended, render_offer, render_offer_ended, render_page
+from api.services import offer_page, patient_actions, patient_page
 from api.store import actors
 from api.store.errors import LinkGone, LinkUnknown, PatientRefused
 from api.store.tokens import LinkKeys
@@ -50,11 +50,16 @@ async def _page(http: Request, tx: TransactionDep, token: str, *, done: str | No
 
     def read(uow: UnitOfWork) -> tuple[int, str]:
         try:
-            page = patient_page.patient_page(uow=uow, keys=keys, token=token, now=tx.now)
+            page = offer_page.link_page(uow=uow, keys=keys, token=token, now=tx.now)
         except (LinkUnknown, LinkGone) as exc:
             gone = isinstance(exc, LinkGone)
+            if gone and offer_page.ended_offer(uow=uow, token=token):
+                return 410, render_offer_ended(patient_page.clinic_contact(uow=uow))  # R44: an expired offer
             return (410 if gone else 404), render_ended(patient_page.clinic_contact(uow=uow), gone=gone)
-        return (409 if error else 200), render_page(page, token=token, done=done, error=error)
+        status_code = 409 if error else 200
+        if isinstance(page, offer_page.OfferPage):
+            return status_code, render_offer(page, token=token, error=error)
+        return status_code, render_page(page, token=token, done=done, error=error)
 
     status_code, body = await tx.run(read)
     return _html(body, status_code)
@@ -64,7 +69,7 @@ async def _page(http: Request, tx: TransactionDep, token: str, *, done: str | No
 async def show(
     token: Token, http: Request, tx: TransactionDep, done: Annotated[str | None, Query(max_length=40)] = None
 ) -> Response:
-    """The session's page; reading it changes nothing."""
+    """The session's page, or the offer's; reading it changes nothing."""
     return await _page(http, tx, token, done=done, error=None)
 
 
@@ -76,8 +81,12 @@ async def _act(
         # the link is the actor (R28): found first, then the change made in its name, the link checked again
         link_id = await tx.run(lambda uow: patient_actions.link_id(uow=uow, keys=keys, token=token, now=tx.now))
         outcome = await tx.run(lambda uow: action(uow, keys), actor=actors.patient_link(link_id))
-    except (LinkUnknown, LinkGone, PatientRefused) as exc:
-        # nothing was written; the page answers as it is now, with why (R26), or the link's end (R24)
+    except LinkUnknown:
+        # no link, or one for another purpose (an offer's link takes no session's action, and back): 404
+        body = await tx.run(lambda uow: render_ended(patient_page.clinic_contact(uow=uow), gone=False))
+        return _html(body, 404)
+    except (LinkGone, PatientRefused) as exc:
+        # nothing was written; the page answers as it is now, with why (R26, R44), or the link's end (R24)
         error = exc.code if isinstance(exc, PatientRefused) else None
         return await _page(http, tx, token, done=None, error=error)
     return RedirectResponse(f"/p/{token}?done={outcome}", status_code=303, headers=HEADERS)
@@ -114,4 +123,13 @@ async def reschedule(token: Token, http: Request, tx: TransactionDep) -> Respons
     act = patient_actions.reschedule
     return await _act(
         http, tx, token, lambda uow, keys: act(uow=uow, keys=keys, token=token, choice=choice, now=tx.now)
+    )
+
+
+@router.post("/{token}/accept", name="patient_accept")
+async def accept(token: Token, http: Request, tx: TransactionDep) -> Response:
+    """The patient takes the offered earlier time (R44): 303 back to the page, which shows the new time; someone
+    else was first, or the offer ended or no longer fits: 409 with the page, and the booking is unchanged."""
+    return await _act(
+        http, tx, token, lambda uow, keys: patient_actions.accept(uow=uow, keys=keys, token=token, now=tx.now)
     )
