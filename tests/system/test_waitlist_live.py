@@ -1,0 +1,338 @@
+"""The waitlist (R39–R45) as a clinic lives it, against a real `prolo serve` whose clock moves forward.
+
+One server for the module, on the test database (SQLite file, or PostgreSQL), its SMS going to a local
+webhook. Its wall clock is real time plus an offset that libfaketime reads from a file on every call, and the
+test moves that offset forward: ten minutes of settling, a quarter of an hour's hold, weeks until a freed time
+comes too near, each in a few seconds. Dispatch passes run as a clinic runs them, `POST /v1/reminders/dispatch`
+with a dispatcher's key and `prolo reminders dispatch` from cron, both under the moved clock.
+
+Time only goes forward, as it does in a clinic: each test starts on the Monday after the one before ended, at
+13:00 in Berlin, with a practitioner of its own, and books courses eight weeks ahead. The clinic's waitlist
+settings are put back to their defaults before each test.
+
+No row's time is ever written by the test: the database's own clock is never read by Prolo (it keeps no
+`now()` default or trigger), so the server's clock is the only one that moves.
+"""
+
+import glob
+import itertools
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from models import Role
+from tests.api.helpers import book, clinic_settings, created, patient, practitioner
+from tests.conftest import Database, make_key
+from tests.system.conftest import (
+    CLINIC_TIMEZONE,
+    REQUEST_TIMEOUT_SECONDS,
+    SMS_SECRET,
+    Server,
+    assert_problem,
+    served_env,
+    start_server,
+)
+from tests.system.receivers import WebhookReceiver, webhook_receiver
+
+pytestmark = pytest.mark.system
+
+ZONE = ZoneInfo(CLINIC_TIMEZONE)
+PROLO = str(Path(sys.executable).with_name("prolo"))
+FIRST_MONDAY = date(2027, 1, 4)
+DEFAULTS = {  # R40–R43's defaults (models/waitlist.py)
+    "mode": "staff",
+    "settle_minutes": 10,
+    "hold_minutes": 15,
+    "batch_size": 3,
+    "min_lead_minutes": 180,
+    "min_gain_days": 1,
+    "max_offers_per_week": 3,
+}
+SLACK = timedelta(seconds=1)  # between the test's reading of the moved clock and the server's
+_phones = itertools.count(12_340_000)
+
+
+# --- the clock ---------------------------------------------------------------------------------------------
+
+
+def faketime_library() -> str:
+    """libfaketime, which `scripts/test-tools` installs (Debian's `libfaketime`): a failure without it, never a skip."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")) + sorted(
+        glob.glob("/usr/local/lib/faketime/libfaketime.so.1")
+    )
+    if not found:
+        pytest.fail("the waitlist's live tests move the server's clock with libfaketime: run scripts/test-tools")
+    return found[0]
+
+
+@dataclass
+class MovedClock:
+    """The wall clock of the processes started with `env()`: real time plus an offset the test moves forward.
+
+    libfaketime (LD_PRELOAD) reads the offset from `path` on every call (FAKETIME_NO_CACHE). Monotonic clocks stay
+    real (FAKETIME_DONT_FAKE_MONOTONIC): asyncio's timers, the drivers' and uvicorn's timeouts keep working.
+    The moved clock keeps running, so a request made right after a move sees the moved time plus the
+    seconds since. (libfaketime 0.9.10, Debian 12's, turns Python's `time.sleep` into EINVAL with monotonic
+    clocks left real, wolfcw/libfaketime#426: the server and the dispatch pass never call it.)
+    """
+
+    path: Path
+    offset: timedelta = timedelta(0)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "LD_PRELOAD": faketime_library(),
+            "FAKETIME_TIMESTAMP_FILE": str(self.path),
+            "FAKETIME_NO_CACHE": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        }
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def to(self, when: datetime) -> None:
+        """Move the clock to `when` (never back: leases, holds and settling only make sense forward)."""
+        assert when >= self.now(), f"time goes forward only: {when} is before {self.now()}"
+        self.offset = when - datetime.now(UTC)
+        written = self.path.with_suffix(".new")
+        written.write_text(f"{self.offset.total_seconds():+.3f}\n", encoding="ascii")
+        written.replace(self.path)  # at once: a process reading it never sees half a line
+
+    def forward(self, **delta: float) -> datetime:
+        self.to(self.now() + timedelta(**delta))
+        return self.now()
+
+
+def at_local(day: date, clock: str) -> datetime:
+    return datetime.combine(day, time.fromisoformat(clock), ZONE)
+
+
+def instant(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+# --- the module's server -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Clinic:
+    """The live server, its moved clock, its SMS webhook and the keys that call it."""
+
+    server: Server
+    clock: MovedClock
+    sms: WebhookReceiver
+    staff: httpx.Client
+    dispatcher_key: str
+    env: dict[str, str]
+
+    def dispatch(self) -> dict[str, int]:
+        """One dispatch pass over HTTP, as a dispatcher on another host runs it."""
+        answer = self.staff.post(
+            "/v1/reminders/dispatch", json={}, headers={"Authorization": f"Bearer {self.dispatcher_key}"}
+        )
+        assert answer.status_code == 200, answer.text
+        summary: dict[str, int] = answer.json()
+        return summary
+
+    def cron_dispatch(self) -> dict[str, int]:
+        """One pass as cron runs it: `prolo reminders dispatch`, under the same moved clock."""
+        done = subprocess.run(
+            [PROLO, "reminders", "dispatch"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=REQUEST_TIMEOUT_SECONDS,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        last = done.stdout.strip().splitlines()[-1]
+        return {name: int(value) for name, value in (pair.split("=") for pair in last.split())}
+
+    def offered_to(self, *patients: dict[str, Any]) -> list[str]:
+        """The phones, of these patients', that a waitlist offer went to by SMS, in the order they went."""
+        phones = {p["phone"] for p in patients}
+        sent = [r.json() for r in self.sms.requests if r.signature_ok and r.status == 200]
+        return [s["to"] for s in sent if s["kind"] == "waitlist_offer" and s["to"] in phones]
+
+
+@pytest.fixture(scope="module")
+def clinic(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
+    database.restore()
+    directory = tmp_path_factory.mktemp("waitlist-live")
+    clock = MovedClock(directory / "faketime")
+    clock.to(at_local(FIRST_MONDAY, "13:00"))
+    admin_key = make_key(database.engine, Role.admin, "waitlist live admin")
+    dispatcher_key = make_key(database.engine, Role.dispatcher, "waitlist live dispatcher")
+    with webhook_receiver(SMS_SECRET) as sms:
+        env = served_env(
+            database.url,
+            sms_webhook_url=sms.url,
+            sms_webhook_secret=SMS_SECRET,
+            PROLO_CLINIC_TIMEZONE=CLINIC_TIMEZONE,
+            **clock.env(),
+        )
+        server = start_server([PROLO, "serve", "--host", "127.0.0.1"], env=env, cwd=directory, logs=directory / "logs")
+        headers = {"Authorization": f"Bearer {admin_key}"}
+        try:
+            with httpx.Client(base_url=server.base_url, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS) as staff:
+                yield Clinic(server, clock, sms, staff, dispatcher_key, env)
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def monday(clinic: Clinic) -> date:
+    """This test's start: the clock on the next Monday at 13:00 in Berlin; returns the Monday eight weeks on,
+    the first day of the test's courses. The waitlist's settings are the defaults again."""
+    today = clinic.clock.now().astimezone(ZONE).date()
+    start = today + timedelta(days=7 - today.weekday())
+    clinic.clock.to(at_local(start, "13:00"))
+    clinic_settings(clinic.staff, waitlist=DEFAULTS)
+    return start + timedelta(weeks=8)
+
+
+@pytest.fixture
+def prac(clinic: Clinic) -> dict[str, Any]:
+    return practitioner(clinic.staff)
+
+
+# --- builders ----------------------------------------------------------------------------------------------
+
+
+def texted(clinic: Clinic) -> dict[str, Any]:
+    """A patient texted by SMS (reachable: R41)."""
+    phone = f"+49151{next(_phones):08d}"
+    return patient(clinic.staff, phone=phone, reminder_channel="sms", reminder_consent=True)
+
+
+def unreachable(clinic: Clinic) -> dict[str, Any]:
+    """A patient without consent: their course's reminders are skipped, so the passes have less to send."""
+    return patient(clinic.staff)
+
+
+def waiting(
+    clinic: Clinic, prac: dict[str, Any], monday: date, at: str, **entry: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A texted patient's course from `monday` at `at`, and their entry for session 3 (`monday` + 28 days)."""
+    who = texted(clinic)
+    course = book(clinic.staff, who, prac, start_date=monday.isoformat(), preferred_time=at)
+    return who, created(clinic.staff.post("/v1/waitlist", json={"session_id": course["sessions"][2]["id"], **entry}))
+
+
+def friday(monday: date, clock: str = "09:00") -> dict[str, str]:
+    """The Friday before session 3 (`monday` + 25 days): 11 days after session 2, inside session 3's window
+    (14 ± 3), so moving session 3 there moves nothing else."""
+    start = at_local(monday + timedelta(days=25), clock)
+    return {"start": start.isoformat(), "end": (start + timedelta(minutes=45)).isoformat()}
+
+
+def open_by_hand(clinic: Clinic, prac: dict[str, Any], span: dict[str, str]) -> dict[str, Any]:
+    return created(clinic.staff.post("/v1/waitlist/openings", json={"practitioner_id": prac["id"], **span}))
+
+
+def read(clinic: Clinic, path: str) -> dict[str, Any]:
+    answer = clinic.staff.get(path)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def opening_now(clinic: Clinic, opening: dict[str, Any]) -> dict[str, Any]:
+    return read(clinic, f"/v1/waitlist/openings/{opening['id']}")
+
+
+def openings_of(clinic: Clinic, prac: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = read(clinic, f"/v1/waitlist/openings?practitioner_id={prac['id']}&limit=200")["items"]
+    return found
+
+
+def offers_of(clinic: Clinic, opening: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = read(clinic, f"/v1/waitlist/offers?opening_id={opening['id']}")["items"]
+    return found
+
+
+def staff_items(clinic: Clinic, opening: dict[str, Any]) -> list[dict[str, Any]]:
+    items = read(clinic, "/v1/reminders?kind=waitlist_opening&limit=500")["items"]
+    return [i for i in items if opening["id"] in i["body"]]
+
+
+def settling_for(opening: dict[str, Any], before: datetime, after: datetime, minutes: int = 10) -> None:
+    """`eligible_at` is `minutes` after the moment the opening was made (between `before` and `after`; the
+    offset file keeps milliseconds)."""
+    settled = instant(opening["eligible_at"]) - timedelta(minutes=minutes)
+    assert before - SLACK <= settled <= after + SLACK, (before, opening["eligible_at"], after)
+    assert opening["status"] == "settling"
+
+
+# --- R40: every freeing path opens the time it frees -------------------------------------------------------
+
+
+def test_r40_every_freeing_path_opens_the_time_it_frees_in_the_same_transaction(
+    clinic: Clinic, monday: date, prac: dict[str, Any]
+) -> None:
+    staff = clinic.staff
+    courses = [
+        book(staff, unreachable(clinic), prac, start_date=monday.isoformat(), preferred_time=clock)
+        for clock in ("09:00", "10:00", "11:00", "12:00")
+    ]
+    cancelled, moved, held, ended = courses
+    before = clinic.clock.now()
+    third = cancelled["sessions"][2]
+    assert staff.post(f"/v1/sessions/{third['id']}/cancel", json={"reason": "flu"}).status_code == 200
+    second = moved["sessions"][1]
+    later = at_local(monday + timedelta(days=18), "10:00")  # 4 days later: sessions 3-6 reflow after it
+    dry = staff.post(f"/v1/sessions/{second['id']}/reschedule", json={"start": later.isoformat(), "dry_run": True})
+    assert dry.status_code == 200, dry.text
+    assert [o["source"] for o in openings_of(clinic, prac)] == ["cancel"]  # a dry run frees nothing
+    rescheduled = staff.post(f"/v1/sessions/{second['id']}/reschedule", json={"start": later.isoformat()})
+    assert rescheduled.status_code == 200, rescheduled.text
+    reflowed = [m["id"] for m in rescheduled.json()["moved"]]
+    assert len(reflowed) >= 1
+    assert staff.post(f"/v1/courses/{held['id']}/hold", json={"reason": "travelling"}).status_code == 200
+    assert staff.post(f"/v1/courses/{ended['id']}/cancel", json={"reason": "moved away"}).status_code == 200
+    after = clinic.clock.now()
+
+    found = openings_of(clinic, prac)
+    for opening in found:
+        settling_for(opening, before, after)
+    by_source = sorted((o["source"], o["start_local"]) for o in found)
+    old = {s["id"]: s["start_local"] for c in courses for s in c["sessions"]}
+    assert by_source == sorted(
+        [("cancel", third["start_local"]), ("reschedule", second["start_local"])]
+        + [("reflow", old[session_id]) for session_id in reflowed]
+        + [("course_hold", s["start_local"]) for s in held["sessions"]]
+        + [("course_cancel", s["start_local"]) for s in ended["sessions"]]
+    )
+    # the same transaction: the opening's creation is audited with the change that freed the time, at its instant
+    [opening] = [o for o in found if o["source"] == "cancel"]
+    [made] = read(clinic, f"/v1/audit-events?entity_id={opening['id']}")["items"]
+    freeing = read(clinic, f"/v1/audit-events?entity_id={third['id']}")["items"]
+    assert (made["action"], made["at"]) in [(e["action"], e["at"]) for e in freeing]
+
+
+def test_r40_staff_open_free_time_by_hand_and_not_time_that_is_taken(
+    clinic: Clinic, monday: date, prac: dict[str, Any]
+) -> None:
+    course = book(clinic.staff, unreachable(clinic), prac, start_date=monday.isoformat(), preferred_time="09:00")
+    before = clinic.clock.now()
+    opening = open_by_hand(clinic, prac, friday(monday))
+    settling_for(opening, before, clinic.clock.now())
+    assert (opening["source"], opening["start_local"]) == (
+        "manual",
+        at_local(monday + timedelta(days=25), "09:00").isoformat(),
+    )
+    assert course["sessions"][0]["start_local"] == at_local(monday, "09:00").isoformat()  # until 09:45
+    overlapping = {"start": at_local(monday, "09:30").isoformat(), "end": at_local(monday, "10:30").isoformat()}
+    taken = clinic.staff.post("/v1/waitlist/openings", json={"practitioner_id": prac["id"], **overlapping})
+    assert assert_problem(taken, 409)["code"] == "conflict"  # session 1 holds it
+    twice = clinic.staff.post("/v1/waitlist/openings", json={"practitioner_id": prac["id"], **friday(monday)})
+    assert assert_problem(twice, 409)["code"] == "conflict"  # the opening holds it already
+    assert [o["id"] for o in openings_of(clinic, prac)] == [opening["id"]]
