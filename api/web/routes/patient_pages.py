@@ -8,11 +8,11 @@ never reaches a log (api/web/logs.py).
 """
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.patient_page.render import render_ended, render_page
 from api.services import patient_actions, patient_page
@@ -21,6 +21,7 @@ from api.store.errors import LinkGone, LinkUnknown, PatientRefused
 from api.store.tokens import LinkKeys
 from api.store.unit_of_work import UnitOfWork
 from api.web.transaction import TransactionDep
+from models import Actor
 
 router = APIRouter(prefix="/p", include_in_schema=False)
 
@@ -34,10 +35,7 @@ HEADERS = {
     "frame-ancestors 'none'",
 }
 Token = Annotated[str, Path(max_length=200)]
-
-
-def _html(body: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status_code, headers=HEADERS)
+HTML = "text/html"
 
 
 def _keys(http: Request) -> LinkKeys:
@@ -56,8 +54,7 @@ async def _page(http: Request, tx: TransactionDep, token: str, *, done: str | No
             return (410 if gone else 404), render_ended(patient_page.clinic_contact(uow=uow), gone=gone)
         return (409 if error else 200), render_page(page, token=token, done=done, error=error)
 
-    status_code, body = await tx.run(read)
-    return _html(body, status_code)
+    return await tx.read(read, status=itemgetter(0), render=itemgetter(1), media_type=HTML, headers=HEADERS)
 
 
 @router.api_route("/{token}", methods=["GET", "HEAD"], name="patient_page")
@@ -72,15 +69,23 @@ async def _act(
     http: Request, tx: TransactionDep, token: str, action: Callable[[UnitOfWork, LinkKeys], str]
 ) -> Response:
     keys = _keys(http)
+
+    def link(uow: UnitOfWork) -> Actor:
+        return actors.patient_link(patient_actions.link_id(uow=uow, keys=keys, token=token, now=tx.now))
+
     try:
-        # the link is the actor (R28): found first, then the change made in its name, the link checked again
-        link_id = await tx.run(lambda uow: patient_actions.link_id(uow=uow, keys=keys, token=token, now=tx.now))
-        outcome = await tx.run(lambda uow: action(uow, keys), actor=actors.patient_link(link_id))
+        # the link is the actor (R28): found first, then the change made in its name, the link checked again;
+        # the answer is 303 back to the page (the route's status), so a refresh repeats nothing
+        return await tx.write(
+            lambda uow: action(uow, keys),
+            actor=link,
+            location=lambda outcome: f"/p/{token}?done={outcome}",
+            headers=HEADERS,
+        )
     except (LinkUnknown, LinkGone, PatientRefused) as exc:
         # nothing was written; the page answers as it is now, with why (R26), or the link's end (R24)
         error = exc.code if isinstance(exc, PatientRefused) else None
         return await _page(http, tx, token, done=None, error=error)
-    return RedirectResponse(f"/p/{token}?done={outcome}", status_code=303, headers=HEADERS)
 
 
 async def _form(http: Request) -> dict[str, str]:
@@ -89,7 +94,7 @@ async def _form(http: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items() if values}
 
 
-@router.post("/{token}/confirm", name="patient_confirm")
+@router.post("/{token}/confirm", name="patient_confirm", status_code=303)
 async def confirm(token: Token, http: Request, tx: TransactionDep) -> Response:
     """The patient will come."""
     return await _act(
@@ -97,7 +102,7 @@ async def confirm(token: Token, http: Request, tx: TransactionDep) -> Response:
     )
 
 
-@router.post("/{token}/cancel", name="patient_cancel")
+@router.post("/{token}/cancel", name="patient_cancel", status_code=303)
 async def cancel(token: Token, http: Request, tx: TransactionDep) -> Response:
     """The patient cannot come (`reason=cannot_make_it`), or wants to stop (`reason=stop_treatment`)."""
     reason = (await _form(http)).get("reason")
@@ -107,7 +112,7 @@ async def cancel(token: Token, http: Request, tx: TransactionDep) -> Response:
     )
 
 
-@router.post("/{token}/reschedule", name="patient_reschedule")
+@router.post("/{token}/reschedule", name="patient_reschedule", status_code=303)
 async def reschedule(token: Token, http: Request, tx: TransactionDep) -> Response:
     """The patient moves the session to one of the alternatives the page showed (`choice=`)."""
     choice = (await _form(http)).get("choice")
