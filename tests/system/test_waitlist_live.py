@@ -347,11 +347,12 @@ def test_r40_every_freeing_path_opens_the_time_it_frees_in_the_same_transaction(
         + [("course_hold", s["start_local"]) for s in held["sessions"]]
         + [("course_cancel", s["start_local"]) for s in ended["sessions"]]
     )
-    # the same transaction: the opening's creation is audited with the change that freed the time, at its instant
-    [opening] = [o for o in found if o["source"] == "cancel"]
-    [made] = read(clinic, f"/v1/audit-events?entity_id={opening['id']}")["items"]
-    freeing = read(clinic, f"/v1/audit-events?entity_id={third['id']}")["items"]
-    assert (made["action"], made["at"]) in [(e["action"], e["at"]) for e in freeing]
+    # the same transaction: each opening's creation is audited with the change to the session it freed, at
+    # that change's instant and under its action
+    for opening in found:
+        [made] = read(clinic, f"/v1/audit-events?entity_id={opening['id']}")["items"]
+        freeing = read(clinic, f"/v1/audit-events?entity_id={opening['source_session_id']}")["items"]
+        assert (made["action"], made["at"]) in [(e["action"], e["at"]) for e in freeing], opening["source"]
 
 
 def test_r40_staff_open_free_time_by_hand_and_not_time_that_is_taken(
