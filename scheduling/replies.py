@@ -61,6 +61,7 @@ class Answer(StrEnum):
     opted_in = "opted_in"
     help = "help"
     offer = "offer"
+    offer_ended = "offer_ended"  # R44: the offer was taken, withdrawn or expired; the booking is unchanged
     confirmed = "confirmed"
     change = "change"
     decline = "decline"
@@ -197,8 +198,8 @@ def answer_text(
     answer: Answer, *, clinic_name: str, phone: str | None, sessions: tuple[str, ...] = (), link: str | None = None
 ) -> str:
     """The `sms_reply` for `answer`: the clinic's name and phone, the sessions it is about (`moment_text`s),
-    the session's own page (`link`, R23) where the patient can act, and how to stop or restart texts; never a
-    diagnosis (R22)."""
+    the session's own page or the offer's (`link`, R23) where the patient can act, and how to stop or restart
+    texts; never a diagnosis (R22)."""
     call = f"call {phone}" if phone else "call the clinic"
     act = f"use {link} or {call}" if link else call
     when = ", ".join(sessions)
@@ -206,7 +207,9 @@ def answer_text(
         Answer.opted_out: "you will get no more texts from us. Reply START to get them again.",
         Answer.opted_in: "texts from us are on again. Reply STOP to stop them.",
         Answer.help: f"questions about your sessions: {call}. Reply STOP to stop texts, START to get them again.",
-        Answer.offer: f"to take the offered time, use the link in our message, or {call}.",
+        Answer.offer: f"to take the offered time, {f'use {link}' if link else 'use the link in our message'}"
+        f" (first to accept gets it), or {call}.",
+        Answer.offer_ended: f"that offer has ended; your booking is unchanged. Questions: {call}.",
         Answer.confirmed: f"Confirmed: {when}. Thank you." if when else "Confirmed. Thank you.",
         Answer.change: f"to change your session{' on ' + when if when else ''}, please {act}.",
         Answer.decline: f"thank you for letting us know. To change or cancel your session, please {act}.",

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from api.services.offer_page import OfferPage
 from api.services.patient_page import ClinicContact, PatientPage
 from scheduling.messages import CALL_THE_CLINIC_IF
 
@@ -58,6 +59,10 @@ ERRORS = {
     "choose_reason": "Choose why you want to cancel.",
     "choose_time": "Choose a new time.",
 }
+# R44: why an accept was refused (the booking is unchanged in each case)
+OFFER_ERRORS = {
+    "offer_invalid": "Your course has changed since we offered this time, so it can no longer be moved as shown.",
+}
 # where each error's field is, for the error summary's link
 ERROR_FIELDS = {"choose_reason": "reason-cannot_make_it", "choose_time": "move-0", "choice_taken": "move-0"}
 
@@ -72,7 +77,7 @@ def _clock(value: datetime) -> str:
 
 _ENV.filters.update(day=_day, clock=_clock)
 _ENV.globals.update(STATUS_WORDS=STATUS_WORDS, DONE=DONE, ERRORS=ERRORS, ERROR_FIELDS=ERROR_FIELDS)
-_ENV.globals.update(CALL_IF=CALL_THE_CLINIC_IF)
+_ENV.globals.update(CALL_IF=CALL_THE_CLINIC_IF, OFFER_ERRORS=OFFER_ERRORS)
 
 
 def render_page(page: PatientPage, *, token: str, done: str | None = None, error: str | None = None) -> str:
@@ -89,3 +94,17 @@ def render_page(page: PatientPage, *, token: str, done: str | None = None, error
 def render_ended(clinic: ClinicContact, *, gone: bool) -> str:
     """R24: the page of an unknown (404) or ended (410) link: the clinic's name and phone, nothing about anyone."""
     return _ENV.get_template("ended.html").render(clinic=clinic, gone=gone)
+
+
+def render_offer(page: OfferPage, *, token: str, error: str | None = None) -> str:
+    """An offer's page (R44); once it has ended, only that it has ended and the booking is unchanged."""
+    if page.state == "ended":
+        return render_offer_ended(page.clinic)
+    return _ENV.get_template("offer.html").render(
+        o=page, clinic=page.clinic, token=token, error=error if error in OFFER_ERRORS else None
+    )
+
+
+def render_offer_ended(clinic: ClinicContact) -> str:
+    """R44: an offer that was taken, withdrawn or has expired: it has ended and the booking is unchanged."""
+    return _ENV.get_template("offer_ended.html").render(clinic=clinic)

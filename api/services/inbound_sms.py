@@ -16,6 +16,7 @@ channel carries them. They never hold the patient's text (the dispatcher role re
 outbox, and never the texts: R34); staff read it in `GET /v1/inbound-messages/{id}`.
 """
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,10 +29,10 @@ from sqlmodel import col
 from api.services import lifecycle
 from api.services.calendars import local_day_bounds
 from api.services.clinic import get_clinic, phone_for_people
-from api.services.links import link_for_session
+from api.services.links import link_for_session, offer_url
 from api.services.sms_opt_outs import active, opt_in, opt_out
 from api.store.unit_of_work import UnitOfWork
-from models import Clinic, InboundMessage, InboundMessageRead, Page, Patient, Reminder, Session
+from models import Clinic, InboundMessage, InboundMessageRead, Page, Patient, Reminder, Session, WaitlistOffer
 from models.base import EARLIEST_DATE, LATEST_DATE, new_id
 from scheduling.lifecycle import ACTIVE, SessionStatus
 from scheduling.messages import moment_text
@@ -49,6 +50,7 @@ from scheduling.replies import (
     decide,
     outcome,
 )
+from scheduling.waitlist import OfferStatus
 
 PROMPT_DAYS = timedelta(days=7)  # R31: a reply answers a message sent within the week
 UNCLEAR_ANSWER_EVERY = timedelta(hours=24)  # R32: one automatic answer to unclear texts a day
@@ -79,6 +81,7 @@ class Prompt:
     kind: str
     patient_id: uuid.UUID
     sessions: tuple[Session, ...]
+    offer_id: uuid.UUID | None = None  # a `waitlist_offer`'s offer (R32 row 4)
 
 
 def normalise_number(raw: str, country: str | None) -> str | None:
@@ -128,6 +131,11 @@ def receive(
     if decision.answer is not None and number is not None:
         about = prompt.sessions if prompt else _next_session(uow, subject, now, decision.answer)
         link = link_for_session(uow, about[0].id, now) if about and decision.answer in _WITH_LINK else None
+        if decision.answer is Answer.offer and prompt is not None:
+            # R32 row 4: yes to an offer answers with the offer's link; it is accepted on its page, never here
+            link, open_now = _offer_link(uow, prompt.offer_id, now)
+            decision = decision if open_now else dataclasses.replace(decision, answer=Answer.offer_ended)
+        assert decision.answer is not None
         text = answer_text(
             decision.answer,
             clinic_name=clinic.name,
@@ -204,7 +212,7 @@ def _prompt(uow: UnitOfWork, number: str | None, patients: list[Patient], now: d
         return None
     if any(s.start_at <= now for s in sessions):
         return None
-    return Prompt(kind=latest.kind, patient_id=latest.patient_id, sessions=sessions)
+    return Prompt(kind=latest.kind, patient_id=latest.patient_id, sessions=sessions, offer_id=latest.offer_id)
 
 
 def opt_out_of(uow: UnitOfWork, number: str | None) -> bool:
@@ -251,6 +259,14 @@ def _apply(
             lifecycle.confirm(uow=uow, session_id=session.id, now=now)
         return bool(scheduled)
     return False
+
+
+def _offer_link(uow: UnitOfWork, offer_id: uuid.UUID | None, now: datetime) -> tuple[str | None, bool]:
+    """The offer's page (a new link if the last was revoked, R24) and whether the offer is still open (R44)."""
+    offer = uow.find(WaitlistOffer, offer_id) if offer_id is not None else None
+    if offer is None or offer.status is not OfferStatus.open or offer.expires_at is None or offer.expires_at <= now:
+        return None, False
+    return offer_url(uow, offer, uow.get(Patient, offer.patient_id), now), True
 
 
 def _next_session(uow: UnitOfWork, patient_id: uuid.UUID | None, now: datetime, answer: Answer) -> tuple[Session, ...]:

@@ -17,14 +17,16 @@ from sqlmodel import col
 from api.services.candidates import Candidate, fitting, waitlist_settings
 from api.services.candidates import _entry as course_entry
 from api.services.clinic import get_clinic, phone_for_people
+from api.services.links import offer_url
 from api.services.openings import end_offers
 from api.services.reschedule import reschedule
 from api.store.errors import Conflict
 from api.store.unit_of_work import UnitOfWork
-from models import Page, Patient, Reminder, Session, WaitlistEntry, WaitlistOffer, WaitlistOpening
+from models import Clinic, Page, Patient, Reminder, Session, WaitlistEntry, WaitlistOffer, WaitlistOpening
 from models.record import Rescheduled, SessionReschedule
 from models.waitlist import CandidateRead, OfferRead
 from scheduling import Move, ReschedulePlan
+from scheduling.messages import moment_text
 from scheduling.reminders import PATIENT, ReminderKind, ReminderStatus
 from scheduling.waitlist import EntryStatus, OfferStatus, Opening, OpeningStatus, Reach, Unfit, fit, hold_until
 
@@ -69,6 +71,22 @@ def offer_read(row: WaitlistOffer) -> OfferRead:
     )
 
 
+def offer_text(clinic: Clinic, patient: Patient, session: Session, plan: ReschedulePlan, url: str | None) -> str:
+    """The `waitlist_offer` message (R43): the new time, how many other sessions would move, who gets it, and
+    the offer's page; never a diagnosis (R22). Without a link (no public origin), the clinic's phone."""
+    new, old = plan.session.start_at.astimezone(clinic.zone), session.start_at.astimezone(clinic.zone)
+    moves = len(plan.moved)
+    also = {0: "no other session moves", 1: "1 other session would move with it"}.get(
+        moves, f"{moves} other sessions would move with it"
+    )
+    how = f"See it and accept: {url}" if url else f"To take it, call {phone_for_people(clinic) or 'the clinic'}."
+    return (
+        f"Hello {patient.given_name}, an earlier time is free at {clinic.name}: "
+        f"{moment_text(new)} instead of {moment_text(old)}; {also}. "
+        f"First to accept gets it; otherwise you keep your current time. {how}"
+    )
+
+
 def make_offers(uow: UnitOfWork, opening: WaitlistOpening, chosen: list[Candidate], now: datetime) -> int:
     """Offer the opening to each chosen entry and hold it until the batch's last offer expires (R43)."""
     hold = timedelta(minutes=waitlist_settings(uow).hold_minutes)
@@ -91,15 +109,12 @@ def make_offers(uow: UnitOfWork, opening: WaitlistOpening, chosen: list[Candidat
         uow.add(candidate.row)
         patient = uow.get(Patient, offer.patient_id)
         session = uow.get(Session, offer.session_id)
-        new = candidate.plan.session.start_at.astimezone(clinic.zone)
-        moves = len(candidate.plan.moved)
-        also = f"; {moves} other session(s) would move with it" if moves else ""
-        # the offer's own page (R44) is not built yet: the patient takes it by phone, staff accept it
-        how = f"To take it, call {phone_for_people(clinic) or 'the clinic'}."
-        body = (
-            f"Hello {patient.given_name}, an earlier time is free at {clinic.name}: "
-            f"{new:%a %d %b %H:%M} instead of {session.start_at.astimezone(clinic.zone):%a %d %b %H:%M}{also}. "
-            f"First to accept gets it; otherwise you keep your current time. {how}"
+        body = offer_text(
+            clinic,
+            patient,
+            session,
+            candidate.plan,
+            offer_url(uow, offer, patient, now),  # R44: the offer's own page, where the patient accepts
         )
         uow.add(
             Reminder(

@@ -12,19 +12,21 @@ the second time. Notice periods bind the patient only: staff's routes never look
 import uuid
 from datetime import datetime
 
-from api.services import lifecycle
+from api.services import lifecycle, offers
 from api.services import reschedule as reschedule_service
 from api.services.links import open_link
 from api.services.patient_page import WANTS_TO_STOP, Opened, is_open, notice_left, opened, stop_requested
 from api.services.self_service import still_offered
 from api.services.staff_items import raise_patient_action
-from api.store.errors import LinkGone, PatientRefused
+from api.store.errors import Conflict, LinkGone, LinkUnknown, PatientRefused
 from api.store.tokens import LinkKeys
 from api.store.unit_of_work import UnitOfWork
-from models import PatientLink
+from models import PatientLink, WaitlistOffer
 from models.record import SessionReschedule
 from scheduling.lifecycle import SessionStatus
+from scheduling.links import OFFER
 from scheduling.messages import moment_text
+from scheduling.waitlist import OfferStatus
 
 CANNOT_MAKE_IT = "cannot_make_it"
 STOP_TREATMENT = "stop_treatment"
@@ -119,3 +121,28 @@ def reschedule(*, uow: UnitOfWork, keys: LinkKeys, token: str, choice: str | Non
     )
     raise_patient_action(uow, session, reason="rescheduled", text=text, now=now)
     return "rescheduled"
+
+
+def accept(*, uow: UnitOfWork, keys: LinkKeys, token: str, now: datetime) -> str:
+    """R44: the patient takes the offer their link names, by the staff's own accept (the practitioner's lock, the
+    dry run repeated and equal, applied as R8); accepted already: nothing changes. Refused, with nothing
+    written: `offer_taken` (someone was first), `offer_invalid` (the move is no longer what was offered),
+    `offer_ended` (withdrawn or expired)."""
+    link = open_link(uow, keys, token, now)
+    if link.purpose != OFFER or link.offer_id is None:
+        raise LinkUnknown()  # a session's link takes no offer
+    if uow.actor is None or link.id != uow.actor.id:
+        raise LinkGone()  # only the link the unit acts for may act
+    try:
+        offers.accept(uow=uow, offer_id=link.offer_id, now=now)
+    except offers.OfferTaken:
+        if uow.lock(WaitlistOffer, link.offer_id).status is OfferStatus.accepted:
+            return "accepted"  # the same accept twice (a refresh, a second tap): the first one stands
+        raise PatientRefused("offer_taken") from None
+    except offers.OfferInvalid:
+        raise PatientRefused("offer_invalid") from None
+    except Conflict:
+        raise PatientRefused("offer_ended") from None
+    uow.lock(PatientLink, link.id)  # read again: revoked meanwhile, the move is not made
+    open_link(uow, keys, token, now)
+    return "accepted"

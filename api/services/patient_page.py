@@ -17,12 +17,14 @@ from api.services.aftercare import session_windows
 from api.services.clinic import get_clinic, phone_for_people
 from api.services.links import open_link
 from api.services.self_service import offered
+from api.store.errors import LinkUnknown
 from api.store.tokens import LinkKeys
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, PatientLink, Practitioner, Reminder, Session
 from scheduling.aftercare import AVOID_MEDICATION, FOLLOW_UP, WINDOW_STATUSES, SessionRef, rules_from
 from scheduling.alternatives import Alternative
 from scheduling.lifecycle import CourseStatus, SessionStatus
+from scheduling.links import MANAGE
 from scheduling.messages import NSAID_ALTERNATIVE, aftercare_title, span_text
 from scheduling.reminders import ReminderKind, ReminderStatus
 
@@ -111,7 +113,8 @@ def clinic_contact(*, uow: UnitOfWork) -> ClinicContact:
 def opened(uow: UnitOfWork, keys: LinkKeys, token: str, now: datetime) -> Opened:
     """The session a working link opens; LinkUnknown or LinkGone otherwise (R24)."""
     link = open_link(uow, keys, token, now)
-    assert link.session_id is not None  # manage links name a session
+    if link.purpose != MANAGE or link.session_id is None:
+        raise LinkUnknown()  # an offer's link opens its offer's page, and takes none of a session's actions
     session = uow.get(Session, link.session_id)
     return Opened(
         link=link,
@@ -151,7 +154,7 @@ def patient_page(*, uow: UnitOfWork, keys: LinkKeys, token: str, now: datetime) 
         start_at=session.start_at.astimezone(zone),
         status=session.status,
         practitioner=uow.get(Practitioner, session.practitioner_id).name,
-        care=_care(uow, clinic, session, course),
+        care=care_at(uow, clinic, session, course, session.start_at),
         can_confirm=open_now and session.status == SessionStatus.scheduled,
         can_cancel=can_cancel,
         can_reschedule=bool(alternatives),
@@ -176,11 +179,12 @@ def stop_requested(uow: UnitOfWork, session: Session) -> bool:
     return uow.execute(query).first() is not None
 
 
-def _care(uow: UnitOfWork, clinic: Clinic, session: Session, course: Course) -> tuple[Care, ...]:
-    """The session's aftercare, generic: each rule's kind and dates, never the protocol's own text."""
+def care_at(uow: UnitOfWork, clinic: Clinic, session: Session, course: Course, start_at: datetime) -> tuple[Care, ...]:
+    """The session's aftercare were it at `start_at`, generic: each rule's kind and dates, never the protocol's
+    own text."""
     if session.status not in WINDOW_STATUSES:
         return ()  # no injection, no aftercare (R14)
-    windows = session_windows(uow, clinic, [(SessionRef(str(session.id), session.start_at), rules_from(course.rules))])
+    windows = session_windows(uow, clinic, [(SessionRef(str(session.id), start_at), rules_from(course.rules))])
     care = []
     for w in windows:
         note = NSAID_ALTERNATIVE if w.kind == AVOID_MEDICATION and w.medication_class == "nsaid" else None

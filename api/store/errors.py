@@ -108,8 +108,9 @@ class LinkGone(ProloError):
 
 
 class PatientRefused(ProloError):
-    """R26: the patient's action is not open now (`code`: `notice_passed`, `not_open`, `choice_taken`,
-    `choose_reason`, `choose_time`); nothing changed."""
+    """R26, R44: the patient's action is not open now (`code`: `notice_passed`, `not_open`, `choice_taken`,
+    `choose_reason`, `choose_time`; for an offer `offer_taken`, `offer_invalid`, `offer_ended`); nothing
+    changed."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)

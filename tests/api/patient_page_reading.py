@@ -58,18 +58,33 @@ def as_shown(start_local: str) -> str:
     return f"{at.strftime('%A')} {at.day} {at.strftime('%B')} {at.year} {at:%H:%M}"
 
 
-def canary_course(client: Poster, canaries: dict[str, str], **fields: Any) -> dict[str, Any]:
-    """A course whose patient and condition hold canary values no patient page may show; reminders by SMS."""
-    pat = patient(
+CANARIES = {
+    "condition": "Canary-Condition-Tendinopathy",
+    "medication": "Canary-Medication-Ibuprofen",
+    "surname": "Canary-Surname",
+    "allergy": "Canary-Allergy-Latex",
+    "birth date": "1966-06-16",
+}
+
+
+def canary_patient(client: Poster, canaries: dict[str, str], phone: str = "+4930123456") -> dict[str, Any]:
+    """A patient whose surname, birth date, medications and allergies are canaries no patient page or message
+    may show; reminders by SMS."""
+    return patient(
         client,
         family_name=canaries["surname"],
         date_of_birth=canaries["birth date"],
         medications=[canaries["medication"]],
         allergies=[canaries["allergy"]],
-        phone="+4930123456",
+        phone=phone,
         reminder_channel="sms",
         reminder_consent=True,
     )
+
+
+def canary_course(client: Poster, canaries: dict[str, str], **fields: Any) -> dict[str, Any]:
+    """A course whose patient and condition hold canary values no patient page may show; reminders by SMS."""
+    pat = canary_patient(client, canaries)
     return book(client, pat, practitioner(client), condition=canaries["condition"], **fields)
 
 

@@ -11,16 +11,9 @@ from api.settings import Settings
 from api.web.app import create_app
 from tests.api import patient_page_reading as reading
 from tests.api.calendar_reading import without_key
-from tests.api.patient_page_reading import as_shown, choices, has_alert, link_path, page_text, shown_moves
+from tests.api.patient_page_reading import CANARIES, as_shown, choices, has_alert, link_path, page_text, shown_moves
 from tests.conftest import Clock, Database
 
-CANARIES = {
-    "condition": "Canary-Condition-Tendinopathy",
-    "medication": "Canary-Medication-Ibuprofen",
-    "surname": "Canary-Surname",
-    "allergy": "Canary-Allergy-Latex",
-    "birth date": "1966-06-16",
-}
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
 

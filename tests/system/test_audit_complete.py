@@ -1,10 +1,11 @@
 """S7: the audit trail is complete. Every table it records can be rebuilt from the feed's `after` values alone.
 
-The test fills a clinic with `prolo demo`, drives every write route the OpenAPI document lists (a route
-it has no driver for fails it: add one to DRIVERS, a few lines), runs a dispatch pass from the command
-line, then follows the feed from the beginning, applies each event's `after` to its row (`null`: the
-row is gone) and compares the result with the database, row for row and column for column. The only
-columns left out are those the trail leaves out on purpose, read from `api.store.audit.NOT_RECORDED`.
+The test fills a clinic with `prolo demo`, drives every write route the OpenAPI document lists and every
+form the patients' pages post to (a route it has no driver for fails it: add one to DRIVERS, a few lines),
+runs a dispatch pass from the command line, then follows the feed from the beginning, applies each event's
+`after` to its row (`null`: the row is gone) and compares the result with the database, row for row and
+column for column. The only columns left out are those the trail leaves out on purpose, read from
+`api.store.audit.NOT_RECORDED`.
 """
 
 from collections.abc import Callable
@@ -14,9 +15,10 @@ from typing import Any
 
 import orjson
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from api.demo import fill_demo
 from api.notify import channels_from
@@ -27,7 +29,10 @@ from api.store import actors
 from api.store.audit import UNAUDITED_TABLES, not_recorded
 from api.store.db import to_json
 from api.store.unit_of_work import steps
+from api.web.routes import patient_pages
+from models import Reminder
 from tests.api.helpers import course_request
+from tests.api.patient_page_reading import CHOICE
 from tests.conftest import Clock, Database
 
 pytestmark = pytest.mark.system
@@ -47,6 +52,7 @@ def settings(clean_db: Database) -> Settings:
         api_key_cache_seconds=0,
         inbound_sms_provider="prolo",
         sms_webhook_secret=GATEWAY_SECRET,
+        public_url="https://prolo.example.org",  # messages carry links: an offer's is how its patient accepts it
     )
 
 
@@ -56,6 +62,7 @@ class Drive:
 
     client: TestClient
     clock: Clock
+    db: Database
     made: dict[str, Any] = field(default_factory=dict)
 
     def ok(self, method: str, path: str, body: Any = None) -> Any:
@@ -125,12 +132,39 @@ def _dispatch(d: Drive) -> None:
     d.made["ready"] = ready[0]
 
 
-def _link_and_confirm(d: Drive) -> None:
-    """A session's link, and the patient confirming through it (the link is the actor, R28)."""
+def _link(d: Drive) -> None:
+    """A session's link, which the patient then uses (the link is the actor, R28)."""
     session = d.made["moved"]["sessions"][2]
     d.made["link"] = d.ok("post", f"/v1/sessions/{session['id']}/link")
-    page = "/p/" + d.made["link"]["url"].split("/p/", 1)[1]
-    assert d.client.post(f"{page}/confirm").status_code == 200  # the page again, after its redirect
+    d.made["page"] = "/p/" + d.made["link"]["url"].split("/p/", 1)[1]
+
+
+def _on_page(d: Drive, action: str, form: dict[str, str] | None = None) -> None:
+    answer = d.client.post(f"{d.made['page']}/{action}", data=form)
+    assert answer.status_code == 200, answer.text  # the page again, after its redirect
+
+
+def _move_on_page(d: Drive) -> None:
+    """The patient moves the session to the first time its page offers (R26, R27)."""
+    [choice, *_] = CHOICE.findall(d.client.get(d.made["page"]).text)
+    _on_page(d, "reschedule", {"choice": choice})
+
+
+def _accept_on_page(d: Drive) -> None:
+    """Session 4 of the waiting course waits too; the Friday before it is offered, and its patient accepts on
+    the offer's page (R44), through the link its message carries."""
+    fourth = d.made["wl_course"]["sessions"][3]
+    entry = d.ok("post", "/v1/waitlist", {"session_id": fourth["id"]})
+    start = _local(fourth["start_local"]) - timedelta(days=3)
+    span = {"start": start.isoformat(), "end": (start + timedelta(minutes=45)).isoformat()}
+    opening = d.ok("post", "/v1/waitlist/openings", {"practitioner_id": d.made["wl_practitioner"]["id"], **span})
+    [offer] = d.ok("post", f"/v1/waitlist/openings/{opening['id']}/offers", {"entry_ids": [entry["id"]]})
+    with d.db.engine.connect() as conn:  # the message as stored: the API shows no patient's text
+        query = select(col(Reminder.offer_id), col(Reminder.body)).where(col(Reminder.kind) == "waitlist_offer")
+        bodies = conn.execute(query).all()
+    [body] = [body for offer_id, body in bodies if str(offer_id) == offer["id"]]
+    page = "/p/" + body.split("/p/", 1)[1][:22]
+    assert d.client.post(f"{page}/accept").status_code == 200  # the page again, after its redirect
 
 
 def _patient(d: Drive) -> None:
@@ -178,9 +212,9 @@ def _offer(d: Drive) -> None:
 
 
 def _wait_again(d: Drive) -> None:
-    """After the accepted offer, session 4 waits too; then the patient keeps its date (closed)."""
-    fourth = d.made["wl_course"]["sessions"][3]["id"]
-    entry = d.ok("post", "/v1/waitlist", {"session_id": fourth})
+    """After the accepted offers, session 5 waits too; then the patient keeps its date (closed)."""
+    fifth = d.made["wl_course"]["sessions"][4]["id"]
+    entry = d.ok("post", "/v1/waitlist", {"session_id": fifth})
     d.ok("post", f"/v1/waitlist/{entry['id']}/close", {"reason": "keeps the date"})
 
 
@@ -253,7 +287,10 @@ DRIVERS: dict[tuple[str, str], Driver] = {
     ("post", "/v1/sessions/{session_id}/cancel"): lambda d: d.ok(
         "post", f"/v1/sessions/{d.made['lived']['sessions'][2]['id']}/cancel", {"reason": "ill", "replace": True}
     ),
-    ("post", "/v1/sessions/{session_id}/link"): _link_and_confirm,
+    ("post", "/v1/sessions/{session_id}/link"): _link,
+    ("post", "/p/{token}/confirm"): lambda d: _on_page(d, "confirm"),
+    ("post", "/p/{token}/reschedule"): _move_on_page,
+    ("post", "/p/{token}/cancel"): lambda d: _on_page(d, "cancel", {"reason": "stop_treatment"}),
     ("post", "/v1/links/{link_id}/revoke"): lambda d: d.ok("post", f"/v1/links/{d.made['link']['link_id']}/revoke"),
     ("post", "/v1/patients/{patient_id}/links/revoke"): lambda d: d.ok(
         "post", f"/v1/patients/{d.made['patient']['id']}/links/revoke"
@@ -279,6 +316,7 @@ DRIVERS: dict[tuple[str, str], Driver] = {
     ("post", "/v1/waitlist/openings/{opening_id}/withdraw"): lambda d: d.ok(
         "post", f"/v1/waitlist/openings/{d.made['spare']['id']}/withdraw", {"reason": "kept for an emergency"}
     ),
+    ("post", "/p/{token}/accept"): _accept_on_page,
     ("post", "/v1/waitlist/{entry_id}/close"): _wait_again,
     ("post", "/v1/inbound/sms"): _text_stop,
     ("post", "/v1/sms-opt-outs"): lambda d: d.ok(
@@ -343,13 +381,15 @@ def test_s7_every_audited_table_is_rebuilt_from_the_feed_alone(
 ) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     listed = {(method, path) for path, operations in paths.items() for method in operations if method in CHANGES}
+    pages = [r for r in patient_pages.router.routes if isinstance(r, APIRoute)]  # not in the OpenAPI document
+    listed |= {(method.lower(), r.path) for r in pages for method in r.methods or () if method.lower() in CHANGES}
     assert listed <= set(DRIVERS), (
         f"write routes this test does not drive: add them to DRIVERS: {listed - set(DRIVERS)}"
     )
     assert set(DRIVERS) <= listed, f"drivers for routes the API no longer has: {set(DRIVERS) - listed}"
 
     assert "ready" in fill_demo(engine=clean_db.engine, settings=settings, now=clock.now)
-    drive = Drive(client, clock)
+    drive = Drive(client, clock, clean_db)
     for route, driver in DRIVERS.items():
         driver(drive)
         assert drive.client.get("/healthz").status_code == 200, route
