@@ -197,6 +197,7 @@ POSITIONS = 12  # 45-minute sessions from 08:00 fill a 08:00-17:00 day twelve ti
 SESSION = timedelta(minutes=45)
 INTERVAL = timedelta(days=14)
 TOLERANCE_DAYS = 3
+Slot = tuple[date, int]  # a day and a position on it (0 is 08:00)
 CONDITIONS = (
     "chronic low back pain, sacroiliac joint",
     "lateral epicondylitis",
@@ -253,9 +254,14 @@ def fill_clinic(
     patients: int = 3_000,
     day_sessions: int = 40,
     practitioners: int = DEFAULT_PRACTITIONERS,
+    full_day: bool = False,
     seed: int = 20261124,
 ) -> FilledClinic:
-    """Migrate an empty database, then bulk-insert a clinic with about three years of courses around `day`."""
+    """Migrate an empty database, then bulk-insert a clinic with about three years of courses around `day`.
+
+    `day` holds at most `day_sessions` sessions; with `full_day`, exactly that many (at most one per
+    practitioner and position, and one per patient): courses through `day` fill its free places, on top of
+    `sessions`. The same arguments make the same clinic."""
     engine = make_engine(database_url)
     try:
         upgrade(engine)
@@ -266,6 +272,8 @@ def fill_clinic(
         )
         rows.add_people(patients)
         rows.add_courses(sessions)
+        if full_day:
+            rows.fill_day()
         with engine.begin() as conn:
             for model, values in rows.tables():
                 conn.execute(insert(table_of(model)), values)
@@ -378,7 +386,7 @@ class _ClinicRows:
         while len(self.sessions) < total:
             practitioner, patient = self.rng.randrange(len(self.practitioners)), self.rng.randrange(len(self.patients))
             start = self.first + timedelta(days=self.rng.randrange(span))
-            slots: list[tuple[date, int]] = []
+            slots: list[Slot] = []
             on = start
             while len(slots) < min(6, total - len(self.sessions)):
                 slot = self._take(practitioner, patient, on)
@@ -389,21 +397,57 @@ class _ClinicRows:
             if slots:
                 self._add_course(practitioner, patient, start, slots)
 
-    def _take(self, practitioner: int, patient: int, wanted: date) -> tuple[date, int] | None:
+    def fill_day(self) -> None:
+        """Courses through the measured day on its free places, practitioner by practitioner, up to its cap.
+
+        Each such course has up to five sessions before the day, 14 days apart exactly (as far back as
+        places are free), and continues after it as the others do, six sessions in all."""
+        places = [(p, k) for p in range(len(self.practitioners)) for k in range(POSITIONS)]
+        for practitioner, position in places:
+            if self.day_count >= self.day_cap:
+                return
+            if position not in self.free.setdefault((practitioner, self.day), list(range(POSITIONS))):
+                continue
+            unbooked = [n for n in range(len(self.patients)) if (n, self.day) not in self.patient_days]
+            if not unbooked:
+                return  # every patient has a session that day already (R5)
+            patient = self.rng.choice(unbooked)
+            on_day = self._take_on(practitioner, patient, self.day, position)
+            if on_day is None:
+                return  # a closure
+            slots = [on_day]
+            for _ in range(self.rng.randrange(6)):
+                earlier = slots[0][0] - INTERVAL
+                slot = self._take_on(practitioner, patient, earlier) if earlier >= self.first else None
+                if slot is None:
+                    break
+                slots.insert(0, slot)
+            while len(slots) < 6 and (slot := self._take(practitioner, patient, slots[-1][0] + INTERVAL)):
+                slots.append(slot)
+            self._add_course(practitioner, patient, slots[0][0], slots)
+
+    def _take(self, practitioner: int, patient: int, wanted: date) -> Slot | None:
         """A free position on `wanted` or within the tolerance days after it, or None."""
         for on in (wanted + timedelta(days=n) for n in range(TOLERANCE_DAYS + 1)):
-            if on.weekday() >= 5 or on in self.closed or (patient, on) in self.patient_days:
-                continue
-            if on == self.day and self.day_count >= self.day_cap:
-                continue  # the measured day holds about as many sessions as a real front desk sees
-            free = self.free.setdefault((practitioner, on), list(range(POSITIONS)))
-            if free:
-                self.patient_days.add((patient, on))
-                self.day_count += on == self.day
-                return on, free.pop(self.rng.randrange(len(free)))
+            slot = self._take_on(practitioner, patient, on)
+            if slot is not None:
+                return slot
         return None
 
-    def _add_course(self, practitioner: int, patient: int, start: date, slots: list[tuple[date, int]]) -> None:
+    def _take_on(self, practitioner: int, patient: int, on: date, position: int | None = None) -> Slot | None:
+        """A free position (`position`, or one at random) for them on `on`, or None."""
+        if on.weekday() >= 5 or on in self.closed or (patient, on) in self.patient_days:
+            return None
+        if on == self.day and self.day_count >= self.day_cap:
+            return None  # the measured day holds about as many sessions as a real front desk sees
+        free = self.free.setdefault((practitioner, on), list(range(POSITIONS)))
+        if not free or (position is not None and position not in free):
+            return None
+        self.patient_days.add((patient, on))
+        self.day_count += on == self.day
+        return on, free.pop(self.rng.randrange(len(free)) if position is None else free.index(position))
+
+    def _add_course(self, practitioner: int, patient: int, start: date, slots: list[Slot]) -> None:
         starts = [datetime.combine(on, clock_time(8), ZONE).astimezone(UTC) + k * SESSION for on, k in slots]
         past = sum(s < self.now for s in starts)
         status = "completed" if past == len(starts) else "active" if past else "planned"

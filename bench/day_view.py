@@ -4,17 +4,25 @@ Run from the repository root: ``.venv/bin/python bench/day_view.py`` (SQLite in 
 file), or add ``--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test`` to run
 on that server in a database of its own (`prolo_bench`, dropped and made again).
 
-The database is filled with ~3 years of courses (50 000 sessions; 12 practitioners, up to
-144 sessions on the measured day D), then two uvicorn servers run with the same flags: the
-real app, and bench/bare_app.py answering the real endpoint's very bytes from memory. wrk
-loads them in turns (real, bare, real, bare, …) so drift on the machine hits both alike.
-``--before DIR`` adds a third server, the real app from another checkout (``git worktree
-add /tmp/before <commit>``), on the same database, in the same turns (real, before, bare).
+The database is filled with ~3 years of courses (50 000 sessions on 12 practitioners), and
+the measured day D is full: 144 sessions, every practitioner's twelve 45-minute places (the
+fill tops it up with courses through D, the same ones on every run). The measured request
+is the whole day in one answer, ``GET /v1/sessions?date=D&limit=500`` (the API's largest
+page); the script prints its size and stops unless it holds all of D's sessions. Two
+uvicorn servers run with the same flags: the real app, and bench/bare_app.py answering the
+real endpoint's very bytes from memory. wrk (one thread, 16 connections) loads them in
+turns (real, bare, real, bare, …) so drift on the machine hits both alike. ``--before
+DIR`` adds a third server, the real app from another checkout (``git worktree add
+/tmp/before <commit>``), on the same database, in the same turns (real, before, bare): it
+needs only that checkout's ``api.main:app`` to be importable with this script's Python.
 
 Two phases: with the database unchanged (the day view's answer cache hits), and with
-about 20 writes a second going on (patients registered over the API by a paced
-client), which changes the database between polls, so most answers are computed
-again. Prints each round's req/s, the medians and real/bare per phase.
+about 20 writes a second going on (patients registered over the API by paced clients,
+through the real server), measuring each server while they run. A patient's registration
+touches no session, so an answer cache that forgets only what a write touched keeps the
+day's answer (code before issue 23 forgot every answer at each write); the phase measures
+the day view beside a steady stream of writes. Prints each round's req/s, the medians and
+real/bare per phase.
 Targets (real/bare): SQLite ≥ 0.50 cached, ≥ 0.40 under writes; PostgreSQL ≥ 0.30 and ≥ 0.25.
 Needs wrk (``apt-get install -y wrk``).
 """
@@ -48,13 +56,16 @@ from _support import (
 )
 
 WARMUP_SECONDS = 2
+LARGEST_PAGE = 500  # the list routes' `limit` maximum (api/web/routes/common.py)
 
 
 @dataclass(frozen=True)
 class WrkRun:
     requests_per_second: float
     p50_latency: str
+    p99_latency: str  # the tail a front desk notices now and then
     bad_answers: int  # non-2xx answers and socket errors: a run with any is not a valid figure
+    bad_kinds: str  # which, as wrk counted them: "non-2xx 3, timeout 1"
 
 
 def main() -> int:
@@ -72,10 +83,15 @@ def main() -> int:
             sessions=args.sessions,
             day_sessions=args.day_sessions,
             practitioners=args.practitioners,
+            full_day=True,
         )
-        print(f"database: {url.split('@')[-1]}  sessions: {clinic.sessions}  on {clinic.day}: {clinic.day_sessions}")
+        print(
+            f"database: {url.split('@')[-1]}  sessions: {clinic.sessions}  "
+            f"on {clinic.day}: {clinic.day_sessions} sessions, {args.practitioners} practitioners"
+        )
         headers = {"X-API-Key": clinic.api_key}
-        path = f"/v1/sessions?date={clinic.day.isoformat()}"
+        # the whole day in one answer: the API's largest page (the day holds fewer sessions)
+        path = f"/v1/sessions?date={clinic.day.isoformat()}&limit={LARGEST_PAGE}"
         env = server_env(url)
         with uvicorn_server("api.main:app", env, log_dir=Path(tmp)) as real:
             answer = _fetch(real + path, headers)
@@ -89,12 +105,16 @@ def main() -> int:
                     answer.content,
                     answer.headers["content-type"],
                 )
+                listed = answer.json()
+                whole = len(listed["items"]) == listed["total"] == clinic.day_sessions
                 print(
-                    f"response: {len(answer.content)} bytes, {len(answer.json()['items'])} sessions, "
-                    f"{answer.headers['content-type']}; real and bare bodies identical: {'yes' if same else 'NO'}"
+                    f"response: GET {path}: {len(answer.content)} bytes ({len(answer.content) / 1000:.1f} KB), "
+                    f"{len(listed['items'])} of {listed['total']} sessions, {answer.headers['content-type']}; "
+                    f"the whole day: {'yes' if whole else 'NO'}; "
+                    f"real and bare bodies identical: {'yes' if same else 'NO'}"
                 )
                 print(f"every server: uvicorn {' '.join(UVICORN_FLAGS)}")
-                if not same:
+                if not (same and whole):
                     return 1
                 if args.before is None:
                     return _compare({"real": real + path, "bare": bare + path}, headers, args)
@@ -114,7 +134,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=50_000, help="sessions in the filled database")
     parser.add_argument("--writes", type=float, default=20.0, help="writes per second in the second phase")
     parser.add_argument("--practitioners", type=int, default=12, help="practitioners in the filled clinic (at most 12)")
-    parser.add_argument("--day-sessions", type=int, default=144, help="the most sessions on the measured day")
+    parser.add_argument(
+        "--day-sessions", type=int, default=144, help="sessions on the measured day (at most 12 per practitioner)"
+    )
     parser.add_argument("--before", help="another checkout of Prolo: its real app is measured in the same turns")
     return parser.parse_args()
 
@@ -134,7 +156,7 @@ def _compare(urls: dict[str, str], headers: dict[str, str], args: argparse.Names
         _wrk(url, headers, seconds=WARMUP_SECONDS, connections=args.connections)
     base_url = urls["real"].split("/v1/", 1)[0]
     print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds per phase")
-    valid = True
+    invalid: set[str] = set()
     for phase, writes in (("unchanged database (answer cache hits)", 0.0), (f"~{args.writes:g} writes/s", args.writes)):
         print(f"phase: {phase}")
         rates: dict[str, list[float]] = {name: [] for name in urls}
@@ -145,18 +167,21 @@ def _compare(urls: dict[str, str], headers: dict[str, str], args: argparse.Names
                     run = _wrk(url, headers, seconds=args.seconds, connections=args.connections)
                 rates[name].append(run.requests_per_second)
                 bad = run.bad_answers + written.failed
-                valid = valid and not bad
+                if bad:
+                    invalid.add(name)
                 wrote = f", writes {written.done / args.seconds:4.1f}/s" if writes and name != "bare" else ""
-                line += f"  {name} {run.requests_per_second:7.1f} req/s (p50 {run.p50_latency}{wrote})"
-                line += f" BAD {run.bad_answers}+{written.failed}" if bad else ""
+                latency = f"p50 {run.p50_latency}, p99 {run.p99_latency}"
+                line += f"  {name} {run.requests_per_second:7.1f} req/s ({latency}{wrote})"
+                line += f" BAD ({run.bad_kinds or 'no answer lost'}; failed writes {written.failed})" if bad else ""
             print(line)
         medians = {name: statistics.median(found) for name, found in rates.items()}
         print("  median: " + ", ".join(f"{name} {median:.1f} req/s" for name, median in medians.items()))
         for name in urls:
             if name != "bare":
                 print(f"  ratio {name}/bare: {medians[name] / medians['bare']:.3f}")
-    if not valid:
-        print("some runs had non-2xx answers, socket errors or failed writes: these figures are not valid")
+    if invalid:
+        names = ", ".join(name for name in urls if name in invalid)
+        print(f"not valid, the figures of {names} (non-2xx answers, socket errors, wrk's 2 s timeouts, failed writes)")
         return 1
     return 0
 
@@ -212,12 +237,15 @@ def _wrk(url: str, headers: dict[str, str], *, seconds: int, connections: int) -
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     if rate is None:
         raise RuntimeError(f"wrk printed no rate:\n{output}")
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
+    p50, p99 = (re.search(rf"^\s+{n}%\s+(\S+)", output, re.MULTILINE) for n in (50, 99))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    bad = int(non_2xx.group(1)) if non_2xx else 0
-    bad += sum(int(n) for n in errors.groups()) if errors else 0
-    return WrkRun(float(rate.group(1)), p50.group(1) if p50 else "?", bad)
+    counts = {"non-2xx": int(non_2xx.group(1)) if non_2xx else 0}
+    if errors:
+        counts.update(zip(("connect", "read", "write", "timeout"), map(int, errors.groups()), strict=True))
+    kinds = ", ".join(f"{kind} {n}" for kind, n in counts.items() if n)
+    median, tail = (found.group(1) if found else "?" for found in (p50, p99))
+    return WrkRun(float(rate.group(1)), median, tail, sum(counts.values()), kinds)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""The planner stays pure: `scheduling/` imports only the standard library (STYLE: a pure core, a thin shell)."""
+"""The layers' arrows (README, "Layout"): the planner stays pure (`scheduling/` imports only the standard
+library; STYLE: a pure core, a thin shell), the use cases never import the HTTP side, the store imports
+neither, and routes meet the database only by reading or writing through the request's transaction."""
 
 import ast
 import sys
@@ -112,3 +114,59 @@ def test_no_hook_is_registered_on_sqlalchemys_own_session_classes() -> None:
     assert hooks(SESSIONS.class_) == {
         "before_flush": 2, "after_flush": 1, "before_commit": 1, "after_soft_rollback": 1, "after_commit": 1
     }  # fmt: skip
+
+
+# How a route meets the database (api/web/transaction.py): it hands its use case to the request's Transaction,
+# to read or to write, and never opens a transaction, a session, a connection or a worker thread of its own.
+ROUTES = ROOT / "api" / "web" / "routes"
+TRANSACTION_WAYS = {
+    "read",
+    "write",
+    "write_steps",  # a write that commits as it goes: a dispatch pass's steps, each a unit of work
+    "now",  # the request's instant, not the database
+}
+OWN_WAYS = (
+    "sqlalchemy",
+    "sqlmodel",
+    "api.store.db",
+    "api.store.admission",
+    "api.store.freshness",
+    "api.store.unit_of_work.reading",
+    "api.store.unit_of_work.writing",
+    "api.store.unit_of_work.steps",
+    "api.store.unit_of_work.SESSIONS",
+    "fastapi.concurrency",
+    "starlette.concurrency",
+    "anyio",
+    "threading",
+)
+PROBE = "api/web/routes/system.py"  # /readyz asks the database itself whether it answers: no use case, no turn
+
+
+def _transaction_uses(tree: ast.AST) -> set[str]:
+    """What a file's functions use of the parameters typed as the request's transaction."""
+    names = {
+        arg.arg
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+        if isinstance(arg.annotation, ast.Name) and arg.annotation.id in {"TransactionDep", "Transaction"}
+    }
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in names
+    }
+
+
+@pytest.mark.parametrize(("module", "names"), sorted(imported_names(ROUTES).items()))
+def test_routes_meet_the_database_only_by_reading_or_writing(module: str, names: set[str]) -> None:
+    tree = ast.parse((ROOT / module).read_text(), filename=module)
+    assert _transaction_uses(tree) <= TRANSACTION_WAYS, (
+        f"{module} uses tx.{sorted(_transaction_uses(tree) - TRANSACTION_WAYS)}"
+    )
+    if module == PROBE:
+        return
+    assert not _under(names, *OWN_WAYS), f"{module} imports {_under(names, *OWN_WAYS)}"
+    engines = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "engine"]
+    assert not engines, f"{module} reaches the engine itself, line {engines}"

@@ -23,9 +23,9 @@ is stored.
 3. **The database's own lock.** SQLite's write lock (``BEGIN IMMEDIATE``), shared
    with other processes such as the reminder cron, waits up to the remaining time
    (its ``busy_timeout``); on PostgreSQL, each row lock waits up to the remaining time
-   (``lock_timeout``, set again before each one by the unit of work's locks:
+   (``lock_timeout``, set again before each one by the unit of work's locks, api/store/locks.py:
    :func:`api.store.db.before_waiting`).
-4. **Row locks, in one order** (PostgreSQL; :meth:`api.store.unit_of_work.UnitOfWork.lock_for_change`):
+4. **Row locks, in one order** (PostgreSQL; :meth:`api.store.locks.RowLocks.lock_for_change`):
    practitioner, patient, course, then the course's sessions. Every writer that
    plans or moves sessions takes them in this order, so two writers never deadlock
    and a booking that loses the race for a practitioner waits, then plans around

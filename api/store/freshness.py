@@ -9,9 +9,10 @@ in the writing transaction, so every writer tells: the API, the command line, a 
 - **PostgreSQL**: a `NOTIFY prolo_day_view` per touched session, sent with the commit. One
   listening connection per process (:class:`PostgresChanges`), read by the event loop,
   receives them; an answer comes from memory after a ping on it, sent after the poll began,
-  has come back (see the class). When the listener is down or reconnecting nothing is served
-  from memory (every poll is computed, as without a cache); once it listens again everything
-  is forgotten.
+  has come back (see the class for why the notices of earlier commits are in by then:
+  PostgreSQL's server code, beyond what its NOTIFY page promises). When the listener is down
+  or reconnecting nothing is served from memory (every poll is computed, as without a
+  cache); once it listens again everything is forgotten.
 - **SQLite**: `PRAGMA data_version` on a connection of its own (it moves whenever any other
   connection, in any process, commits); when it moved, the `day_view_change` rows added
   since the last one seen name the touched sessions (:class:`SQLiteChanges`).
@@ -154,12 +155,25 @@ class PostgresChanges(Changes):
     """`LISTEN prolo_day_view` on one connection of the process's own, read by the event loop.
 
     A poll's answer comes from memory only after a *ping* sent after the poll began has come back:
-    one empty query on the listening connection. PostgreSQL signals every listening backend as a
-    commit ends, before the committing client hears of it, and a backend sends the notices it was
-    signalled for before it runs the next command it reads; so when the ping's answer arrives, the
-    notices of every commit that finished before the poll began have arrived before it, and have
-    been applied. Polls that come while a ping is out wait together for the next one: one round
-    trip serves them all, with no pool, no thread and no transaction.
+    one empty query on the listening connection. Polls that come while a ping is out wait together
+    for the next one: one round trip serves them all, with no pool, no thread and no transaction.
+
+    Why the notices of every commit that finished before the poll began have arrived, and have
+    been applied, before the ping's answer: PostgreSQL's NOTIFY page promises only the order of
+    notices among themselves ("messages from different transactions are delivered in the order in
+    which the transactions committed", https://www.postgresql.org/docs/current/sql-notify.html),
+    not their order against another session's query. That order is the server's code (read in
+    PostgreSQL 15 and later; the live test in tests/system/test_day_view_across_processes.py
+    checks it): a committing transaction queues its notices before its commit record
+    (`PreCommit_Notify`) and signals every listening backend from `AtCommit_Notify`, inside
+    `CommitTransaction`, so before its client is told (src/backend/commands/async.c); the signal
+    is pending on the listening backend before the ping is even sent, and that backend, having
+    read a command, handles a pending notify signal before it runs it (`secure_read` calls
+    `ProcessClientReadInterrupt` after each read, which sends and flushes the notices:
+    src/backend/libpq/be-secure.c, src/backend/tcop/postgres.c); the socket keeps their order,
+    and :meth:`_readable` applies the notices it has read before it looks for the ping's answer.
+    A ping that was itself a NOTIFY would rest on the documented order alone, at the price of a
+    commit (a transaction id, a WAL record, the notify queue's cluster-wide lock) per ping.
 
     Down (no connection, or it broke): no answer comes from memory, every poll is computed; a task
     connects again every `RETRY_SECONDS`, and once it listens everything kept is forgotten.

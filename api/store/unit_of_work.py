@@ -5,9 +5,10 @@ given, and the unit of work keeps Prolo's write rules itself, so no use case can
 
 - **the actor** (S7): a write is opened with an actor (api/store/actors.py) and an action;
   opening one without raises :class:`NoActor`, there is no default;
-- **locks** (R11): :meth:`UnitOfWork.lock_for_change` and the helpers built on it take rows in
-  the writers' order (practitioner, patient, course, then the course's sessions), and every
-  lock waits no longer than the rest of the request's deadline (api/store/admission.py);
+- **locks** (R11, api/store/locks.py): :meth:`~api.store.locks.RowLocks.lock_for_change` and the
+  helpers built on it take rows in the writers' order (practitioner, patient, course, then the
+  course's sessions), and every lock waits no longer than the rest of the request's deadline
+  (api/store/admission.py);
 - **the audit trail** (S7): rows changed through the ORM (:meth:`~UnitOfWork.add`,
   :meth:`~UnitOfWork.delete`) are recorded when they are flushed; rows written in bulk
   (:meth:`~UnitOfWork.insert`, :meth:`~UnitOfWork.update`) are recorded by those methods;
@@ -22,7 +23,7 @@ SQLAlchemy's `Session` class: a session opened elsewhere (a test's, a migration'
 """
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,7 +31,7 @@ from functools import cache
 from typing import Any, TypeVar, TypeVarTuple, overload
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Engine, Result, Row, Select, Table, bindparam, event, select, text, update
+from sqlalchemy import Engine, Result, Row, Table, event, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
@@ -42,10 +43,11 @@ from sqlmodel import SQLModel, col
 
 from api.store import actors, audit, freshness
 from api.store.admission import Deadline
-from api.store.db import START_UP_LOCK, DbSession, before_waiting, insert_rows, read_session, write_session
+from api.store.db import DbSession, insert_rows, read_session, write_session
 from api.store.errors import NotFound
+from api.store.locks import Locked, ReadOnly, RowLocks
 from api.store.tokens import LinkKeys
-from models import Actor, Course, Patient, Practitioner, Session
+from models import Actor, Session
 from models.base import table_of
 from models.session import FREED, Freed, count_revisions, gather_freed
 
@@ -68,37 +70,8 @@ class NoActor(RuntimeError):
     """A write was opened without saying who makes it (a bug: every writer names its actor)."""
 
 
-class ReadOnly(RuntimeError):
-    """A use case run as a read tried to lock or change something (a bug in its route)."""
-
-
-@dataclass(frozen=True)
-class Locked:
-    """The rows a change holds, each locked (or None when the change did not ask for it)."""
-
-    practitioner: Practitioner | None
-    patient: Patient | None
-    course: Course | None
-
-
-@cache
-def _locking(model: type[SQLModel]) -> Select[Any]:
-    """SELECT … FOR UPDATE by id, built once per table (writers run it on every booking).
-
-    `populate_existing`: a row read earlier in the transaction (to learn whom to lock) is read
-    again once the lock is held. Without it the session keeps what it read before, and a
-    change another writer committed while this one waited would be silently undone (R11, S6).
-    """
-    return (
-        select(model)
-        .where(model.id == bindparam("id"))  # type: ignore[attr-defined]
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
-class UnitOfWork:
-    """One transaction as a use case sees it; see the module docstring."""
+class UnitOfWork(RowLocks):
+    """One transaction as a use case sees it; see the module docstring (its locks: api/store/locks.py)."""
 
     def __init__(
         self,
@@ -174,89 +147,6 @@ class UnitOfWork:
             self._waiting()
             query = query.with_for_update().execution_options(populate_existing=True)
         return list(self._db.execute(query).scalars())
-
-    # -- locking (R11: always practitioner, patient, course, then the course's sessions) ----------
-
-    def _waiting(self) -> None:
-        if not self.writes:
-            raise ReadOnly("a read takes no locks")
-        before_waiting(self._db)
-
-    def lock(self, model: type[Model], row_id: uuid.UUID | int) -> Model:
-        """The row with this id, held (PostgreSQL `FOR UPDATE`) until the transaction ends; 404 if none.
-
-        Only for a row outside the writers' order (a clinic, a key); the others through :meth:`lock_for_change`.
-        """
-        self._waiting()
-        row: Model | None = self._db.execute(_locking(model), {"id": row_id}).scalar_one_or_none()
-        if row is None:
-            raise NotFound(str(model.__tablename__), row_id)
-        return row
-
-    def lock_for_change(
-        self,
-        *,
-        practitioner_id: uuid.UUID | None = None,
-        patient_id: uuid.UUID | None = None,
-        course_id: uuid.UUID | None = None,
-    ) -> Locked:
-        """Lock what a change plans around, always in this order: practitioner, patient, course (R11).
-
-        Every writer that takes more than one of these takes them here, so two writers never wait
-        for each other in a circle; a writer then locks the course's sessions (:meth:`course_sessions`)
-        after the course. A booking that loses the race for a practitioner waits here, then plans
-        around the winner. On SQLite, where the writer's transaction holds the whole database, the
-        locks cost nothing.
-        """
-        return Locked(
-            practitioner=self.lock(Practitioner, practitioner_id) if practitioner_id else None,
-            patient=self.lock(Patient, patient_id) if patient_id else None,
-            course=self.lock(Course, course_id) if course_id else None,
-        )
-
-    def lock_session(self, session_id: uuid.UUID, *, with_owners: bool) -> tuple[Session, Course]:
-        """A session and its course, locked in the writers' order; `with_owners`: its practitioner and patient
-        first (a change that plans, or that compares the session with what GET shows, S6)."""
-        found = self.get(Session, session_id)
-        locked = self.lock_for_change(
-            practitioner_id=found.practitioner_id if with_owners else None,
-            patient_id=found.patient_id if with_owners else None,
-            course_id=found.course_id,
-        )
-        assert locked.course is not None  # asked for
-        return self.lock(Session, session_id), locked.course
-
-    def lock_course(self, course_id: uuid.UUID) -> tuple[Practitioner, Course]:
-        """A course with its practitioner and patient, locked in the writers' order."""
-        found = self.get(Course, course_id)
-        locked = self.lock_for_change(
-            practitioner_id=found.practitioner_id, patient_id=found.patient_id, course_id=found.id
-        )
-        assert locked.practitioner is not None and locked.course is not None  # asked for
-        return locked.practitioner, locked.course
-
-    def lock_courses(self, course_ids: Iterable[uuid.UUID]) -> list[Course]:
-        """Several courses, locked in the writers' order: every practitioner, then every patient, then every
-        course, each kind by id, so a writer holding one of them never waits for this one in a circle."""
-        found = [self.get(Course, course_id) for course_id in sorted(set(course_ids))]
-        for practitioner_id in sorted({c.practitioner_id for c in found}):
-            self.lock(Practitioner, practitioner_id)
-        for patient_id in sorted({c.patient_id for c in found}):
-            self.lock(Patient, patient_id)
-        return [self.lock(Course, c.id) for c in found]
-
-    def lock_rows(self, statement: Select[Any]) -> list[Row[Any]]:
-        """The plain rows of a `SELECT … FOR UPDATE` of the use case's own (e.g. `SKIP LOCKED` claims)."""
-        self._waiting()
-        return list(self.rows(statement).all())
-
-    def alone(self) -> None:
-        """Hold the start-up lock until this transaction ends, for what a start makes once (the clinic row, the
-        first admin key): a replica finds it missing, takes the lock, and asks again. PostgreSQL: the advisory
-        lock the migrations take; SQLite: nothing to do, a writer holds the write lock from `BEGIN IMMEDIATE`."""
-        self._waiting()
-        if self.dialect == "postgresql":
-            self._db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": START_UP_LOCK})
 
     # -- changing (every change recorded in the audit trail, S7) ----------------------------------
 

@@ -6,15 +6,17 @@ two ways:
 
 - **read**: a reader's turn (api/store/admission.py), then one worker-thread hop that opens
   a unit that only reads, runs the use case and serialises its answer (also a calendar,
-  a page or a FHIR bundle, through ``render``);
+  a page or a FHIR bundle, through ``render``, with a status of its own for a patient's
+  page that says why it is not the one asked for);
 - **write**: a writer's turn, then one worker-thread hop that opens the writer's unit in
-  the caller's name, runs the use case (use cases flush, they never commit), serialises
-  the answer and commits (a dry run rolls back instead). The answer exists before the
-  commit, so whatever must be stored with it is, in the same transaction: the answer
-  itself under the request's `Idempotency-Key` (S5), and the audit events of every row it
-  changed (S7). An `If-Match` is checked against the resource under the writers' locks
-  first (S6). A use case that commits as it goes (a dispatch pass) gets its steps instead
-  (:meth:`Transaction.write_steps`).
+  the caller's name (an API key's, or, for a request without one, the actor the route
+  names: a patient through their link, a patient's text), runs the use case (use cases
+  flush, they never commit), serialises the answer and commits (a dry run rolls back
+  instead). The answer exists before the commit, so whatever must be stored with it is,
+  in the same transaction: the answer itself under the request's `Idempotency-Key` (S5),
+  and the audit events of every row it changed (S7). An `If-Match` is checked against the
+  resource under the writers' locks first (S6). A use case that commits as it goes (a
+  dispatch pass) gets its steps instead (:meth:`Transaction.write_steps`).
 
 One hop, not one per dependency and one for the route: on a busy event loop each hop
 waits its turn again, and a writer holding SQLite's one writer's turn across several
@@ -68,6 +70,11 @@ def serialise(route: APIRoute, result: Any) -> bytes:
     return adapter.dump_json(result, by_alias=True)  # as FastAPI answers: field aliases ("from") in the JSON
 
 
+def _rendered(render: Callable[[Any], bytes | str], result: Any) -> bytes:
+    made = render(result)
+    return made.encode() if isinstance(made, str) else made
+
+
 @dataclass(frozen=True)
 class Transaction:
     """One request's way to the database; see the module docstring."""
@@ -100,12 +107,13 @@ class Transaction:
         *,
         write: bool = False,
         dry_run: bool = False,
-        actor: Actor | None = None,
+        actor: Actor | Callable[[UnitOfWork], Actor] | None = None,
     ) -> T:
         """`work` in one transaction, in one worker-thread hop, after the request's turn; its result.
 
         A writer's transaction is committed after `work` returns (rolled back for a `dry_run`); on an
-        exception nothing is. Its changes are the request's API key's, or `actor`'s when given.
+        exception nothing is. Its changes are the request's API key's, or `actor`'s when given; an
+        `actor` that is a function is found by a read of its own first, in the same hop.
         """
 
         def in_read() -> T:
@@ -113,9 +121,13 @@ class Transaction:
                 return work(uow)
 
         def in_write() -> T:
+            who = self.actor if actor is None else actor
+            if callable(who):
+                with reading(self.engine, link_keys=self._link_keys) as uow:
+                    who = who(uow)
             with writing(
                 self.engine,
-                actor=actor or self.actor,
+                actor=who,
                 action=self._route.name,
                 now=self.now,
                 deadline=self.deadline,
@@ -130,11 +142,6 @@ class Transaction:
         async with self.admission.read(self.deadline):
             return await run_in_threadpool(in_read)
 
-    async def run(self, use_case: Callable[[UnitOfWork], T], *, actor: Actor | None = None) -> T:
-        """A use case whose answer the route makes itself (a patient's page): read only, or, with `actor`, a
-        change made by someone without an API key (a patient through their link, R26), committed."""
-        return await self._run(use_case, write=actor is not None, actor=actor)
-
     async def read(
         self,
         use_case: Callable[[UnitOfWork], Any],
@@ -142,6 +149,7 @@ class Transaction:
         etag: bool = False,
         cache: tuple[AnswerCache, Hashable, Callable[[UnitOfWork], Scope]] | None = None,
         render: Callable[[Any], bytes | str] | None = None,
+        status: Callable[[Any], int] | None = None,
         media_type: str = JSON,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
@@ -155,18 +163,22 @@ class Transaction:
           a miss's sub-millisecond read runs right here, as a thread hop would cost more than the read.
         - ``render``: the answer's body made from the result (a calendar, a page, a FHIR bundle), of
           ``media_type``, with ``headers``; without it, the route's response model in JSON.
+        - ``status``: the answer's status code, from the result (a patient's page that says why it is not the
+          one asked for: 404, 409, 410); without it, 200.
         """
         refuse_unchecked_if_match(self.request)  # a read (or a preview) has no target to check If-Match against
         route = self._route
+        status_code = 200
 
         def answer(uow: UnitOfWork) -> bytes:
+            nonlocal status_code
             result = use_case(uow)
-            if render is None:
-                return serialise(route, result)
-            made = render(result)
-            return made.encode() if isinstance(made, str) else made
+            if status is not None:
+                status_code = status(result)
+            return serialise(route, result) if render is None else _rendered(render, result)
 
         if cache is not None:
+            assert status is None, "a cached answer is a 200"
             answers, key, scope = cache
             cached = await answers.cached(key)  # no turn, no hop, no round trip: only when nothing it shows changed
 
@@ -185,7 +197,7 @@ class Transaction:
         else:
             body = await self._run(answer)
         if not etag:
-            return Response(body, media_type=media_type, headers=headers)
+            return Response(body, status_code=status_code, media_type=media_type, headers=headers)
         return conditional(body, self.request.headers.get("if-none-match"), media_type=media_type, headers=headers)
 
     async def write(
@@ -197,6 +209,10 @@ class Transaction:
         etag: bool = False,
         secret: Callable[[Any], str] | None = None,
         dry_run: bool = False,
+        actor: Actor | Callable[[UnitOfWork], Actor] | None = None,
+        render: Callable[[Any], bytes | str] | None = None,
+        media_type: str = JSON,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Run a use case that changes things, commit, and answer with its result.
 
@@ -210,6 +226,12 @@ class Transaction:
         - ``dry_run``: the use case runs as it would, under the same locks, and the transaction is rolled
           back (api/store/unit_of_work.py); nothing is kept under an `Idempotency-Key` (sent again, it
           answers again).
+        - ``actor``: who makes the change when the request has no API key (a patient through their link, an
+          inbound text: api/store/actors.py); a function finds it with a read of its own first (a link's id,
+          found by its token: the change is then made in the link's name, and checks the link again).
+        - ``render``: the answer's body made from the result, of ``media_type``; without it, the route's
+          response model in JSON. ``headers`` go with the answer. An answer with no body has no media type
+          (a patient's action answers 303 back to their page).
 
         Every change is recorded in the audit trail with the caller and the route's name (S7).
         A POST with an `Idempotency-Key` is answered once; its retries get the same answer (S5).
@@ -239,7 +261,7 @@ class Transaction:
                 if not match(if_match, tag):
                     raise PreconditionFailed(tag)
             result = use_case(uow)
-            body = serialise(self._route, result)
+            body = serialise(self._route, result) if render is None else _rendered(render, result)
             where = location(result) if location else None
             if key is not None and caller is not None and not uow.dry_run:
                 made = secret(result) if secret else None
@@ -249,15 +271,18 @@ class Transaction:
                 )  # fmt: skip
             return Replay(status_code, body, where)
 
-        answer = await self._run(work, write=True, dry_run=dry_run)
+        answer = await self._run(work, write=True, dry_run=dry_run, actor=actor)
         if answer.status_code == 204:
             return Response(status_code=204)
-        headers = {"Location": answer.location} if answer.location else {}
+        sent = dict(headers or {})
+        if answer.location:
+            sent["Location"] = answer.location
         if etag:
-            headers["ETag"] = strong_etag(answer.body)
+            sent["ETag"] = strong_etag(answer.body)
         if answer.replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return Response(answer.body, status_code=answer.status_code, media_type=JSON, headers=headers)
+            sent["Idempotent-Replayed"] = "true"
+        kind = media_type if answer.body else None
+        return Response(answer.body, status_code=answer.status_code, media_type=kind, headers=sent)
 
     async def write_steps(self, use_case: Callable[[Steps], Any], *, action: str | None = None) -> Response:
         """Run a use case that commits as it goes (a dispatch pass: one short unit of work per batch and per

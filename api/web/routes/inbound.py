@@ -100,7 +100,8 @@ async def receive_sms(request: Request, tx: TransactionDep) -> Response:
         raise Refused(413, f"the body is larger than {MAX_INBOUND_BYTES} bytes", code="body_too_large")
     message = (_twilio if settings.inbound_sms_provider == "twilio" else _prolo)(settings, request, body)
     message_id = new_message_id()
-    read = await tx.run(
+    twilio = message.provider == "twilio"
+    return await tx.write(
         lambda uow: inbound_sms.receive(
             uow=uow,
             message=message,
@@ -109,11 +110,9 @@ async def receive_sms(request: Request, tx: TransactionDep) -> Response:
             now=tx.now,
         ),
         actor=actors.patient_sms(message_id),
+        render=(lambda _: TWILIO_EMPTY) if twilio else None,  # Twilio's answer; prolo's: InboundAnswer
+        media_type="text/xml" if twilio else "application/json",
     )
-    if message.provider == "twilio":
-        return Response(TWILIO_EMPTY, media_type="text/xml")
-    answer = InboundAnswer(id=read.id, intent=read.intent, outcome=read.outcome)
-    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 @router.get("/v1/inbound-messages", response_model=Page[InboundMessageRead], summary="Texts patients sent")

@@ -8,11 +8,11 @@ never reaches a log (api/web/logs.py).
 """
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.patient_page.render import render_ended, render_offer, render_offer_ended, render_page
 from api.services import offer_page, patient_actions, patient_page
@@ -21,6 +21,7 @@ from api.store.errors import LinkGone, LinkUnknown, PatientRefused
 from api.store.tokens import LinkKeys
 from api.store.unit_of_work import UnitOfWork
 from api.web.transaction import TransactionDep
+from models import Actor
 
 router = APIRouter(prefix="/p", include_in_schema=False)
 
@@ -34,10 +35,7 @@ HEADERS = {
     "frame-ancestors 'none'",
 }
 Token = Annotated[str, Path(max_length=200)]
-
-
-def _html(body: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status_code, headers=HEADERS)
+HTML = "text/html"
 
 
 def _keys(http: Request) -> LinkKeys:
@@ -61,8 +59,7 @@ async def _page(http: Request, tx: TransactionDep, token: str, *, done: str | No
             return status_code, render_offer(page, token=token, error=error)
         return status_code, render_page(page, token=token, done=done, error=error)
 
-    status_code, body = await tx.run(read)
-    return _html(body, status_code)
+    return await tx.read(read, status=itemgetter(0), render=itemgetter(1), media_type=HTML, headers=HEADERS)
 
 
 @router.api_route("/{token}", methods=["GET", "HEAD"], name="patient_page")
@@ -77,19 +74,32 @@ async def _act(
     http: Request, tx: TransactionDep, token: str, action: Callable[[UnitOfWork, LinkKeys], str]
 ) -> Response:
     keys = _keys(http)
+
+    def link(uow: UnitOfWork) -> Actor:
+        return actors.patient_link(patient_actions.link_id(uow=uow, keys=keys, token=token, now=tx.now))
+
     try:
-        # the link is the actor (R28): found first, then the change made in its name, the link checked again
-        link_id = await tx.run(lambda uow: patient_actions.link_id(uow=uow, keys=keys, token=token, now=tx.now))
-        outcome = await tx.run(lambda uow: action(uow, keys), actor=actors.patient_link(link_id))
+        # the link is the actor (R28): found first, then the change made in its name, the link checked again;
+        # the answer is 303 back to the page (the route's status), so a refresh repeats nothing
+        return await tx.write(
+            lambda uow: action(uow, keys),
+            actor=link,
+            location=lambda outcome: f"/p/{token}?done={outcome}",
+            headers=HEADERS,
+        )
     except LinkUnknown:
         # no link, or one for another purpose (an offer's link takes no session's action, and back): 404
-        body = await tx.run(lambda uow: render_ended(patient_page.clinic_contact(uow=uow), gone=False))
-        return _html(body, 404)
+        return await tx.read(
+            lambda uow: render_ended(patient_page.clinic_contact(uow=uow), gone=False),
+            status=lambda _: 404,
+            render=lambda body: body,
+            media_type=HTML,
+            headers=HEADERS,
+        )
     except (LinkGone, PatientRefused) as exc:
         # nothing was written; the page answers as it is now, with why (R26, R44), or the link's end (R24)
         error = exc.code if isinstance(exc, PatientRefused) else None
         return await _page(http, tx, token, done=None, error=error)
-    return RedirectResponse(f"/p/{token}?done={outcome}", status_code=303, headers=HEADERS)
 
 
 async def _form(http: Request) -> dict[str, str]:
@@ -98,7 +108,7 @@ async def _form(http: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items() if values}
 
 
-@router.post("/{token}/confirm", name="patient_confirm")
+@router.post("/{token}/confirm", name="patient_confirm", status_code=303)
 async def confirm(token: Token, http: Request, tx: TransactionDep) -> Response:
     """The patient will come."""
     return await _act(
@@ -106,7 +116,7 @@ async def confirm(token: Token, http: Request, tx: TransactionDep) -> Response:
     )
 
 
-@router.post("/{token}/cancel", name="patient_cancel")
+@router.post("/{token}/cancel", name="patient_cancel", status_code=303)
 async def cancel(token: Token, http: Request, tx: TransactionDep) -> Response:
     """The patient cannot come (`reason=cannot_make_it`), or wants to stop (`reason=stop_treatment`)."""
     reason = (await _form(http)).get("reason")
@@ -116,7 +126,7 @@ async def cancel(token: Token, http: Request, tx: TransactionDep) -> Response:
     )
 
 
-@router.post("/{token}/reschedule", name="patient_reschedule")
+@router.post("/{token}/reschedule", name="patient_reschedule", status_code=303)
 async def reschedule(token: Token, http: Request, tx: TransactionDep) -> Response:
     """The patient moves the session to one of the alternatives the page showed (`choice=`)."""
     choice = (await _form(http)).get("choice")
@@ -126,7 +136,7 @@ async def reschedule(token: Token, http: Request, tx: TransactionDep) -> Respons
     )
 
 
-@router.post("/{token}/accept", name="patient_accept")
+@router.post("/{token}/accept", name="patient_accept", status_code=303)
 async def accept(token: Token, http: Request, tx: TransactionDep) -> Response:
     """The patient takes the offered earlier time (R44): 303 back to the page, which shows the new time; someone
     else was first, or the offer ended or no longer fits: 409 with the page, and the booking is unchanged."""
