@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from models import Role
-from tests.api.helpers import book, clinic_settings, created, patient, practitioner
+from tests.api.helpers import book, clinic_settings, course_request, created, patient, practitioner
 from tests.conftest import Database, make_key
 from tests.system.conftest import (
     CLINIC_TIMEZONE,
@@ -492,10 +492,14 @@ def test_r43_a_held_time_refuses_the_desk_with_slot_held_and_the_first_accept_ge
         opening["id"],
         instant(held["hold_until"]),
     )
-    # every planner counts it busy: a booking asking for that time is planned around it, free slots skip it
+    # every planner counts it busy: a preview or a booking asking for that time is planned around it, free
+    # slots skip it
     day = span["start"][:10]
-    booking = book(clinic.staff, unreachable(clinic), prac, start_date=day, preferred_time="09:00", session_count=1)
-    assert not overlaps(booking["sessions"][0], span)
+    asked = course_request(unreachable(clinic), prac, start_date=day, preferred_time="09:00", session_count=1)
+    preview = clinic.staff.post("/v1/courses/preview", json=asked)
+    assert preview.status_code == 200, preview.text
+    booking = created(clinic.staff.post("/v1/courses", json=asked))
+    assert not overlaps(preview.json()["sessions"][0], span) and not overlaps(booking["sessions"][0], span)
     slots = read(clinic, f"/v1/practitioners/{prac['id']}/free-slots?from={day}&to={day}")["items"]
     assert slots and not any(overlaps(slot, span) for slot in slots)
 
