@@ -20,7 +20,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +41,7 @@ from tests.system.conftest import (
     start_server,
 )
 from tests.system.receivers import WebhookReceiver, webhook_receiver
+from tests.system.test_reschedule_race import at_local, instant
 
 pytestmark = pytest.mark.system
 
@@ -117,14 +118,6 @@ class MovedClock:
         return self.now()
 
 
-def at_local(day: date, clock: str) -> datetime:
-    return datetime.combine(day, time.fromisoformat(clock), ZONE)
-
-
-def instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
 # --- the module's server -----------------------------------------------------------------------------------
 
 
@@ -163,7 +156,7 @@ class Clinic:
         return {name: int(value) for name, value in (pair.split("=") for pair in last.split())}
 
     def offered_to(self, *patients: dict[str, Any]) -> list[str]:
-        """The phones, of these patients', that a waitlist offer went to by SMS, in the order they went."""
+        """The phones of these patients that a waitlist offer went to by SMS, in the order the offers went."""
         phones = {p["phone"] for p in patients}
         with self.sms.lock:
             sent = [r.json() for r in self.sms.requests if r.signature_ok and r.status == 200]
