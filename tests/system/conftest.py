@@ -27,6 +27,8 @@ from models import Role
 from tests.conftest import Database, make_key
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
     from tests.system.receivers import WebhookReceiver
 
 REPO = Path(__file__).resolve().parents[2]
@@ -295,3 +297,18 @@ def sms_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator["WebhookReceiver"]:
         monkeypatch.delenv(name, raising=False)
     with webhook_receiver(SMS_SECRET) as receiver:
         yield receiver
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator["Browser"]:
+    """Debian's Chromium, headless, driven by Playwright (the patients' pages as patients see them)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.system.browser import tool
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=tool("chromium"), args=["--no-sandbox"], headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

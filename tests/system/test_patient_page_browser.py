@@ -10,17 +10,15 @@ Chromium comes from Debian (`scripts/test-tools`): without it these tests fail, 
 """
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize
 
 from tests.api import patient_page_reading as reading
 from tests.api.patient_page_reading import link_path
-from tests.system.browser import tool
 from tests.system.conftest import LiveApi
 
 pytestmark = pytest.mark.system
@@ -34,16 +32,6 @@ CANARIES = {
     "allergy": "latex",
     "birth date": "1971-04-09",
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=tool("chromium"), args=["--no-sandbox"], headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def page_of(browser: Browser, viewport: ViewportSize, *, javascript: bool) -> Page:
@@ -79,6 +67,18 @@ def small_buttons(page: Page) -> list[str]:
     return small
 
 
+def assert_reads_at_320_px_with_200_percent_text(browser: Browser, url: str) -> None:
+    """At 320 CSS px with the reader's text at 200 %, nothing scrolls sideways and every button stays large."""
+    page = page_of(browser, VIEWPORTS["phone"], javascript=True)
+    page.goto(url)
+    page.add_style_tag(content="html { font-size: 200% !important; }")  # the reader's larger text
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    wide = page.evaluate(OVERFLOWING)  # named in the failure, to find the culprit
+    assert widths[0] <= widths[1], (widths, wide)
+    assert small_buttons(page) == []
+    page.context.close()
+
+
 @pytest.mark.parametrize("size", sorted(VIEWPORTS))
 def test_r25_no_wcag_a_or_aa_violation_and_buttons_large_enough(
     browser: Browser, prolo_live: LiveApi, prolo_staff: httpx.Client, size: str
@@ -99,15 +99,7 @@ def test_r25_no_wcag_a_or_aa_violation_and_buttons_large_enough(
 def test_r25_at_320_px_with_200_percent_text_nothing_scrolls_sideways(
     browser: Browser, prolo_live: LiveApi, prolo_staff: httpx.Client
 ) -> None:
-    url = course_link(prolo_live, prolo_staff)
-    page = page_of(browser, VIEWPORTS["phone"], javascript=True)
-    page.goto(url)
-    page.add_style_tag(content="html { font-size: 200% !important; }")  # the reader's larger text
-    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    wide = page.evaluate(OVERFLOWING)  # named in the failure, to find the culprit
-    assert widths[0] <= widths[1], (widths, wide)
-    assert small_buttons(page) == []
-    page.context.close()
+    assert_reads_at_320_px_with_200_percent_text(browser, course_link(prolo_live, prolo_staff))
 
 
 def test_r26_confirm_cancel_and_move_by_clicking_without_javascript(
