@@ -400,6 +400,28 @@ def test_r40_an_opening_settles_ten_minutes_then_a_pass_offers_it_and_texts_the_
     assert instant(offering["hold_until"]) == max(instant(o["expires_at"]) for o in made)
 
 
+def test_r40_quiet_hours_delay_the_offer_not_the_end_of_settling(
+    clinic: Clinic, monday: date, prac: dict[str, Any]
+) -> None:
+    clinic_settings(clinic.staff, waitlist={**DEFAULTS, "mode": "auto"})
+    (maria, first), (jonas, second) = waiting(clinic, prac, monday, "09:00"), waiting(clinic, prac, monday, "10:00")
+    today = clinic.clock.now().astimezone(ZONE).date()
+    clinic.clock.to(at_local(today, "20:52"))  # freed late in the evening: settled at 21:02, in quiet hours
+    opening = open_by_hand(clinic, prac, friday(monday))
+    eligible_at = instant(opening["eligible_at"])
+    clinic.clock.to(eligible_at + timedelta(minutes=1))
+    clinic.dispatch()
+    waited = opening_now(clinic, opening)
+    assert (waited["status"], instant(waited["eligible_at"]), waited["hold_until"]) == ("settling", eligible_at, None)
+    assert (offers_of(clinic, opening), clinic.offered_to(maria, jonas)) == ([], [])
+
+    clinic.clock.to(at_local(today + timedelta(days=1), "08:00") + timedelta(seconds=1))
+    clinic.dispatch()  # the first pass after quiet hours offers it
+    assert opening_now(clinic, opening)["status"] == "offering"
+    assert sorted(o["entry_id"] for o in offers_of(clinic, opening)) == sorted([first["id"], second["id"]])
+    assert sorted(clinic.offered_to(maria, jonas)) == sorted([maria["phone"], jonas["phone"]])
+
+
 def test_r43_staff_mode_raises_one_staff_item_with_the_ranked_candidates_and_offers_nothing(
     clinic: Clinic, monday: date, prac: dict[str, Any]
 ) -> None:
