@@ -105,9 +105,19 @@ class MovedClock:
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
 
+    @classmethod
+    def starting_at(cls, path: Path, when: datetime) -> "MovedClock":
+        """A clock that reads `when` now, whatever the real date is."""
+        clock = cls(path)
+        clock._set(when)
+        return clock
+
     def to(self, when: datetime) -> None:
         """Move the clock to `when` (never back: leases, holds and settling only make sense forward)."""
         assert when >= self.now(), f"time goes forward only: {when} is before {self.now()}"
+        self._set(when)
+
+    def _set(self, when: datetime) -> None:
         self.offset = when - datetime.now(UTC)
         written = self.path.with_suffix(".new")
         written.write_text(f"{self.offset.total_seconds():+.3f}\n", encoding="ascii")
@@ -167,8 +177,7 @@ class Clinic:
 def clinic(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     database.restore()
     directory = tmp_path_factory.mktemp("waitlist-live")
-    clock = MovedClock(directory / "faketime")
-    clock.to(at_local(FIRST_MONDAY, "13:00"))
+    clock = MovedClock.starting_at(directory / "faketime", at_local(FIRST_MONDAY, "13:00"))
     admin_key = make_key(database.engine, Role.admin, "waitlist live admin")
     dispatcher_key = make_key(database.engine, Role.dispatcher, "waitlist live dispatcher")
     with webhook_receiver(SMS_SECRET) as sms:
