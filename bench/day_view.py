@@ -63,7 +63,9 @@ LARGEST_PAGE = 500  # the list routes' `limit` maximum (api/web/routes/common.py
 class WrkRun:
     requests_per_second: float
     p50_latency: str
+    p99_latency: str  # the tail a front desk notices now and then
     bad_answers: int  # non-2xx answers and socket errors: a run with any is not a valid figure
+    bad_kinds: str  # which, as wrk counted them: "non-2xx 3, timeout 1"
 
 
 def main() -> int:
@@ -168,8 +170,9 @@ def _compare(urls: dict[str, str], headers: dict[str, str], args: argparse.Names
                 if bad:
                     invalid.add(name)
                 wrote = f", writes {written.done / args.seconds:4.1f}/s" if writes and name != "bare" else ""
-                line += f"  {name} {run.requests_per_second:7.1f} req/s (p50 {run.p50_latency}{wrote})"
-                line += f" BAD {run.bad_answers}+{written.failed}" if bad else ""
+                latency = f"p50 {run.p50_latency}, p99 {run.p99_latency}"
+                line += f"  {name} {run.requests_per_second:7.1f} req/s ({latency}{wrote})"
+                line += f" BAD ({run.bad_kinds or 'no answer lost'}; failed writes {written.failed})" if bad else ""
             print(line)
         medians = {name: statistics.median(found) for name, found in rates.items()}
         print("  median: " + ", ".join(f"{name} {median:.1f} req/s" for name, median in medians.items()))
@@ -234,12 +237,15 @@ def _wrk(url: str, headers: dict[str, str], *, seconds: int, connections: int) -
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     if rate is None:
         raise RuntimeError(f"wrk printed no rate:\n{output}")
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
+    p50, p99 = (re.search(rf"^\s+{n}%\s+(\S+)", output, re.MULTILINE) for n in (50, 99))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    bad = int(non_2xx.group(1)) if non_2xx else 0
-    bad += sum(int(n) for n in errors.groups()) if errors else 0
-    return WrkRun(float(rate.group(1)), p50.group(1) if p50 else "?", bad)
+    counts = {"non-2xx": int(non_2xx.group(1)) if non_2xx else 0}
+    if errors:
+        counts.update(zip(("connect", "read", "write", "timeout"), map(int, errors.groups()), strict=True))
+    kinds = ", ".join(f"{kind} {n}" for kind, n in counts.items() if n)
+    median, tail = (found.group(1) if found else "?" for found in (p50, p99))
+    return WrkRun(float(rate.group(1)), median, tail, sum(counts.values()), kinds)
 
 
 if __name__ == "__main__":
