@@ -16,13 +16,19 @@ DIR`` adds a third server, the real app from another checkout (``git worktree ad
 /tmp/before <commit>``), on the same database, in the same turns (real, before, bare): it
 needs only that checkout's ``api.main:app`` to be importable with this script's Python.
 
-Two phases: with the database unchanged (the day view's answer cache hits), and with
-about 20 writes a second going on (patients registered over the API by paced clients,
-through the real server), measuring each server while they run. A patient's registration
-touches no session, so an answer cache that forgets only what a write touched keeps the
-day's answer (code before issue 23 forgot every answer at each write); the phase measures
-the day view beside a steady stream of writes. Prints each round's req/s, the medians and
-real/bare per phase.
+Four phases: with the database unchanged (the day view's answer cache hits), and with
+writes going on through the real server (paced clients), measuring each server while they
+run. "patients registered": about 20 a second; a registration touches no session, so an
+answer cache that forgets only what a write touched keeps the day's answer (code before
+issue 23 forgot every answer at each write). "writes elsewhere": about 20 a second that
+move sessions on the days after D (each to a free place of its practitioner that day and
+back, without reflow), so the day's answer must stay in memory. "writes on the day": about
+1.5 a second that move sessions of D to the next weekday and back, so the day's answer is
+computed again after each (D holds 143 or 144 sessions meanwhile). The sessions moved are
+tried once (there and back) before the phases; every write must succeed, and a run with a
+failed write is not valid. How often the real server computed the answer again is not seen
+from outside the process (tests/api/test_day_view_cache.py counts it in the process).
+Prints each round's req/s, p50 and p99, the medians and real/bare per phase.
 Targets (real/bare): SQLite ≥ 0.50 cached, ≥ 0.40 under writes; PostgreSQL ≥ 0.30 and ≥ 0.25.
 Needs wrk (``apt-get install -y wrk``).
 """
@@ -38,15 +44,20 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from _support import (
+    POSITIONS,
+    SESSION,
     UVICORN_FLAGS,
+    ZONE,
     bench_database,
     fill_clinic,
     measured_day,
@@ -117,12 +128,14 @@ def main() -> int:
                 if not (same and whole):
                     return 1
                 if args.before is None:
-                    return _compare({"real": real + path, "bare": bare + path}, headers, args)
+                    return _compare({"real": real + path, "bare": bare + path}, headers, clinic.day, args)
                 with uvicorn_server("api.main:app", env, log_dir=Path(tmp), root=Path(args.before)) as before:
                     before_answer = _fetch(before + path, headers)
                     same_before = before_answer.content == answer.content
                     print(f"before ({args.before}): same body: {'yes' if same_before else 'NO'}")
-                    return _compare({"real": real + path, "before": before + path, "bare": bare + path}, headers, args)
+                    return _compare(
+                        {"real": real + path, "before": before + path, "bare": bare + path}, headers, clinic.day, args
+                    )
 
 
 def _arguments() -> argparse.Namespace:
@@ -132,7 +145,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=10, help="length of one wrk run")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (one wrk thread)")
     parser.add_argument("--sessions", type=int, default=50_000, help="sessions in the filled database")
-    parser.add_argument("--writes", type=float, default=20.0, help="writes per second in the second phase")
+    parser.add_argument("--writes", type=float, default=20.0, help="writes per second: registrations, moves elsewhere")
+    parser.add_argument("--day-writes", type=float, default=1.5, help="writes per second on the measured day")
     parser.add_argument("--practitioners", type=int, default=12, help="practitioners in the filled clinic (at most 12)")
     parser.add_argument(
         "--day-sessions", type=int, default=144, help="sessions on the measured day (at most 12 per practitioner)"
@@ -147,29 +161,44 @@ def _fetch(url: str, headers: dict[str, str]) -> httpx.Response:
     return response
 
 
-def _compare(urls: dict[str, str], headers: dict[str, str], args: argparse.Namespace) -> int:
-    """Alternate wrk runs on the servers, without writes and then with them; print rounds, medians, ratios.
+def _compare(urls: dict[str, str], headers: dict[str, str], day: date, args: argparse.Namespace) -> int:
+    """Alternate wrk runs on the servers, without writes and then with each kind; print rounds, medians, ratios.
 
     Writes go to the real server (the same database for every server): each measured server runs while they do.
     """
+    base_url = urls["real"].split("/v1/", 1)[0]
+    elsewhere, on_day = _chosen_moves(base_url, headers, day, args)
+    if elsewhere is None or on_day is None:
+        return 1
     for url in urls.values():  # warm every server: imports, caches, connection pools
         _wrk(url, headers, seconds=WARMUP_SECONDS, connections=args.connections)
-    base_url = urls["real"].split("/v1/", 1)[0]
     print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds per phase")
+    print("answers computed again by the real server: not seen from outside its process")
+    phases: tuple[tuple[str, float, Writes | None], ...] = (
+        ("unchanged database (answer cache hits)", 0.0, None),
+        (f"~{args.writes:g} writes/s, patients registered", args.writes, Registrations()),
+        (f"~{args.writes:g} writes/s elsewhere, sessions moved on other days", args.writes, Moves(elsewhere, WRITERS)),
+        (
+            f"~{args.day_writes:g} writes/s on the day, its sessions moved away and back",
+            args.day_writes,
+            Moves(on_day, 1),
+        ),
+    )
     invalid: set[str] = set()
-    for phase, writes in (("unchanged database (answer cache hits)", 0.0), (f"~{args.writes:g} writes/s", args.writes)):
+    for phase, per_second, writes in phases:
         print(f"phase: {phase}")
         rates: dict[str, list[float]] = {name: [] for name in urls}
         for number in range(1, args.rounds + 1):
             line = f"  round {number}:"
             for name, url in urls.items():
-                with _writing(base_url, headers, per_second=writes if name != "bare" else 0.0) as written:
+                measured_writes = writes if name != "bare" else None
+                with _writing(base_url, headers, per_second=per_second, writes=measured_writes) as written:
                     run = _wrk(url, headers, seconds=args.seconds, connections=args.connections)
                 rates[name].append(run.requests_per_second)
                 bad = run.bad_answers + written.failed
                 if bad:
                     invalid.add(name)
-                wrote = f", writes {written.done / args.seconds:4.1f}/s" if writes and name != "bare" else ""
+                wrote = f", writes {written.done / args.seconds:4.1f}/s" if measured_writes else ""
                 latency = f"p50 {run.p50_latency}, p99 {run.p99_latency}"
                 line += f"  {name} {run.requests_per_second:7.1f} req/s ({latency}{wrote})"
                 line += f" BAD ({run.bad_kinds or 'no answer lost'}; failed writes {written.failed})" if bad else ""
@@ -193,33 +222,163 @@ class Written:
 
 
 WRITERS = 8  # clients writing at once: a write queued behind wrk's polls must not slow the pace
+MOVES_ELSEWHERE = 32  # sessions the "elsewhere" writers move, four per writer
+MOVES_ON_DAY = 4
+LATER_DAYS = 10  # weekdays after the measured day where the "elsewhere" sessions are
+
+
+class Writes:
+    """What one phase's paced writers send: `write` is writer `number`'s `sent`-th write; True if it succeeded."""
+
+    writers = WRITERS
+
+    def write(self, client: httpx.Client, number: int, sent: int) -> bool:
+        raise NotImplementedError
+
+    def finish(self, client: httpx.Client, number: int, sent: int) -> bool:
+        """After writer `number`'s last write: put back what it left halfway."""
+        return True
+
+
+class Registrations(Writes):
+    """Patients registered: no session is touched, so no day's answer needs computing again."""
+
+    def write(self, client: httpx.Client, number: int, sent: int) -> bool:
+        body = {
+            "mrn": f"BENCH-{number}-{time.monotonic_ns()}",
+            "given_name": "Bench",
+            "family_name": "Writer",
+            "date_of_birth": "1970-01-01",
+        }
+        return client.post("/v1/patients", json=body).status_code == 201
+
+
+@dataclass(frozen=True)
+class Move:
+    """A session the bench moves away and back home, without reflow (no other session follows it)."""
+
+    session_id: str
+    home: str  # its start, clinic-local with the offset, as the API gives it
+    away: str
+
+
+class Moves(Writes):
+    """Sessions moved away and back, each writer its own share of `moves`, one move after the other."""
+
+    def __init__(self, moves: list[Move], writers: int) -> None:
+        self.moves, self.writers = moves, writers
+
+    def write(self, client: httpx.Client, number: int, sent: int) -> bool:
+        mine = self.moves[number :: self.writers]
+        move = mine[sent // 2 % len(mine)]
+        return _move(client, move.session_id, move.away if sent % 2 == 0 else move.home)
+
+    def finish(self, client: httpx.Client, number: int, sent: int) -> bool:
+        return self.write(client, number, sent) if sent % 2 else True  # the last one went away: home again
+
+
+def _move(client: httpx.Client, session_id: str, start: str) -> bool:
+    body = {"start": start, "reflow": False}
+    return client.post(f"/v1/sessions/{session_id}/reschedule", json=body).status_code == 200
+
+
+def _chosen_moves(
+    base_url: str, headers: dict[str, str], day: date, args: argparse.Namespace
+) -> tuple[list[Move] | None, list[Move] | None]:
+    """Sessions the write phases move, each tried once there and back: on the weekdays after the measured day,
+    to a free place of its practitioner that day; and of the measured day itself, to the next weekday."""
+    later = [day + timedelta(days=n) for n in range(1, 3 * LATER_DAYS) if (day + timedelta(days=n)).weekday() < 5]
+    later = later[:LATER_DAYS]
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+        booked = {on: _booked(client, on) for on in (day, *later)}
+        elsewhere = [
+            Move(session["id"], session["start_local"], free)
+            for on in later
+            for session, free in _with_free_places(booked[on], _places(on))
+        ]
+        elsewhere = _tried(client, elsewhere, MOVES_ELSEWHERE)
+        next_day = later[0]
+        taken = {(s["practitioner_id"], s["start_local"][11:16]) for s in booked[next_day]}
+        soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+        on_day = [
+            Move(s["id"], s["start_local"], next_day.isoformat() + s["start_local"][10:])
+            for s in booked[day]
+            if (s["practitioner_id"], s["start_local"][11:16]) not in taken and s["start"] > soon
+        ]
+        on_day = _tried(client, on_day, MOVES_ON_DAY)
+    print(
+        f"moved in the write phases: {len(elsewhere)} sessions on the {len(later)} weekdays after {day} "
+        f"(each to a free place that day), {len(on_day)} of {day} (to {next_day} and back)"
+    )
+    if len(elsewhere) < WRITERS or not on_day:
+        print("not enough sessions that could move there and back", file=sys.stderr)
+        return None, None
+    return elsewhere, on_day
+
+
+def _booked(client: httpx.Client, on: date) -> list[dict[str, Any]]:
+    """The sessions holding a place on `on` (every status but cancelled), whole day."""
+    answer = client.get("/v1/sessions", params={"date": on.isoformat(), "limit": LARGEST_PAGE})
+    answer.raise_for_status()
+    return [s for s in answer.json()["items"] if s["status"] != "cancelled"]
+
+
+def _places(on: date) -> list[str]:
+    """The day's places as the API writes a start: clinic-local with the offset."""
+    first = datetime.combine(on, clock_time(8), ZONE)
+    return [(first + k * SESSION).isoformat() for k in range(POSITIONS)]
+
+
+def _with_free_places(booked: list[dict[str, Any]], places: list[str]) -> Iterator[tuple[dict[str, Any], str]]:
+    """One scheduled session per practitioner with a free place that day, and that place."""
+    by_practitioner: dict[str, list[dict[str, Any]]] = {}
+    for session in booked:
+        by_practitioner.setdefault(session["practitioner_id"], []).append(session)
+    for sessions in by_practitioner.values():
+        taken = {s["start_local"] for s in sessions}
+        free = [place for place in places if place not in taken]
+        movable = [s for s in sessions if s["status"] == "scheduled"]
+        for session, place in zip(movable, free, strict=False):
+            yield session, place
+
+
+def _tried(client: httpx.Client, moves: list[Move], wanted: int) -> list[Move]:
+    """Up to `wanted` of `moves` that went away and back home once, each returned home."""
+    kept: list[Move] = []
+    for move in moves:
+        if len(kept) == wanted:
+            break
+        if _move(client, move.session_id, move.away) and _move(client, move.session_id, move.home):
+            kept.append(move)
+    return kept
 
 
 @contextmanager
-def _writing(base_url: str, headers: dict[str, str], *, per_second: float) -> Iterator[Written]:
-    """Register patients at a steady pace from WRITERS threads while the block runs (nothing when per_second is 0)."""
+def _writing(base_url: str, headers: dict[str, str], *, per_second: float, writes: Writes | None) -> Iterator[Written]:
+    """Send `writes` at a steady pace from its writers' threads while the block runs (nothing when None)."""
     written = Written()
     stop = threading.Event()
     lock = threading.Lock()
 
-    def write(number: int) -> None:
-        pace = per_second / WRITERS
+    def count(ok: bool) -> None:
+        with lock:
+            written.done += ok
+            written.failed += not ok
+
+    def write(number: int, writes: Writes) -> None:
+        pace = per_second / writes.writers
         with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
             started, sent = time.monotonic() + number / per_second, 0
             while not stop.wait(max(0.0, started + sent / pace - time.monotonic())):
-                body = {
-                    "mrn": f"BENCH-{number}-{time.monotonic_ns()}",
-                    "given_name": "Bench",
-                    "family_name": "Writer",
-                    "date_of_birth": "1970-01-01",
-                }
-                ok = client.post("/v1/patients", json=body).status_code == 201
+                count(_succeeded(writes.write, client, number, sent))
                 sent += 1  # paced on the clock, not on the answers: a slow answer is not followed by a burst
-                with lock:
-                    written.done += ok
-                    written.failed += not ok
+            if not _succeeded(writes.finish, client, number, sent):
+                count(False)
 
-    threads = [threading.Thread(target=write, args=(n,), daemon=True) for n in range(WRITERS if per_second else 0)]
+    threads = [
+        threading.Thread(target=write, args=(n, writes), daemon=True)
+        for n in range(writes.writers if writes and per_second else 0)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -228,6 +387,13 @@ def _writing(base_url: str, headers: dict[str, str], *, per_second: float) -> It
         stop.set()
         for thread in threads:
             thread.join()
+
+
+def _succeeded(write: Callable[[httpx.Client, int, int], bool], client: httpx.Client, number: int, sent: int) -> bool:
+    try:
+        return write(client, number, sent)
+    except httpx.HTTPError:  # a timeout or a dropped connection is a failed write too
+        return False
 
 
 def _wrk(url: str, headers: dict[str, str], *, seconds: int, connections: int) -> WrkRun:
