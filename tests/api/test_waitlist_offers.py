@@ -121,6 +121,45 @@ def test_r43_auto_offers_holds_the_time_and_the_first_accept_wins(
     )
 
 
+def test_r43_a_hold_ends_at_hold_until_without_waiting_for_the_next_pass(
+    client: TestClient, clean_db: Database, clock: Clock, prac: dict[str, Any]
+) -> None:
+    clinic_settings(client, waitlist={"mode": "auto", "batch_size": 1, "hold_minutes": 15})
+    waiting(client, prac)
+    other = book(client, patient(client), prac, start_date="2027-03-02", preferred_time="09:00")
+    opening = freed(client, prac)
+    later(clock, minutes=10)
+    dispatch(client, clean_db)
+    hold_until = datetime.fromisoformat(opening_of(client, opening)["hold_until"])
+    (offer,) = offers(client, opening)
+    session = other["sessions"][1]
+
+    def free_on_friday() -> bool:
+        slots = client.get(
+            f"/v1/practitioners/{prac['id']}/free-slots", params={"from": "2027-03-26", "to": "2027-03-26"}
+        ).json()["items"]
+        return any(datetime.fromisoformat(s["start"]) == datetime.fromisoformat(FRIDAY["start"]) for s in slots)
+
+    def move_into_the_span() -> Any:
+        return client.post(f"/v1/sessions/{session['id']}/reschedule", json={"start": FRIDAY["start"]})
+
+    clock.now = hold_until - timedelta(minutes=1)  # still held
+    move = move_into_the_span()
+    assert (move.status_code, move.json()["code"], move.json()["opening_id"]) == (409, "slot_held", opening["id"])
+    assert not free_on_friday()
+    clock.now = hold_until + timedelta(minutes=1)  # the hold has ended; no dispatch pass since
+    late = client.post(f"/v1/waitlist/offers/{offer['id']}/accept")
+    assert late.status_code == 409, late.text  # the offer expired with the hold: its patient keeps their time
+    assert free_on_friday()
+    moved = move_into_the_span()
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["session"]["start_local"] == FRIDAY["start"]
+    summary = dispatch(client, clean_db)  # the pass still ends the batch: the time is gone, so the opening lapses
+    assert summary["openings_lapsed"] == 1
+    assert (opening_of(client, opening)["status"], opening_of(client, opening)["end_reason"]) == ("lapsed", "taken")
+    assert [o["status"] for o in offers(client, opening)] == ["expired"]
+
+
 def test_r45_the_next_batch_follows_an_unanswered_one_then_the_opening_lapses(
     client: TestClient, clean_db: Database, clock: Clock, prac: dict[str, Any]
 ) -> None:
