@@ -6,15 +6,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
-from sqlmodel import SQLModel
 
 from models.base import PlanDate, SingleLine, Warning, enum_column, json_column, new_id, utc_column
 from models.hours import LocalTime
+from models.protocol import ProtocolTiming
 from models.session import SessionRead
 from scheduling.lifecycle import CourseStatus
 
 
-class Course(SQLModel, table=True):
+class Course(ProtocolTiming, table=True):
     __tablename__ = "course"
 
     id: uuid.UUID = SQLField(default_factory=new_id, primary_key=True)
@@ -26,12 +26,7 @@ class Course(SQLModel, table=True):
     needs_review: bool = False
     start_date: date
     preferred_time: str | None = None
-    # The protocol's values as booked: later protocol edits never rewrite a booked course.
-    session_count: int
-    interval_days: int
-    interval_tolerance_days: int
-    min_interval_days: int
-    session_minutes: int
+    # The protocol's values as booked (these and its timing, ProtocolTiming): later protocol edits never rewrite it.
     injectate: str
     rules: list[dict[str, Any]] = SQLField(sa_column=json_column())
     warnings: list[dict[str, str]] = SQLField(sa_column=json_column())
@@ -51,7 +46,7 @@ class CourseCreate(BaseModel):
     session_count: int | None = Field(default=None, ge=1, le=12, description="Overrides the protocol's count")
 
 
-class CourseRead(BaseModel):
+class CourseRead(ProtocolTiming):
     id: uuid.UUID
     patient_id: uuid.UUID
     practitioner_id: uuid.UUID
@@ -61,11 +56,6 @@ class CourseRead(BaseModel):
     needs_review: bool
     start_date: date
     preferred_time: str | None
-    session_count: int
-    interval_days: int
-    interval_tolerance_days: int
-    min_interval_days: int
-    session_minutes: int
     injectate: str
     sessions: list[SessionRead]
     warnings: list[Warning]

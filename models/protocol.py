@@ -33,16 +33,25 @@ class AftercareRule(BaseModel):
         return self
 
 
-class Protocol(SQLModel, table=True):
-    __tablename__ = "protocol"
+class ProtocolTiming(SQLModel):
+    """How many sessions, how far apart and how long (R2–R5): a protocol's, and each course's as it was booked.
 
-    id: uuid.UUID = SQLField(default_factory=new_id, primary_key=True)
-    name: str = SQLField(unique=True)
+    Defined once for the protocol and course tables and for their answers (`ProtocolRead`, `CourseRead`),
+    whose JSON lists these fields first.
+    """
+
     session_count: int
     interval_days: int
     interval_tolerance_days: int
     min_interval_days: int
     session_minutes: int
+
+
+class Protocol(ProtocolTiming, table=True):
+    __tablename__ = "protocol"
+
+    id: uuid.UUID = SQLField(default_factory=new_id, primary_key=True)
+    name: str = SQLField(unique=True)
     injectate: str
     is_default: bool = False
     rules: list[dict[str, Any]] = SQLField(sa_column=json_column())
@@ -94,14 +103,9 @@ class ProtocolUpdate(_ProtocolValues):
     rules: list[AftercareRule] | None = Field(default=None, max_length=20)
 
 
-class ProtocolRead(BaseModel):
+class ProtocolRead(ProtocolTiming):
     id: uuid.UUID
     name: str
-    session_count: int
-    interval_days: int
-    interval_tolerance_days: int
-    min_interval_days: int
-    session_minutes: int
     injectate: str
     is_default: bool
     rules: list[AftercareRule]

@@ -22,6 +22,7 @@ TOKEN_LENGTH = 22
 AFTER_THE_SESSION = timedelta(hours=24)
 LONGEST = timedelta(days=90)
 _IN_TEXT = re.compile(r"/p/[A-Za-z0-9_-]+")
+_URL_IN_TEXT = re.compile(r"\S*/p/[A-Za-z0-9_-]+")
 _SEPARATOR = b"\x1f"  # no purpose, id or number holds it: the parts cannot run into each other
 
 
@@ -57,3 +58,9 @@ def manage_expires_at(*, session_start_at: datetime, created_at: datetime) -> da
 def without_tokens(text: str) -> str:
     """``text`` with every link's token replaced by ``…``: tokens never reach a log (R23)."""
     return _IN_TEXT.sub("/p/…", text)
+
+
+def with_link(text: str, url: str) -> str:
+    """``text`` with the link it carries (``…/p/{token}``) replaced by ``url``: a message planned again after its
+    link ended carries the subject's next one (R24)."""
+    return _URL_IN_TEXT.sub(lambda _: url, text)

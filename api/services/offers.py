@@ -18,6 +18,7 @@ from api.services.candidates import Candidate, fitting, waitlist_settings
 from api.services.candidates import _entry as course_entry
 from api.services.clinic import get_clinic, phone_for_people
 from api.services.links import offer_url
+from api.services.offer_messages import cancel_offer_messages
 from api.services.openings import end_offers
 from api.services.reschedule import reschedule
 from api.store.errors import Conflict
@@ -185,10 +186,12 @@ def accept(*, uow: UnitOfWork, offer_id: uuid.UUID, now: datetime) -> Reschedule
     uow.add(entry_row)
     request = SessionReschedule(start=opening.start_at, reflow=True, reason=ACCEPTED_REASON)
     answer = reschedule(uow=uow, session_id=offer.session_id, request=request, now=now, ignore_hold=opening.id)
-    end_offers(uow, opening.id, OfferStatus.taken)
     offer.status = OfferStatus.accepted
-    opening.status, opening.hold_until, opening.end_reason = OpeningStatus.filled, None, None
     uow.add(offer)
+    uow.flush()
+    end_offers(uow, opening.id, OfferStatus.taken)
+    cancel_offer_messages(uow, [offer.id], "offer_accepted")  # taken before its text went: the change notice tells
+    opening.status, opening.hold_until, opening.end_reason = OpeningStatus.filled, None, None
     uow.add(opening)
     uow.flush()
     return answer

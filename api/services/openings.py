@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from api.services.calendars import active_sessions
 from api.services.clinic import get_clinic
+from api.services.offer_messages import cancel_offer_messages
 from api.services.waitlist import close
 from api.store.errors import Conflict
 from api.store.unit_of_work import UnitOfWork
@@ -214,6 +215,8 @@ def end_offers(uow: UnitOfWork, opening_id: uuid.UUID, status: OfferStatus) -> N
     open_offers = select(WaitlistOffer).where(
         col(WaitlistOffer.opening_id) == opening_id, col(WaitlistOffer.status) == OfferStatus.open
     )
-    for offer in uow.execute(open_offers).scalars():
+    ended = list(uow.execute(open_offers).scalars())
+    for offer in ended:
         offer.status = status
         uow.add(offer)
+    cancel_offer_messages(uow, [o.id for o in ended], f"offer_{status}")

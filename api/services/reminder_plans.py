@@ -36,6 +36,7 @@ from api.services.change_notices import sync_change_notice
 from api.services.clinic import get_clinic, phone_for_people
 from api.services.contacts import patient_contact
 from api.services.links import message_links
+from api.services.offer_messages import replan_offer_messages
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Reminder, Session
 from models.base import new_id
@@ -107,11 +108,13 @@ def _planned_new(
 
 def _planned(uow: UnitOfWork, course: Course, now: datetime, patient: Patient, clinic: Clinic) -> _CourseReplan:
     sessions = list(uow.execute(select(Session).where(col(Session.course_id) == course.id)).scalars())
+    # a change notice and a waitlist offer's message are not the course's plan: each is kept by its own use case
     existing: dict[str, Any] = {
         r.idempotency_key: r
         for r in uow.execute(
             select(Reminder).where(
-                col(Reminder.session_id).in_([s.id for s in sessions]), col(Reminder.kind) != CHANGE_NOTICE
+                col(Reminder.session_id).in_([s.id for s in sessions]),
+                col(Reminder.kind).not_in([CHANGE_NOTICE, ReminderKind.waitlist_offer]),
             )
         ).scalars()
     }
@@ -272,9 +275,11 @@ def _address(row: Reminder, plan: PlannedReminder, patient: Patient) -> None:
 
 
 def sync_patient_reminders(uow: UnitOfWork, patient_id: uuid.UUID, now: datetime) -> None:
-    """A patient changed (contact, channel, consent, name, archived): replan all their courses."""
+    """A patient changed (contact, channel, consent, name, archived, links revoked): replan all their courses, and
+    their waitlist offers' messages still to go."""
     for course in uow.execute(select(Course).where(col(Course.patient_id) == patient_id)).scalars():
         sync_course_reminders(uow, course, now)
+    replan_offer_messages(uow, uow.get(Patient, patient_id), now)
 
 
 def replan_patients(uow: UnitOfWork, patient_ids: list[uuid.UUID], now: datetime) -> None:

@@ -6,12 +6,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from api.services.offer_messages import cancel_offer_messages
 from api.store.errors import Conflict
 from api.store.unit_of_work import UnitOfWork
-from models import Page, WaitlistCreate, WaitlistEntry, WaitlistEntryRead, WaitlistUpdate
+from models import Page, WaitlistCreate, WaitlistEntry, WaitlistEntryRead, WaitlistOffer, WaitlistUpdate
 from models.hours import WeekHours
 from scheduling.lifecycle import CANCELLABLE, CourseStatus
-from scheduling.waitlist import EntryStatus
+from scheduling.waitlist import EntryStatus, OfferStatus
 
 
 class WaitlistEntryExists(Conflict):
@@ -129,6 +130,11 @@ def close(uow: UnitOfWork, row: WaitlistEntry, reason: str) -> None:
     row.status = EntryStatus.closed
     row.close_reason = reason
     uow.add(row)
+    # its offer can no longer be accepted (R44 wants a waiting entry): its text, not sent yet, is not sent
+    offers = select(col(WaitlistOffer.id)).where(
+        col(WaitlistOffer.entry_id) == row.id, col(WaitlistOffer.status) == OfferStatus.open
+    )
+    cancel_offer_messages(uow, uow.execute(offers).scalars(), "entry_closed")
 
 
 def _waiting(uow: UnitOfWork, entry_id: uuid.UUID) -> WaitlistEntry:

@@ -289,3 +289,48 @@ def test_r32_yes_to_an_offer_answers_with_its_link_and_accepts_nothing(
     (ended,) = reply_bodies(clean_db, late.json()["id"])
     assert "that offer has ended; your booking is unchanged" in ended and "/p/" not in ended
     assert client.get(f"/v1/waitlist/offers/{theirs['id']}").json()["status"] == "taken"
+
+
+def pending_offer_message(db: Database, offer_id: str) -> tuple[str, str, str, str | None]:
+    """The offer's message as stored: (status, to, body, reason)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT offer_id, status, to_address, body, reason FROM reminder")).all()
+    [found] = [tuple(r[1:]) for r in rows if r[0] is not None and str(uuid.UUID(str(r[0]))) == offer_id]
+    return found
+
+
+def test_r24_an_offer_message_still_to_go_carries_the_link_that_works_and_goes_where_the_patient_is_now(
+    client: TestClient, clean_db: Database, prac: dict[str, Any]
+) -> None:
+    entry = waiting_patient(client, prac, "09:00")
+    (offer,) = offered(client, clean_db, [entry], opening(client, prac, FRIDAY))  # sent by the next pass
+    first = link_in(offer["message"])
+    assert client.post(f"/v1/patients/{entry['patient_id']}/links/revoke").status_code == 200
+    _, _, body, _ = pending_offer_message(clean_db, offer["id"])
+    second = link_in(body)
+    assert second != first and body.replace(second, first) == offer["message"]
+    assert client.patch(f"/v1/patients/{entry['patient_id']}", json={"phone": "+4930555999"}).status_code == 200
+    status, to, body, _ = pending_offer_message(clean_db, offer["id"])
+    third = link_in(body)
+    assert (status, to) == ("pending", "+4930555999") and third not in (first, second)
+    with without_key(client):
+        assert [client.get(p).status_code for p in (first, second, third)] == [410, 410, 200]
+    assert client.post(f"/v1/patients/{entry['patient_id']}/archive").status_code == 200
+    status, _, _, reason = pending_offer_message(clean_db, offer["id"])
+    assert (status, reason) == ("skipped", "patient_archived")  # nothing reaches an archived patient
+
+
+def test_r43_an_offer_that_ended_before_its_message_went_sends_nothing(
+    client: TestClient, clean_db: Database, prac: dict[str, Any]
+) -> None:
+    first, second, third = (waiting_patient(client, prac, at) for at in ("09:00", "10:00", "11:00"))
+    won, late, moved = offered(client, clean_db, [first, second, third], opening(client, prac, FRIDAY))
+    # before the next pass sends them: staff move the third patient's session, then the first accepts by phone
+    answer = client.post(f"/v1/sessions/{third['session_id']}/reschedule", json={"start": "2027-03-30T09:00:00+02:00"})
+    assert answer.status_code == 200, answer.text
+    assert client.post(f"/v1/waitlist/offers/{won['id']}/accept").status_code == 200
+    assert [pending_offer_message(clean_db, o["id"])[::3] for o in (won, late, moved)] == [
+        ("cancelled", "offer_accepted"),  # taken by phone before it went: the change notice tells the new time
+        ("cancelled", "offer_taken"),
+        ("cancelled", "entry_closed"),
+    ]

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from models import Role
-from tests.api.helpers import book, clinic_settings, created, patient, practitioner
+from tests.api.helpers import book, clinic_settings, course_request, created, patient, practitioner
 from tests.conftest import Database, make_key
 from tests.system.conftest import (
     CLINIC_TIMEZONE,
@@ -41,6 +41,7 @@ from tests.system.conftest import (
     start_server,
 )
 from tests.system.receivers import WebhookReceiver, webhook_receiver
+from tests.system.test_reschedule_race import at_local, instant
 
 pytestmark = pytest.mark.system
 
@@ -104,9 +105,19 @@ class MovedClock:
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
 
+    @classmethod
+    def starting_at(cls, path: Path, when: datetime) -> "MovedClock":
+        """A clock that reads `when` now, whatever the real date is."""
+        clock = cls(path)
+        clock._set(when)
+        return clock
+
     def to(self, when: datetime) -> None:
         """Move the clock to `when` (never back: leases, holds and settling only make sense forward)."""
         assert when >= self.now(), f"time goes forward only: {when} is before {self.now()}"
+        self._set(when)
+
+    def _set(self, when: datetime) -> None:
         self.offset = when - datetime.now(UTC)
         written = self.path.with_suffix(".new")
         written.write_text(f"{self.offset.total_seconds():+.3f}\n", encoding="ascii")
@@ -115,14 +126,6 @@ class MovedClock:
     def forward(self, **delta: float) -> datetime:
         self.to(self.now() + timedelta(**delta))
         return self.now()
-
-
-def at_local(day: date, clock: str) -> datetime:
-    return datetime.combine(day, time.fromisoformat(clock), ZONE)
-
-
-def instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 # --- the module's server -----------------------------------------------------------------------------------
@@ -163,7 +166,7 @@ class Clinic:
         return {name: int(value) for name, value in (pair.split("=") for pair in last.split())}
 
     def offered_to(self, *patients: dict[str, Any]) -> list[str]:
-        """The phones, of these patients', that a waitlist offer went to by SMS, in the order they went."""
+        """The phones of these patients that a waitlist offer went to by SMS, in the order the offers went."""
         phones = {p["phone"] for p in patients}
         with self.sms.lock:
             sent = [r.json() for r in self.sms.requests if r.signature_ok and r.status == 200]
@@ -174,8 +177,7 @@ class Clinic:
 def clinic(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
     database.restore()
     directory = tmp_path_factory.mktemp("waitlist-live")
-    clock = MovedClock(directory / "faketime")
-    clock.to(at_local(FIRST_MONDAY, "13:00"))
+    clock = MovedClock.starting_at(directory / "faketime", at_local(FIRST_MONDAY, "13:00"))
     admin_key = make_key(database.engine, Role.admin, "waitlist live admin")
     dispatcher_key = make_key(database.engine, Role.dispatcher, "waitlist live dispatcher")
     with webhook_receiver(SMS_SECRET) as sms:
@@ -407,6 +409,28 @@ def test_r40_an_opening_settles_ten_minutes_then_a_pass_offers_it_and_texts_the_
     assert instant(offering["hold_until"]) == max(instant(o["expires_at"]) for o in made)
 
 
+def test_r40_quiet_hours_delay_the_offer_not_the_end_of_settling(
+    clinic: Clinic, monday: date, prac: dict[str, Any]
+) -> None:
+    clinic_settings(clinic.staff, waitlist={**DEFAULTS, "mode": "auto"})
+    (maria, first), (jonas, second) = waiting(clinic, prac, monday, "09:00"), waiting(clinic, prac, monday, "10:00")
+    today = clinic.clock.now().astimezone(ZONE).date()
+    clinic.clock.to(at_local(today, "20:52"))  # freed late in the evening: settled at 21:02, in quiet hours
+    opening = open_by_hand(clinic, prac, friday(monday))
+    eligible_at = instant(opening["eligible_at"])
+    clinic.clock.to(eligible_at + timedelta(minutes=1))
+    clinic.dispatch()
+    waited = opening_now(clinic, opening)
+    assert (waited["status"], instant(waited["eligible_at"]), waited["hold_until"]) == ("settling", eligible_at, None)
+    assert (offers_of(clinic, opening), clinic.offered_to(maria, jonas)) == ([], [])
+
+    clinic.clock.to(at_local(today + timedelta(days=1), "08:00") + timedelta(seconds=1))
+    clinic.dispatch()  # the first pass after quiet hours offers it
+    assert opening_now(clinic, opening)["status"] == "offering"
+    assert sorted(o["entry_id"] for o in offers_of(clinic, opening)) == sorted([first["id"], second["id"]])
+    assert sorted(clinic.offered_to(maria, jonas)) == sorted([maria["phone"], jonas["phone"]])
+
+
 def test_r43_staff_mode_raises_one_staff_item_with_the_ranked_candidates_and_offers_nothing(
     clinic: Clinic, monday: date, prac: dict[str, Any]
 ) -> None:
@@ -492,10 +516,14 @@ def test_r43_a_held_time_refuses_the_desk_with_slot_held_and_the_first_accept_ge
         opening["id"],
         instant(held["hold_until"]),
     )
-    # every planner counts it busy: a booking asking for that time is planned around it, free slots skip it
+    # every planner counts it busy: a preview or a booking asking for that time is planned around it, free
+    # slots skip it
     day = span["start"][:10]
-    booking = book(clinic.staff, unreachable(clinic), prac, start_date=day, preferred_time="09:00", session_count=1)
-    assert not overlaps(booking["sessions"][0], span)
+    asked = course_request(unreachable(clinic), prac, start_date=day, preferred_time="09:00", session_count=1)
+    preview = clinic.staff.post("/v1/courses/preview", json=asked)
+    assert preview.status_code == 200, preview.text
+    booking = created(clinic.staff.post("/v1/courses", json=asked))
+    assert not overlaps(preview.json()["sessions"][0], span) and not overlaps(booking["sessions"][0], span)
     slots = read(clinic, f"/v1/practitioners/{prac['id']}/free-slots?from={day}&to={day}")["items"]
     assert slots and not any(overlaps(slot, span) for slot in slots)
 

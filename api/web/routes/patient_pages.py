@@ -1,9 +1,11 @@
-"""The page behind a patient's link (R24–R26): no API key, HTML, and only what that link names.
+"""The page behind a patient's link (R24–R26, R44): no API key, HTML, and only what that link names: a session
+(`manage`: confirm, cancel, move) or a waitlist offer (`offer`: accept).
 
 Opening it (GET, HEAD) changes nothing: mail scanners and link previews open every link.
 Actions are form POSTs answering 303 back to the page, so a refresh repeats nothing; a refused
 one answers 409 with the page and an error summary, and changes nothing. An unknown link is 404,
-a revoked or expired one 410, both a page naming the clinic only. The token sits in the path and
+a revoked or expired one 410, both a page naming the clinic only (an offer's 410 adds that the offer has
+ended and the booking is unchanged, as a taken offer's page says). The token sits in the path and
 never reaches a log (api/web/logs.py).
 """
 
