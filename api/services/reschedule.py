@@ -63,6 +63,8 @@ def reschedule(
     moved_reason = f"{REFLOW_REASON} session {found.number} moved"  # openings read it (R40)
     session = _apply(by_number[plan.session.number], plan.session, request.reason or "rescheduled", chosen=True)
     moved = [_apply(by_number[m.number], m, moved_reason, chosen=False) for m in plan.moved]
+    for kept in plan.flagged:  # re-planned onto its own time, now outside its window (R6): flagged where it stays
+        by_number[kept.number].warnings = _warnings(kept, OUTSIDE_WINDOW_MESSAGE)
     answer = Rescheduled(session=session_read(session, zone), moved=[session_read(m, zone) for m in moved])
     if not request.notify_patient:
         mark_told([session, *moved], now)  # R37: the patient is at the desk
@@ -77,5 +79,9 @@ def _apply(row: Session, move: Move, reason: str, *, chosen: bool) -> Session:
     row.start_at = move.start_at
     row.end_at = move.end_at
     row.change_reason = reason
-    row.warnings = [{"code": code, "message": message} for code in move.warnings]
+    row.warnings = _warnings(move, message)
     return row
+
+
+def _warnings(move: Move, message: str) -> list[dict[str, str]]:
+    return [{"code": code, "message": message} for code in move.warnings]

@@ -115,3 +115,25 @@ def test_r14_aftercare_windows_follow_a_move(client: TestClient, course: dict[st
 
 def test_s1_reschedule_needs_an_aware_start(client: TestClient, course: dict[str, Any]) -> None:
     assert move(client, course["sessions"][1], "2027-03-16T09:00:00").status_code == 422
+
+
+def test_r8_a_later_session_left_outside_its_new_window_is_flagged_where_it_stays(
+    client: TestClient, course: dict[str, Any]
+) -> None:
+    # Session 3 was booked on Mon 29 March, inside its window. Session 2 moves to Wed 10 March: session 3's
+    # window becomes 21-27 March, which a closure added since takes whole, so the reflow keeps it on 29
+    # March (R6) — outside its window now. It does not move, and it says so where it is shown.
+    closed = {"start_date": "2027-03-21", "end_date": "2027-03-27", "reason": "Clinic renovation"}
+    assert client.post("/v1/closures", json=closed).status_code == 201
+    third = course["sessions"][2]
+    day = {"date": "2027-03-29"}
+    assert third["warnings"] == [] and client.get("/v1/sessions", params=day).json()["items"][0]["warnings"] == []
+
+    answer = move(client, course["sessions"][1], "2027-03-10T09:00:00+01:00")
+
+    assert answer.status_code == 200 and answer.json()["moved"] == []
+    shown = client.get(f"/v1/sessions/{third['id']}").json()
+    assert shown["start_local"] == third["start_local"]
+    assert [w["code"] for w in shown["warnings"]] == ["outside_window"]
+    [in_day_view] = client.get("/v1/sessions", params=day).json()["items"]
+    assert in_day_view == shown
