@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models import Role
-from tests.api.helpers import book, clinic_settings, created, patient, practitioner
+from tests.api.helpers import book, clinic_settings, course_request, created, patient, practitioner
 from tests.conftest import Clock, Database, make_key
 
 FRIDAY = {"start": "2027-03-26T09:00:00+01:00", "end": "2027-03-26T09:45:00+01:00"}
@@ -143,14 +143,23 @@ def test_r43_a_hold_ends_at_hold_until_without_waiting_for_the_next_pass(
     def move_into_the_span() -> Any:
         return client.post(f"/v1/sessions/{session['id']}/reschedule", json={"start": FRIDAY["start"]})
 
+    def preview_on_friday() -> str:
+        asked = course_request(patient(client), prac, start_date="2027-03-26", session_count=1)
+        answer = client.post("/v1/courses/preview", json=asked)
+        assert answer.status_code == 200, answer.text
+        first_start: str = answer.json()["sessions"][0]["start_local"]
+        return first_start
+
     clock.now = hold_until - timedelta(minutes=1)  # still held
     move = move_into_the_span()
     assert (move.status_code, move.json()["code"], move.json()["opening_id"]) == (409, "slot_held", opening["id"])
     assert not free_on_friday()
+    assert preview_on_friday() != FRIDAY["start"]  # planned around the hold
     clock.now = hold_until + timedelta(minutes=1)  # the hold has ended; no dispatch pass since
     late = client.post(f"/v1/waitlist/offers/{offer['id']}/accept")
     assert (late.status_code, late.json()["code"]) == (409, "conflict")  # it expired with the hold: time kept
     assert free_on_friday()
+    assert preview_on_friday() == FRIDAY["start"]
     moved = move_into_the_span()
     assert moved.status_code == 200, moved.text
     assert moved.json()["session"]["start_local"] == FRIDAY["start"]
