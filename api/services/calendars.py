@@ -102,7 +102,7 @@ _HELD = (
     select(col(WaitlistOpening.start_at), col(WaitlistOpening.end_at))
     .where(
         col(WaitlistOpening.practitioner_id) == bindparam("practitioner_id"),
-        col(WaitlistOpening.hold_until).is_not(None),
+        col(WaitlistOpening.hold_until) > bindparam("now"),  # a hold ends at hold_until, pass or no pass
         col(WaitlistOpening.id) != bindparam("ignored"),
         col(WaitlistOpening.start_at) < bindparam("end"),
         col(WaitlistOpening.end_at) > bindparam("start"),
@@ -112,13 +112,21 @@ _HELD = (
 
 
 def held_spans(
-    uow: UnitOfWork, practitioner_id: uuid.UUID, start: datetime, end: datetime, *, ignore_hold: uuid.UUID | None = None
+    uow: UnitOfWork,
+    practitioner_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+    ignore_hold: uuid.UUID | None = None,
 ) -> tuple[Busy, ...]:
-    """R43: the spans of the practitioner's openings held for offered patients, overlapping [start, end)."""
+    """R43: the spans of the practitioner's openings held for offered patients at `now` (until their
+    hold_until, whether or not a dispatch pass has cleared it yet), overlapping [start, end)."""
     params = {
         "practitioner_id": practitioner_id,
         "start": start,
         "end": end,
+        "now": now,
         "ignored": ignore_hold or uuid.UUID(int=0),
     }
     return _busy(uow.rows(_HELD, params).all())
@@ -130,6 +138,7 @@ def load_calendar(
     practitioner: Practitioner,
     patient_id: uuid.UUID | None,
     span: DateRange,
+    now: datetime,
     clinic: Clinic | None = None,
     exclude_course_id: uuid.UUID | None = None,
     ignore_hold: uuid.UUID | None = None,
@@ -138,8 +147,8 @@ def load_calendar(
 
     Busy time is loaded for the instants those dates cover (a session or time off that
     starts the evening before still counts, R5), closures for the dates themselves. A waitlist
-    opening's hold (R43) is busy too, for every planner, except for the accept of that opening's
-    own offer (``ignore_hold``).
+    opening's hold (R43) is busy too while it lasts (``hold_until`` after ``now``), for every
+    planner, except for the accept of that opening's own offer (``ignore_hold``).
     """
     clinic = clinic or get_clinic(uow)
     zone = clinic.zone
@@ -163,7 +172,7 @@ def load_calendar(
                     end=end,
                     exclude_course_id=exclude_course_id,
                 )
-                + held_spans(uow, practitioner.id, start, end, ignore_hold=ignore_hold),
+                + held_spans(uow, practitioner.id, start, end, now=now, ignore_hold=ignore_hold),
                 key=lambda b: b.start_at,
             )
         ),

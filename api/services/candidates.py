@@ -87,6 +87,7 @@ def _entry(uow: UnitOfWork, row: WaitlistEntry, opening: WaitlistOpening, now: d
         practitioner=uow.get(Practitioner, course.practitioner_id),
         patient_id=course.patient_id,
         span=reschedule_reach(values, zone, new_start_at=opening.start_at, later_start_ats=later),
+        now=now,
         clinic=clinic,
         exclude_course_id=course.id,
         ignore_hold=opening.id,

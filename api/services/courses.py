@@ -87,6 +87,7 @@ def _plan(uow: UnitOfWork, *, request: CourseCreate, now: datetime, lock: bool) 
                 ),
                 practitioner=practitioner,
                 patient_id=patient.id,
+                now=now,
                 clinic=clinic,
             )
             break

@@ -50,11 +50,12 @@ class SlotHeld(Conflict):
         )
 
 
-def refuse_held(uow: UnitOfWork, practitioner_id: uuid.UUID, start: datetime, end: datetime) -> None:
-    """Raise :class:`SlotHeld` when an opening's hold covers any of [start, end) (a staff move, R43)."""
+def refuse_held(uow: UnitOfWork, practitioner_id: uuid.UUID, start: datetime, end: datetime, now: datetime) -> None:
+    """Raise :class:`SlotHeld` when an opening's hold covers any of [start, end) at `now` (a staff move, R43).
+    A hold ends at its hold_until, whether or not a dispatch pass has cleared it yet."""
     held = select(WaitlistOpening).where(
         col(WaitlistOpening.practitioner_id) == practitioner_id,
-        col(WaitlistOpening.hold_until).is_not(None),
+        col(WaitlistOpening.hold_until) > now,
         col(WaitlistOpening.start_at) < end,
         col(WaitlistOpening.end_at) > start,
     )

@@ -101,6 +101,7 @@ def plan_sessions(
         ),
         practitioner=practitioner,
         patient_id=patient_id,
+        now=now,
         clinic=clinic,
     )
 
@@ -112,6 +113,7 @@ def decide_on_reach(
     *,
     practitioner: Practitioner,
     patient_id: uuid.UUID,
+    now: datetime,
     clinic: Clinic | None = None,
     exclude_course_id: uuid.UUID | None = None,
     ignore_hold: uuid.UUID | None = None,
@@ -123,6 +125,7 @@ def decide_on_reach(
         practitioner=practitioner,
         patient_id=patient_id,
         span=reach,
+        now=now,
         clinic=clinic,
         exclude_course_id=exclude_course_id,
         ignore_hold=ignore_hold,

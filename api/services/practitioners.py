@@ -107,6 +107,7 @@ def list_free_slots(
         practitioner=practitioner,
         patient_id=None,
         span=DateRange(from_date, to_date),
+        now=now,
         clinic=clinic,
     )
     slots = free_slots(calendar, from_date=from_date, to_date=to_date, duration_minutes=duration_minutes, now=now)

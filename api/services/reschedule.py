@@ -38,7 +38,7 @@ def reschedule(
     zone = get_clinic(uow).zone
     values = planner_values(course, len(sessions))
     if ignore_hold is None:
-        refuse_held(uow, practitioner.id, request.start, request.start + timedelta(minutes=values.session_minutes))
+        refuse_held(uow, practitioner.id, request.start, request.start + timedelta(minutes=values.session_minutes), now)
     later = [s.start_at for s in sessions if s.number > found.number and s.status in ACTIVE]
     plan = decide_on_reach(
         uow,
@@ -55,6 +55,7 @@ def reschedule(
         ),
         practitioner=practitioner,
         patient_id=course.patient_id,  # everyone else's bookings: the course's own are the plan's
+        now=now,
         exclude_course_id=course.id,
         ignore_hold=ignore_hold,  # an accepted offer moves into its own opening's hold (R44)
     )

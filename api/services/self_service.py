@@ -27,6 +27,7 @@ def self_service(uow: UnitOfWork, session: Session, course: Course, clinic: Clin
         practitioner=uow.get(Practitioner, course.practitioner_id),
         patient_id=course.patient_id,
         span=span,
+        now=now,
         clinic=clinic,
         exclude_course_id=course.id,
     )

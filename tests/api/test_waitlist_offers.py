@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models import Role
-from tests.api.helpers import book, clinic_settings, created, patient, practitioner
+from tests.api.helpers import book, clinic_settings, course_request, created, patient, practitioner
 from tests.conftest import Clock, Database, make_key
 
 FRIDAY = {"start": "2027-03-26T09:00:00+01:00", "end": "2027-03-26T09:45:00+01:00"}
@@ -119,6 +119,54 @@ def test_r43_auto_offers_holds_the_time_and_the_first_accept_wins(
     assert any(
         o["start_local"] == "2027-03-29T09:00:00+02:00" for o in client.get("/v1/waitlist/openings").json()["items"]
     )
+
+
+def test_r43_a_hold_ends_at_hold_until_without_waiting_for_the_next_pass(
+    client: TestClient, clean_db: Database, clock: Clock, prac: dict[str, Any]
+) -> None:
+    clinic_settings(client, waitlist={"mode": "auto", "batch_size": 1, "hold_minutes": 15})
+    waiting(client, prac)
+    other = book(client, patient(client), prac, start_date="2027-03-02", preferred_time="09:00")
+    opening = freed(client, prac)
+    later(clock, minutes=10)
+    dispatch(client, clean_db)
+    hold_until = datetime.fromisoformat(opening_of(client, opening)["hold_until"])
+    (offer,) = offers(client, opening)
+    session = other["sessions"][1]
+
+    def free_on_friday() -> bool:
+        slots = client.get(
+            f"/v1/practitioners/{prac['id']}/free-slots", params={"from": "2027-03-26", "to": "2027-03-26"}
+        ).json()["items"]
+        return any(datetime.fromisoformat(s["start"]) == datetime.fromisoformat(FRIDAY["start"]) for s in slots)
+
+    def move_into_the_span() -> Any:
+        return client.post(f"/v1/sessions/{session['id']}/reschedule", json={"start": FRIDAY["start"]})
+
+    def preview_on_friday() -> str:
+        asked = course_request(patient(client), prac, start_date="2027-03-26", session_count=1)
+        answer = client.post("/v1/courses/preview", json=asked)
+        assert answer.status_code == 200, answer.text
+        first_start: str = answer.json()["sessions"][0]["start_local"]
+        return first_start
+
+    clock.now = hold_until - timedelta(minutes=1)  # still held
+    move = move_into_the_span()
+    assert (move.status_code, move.json()["code"], move.json()["opening_id"]) == (409, "slot_held", opening["id"])
+    assert not free_on_friday()
+    assert preview_on_friday() != FRIDAY["start"]  # planned around the hold
+    clock.now = hold_until + timedelta(minutes=1)  # the hold has ended; no dispatch pass since
+    late = client.post(f"/v1/waitlist/offers/{offer['id']}/accept")
+    assert (late.status_code, late.json()["code"]) == (409, "conflict")  # it expired with the hold: time kept
+    assert free_on_friday()
+    assert preview_on_friday() == FRIDAY["start"]
+    moved = move_into_the_span()
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["session"]["start_local"] == FRIDAY["start"]
+    summary = dispatch(client, clean_db)  # the pass still ends the batch: the time is gone, so the opening lapses
+    assert summary["openings_lapsed"] == 1
+    assert (opening_of(client, opening)["status"], opening_of(client, opening)["end_reason"]) == ("lapsed", "taken")
+    assert [o["status"] for o in offers(client, opening)] == ["expired"]
 
 
 def test_r45_the_next_batch_follows_an_unanswered_one_then_the_opening_lapses(

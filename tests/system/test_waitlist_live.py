@@ -544,6 +544,36 @@ def test_r43_a_held_time_refuses_the_desk_with_slot_held_and_the_first_accept_ge
     assert [n["status"] for n in notices] == ["pending"]  # the patient hears of the new time
 
 
+def test_r43_a_hold_ends_at_hold_until_for_the_desk_and_free_slots_without_a_pass(
+    clinic: Clinic, monday: date, prac: dict[str, Any]
+) -> None:
+    it = offered(clinic, prac, monday, batch_size=1, hold_minutes=15)
+    other, span, opening = it.other, it.span, it.opening
+    hold_until = instant(opening_now(clinic, opening)["hold_until"])
+    day = span["start"][:10]
+
+    def span_free() -> bool:
+        slots = read(clinic, f"/v1/practitioners/{prac['id']}/free-slots?from={day}&to={day}")["items"]
+        return any(instant(slot["start"]) == instant(span["start"]) for slot in slots)
+
+    def move_into_the_span() -> httpx.Response:
+        return clinic.staff.post(f"/v1/sessions/{other['sessions'][1]['id']}/reschedule", json={"start": span["start"]})
+
+    clinic.clock.to(hold_until - timedelta(minutes=1))
+    refused = assert_problem(move_into_the_span(), 409)
+    assert (refused["code"], refused["opening_id"]) == ("slot_held", opening["id"])
+    assert not span_free()
+    clinic.clock.to(hold_until + timedelta(minutes=1))  # no dispatch pass in between
+    assert span_free()
+    moved = move_into_the_span()
+    assert moved.status_code == 200, moved.text
+    assert instant(moved.json()["session"]["start"]) == instant(span["start"])
+    clinic.dispatch()  # the pass still ends the batch; the time is gone now
+    lapsed = opening_now(clinic, opening)
+    assert (lapsed["status"], lapsed["end_reason"], lapsed["hold_until"]) == ("lapsed", "taken", None)
+    assert [o["status"] for o in offers_of(clinic, opening)] == ["expired"]
+
+
 # --- R45: the next batch, the lapse, the withdrawal ---------------------------------------------------------
 
 
