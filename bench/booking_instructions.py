@@ -5,6 +5,8 @@ Run from the repository root: ``.venv/bin/python bench/booking_instructions.py``
 then the real app books courses in-process (FastAPI's TestClient, every booking with an
 `Idempotency-Key`) under callgrind twice: N bookings, and none. The difference over N is
 one booking's instructions: the whole request path, HTTP parsing to commit, nothing else.
+``--without-r35-r38``: the clinic sends no confirm requests (R35) and merges no messages (R38), so a
+booking plans the same reminders as in versions before those rules, for comparing with them.
 
 Wall-clock figures (bench/booking.py) move with whatever else the machine runs;
 instruction counts stay put for the same code, inputs and interpreter, so two versions of
@@ -23,6 +25,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _support import ROOT, bench_database, fill_clinic, measured_day
+from sqlalchemy import create_engine, update
+
+from models import Clinic
+from models.base import table_of
 
 FILL_SESSIONS = 5_000
 
@@ -34,6 +40,8 @@ def main() -> int:
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="prolo-instructions-") as tmp, bench_database(None) as url:
         clinic = fill_clinic(url, now=now, day=measured_day(now), sessions=FILL_SESSIONS)
+        if args.without_r35_r38:
+            _without_r35_r38(url)
         print(f"database: {FILL_SESSIONS} sessions; booking {args.bookings} courses under callgrind (slow)")
         counts = {n: _instructions(url, clinic.api_key, n, args.seed, Path(tmp)) for n in (0, args.bookings)}
     per_booking = (counts[args.bookings] - counts[0]) / args.bookings
@@ -46,10 +54,20 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bookings", type=int, default=60, help="bookings counted (the first 10 warm up, uncounted)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--without-r35-r38", action="store_true", help="no confirm requests, no merging: the reminders of before"
+    )
     parser.add_argument("--book", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
     return parser.parse_args()
+
+
+def _without_r35_r38(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(update(table_of(Clinic)).values(confirm_request_offset_minutes=None, one_message_per_day=False))
+    engine.dispose()
 
 
 def _instructions(url: str, key: str, bookings: int, seed: int, tmp: Path) -> int:
@@ -70,7 +88,7 @@ def _book(url: str, key: str, count: int, seed: int) -> int:
     from _support import FilledClinic
     from booking import _Requests  # the same requests bench/booking.py sends
     from fastapi.testclient import TestClient
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
     from api.settings import Settings
     from api.web.app import create_app

@@ -7,7 +7,7 @@ waitlist's "reachable" (R41), so an opted-out number is skipped by all of them a
 from api.store.unit_of_work import UnitOfWork
 from models import Patient, SmsOptOut
 from scheduling import messages
-from scheduling.reminders import PatientContact
+from scheduling.reminders import PatientContact, ReminderChannel
 from scheduling.replies import POSSIBLE_OPT_OUT, SMS_OPTED_OUT
 
 
@@ -20,7 +20,9 @@ def sms_opt_out_reason(uow: UnitOfWork, number: str | None) -> str | None:
 
 
 def patient_contact(uow: UnitOfWork, patient: Patient) -> PatientContact:
-    """The patient's contact for a message: channel, consent, addresses, archived, and their number's opt-out."""
+    """The patient's contact for a message: channel, consent, addresses, archived, and their number's opt-out
+    (read only for a patient written to by text: no other message heeds it, scheduling/reminders.py)."""
+    texted = patient.reminder_channel == ReminderChannel.sms
     return PatientContact(
         first_name=messages.one_line(patient.given_name),
         channel=patient.reminder_channel,
@@ -28,5 +30,5 @@ def patient_contact(uow: UnitOfWork, patient: Patient) -> PatientContact:
         email=patient.email,
         phone=patient.phone,
         archived=patient.archived,
-        sms_opt_out=sms_opt_out_reason(uow, patient.phone),
+        sms_opt_out=sms_opt_out_reason(uow, patient.phone) if texted else None,
     )

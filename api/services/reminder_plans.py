@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from api.services.calendars import load_open_days, local_day_bounds
@@ -143,28 +143,32 @@ def _planned(uow: UnitOfWork, course: Course, now: datetime, patient: Patient, c
     return _CourseReplan(course, sessions, existing, bygone, live, sending, planned, free)
 
 
+# the patient's live reminders in their other courses (R38), built once: every booking asks
+_OTHERS_LIVE = (
+    select(
+        col(Reminder.id),
+        col(Reminder.status),
+        col(Reminder.channel),
+        col(Reminder.due_at),
+        col(Reminder.merged_into),
+        col(Session.course_id),
+    )
+    .join(Session, col(Session.id) == col(Reminder.session_id))
+    .where(
+        col(Reminder.patient_id) == bindparam("patient_id"),
+        col(Reminder.status).in_([ReminderStatus.pending, ReminderStatus.merged]),
+        col(Reminder.kind).in_(sorted(DATE_BASED | TIME_BASED)),
+        col(Session.course_id) != bindparam("course_id"),
+    )
+)
+
+
 def _others(
     uow: UnitOfWork, first: _CourseReplan, patient: Patient, clinic: Clinic, now: datetime
 ) -> list[_CourseReplan]:
     """R38 is per patient: the patient's other courses whose live reminders share a (channel, local date) with
     this course's, old or new, replanned with it; none (one indexed read) when nothing is shared."""
-    found = uow.execute(
-        select(
-            col(Reminder.id),
-            col(Reminder.status),
-            col(Reminder.channel),
-            col(Reminder.due_at),
-            col(Reminder.merged_into),
-            col(Session.course_id),
-        )
-        .join(Session, col(Session.id) == col(Reminder.session_id))
-        .where(
-            col(Reminder.patient_id) == patient.id,
-            col(Reminder.status).in_([ReminderStatus.pending, ReminderStatus.merged]),
-            col(Reminder.kind).in_(sorted(DATE_BASED | TIME_BASED)),
-            col(Session.course_id) != first.course.id,
-        )
-    ).all()
+    found = uow.execute(_OTHERS_LIVE, {"patient_id": patient.id, "course_id": first.course.id}).all()
     mine = {first.existing[key].id for key in first.live}
     # a rider whose carrier left (sent) left with it; even with merging turned off, what rides across courses
     # is undone across them

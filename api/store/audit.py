@@ -53,9 +53,10 @@ after the upgrade); ``-1.0``, the beginning, is valid everywhere.
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, inspect, literal, literal_column, select, tuple_
@@ -155,6 +156,29 @@ def record(
             None if after is None else snapshot(entity_type, after),
             action,
         )
+
+
+def record_made(db: DbSession, entity_type: str, rows: Sequence[Mapping[str, Any]], same: Mapping[str, Any]) -> None:
+    """Events for the rows one bulk INSERT made, keyed by their `id`: each row's own values (every row has the
+    first one's columns, as the INSERT does) and `same`'s, which every row shares and are made ready once."""
+    if not rows:
+        return
+    left_out = _LEFT_OUT.get(entity_type) or _LEFT_OUT["*"]
+    names = tuple(name for name in rows[0] if name not in left_out and name not in same)
+    shared = snapshot(entity_type, same)
+    instants = [name for name in names if name in _instants(entity_type)]
+    take = itemgetter(*names)
+    one = len(names) == 1
+    pending = _pending(db)
+    action = db.info.get(_ACTION, "change")
+    for row in rows:
+        after = {names[0]: take(row)} if one else dict(zip(names, take(row), strict=True))
+        for name in instants:
+            value = after[name]
+            if value is not None and value.utcoffset():
+                after[name] = value.astimezone(UTC)
+        after.update(shared)
+        _gather(pending, entity_type, str(row["id"]), None, after, action)
 
 
 def _pending(db: OrmSession) -> dict[tuple[str, str], dict[str, Any]]:

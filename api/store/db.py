@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
+from functools import cache
 from operator import itemgetter
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -155,17 +156,14 @@ def insert_rows(
     """
     if not rows:
         return
-    dialect = connection.dialect.name
     same, sql = same or {}, sql or {}
-    names = [name for name in rows[0] if name not in sql and name not in same]
-    marks = [_mark(table.c[n].type, dialect) for n in [*names, *same]]
-    columns = ", ".join([*names, *same, *sql])
-    values = ", ".join([*marks, *sql.values()])
-    # identifiers from Prolo's own table metadata, never from input
-    statement = f"INSERT INTO {table.name} ({columns}) VALUES ({values})"  # noqa: S608
-    shared = tuple(_converted(table.c[n].type, dialect, value) for n, value in same.items())
-    # only the columns whose values need converting get a function call per row
-    converted = [(i, f) for i, n in enumerate(names) if (f := _ready(table.c[n].type, dialect)) is not None]
+    names = tuple(name for name in rows[0] if name not in sql and name not in same)
+    statement, shared_ready, converted = _insert_plan(
+        table, connection.dialect.name, names, tuple(same), tuple(sql.items())
+    )
+    shared = tuple(
+        value if value is None or f is None else f(value) for f, value in zip(shared_ready, same.values(), strict=True)
+    )
     take = itemgetter(*names)
     params: list[tuple[Any, ...]] = []
     for row in rows:
@@ -178,13 +176,28 @@ def insert_rows(
     connection.exec_driver_sql(statement, params)
 
 
+_Ready = Callable[[Any], Any]
+
+
+@cache
+def _insert_plan(
+    table: Table, dialect: str, names: tuple[str, ...], same: tuple[str, ...], sql: tuple[tuple[str, str], ...]
+) -> tuple[str, tuple[_Ready | None, ...], tuple[tuple[int, _Ready], ...]]:
+    """An INSERT's text, how each shared value is made ready, and which of a row's own values need converting
+    (by position): made once per table and set of columns, as a booking's inserts repeat them."""
+    marks = [_mark(table.c[n].type, dialect) for n in [*names, *same]]
+    columns = ", ".join([*names, *same, *(name for name, _ in sql)])
+    values = ", ".join([*marks, *(expression for _, expression in sql)])
+    # identifiers from Prolo's own table metadata, never from input
+    statement = f"INSERT INTO {table.name} ({columns}) VALUES ({values})"  # noqa: S608
+    shared = tuple(_ready(table.c[n].type, dialect) for n in same)
+    # only the columns whose values need converting get a function call per row
+    converted = tuple((i, f) for i, n in enumerate(names) if (f := _ready(table.c[n].type, dialect)) is not None)
+    return statement, shared, converted
+
+
 def _mark(kind: TypeEngine[Any], dialect: str) -> str:
     return "%s::jsonb" if dialect == "postgresql" and _is_json(kind) else _MARK[dialect]
-
-
-def _converted(kind: TypeEngine[Any], dialect: str, value: Any) -> Any:
-    convert = _ready(kind, dialect)
-    return value if value is None or convert is None else convert(value)
 
 
 _MARK = {"postgresql": "%s", "sqlite": "?"}

@@ -183,7 +183,7 @@ class UnitOfWork(RowLocks):
         if same:
             common.update(same)
         insert_rows(self._db.connection(), table, rows, same=common)
-        audit.record(self._db, entity, ((row["id"], None, {**row, **common} if common else row) for row in rows))
+        audit.record_made(self._db, entity, rows, common)
 
     def insert_once(self, model: type[SQLModel], row: Mapping[str, Any], *, unique: Sequence[str]) -> bool:
         """Insert `row` unless a row with the same `unique` columns exists; True when this made it (recorded).
