@@ -66,7 +66,10 @@ def reset_schema(url: str) -> None:
     schema = _schema(engine)
     if schema is not None:
         with engine.begin() as conn:
-            # in public, shared by all runs: an extension made inside one run's schema would vanish with it
+            # in public, shared by all runs: an extension made inside one run's schema would vanish with it.
+            # Workers starting together on a database that lacks it would each try to create it and all but
+            # one fail on pg_extension's unique name ("IF NOT EXISTS" does not wait): one at a time, by lock.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('prolo tests: btree_gist'))"))
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public"))
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
