@@ -38,12 +38,14 @@ def main() -> int:
     if args.book is not None:  # the child, under valgrind
         return _book(args.url, args.key, args.book, args.seed)
     now = datetime.now(UTC)
-    with tempfile.TemporaryDirectory(prefix="prolo-instructions-") as tmp, bench_database(None) as url:
+    with tempfile.TemporaryDirectory(prefix="prolo-instructions-") as scratch, bench_database(None) as url:
+        tmp = args.keep or Path(scratch)
+        tmp.mkdir(parents=True, exist_ok=True)
         clinic = fill_clinic(url, now=now, day=measured_day(now), sessions=FILL_SESSIONS)
         if args.without_r35_r38:
             _without_r35_r38(url)
         print(f"database: {FILL_SESSIONS} sessions; booking {args.bookings} courses under callgrind (slow)")
-        counts = {n: _instructions(url, clinic.api_key, n, args.seed, Path(tmp)) for n in (0, args.bookings)}
+        counts = {n: _instructions(url, clinic.api_key, n, args.seed, tmp) for n in (0, args.bookings)}
     per_booking = (counts[args.bookings] - counts[0]) / args.bookings
     print(f"instructions: {counts[0]:,} without booking, {counts[args.bookings]:,} with {args.bookings} bookings")
     print(f"per booking: {per_booking / 1e6:.2f} M instructions")
@@ -56,6 +58,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--without-r35-r38", action="store_true", help="no confirm requests, no merging: the reminders of before"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="keep callgrind's two files (callgrind.0, callgrind.N) here, for callgrind_annotate"
     )
     parser.add_argument("--book", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)

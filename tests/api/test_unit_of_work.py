@@ -1,5 +1,6 @@
 """The unit of work keeps the write rules itself: an actor on every write, reads that change nothing, dry runs."""
 
+import json
 import uuid
 from collections.abc import Callable
 
@@ -71,3 +72,22 @@ def test_every_kind_of_writer_is_recorded_as_itself(clean_db: Database, writer: 
     assert (None if row.actor_id is None else str(row.actor_id).replace("-", "")) == (
         None if actor.id is None else actor.id.hex
     )
+
+
+@pytest.mark.parametrize(
+    "hours",
+    [
+        pytest.param([None, None, None], id="empty in every row"),
+        pytest.param([None, [{"weekday": "mon", "start": "08:00", "end": "12:00"}], None], id="empty in some rows"),
+    ],
+)
+def test_a_bulk_insert_stores_and_records_empty_columns_as_null(clean_db: Database, hours: list[object]) -> None:
+    rows = [{"id": uuid.uuid4(), "name": f"Dr. Bulk {n}", "working_hours": h} for n, h in enumerate(hours)]
+    with writing(clean_db.engine, actor=actors.COMMAND_LINE, action="test") as uow:
+        uow.insert(Practitioner, rows)
+    with clean_db.engine.connect() as conn:
+        stored = conn.execute(select(Practitioner.name, Practitioner.working_hours).order_by(Practitioner.name)).all()
+        recorded = conn.execute(text("SELECT after FROM audit_event WHERE action = 'test' ORDER BY id")).scalars().all()
+    assert [tuple(r) for r in stored] == [(r["name"], r["working_hours"]) for r in rows]
+    after = [a if isinstance(a, dict) else json.loads(a) for a in recorded]
+    assert [(a["name"], a["working_hours"]) for a in after] == [(r["name"], r["working_hours"]) for r in rows]
