@@ -3,7 +3,8 @@
 Run from the repository root: ``.venv/bin/python bench/booking_instructions.py`` (needs
 ``valgrind``: ``apt-get install -y valgrind``). A SQLite clinic is filled (5 000 sessions),
 then the real app books courses in-process (FastAPI's TestClient, every booking with an
-`Idempotency-Key`) under callgrind twice: N bookings, and none. The difference over N is
+`Idempotency-Key`) under callgrind twice, each on its own copy of the filled clinic: N bookings,
+and none. The difference over N is
 one booking's instructions: the whole request path, HTTP parsing to commit, nothing else.
 ``--without-r35-r38``: the clinic sends no confirm requests (R35) and merges no messages (R38), so a
 booking plans the same reminders as in versions before those rules, for comparing with them.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,7 +47,9 @@ def main() -> int:
         if args.without_r35_r38:
             _without_r35_r38(url)
         print(f"database: {FILL_SESSIONS} sessions; booking {args.bookings} courses under callgrind (slow)")
-        counts = {n: _instructions(url, clinic.api_key, n, args.seed, tmp) for n in (0, args.bookings)}
+        filled = Path(url.removeprefix("sqlite:///"))
+        runs = (0, args.bookings)
+        counts = {n: _instructions(_copy(filled, tmp, n), clinic.api_key, n, args.seed, tmp) for n in runs}
     per_booking = (counts[args.bookings] - counts[0]) / args.bookings
     print(f"instructions: {counts[0]:,} without booking, {counts[args.bookings]:,} with {args.bookings} bookings")
     print(f"per booking: {per_booking / 1e6:.2f} M instructions")
@@ -73,6 +77,17 @@ def _without_r35_r38(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(update(table_of(Clinic)).values(confirm_request_offset_minutes=None, one_message_per_day=False))
     engine.dispose()
+
+
+def _copy(filled: Path, tmp: Path, bookings: int) -> str:
+    """A copy of the filled clinic for one run: each run starts from the same database, so the difference is
+    the bookings alone (the runs book the same requests: on one shared database the second run's warm-up
+    would find the first run's courses in the times it asks for, and plan around them)."""
+    copy = tmp / f"clinic.{bookings}.db"
+    for suffix in ("", "-wal"):  # the fill's engines are closed, so its WAL is checkpointed; copied if not
+        if Path(f"{filled}{suffix}").exists():
+            shutil.copyfile(f"{filled}{suffix}", f"{copy}{suffix}")
+    return f"sqlite:///{copy}"
 
 
 def _instructions(url: str, key: str, bookings: int, seed: int, tmp: Path) -> int:
