@@ -12,10 +12,11 @@ warnings true:
   one anywhere R4/R5 allow, flagged the same (R3).
 
 A session that stays where it is while a session before it moves, is cancelled or is missed
-can come into its window or leave it. :func:`window_changes` names exactly those, so their
-warning is set or cleared in the change that caused it. Only a change decides: a session
-the planner placed by R2 (the first one after a resume) has no window of its own then, and
-is not flagged for the gap before it while nothing before it changes.
+can come into its window or leave it: :func:`window_changes` says which warning each such
+session should carry, so it is set or cleared in the change that caused it. A warning is
+only *set* by a change that takes the session out of its window: a session the planner
+placed by R2 (the first one after a resume) has no window of its own then, and is not
+flagged for the gap before it while nothing before it changes.
 """
 
 from __future__ import annotations
@@ -74,14 +75,16 @@ def outside_window(protocol: ProtocolValues, zone: ZoneInfo, sessions: Sequence[
 def window_changes(
     protocol: ProtocolValues, zone: ZoneInfo, before: Sequence[Placed], after: Sequence[Placed]
 ) -> Mapping[int, bool]:
-    """The active sessions of ``after`` that kept their start from ``before`` but came into their window or left
-    it, by number: True when they lie outside it now. A session that moved is not named: its move decided its
-    warning (the planner's R6, the staff's R3)."""
+    """What the warning of each active session of ``after`` that kept its start from ``before`` should say, by
+    number: True for one that left its window in this change (it was inside it before), False for one inside
+    its window now (a warning it carries is stale). One outside its window before and after is not named: no
+    change of this transaction put it there (R6 placed it, or R2 after a resume: module docstring). A session
+    that moved is not named either: its move decided its warning (the planner's R6, the staff's R3)."""
     was_at = {s.number: s.start_at for s in before}
     was_outside = outside_window(protocol, zone, before)
     now_outside = outside_window(protocol, zone, after)
     return {
         s.number: s.number in now_outside
         for s in after
-        if s.active and was_at.get(s.number) == s.start_at and (s.number in was_outside) != (s.number in now_outside)
+        if s.active and was_at.get(s.number) == s.start_at and not (s.number in was_outside and s.number in now_outside)
     }

@@ -3,8 +3,9 @@
 A session that moves gets its warning from its move (the planner's R6, the staff's R3:
 api/services/reschedule.py). One that stays where it is while a session before it moves, is
 cancelled or is missed may come into its window or leave it: :func:`keep_windows_true`
-sets or clears exactly those sessions' warnings, by the rule the planner and the reschedule
-ask (scheduling/windows.py), and the course's own list of them follows its sessions. It runs
+sets the warning of one that left it, and clears it on every one inside its window (a stale
+one, too), by the rule the planner and the reschedule ask (scheduling/windows.py); the
+course's own list of them follows its sessions. It runs
 in :func:`~api.services.lifecycle.course_changed`, where every writer of a course ends, with
 the changes the unit of work noted at flush (:meth:`UnitOfWork.freed`), so no path can forget it.
 Warnings with other codes are left as they are.
@@ -27,8 +28,9 @@ from scheduling.windows import window_changes
 def keep_windows_true(
     uow: UnitOfWork, course: Course, sessions: Sequence[Session], changed: Sequence[Freed], zone: ZoneInfo
 ) -> None:
-    """Set or clear `outside_window` on the sessions that kept their time while the ones before them changed,
-    and list every active or completed session's window warning on the course, as booking does."""
+    """Set or clear `outside_window` on the active sessions that kept their time (scheduling/windows.py
+    :func:`~scheduling.windows.window_changes`), and list every active or completed session's window warning
+    on the course, as booking does."""
     was: dict[Any, Freed] = {}
     for freed in changed:
         if freed.course_id == course.id:

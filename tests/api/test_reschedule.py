@@ -1,13 +1,17 @@
 """Rescheduling with reflow (R8), its dry run, and the rules it must keep (R4, R5)."""
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlmodel import col
 
+from models import Session
 from tests.api.helpers import book, book_third_outside, local_times, patient, practitioner, window_codes
-from tests.conftest import Clock
+from tests.conftest import Clock, Database
 
 
 @pytest.fixture
@@ -218,3 +222,14 @@ def test_r9_a_cancelled_session_takes_its_warning_off_the_course(
     assert window_codes(now)[1] == []  # no longer planned: off the course's list
     # session 4 (16 April) counts from session 2 (15 March) now, 32 days before it
     assert window_codes(now, 4) == (["outside_window"], ["outside_window"])
+
+
+def test_r3_a_stale_warning_stored_before_this_rule_was_kept_goes_with_the_next_change(
+    client: TestClient, clean_db: Database, course: dict[str, Any]
+) -> None:
+    third = course["sessions"][2]  # 29 March: inside its window
+    stale = [{"code": "outside_window", "message": "placed after its interval window: no slot fitted inside it (R6)"}]
+    with clean_db.engine.begin() as connection:
+        connection.execute(update(Session).where(col(Session.id) == uuid.UUID(third["id"])).values(warnings=stale))
+    assert client.post(f"/v1/sessions/{course['sessions'][0]['id']}/confirm").status_code == 200
+    assert window_codes(client.get(f"/v1/courses/{course['id']}").json()) == ([], [])
