@@ -1,7 +1,7 @@
 """A session's interval window (R3), and which sessions lie outside theirs (R6, R8).
 
-One rule, asked by the planner's callers, the reschedule and the services that keep stored
-warnings true:
+One rule: the reschedule asks it, the services that keep stored warnings true ask it, and the
+planner's R6 warning agrees with it (tests/scheduling/test_planner_r7_properties.py checks):
 
 - A session's predecessor is the nearest earlier-numbered session that is active *or
   completed* (R8's neighbours): a completed session was an injection; cancelled and no-show
