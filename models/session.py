@@ -75,6 +75,7 @@ class Freed:
     end_at: datetime
     moved: bool  # False: the session stopped (cancelled, no-show, …)
     change_reason: str | None
+    status_before: SessionStatus  # an active one
 
 
 FREED = "prolo_freed_spans"
@@ -83,7 +84,8 @@ FREED = "prolo_freed_spans"
 def gather_freed(db: DbSession, _context: Any, _instances: Any) -> None:
     """Note every span an active session gives up, in the flush that stores the change (a `before_flush` hook
     beside :func:`count_revisions`): whatever path moves or stops a session, its old time is known to the use
-    case that opens the waitlist's openings (api/services/openings.py), so no path can forget one."""
+    case that opens the waitlist's openings (api/services/openings.py), so no path can forget one. The same
+    notes give a course's sessions as they were, for the warnings kept true after it (api/services/windows.py)."""
     for row in db.dirty:
         if not isinstance(row, Session):
             continue
@@ -96,7 +98,7 @@ def gather_freed(db: DbSession, _context: Any, _instances: Any) -> None:
         old_end = end.deleted[0] if end.deleted else row.end_at
         moved = row.status in ACTIVE and old_start != row.start_at
         if moved or row.status not in ACTIVE:
-            freed = Freed(row.id, row.course_id, row.practitioner_id, old_start, old_end, moved, row.change_reason)
+            freed = Freed(row.id, row.course_id, row.practitioner_id, old_start, old_end, moved, row.change_reason, was)
             db.info.setdefault(FREED, []).append(freed)
 
 

@@ -15,7 +15,7 @@ from scheduling.aftercare import Rule, SessionRef, windows_for
 from scheduling.calendar import Calendar
 from scheduling.medications import medication_warnings
 from scheduling.planner import plan_course
-from scheduling.protocol import OUTSIDE_WINDOW, OUTSIDE_WINDOW_MESSAGE, CoursePlan, ProtocolValues
+from scheduling.protocol import OUTSIDE_WINDOW, OUTSIDE_WINDOW_MESSAGE, CoursePlan, ProtocolValues, course_notice
 from scheduling.reach import FIRST_SESSION_SEARCH_DAYS
 
 
@@ -60,7 +60,7 @@ def plan_booking(
         first_session_search_days=first_session_search_days,
     )
     outside = [
-        Notice(OUTSIDE_WINDOW, f"session {s.number}: {OUTSIDE_WINDOW_MESSAGE}")
+        Notice(OUTSIDE_WINDOW, course_notice(s.number, OUTSIDE_WINDOW_MESSAGE))
         for s in plan.sessions
         if OUTSIDE_WINDOW in s.warnings
     ]

@@ -11,6 +11,13 @@ OUTSIDE_WINDOW = "outside_window"
 OUTSIDE_WINDOW_MESSAGE = "placed after its interval window: no slot fitted inside it (R6)"
 # The same code on a session staff moved outside its window themselves (R8 allows it, R3 flags it).
 CHOSEN_OUTSIDE_WINDOW_MESSAGE = "moved outside its interval window, at the time staff chose (R3)"
+# The same code on a session that stayed where it was while a session before it changed (scheduling/windows.py).
+LEFT_OUTSIDE_WINDOW_MESSAGE = "outside its interval window since a session before it moved or did not take place (R3)"
+
+
+def course_notice(number: int, message: str) -> str:
+    """A session's warning as its course shows it: "session n: " before the session's own message."""
+    return f"session {number}: {message}"
 
 
 @dataclass(frozen=True)

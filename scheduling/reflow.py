@@ -10,14 +10,18 @@ How neighbours are read:
 - Neighbours go by session number. The predecessor of a session is the nearest
   earlier one that is active *or completed*: a completed session was an injection,
   and R4's week of acute inflammation follows it. Cancelled and no-show sessions
-  were no injection and are skipped.
+  were no injection and are skipped (:func:`scheduling.windows.predecessor`, with
+  the window it gives: :func:`scheduling.windows.in_window`).
 - R4 asks for at least one day even when ``min_interval_days`` is 0, as the planner
   does: two sessions of one course never share a day (R5).
 - A reflow walks the later active sessions in order. R4 is checked for each; R3
   only for a session whose predecessor landed on another local date. After a
   session that keeps its day, nothing "now" breaks R3 (R8): a session placed
   outside its window earlier (by R6, or by staff without reflow) is not undone
-  by a move that did not disturb it.
+  by a move that did not disturb it. A session the reflow leaves alone can still
+  come into its window (its predecessor's new day brings it in) or leave it (no
+  reflow was asked): :func:`scheduling.windows.window_changes` names it for the
+  service, which sets or clears its warning in the same change.
 - A re-planned session that lands on its own time again is no move, but the
   warning re-planning gave it still holds (R6: its new predecessor's window had
   no slot): the plan names it in ``flagged``, so a move that would leave it
@@ -39,6 +43,7 @@ from scheduling.planner import plan_course
 from scheduling.protocol import OUTSIDE_WINDOW, ProtocolValues
 from scheduling.reach import reschedule_reach
 from scheduling.spans import Busy, require_aware
+from scheduling.windows import in_window, predecessor
 
 # SlotUnavailable's reasons, in the order they are reported (R5).
 IN_THE_PAST = "in_the_past"
@@ -149,13 +154,13 @@ def plan_reschedule(
     zone = calendar.zone
     new_date = start_at.astimezone(zone).date()
     gap = protocol.min_gap
-    previous = next((s for s in reversed(earlier) if s.injected), None)
+    previous = predecessor(course, number)
     warnings: tuple[str, ...] = ()
     if previous is not None:
         previous_date = previous.start_at.astimezone(zone).date()
         if new_date < previous_date + gap:  # R4: a hard rule, also for reschedules
             raise MinIntervalViolated(number, previous.number, previous_date + gap, None)
-        if not _in_window(protocol, previous_date, new_date):
+        if not in_window(protocol, previous_date, new_date):
             warnings = (OUTSIDE_WINDOW,)  # allowed (staff chose it), but flagged (R3)
     # R4 also holds against an injection numbered after this session (a later session took place
     # while this one was never marked): a week either side of every completed session.
@@ -203,7 +208,7 @@ def _reflow(
         previous_date = previous_at.astimezone(zone).date()
         current_date = current.start_at.astimezone(zone).date()
         # R4 is checked always; R3 only after a predecessor that changed day (module docstring).
-        if current_date >= previous_date + gap and (not changed or _in_window(protocol, previous_date, current_date)):
+        if current_date >= previous_date + gap and (not changed or in_window(protocol, previous_date, current_date)):
             settled.append(_busy(current))
             previous_at, changed = current.start_at, False
             continue
@@ -229,14 +234,6 @@ def _reflow(
         replanned.append(Move(current.number, planned.start_at, planned.end_at, planned.warnings))
         previous_at, changed = planned.start_at, planned.start_at.astimezone(zone).date() != current_date
     return tuple(replanned)
-
-
-def _in_window(protocol: ProtocolValues, previous_date: date, day: date) -> bool:
-    """R3 and R4 hold: ``day`` is within target ± tolerance and at least the minimum after."""
-    target = previous_date + timedelta(days=protocol.interval_days)
-    tolerance = timedelta(days=protocol.interval_tolerance_days)
-    earliest = previous_date + protocol.min_gap
-    return day >= earliest and target - tolerance <= day <= target + tolerance
 
 
 def _slot_problems(

@@ -14,6 +14,7 @@ from api.services.openings import after_change
 from api.services.planning import new_session, plan_sessions, planner_values
 from api.services.reminder_plans import sync_course_reminders
 from api.services.views import session_read
+from api.services.windows import keep_windows_true
 from api.store.errors import Conflict
 from api.store.unit_of_work import UnitOfWork
 from models import Course, Patient, Practitioner, Session, SessionRead
@@ -35,10 +36,14 @@ from scheduling.safety import PastEvent, adverse_event_warnings, allergy_warning
 
 
 def course_changed(uow: UnitOfWork, course: Course, now: datetime) -> None:
-    """After any change to a course or its sessions, in the same transaction: status and review
-    flag follow the sessions (R9; cancelled and on-hold courses keep theirs), reminders are replanned (R19)."""
-    after_change(uow, now)  # R40: freed time opens for the waitlist; R39: moved sessions' entries close
-    statuses = [s.status for s in uow.course_sessions(course.id)]
+    """After any change to a course or its sessions, in the same transaction: window warnings stay true (R3, R6),
+    status and review flag follow the sessions (R9; cancelled and on-hold courses keep theirs), reminders are
+    replanned (R19)."""
+    changed = uow.freed()  # what moved or stopped in this transaction, as it was
+    sessions = uow.course_sessions(course.id)
+    keep_windows_true(uow, course, sessions, changed, get_clinic(uow).zone)  # R3, R6: also where nothing moved
+    after_change(uow, changed, now)  # R40: freed time opens for the waitlist; R39: moved sessions' entries close
+    statuses = [s.status for s in sessions]
     course.status = course_status(course.status, statuses)
     course.needs_review = needs_review(statuses)
     uow.add(course)

@@ -9,6 +9,7 @@ whose session moves by its own accepted offer is `fulfilled` before this runs, a
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
@@ -83,9 +84,10 @@ def opening_read(row: WaitlistOpening, uow: UnitOfWork) -> OpeningRead:
     )
 
 
-def after_change(uow: UnitOfWork, now: datetime) -> None:
-    """Open every future span freed in this transaction, and close the entries of the sessions it changed."""
-    for freed in uow.freed():
+def after_change(uow: UnitOfWork, changed: Sequence[Freed], now: datetime) -> None:
+    """Open every future span freed in this transaction (`changed`: :meth:`UnitOfWork.freed`), and close the
+    entries of the sessions it changed."""
+    for freed in changed:
         course = uow.get(Course, freed.course_id)
         source, reason = _why(freed, course.status)
         if freed.start_at > now:

@@ -63,12 +63,12 @@ def reschedule(
     moved_reason = f"{REFLOW_REASON} session {found.number} moved"  # openings read it (R40)
     session = _apply(by_number[plan.session.number], plan.session, request.reason or "rescheduled", chosen=True)
     moved = [_apply(by_number[m.number], m, moved_reason, chosen=False) for m in plan.moved]
-    for kept in plan.flagged:  # re-planned onto its own time, now outside its window (R6): flagged where it stays
-        by_number[kept.number].warnings = _warnings(kept, OUTSIDE_WINDOW_MESSAGE)
     answer = Rescheduled(session=session_read(session, zone), moved=[session_read(m, zone) for m in moved])
     if not request.notify_patient:
         mark_told([session, *moved], now)  # R37: the patient is at the desk
-    course_changed(uow, course, now)  # a dry run is rolled back whole (api/store/unit_of_work.py)
+    # the sessions that stay where they are (plan.flagged among them) come into their windows or leave them
+    # there (api/services/windows.py); a dry run is rolled back whole (api/store/unit_of_work.py)
+    course_changed(uow, course, now)
     return answer
 
 

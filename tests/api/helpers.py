@@ -64,3 +64,25 @@ def clinic_settings(client: Any, **values: Any) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
+
+
+# Session 3's window after session 2 on Monday 15 March is 26 March .. 1 April; a practitioner away all of it
+# gets session 3 on Friday 2 April, the first day after it, with R6's warning.
+AWAY_FOR_THIRD = {"start": "2027-03-26T00:00:00+01:00", "end": "2027-04-02T00:00:00+02:00", "reason": "Holiday"}
+
+
+def book_third_outside(client: Poster, pat: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A six-session course (Mondays 09:00 from 1 March 2027) whose session 3 was booked after its window (R6)."""
+    prac = practitioner(client)
+    assert client.post(f"/v1/practitioners/{prac['id']}/time-off", json=AWAY_FOR_THIRD).status_code == 201
+    booked = book(client, pat or patient(client), prac)
+    assert booked["sessions"][2]["start_local"] == "2027-04-02T09:00:00+02:00"
+    assert window_codes(booked) == (["outside_window"], ["outside_window"])
+    return booked
+
+
+def window_codes(course: dict[str, Any], number: int = 3) -> tuple[list[str], list[str]]:
+    """The warning codes session `number` shows, and those its course lists for it ("session n: …")."""
+    session = course["sessions"][number - 1]
+    on_course = [w["code"] for w in course["warnings"] if w["message"].startswith(f"session {number}: ")]
+    return [w["code"] for w in session["warnings"]], on_course

@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import book, local_times, patient, practitioner
+from tests.api.helpers import book, local_times, patient, practitioner, window_codes
 from tests.conftest import Clock
 
 RECORD = {"injections": [{"site": "knee", "injectate": "dextrose 15%", "volume_ml": 5}], "pain_before": 7}
@@ -76,3 +76,20 @@ def test_summary_shows_progress_pain_trend_and_adverse_events(client: TestClient
             "notes": "small",
         }
     ]
+
+
+def test_r3_the_first_session_after_a_resume_has_no_window_and_later_changes_keep_it_so(
+    client: TestClient, clock: Clock
+) -> None:
+    course = book(client, patient(client), practitioner(client), session_count=4)
+    complete(client, clock, course["sessions"][0], pain=7)
+    client.post(f"/v1/courses/{course['id']}/hold", json={"reason": "Travelling"})
+    resumed = client.post(f"/v1/courses/{course['id']}/resume", json={"start_date": "2027-04-05"}).json()
+    fifth, sixth, seventh = resumed["sessions"][4:]
+    assert [s["warnings"] for s in (fifth, sixth, seventh)] == [[], [], []]  # 5 April by R2, five weeks after 1
+    # Session 6 is cancelled: session 7 (3 May) counts from session 5 (5 April) now, 28 days before it, and says
+    # so; session 5 still is not flagged for the hold before it.
+    assert client.post(f"/v1/sessions/{sixth['id']}/cancel", json={"reason": "ill"}).status_code == 200
+    now = client.get(f"/v1/courses/{course['id']}").json()
+    assert window_codes(now, 5) == ([], [])
+    assert window_codes(now, 7) == (["outside_window"], ["outside_window"])

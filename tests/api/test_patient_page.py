@@ -1,6 +1,6 @@
 """The page behind a patient's link (R24–R27), through the real app: what it shows, what its forms do."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from api.settings import Settings
 from api.web.app import create_app
 from tests.api import patient_page_reading as reading
 from tests.api.calendar_reading import without_key
+from tests.api.helpers import book_third_outside, window_codes
 from tests.api.patient_page_reading import CANARIES, as_shown, choices, has_alert, link_path, page_text, shown_moves
 from tests.conftest import Clock, Database
 
@@ -215,3 +216,21 @@ def test_r23_a_new_link_secret_ends_every_link(client: TestClient, settings: Set
         assert other.get(path).status_code == 410
         assert other.post(f"{path}/confirm", follow_redirects=False).status_code == 410
     assert client.get(f"/v1/sessions/{course['sessions'][0]['id']}").json()["status"] == "scheduled"
+
+
+def test_r3_a_patients_move_that_brings_a_later_session_into_its_window_clears_its_warning(
+    client: TestClient,
+) -> None:
+    # Session 3 was booked on 2 April, after its window (R6). The patient moves session 2 from 15 March to a
+    # later day of its own window: 2 April lies in session 3's new window, and session 3 stays where it is.
+    course = book_third_outside(client, reading.canary_patient(client, CANARIES))
+    path = link_path(client, course["sessions"][1]["id"])
+    with without_key(client):
+        offered = choices(client.get(path).text)
+        later = [c for c in offered if datetime.fromtimestamp(int(c.split("-")[0]), tz=UTC).date() >= date(2027, 3, 16)]
+        assert later, offered
+        assert client.post(f"{path}/reschedule", data={"choice": later[0]}).status_code == 200
+    now = client.get(f"/v1/courses/{course['id']}").json()
+    assert now["sessions"][1]["change_reason"] == "moved by the patient"
+    assert now["sessions"][2]["start"] == course["sessions"][2]["start"]
+    assert window_codes(now) == ([], [])

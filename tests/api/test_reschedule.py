@@ -1,11 +1,17 @@
 """Rescheduling with reflow (R8), its dry run, and the rules it must keep (R4, R5)."""
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlmodel import col
 
-from tests.api.helpers import book, local_times, patient, practitioner
+from models import Session
+from tests.api.helpers import book, book_third_outside, local_times, patient, practitioner, window_codes
+from tests.conftest import Clock, Database
 
 
 @pytest.fixture
@@ -137,3 +143,93 @@ def test_r8_a_later_session_left_outside_its_new_window_is_flagged_where_it_stay
     assert [w["code"] for w in shown["warnings"]] == ["outside_window"]
     [in_day_view] = client.get("/v1/sessions", params=day).json()["items"]
     assert in_day_view == shown
+
+
+@pytest.fixture
+def third_outside(client: TestClient) -> dict[str, Any]:
+    return book_third_outside(client)  # session 3 on Friday 2 April, after its window (R6)
+
+
+def shown(client: TestClient, course: dict[str, Any]) -> dict[str, Any]:
+    """The course as staff see it now; session 3 there is also the one on the day view of 2 April."""
+    now: dict[str, Any] = client.get(f"/v1/courses/{course['id']}").json()
+    [on_the_day] = client.get("/v1/sessions", params={"date": "2027-04-02"}).json()["items"]
+    assert on_the_day == now["sessions"][2]
+    return now
+
+
+@pytest.mark.parametrize("reflow", [True, False])
+def test_r3_a_session_that_stays_put_loses_its_warning_when_its_predecessor_moves_it_into_its_window(
+    client: TestClient, third_outside: dict[str, Any], reflow: bool
+) -> None:
+    # Session 2 to Wednesday 17 March: session 3's window is 28 March .. 4 April, and 2 April lies in it.
+    second = third_outside["sessions"][1]
+    answer = move(client, second, "2027-03-17T09:00:00+01:00", reflow=reflow)
+    assert answer.status_code == 200 and answer.json()["moved"] == []
+    now = shown(client, third_outside)
+    assert now["sessions"][2]["start_local"] == "2027-04-02T09:00:00+02:00"  # it did not move
+    assert window_codes(now) == ([], [])
+
+    # Session 2 back to Monday 15 March: 2 April is after session 3's window again, and it says so.
+    assert move(client, second, "2027-03-15T09:00:00+01:00", reflow=reflow).json()["moved"] == []
+    now = shown(client, third_outside)
+    assert now["sessions"][2]["start_local"] == "2027-04-02T09:00:00+02:00"
+    assert window_codes(now) == (["outside_window"], ["outside_window"])
+    assert all(s["warnings"] == [] for i, s in enumerate(now["sessions"]) if i != 2)  # no other session's
+
+
+def test_r3_without_reflow_a_later_session_left_outside_its_window_is_flagged_where_it_stays(
+    client: TestClient, course: dict[str, Any]
+) -> None:
+    # Session 2 to Friday 19 March without reflow: session 3 (29 March) keeps its time, 10 days after it.
+    assert move(client, course["sessions"][1], "2027-03-19T09:00:00+01:00", reflow=False).status_code == 200
+    now = client.get(f"/v1/courses/{course['id']}").json()
+    assert window_codes(now) == (["outside_window"], ["outside_window"])
+    assert [w["message"] for w in now["sessions"][2]["warnings"]] == [
+        "outside its interval window since a session before it moved or did not take place (R3)"
+    ]
+    assert move(client, course["sessions"][1], "2027-03-16T09:00:00+01:00", reflow=False).status_code == 200
+    assert window_codes(client.get(f"/v1/courses/{course['id']}").json()) == ([], [])
+
+
+def test_r3_a_cancelled_predecessor_leaves_the_next_session_outside_its_window(
+    client: TestClient, course: dict[str, Any]
+) -> None:
+    # Session 3 (29 March) now counts from session 1 (1 March): 28 days, its window is 12 .. 18 March (R8's
+    # neighbours skip a session that was no injection). Session 4 still counts from session 3.
+    cancelled = client.post(f"/v1/sessions/{course['sessions'][1]['id']}/cancel", json={"reason": "ill"})
+    assert cancelled.status_code == 200
+    now = client.get(f"/v1/courses/{course['id']}").json()
+    assert window_codes(now) == (["outside_window"], ["outside_window"])
+    assert [bool(s["warnings"]) for s in now["sessions"]] == [False, False, True, False, False, False]
+
+
+def test_r3_a_missed_predecessor_leaves_the_next_session_outside_its_window(
+    client: TestClient, clock: Clock, course: dict[str, Any]
+) -> None:
+    clock.now = datetime(2027, 3, 15, 12, tzinfo=UTC)  # after session 2's start
+    assert client.post(f"/v1/sessions/{course['sessions'][1]['id']}/no-show").status_code == 200
+    assert window_codes(client.get(f"/v1/courses/{course['id']}").json()) == (["outside_window"], ["outside_window"])
+
+
+def test_r9_a_cancelled_session_takes_its_warning_off_the_course(
+    client: TestClient, third_outside: dict[str, Any]
+) -> None:
+    third = third_outside["sessions"][2]
+    assert client.post(f"/v1/sessions/{third['id']}/cancel", json={"reason": "ill"}).status_code == 200
+    now = client.get(f"/v1/courses/{third_outside['id']}").json()
+    assert [w["code"] for w in now["sessions"][2]["warnings"]] == ["outside_window"]  # the session as it was
+    assert window_codes(now)[1] == []  # no longer planned: off the course's list
+    # session 4 (16 April) counts from session 2 (15 March) now, 32 days before it
+    assert window_codes(now, 4) == (["outside_window"], ["outside_window"])
+
+
+def test_r3_a_stale_warning_stored_before_this_rule_was_kept_goes_with_the_next_change(
+    client: TestClient, clean_db: Database, course: dict[str, Any]
+) -> None:
+    third = course["sessions"][2]  # 29 March: inside its window
+    stale = [{"code": "outside_window", "message": "placed after its interval window: no slot fitted inside it (R6)"}]
+    with clean_db.engine.begin() as connection:
+        connection.execute(update(Session).where(col(Session.id) == uuid.UUID(third["id"])).values(warnings=stale))
+    assert client.post(f"/v1/sessions/{course['sessions'][0]['id']}/confirm").status_code == 200
+    assert window_codes(client.get(f"/v1/courses/{course['id']}").json()) == ([], [])

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models import Role
-from tests.api.helpers import book, clinic_settings, course_request, created, patient, practitioner
+from tests.api.helpers import book, clinic_settings, course_request, created, patient, practitioner, window_codes
 from tests.conftest import Clock, Database, make_key
 
 FRIDAY = {"start": "2027-03-26T09:00:00+01:00", "end": "2027-03-26T09:45:00+01:00"}
@@ -238,3 +238,29 @@ def test_r40_an_opening_lapses_when_its_time_is_too_near_or_taken(
     summary = dispatch(client, clean_db)
     assert summary["openings_lapsed"] == 2
     assert [opening_of(client, o)["end_reason"] for o in (near, taken)] == ["too_near", "taken"]
+
+
+def test_r44_an_accepted_offer_that_brings_a_later_session_into_its_window_clears_its_warning(
+    client: TestClient, clean_db: Database, clock: Clock, prac: dict[str, Any]
+) -> None:
+    # Staff put session 3 on Wed 24 March, 9 days after session 2 (15 March): before its window (26 March ..
+    # 1 April), flagged (R3). Session 2 then takes a freed Fri 12 March from the waitlist: session 3's window
+    # is 23 .. 29 March now, and session 3 stays where it is, inside it.
+    clinic_settings(client, waitlist={"mode": "auto", "batch_size": 3})
+    course = book(client, patient(client, **REACHABLE), prac)
+    third = course["sessions"][2]
+    staff = {"start": "2027-03-24T09:00:00+01:00", "reflow": False}
+    assert client.post(f"/v1/sessions/{third['id']}/reschedule", json=staff).status_code == 200
+    assert window_codes(client.get(f"/v1/courses/{course['id']}").json()) == (["outside_window"], ["outside_window"])
+    created(client.post("/v1/waitlist", json={"session_id": course["sessions"][1]["id"]}))
+    friday = {"start": "2027-03-12T09:00:00+01:00", "end": "2027-03-12T09:45:00+01:00"}
+    opening = created(client.post("/v1/waitlist/openings", json={"practitioner_id": prac["id"], **friday}))
+    later(clock, minutes=10)
+    assert dispatch(client, clean_db)["offers_made"] == 1
+    [offer] = offers(client, opening)
+    accepted = client.post(f"/v1/waitlist/offers/{offer['id']}/accept")
+    assert accepted.status_code == 200, accepted.text
+    assert (accepted.json()["session"]["start_local"], accepted.json()["moved"]) == ("2027-03-12T09:00:00+01:00", [])
+    now = client.get(f"/v1/courses/{course['id']}").json()
+    assert now["sessions"][2]["start_local"] == "2027-03-24T09:00:00+01:00"
+    assert window_codes(now) == ([], [])

@@ -26,9 +26,13 @@ from scheduling import (
     free_slots,
     plan_course,
 )
+from scheduling.lifecycle import SessionStatus
+from scheduling.reflow import CourseSession
+from scheduling.windows import outside_window
 from tests.scheduling.planner_oracle import free_starts, nearest
 from tests.scheduling.planner_strategies import Question, calendars, places, protocols, questions
 
+COMPLETED = SessionStatus.completed
 BOUNDED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 Placed = list[tuple[int, datetime, tuple[str, ...]]]  # number, start_at, warnings
 Outcome = Placed | tuple[int, date, date]  # or NoSlotAvailable's data
@@ -122,6 +126,14 @@ def assert_follows_the_rules(cal: Calendar, protocol: ProtocolValues, q: Questio
     days = [start_at.astimezone(cal.zone).date() for start_at in starts]
     for before, after in pairwise(days):
         assert (after - before).days >= max(protocol.min_interval_days, 1)  # R4, and no overlap
+    # R6's warning is what the rule that keeps it true after later changes reads (scheduling/windows.py).
+    sessions = [CourseSession(n, start_at, start_at + duration, SessionStatus.scheduled) for n, start_at, _ in placed]
+    warned = {n for n, _, warnings in placed if OUTSIDE_WINDOW in warnings}
+    if q.previous_start_at is None:
+        assert outside_window(protocol, cal.zone, sessions) == warned - {q.first_number}  # R2 places the first
+    else:
+        done = CourseSession(q.first_number - 1, q.previous_start_at, q.previous_start_at + duration, COMPLETED)
+        assert outside_window(protocol, cal.zone, [done, *sessions]) == warned
 
 
 @BOUNDED

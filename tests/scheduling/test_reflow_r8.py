@@ -31,6 +31,7 @@ from scheduling import (
 from scheduling.errors import IllegalTransition, MinIntervalViolated, SlotUnavailable
 from scheduling.lifecycle import SessionStatus
 from scheduling.reflow import CourseSession, ReschedulePlan, plan_reschedule
+from scheduling.windows import outside_window, window_changes
 from tests.scheduling.planner_builders import BERLIN, PROTOCOL, at, busy, calendar, closed, diary, hours, plan, t
 from tests.scheduling.planner_oracle import free_starts, instant
 from tests.scheduling.planner_strategies import calendars, five_minute_time, places, protocols
@@ -513,6 +514,16 @@ def assert_reflow_follows_the_rules(
             abs((current_date - previous_date).days - protocol.interval_days) <= protocol.interval_tolerance_days
         )
         assert (current in flagged) == (previous_date != old_date and not in_window)
+    # The rule that keeps warnings true where sessions stay (scheduling/windows.py) agrees with the plan: a
+    # session that moves carries the warning exactly when the rule calls it outside, and one the reflow leaves
+    # where it is that leaves its window is flagged (what a reflow cannot name, the service sets).
+    course_after = [dataclasses.replace(s, start_at=after[s.number][0], end_at=after[s.number][1]) for s in before]
+    outside = outside_window(protocol, cal.zone, course_after)
+    for m in (result.session, *result.moved):
+        assert (OUTSIDE_WINDOW in m.warnings) == (m.number in outside)
+    assert flagged <= outside
+    if reflow:
+        assert {n for n, out in window_changes(protocol, cal.zone, before, course_after).items() if out} <= flagged
 
 
 @BOUNDED
