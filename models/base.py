@@ -144,12 +144,29 @@ class EnumText(sa.types.TypeDecorator[E]):
     def __init__(self, enum_type: type[E]) -> None:
         super().__init__()
         self.enum_type = enum_type
+        # by dictionary, not by calling the enum (a Python-level call several times as costly): a StrEnum's
+        # member hashes and compares as its text, so one key finds a member and its text alike
+        self._members: dict[str, E] = {member.value: member for member in enum_type}
+        self._texts: dict[str, str] = {member.value: member.value for member in enum_type}  # plain str values
+
+    def text_of(self, value: E | str) -> str:
+        """The stored text of a member or of its text; ValueError for anything else, as the enum would."""
+        try:
+            return self._texts[value]
+        except KeyError:
+            raise ValueError(f"{value!r} is not a valid {self.enum_type.__name__}") from None
+
+    def member_of(self, value: str) -> E:
+        try:
+            return self._members[value]
+        except KeyError:
+            raise ValueError(f"{value!r} is not a valid {self.enum_type.__name__}") from None
 
     def process_bind_param(self, value: E | str | None, dialect: sa.Dialect) -> str | None:
-        return None if value is None else self.enum_type(value).value
+        return None if value is None else self.text_of(value)
 
     def process_result_value(self, value: str | None, dialect: sa.Dialect) -> E | None:
-        return None if value is None else self.enum_type(value)
+        return None if value is None else self.member_of(value)
 
 
 def enum_column(enum_type: type[StrEnum], *, index: bool = False) -> Any:

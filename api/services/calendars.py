@@ -14,6 +14,7 @@ from sqlalchemy import Row, Select, bindparam, select
 from sqlmodel import col
 
 from api.services.clinic import get_clinic, to_intervals
+from api.store.db import one_of
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Closure, Practitioner, Session, TimeOff, WaitlistOpening
 from models.protocol import MAX_SESSION_MINUTES
@@ -43,7 +44,7 @@ def _active_query(column: str, *, excluding_course: bool) -> Select[datetime, da
         select(col(Session.start_at), col(Session.end_at))
         .where(
             owner == bindparam("owner_id"),
-            col(Session.status).in_(ACTIVE),
+            one_of(col(Session.status), ACTIVE),
             col(Session.start_at) < bindparam("end"),
             col(Session.end_at) > bindparam("start"),
             # a lower bound on start_at too, so the (owner, start_at) index bounds the scan on both sides

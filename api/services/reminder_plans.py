@@ -37,6 +37,7 @@ from api.services.clinic import get_clinic, phone_for_people
 from api.services.contacts import patient_contact
 from api.services.links import message_links
 from api.services.offer_messages import replan_offer_messages
+from api.store.db import one_of
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Reminder, Session
 from models.base import new_id
@@ -156,8 +157,8 @@ _OTHERS_LIVE = (
     .join(Session, col(Session.id) == col(Reminder.session_id))
     .where(
         col(Reminder.patient_id) == bindparam("patient_id"),
-        col(Reminder.status).in_([ReminderStatus.pending, ReminderStatus.merged]),
-        col(Reminder.kind).in_(sorted(DATE_BASED | TIME_BASED)),
+        one_of(col(Reminder.status), [ReminderStatus.pending, ReminderStatus.merged]),
+        one_of(col(Reminder.kind), DATE_BASED | TIME_BASED),
         col(Session.course_id) != bindparam("course_id"),
     )
 )
@@ -168,7 +169,7 @@ def _others(
 ) -> list[_CourseReplan]:
     """R38 is per patient: the patient's other courses whose live reminders share a (channel, local date) with
     this course's, old or new, replanned with it; none (one indexed read) when nothing is shared."""
-    found = uow.execute(_OTHERS_LIVE, {"patient_id": patient.id, "course_id": first.course.id}).all()
+    found = uow.rows(_OTHERS_LIVE, {"patient_id": patient.id, "course_id": first.course.id}).all()
     mine = {first.existing[key].id for key in first.live}
     # a rider whose carrier left (sent) left with it; even with merging turned off, what rides across courses
     # is undone across them
@@ -227,8 +228,8 @@ def _replan(uow: UnitOfWork, first: _CourseReplan, patient: Patient, clinic: Cli
                 carriers[key], rows[key] = (ids[plan.merged_into] if plan.merged_into else None), row
             if row.status in _FOLLOWS_THE_PATIENT:
                 _address(row, plan, patient)
-    starts = {str(s.id): s.start_at for r in replans for s in r.sessions}
-    _insert(uow, new_plans, ids, patient, starts, now)
+    sessions = {str(s.id): s for r in replans for s in r.sessions}
+    _insert(uow, new_plans, ids, patient, sessions, now)
     for key, carrier in carriers.items():  # after the insert: a rider may ride with a new carrier
         if rows[key].merged_into != carrier:
             rows[key].merged_into = carrier
@@ -357,7 +358,7 @@ def _insert(
     plans: list[PlannedReminder],
     ids: dict[str, uuid.UUID],
     patient: Patient,
-    starts: dict[str, datetime],
+    sessions: dict[str, Session],
     now: datetime,
 ) -> None:
     if not plans:
@@ -365,7 +366,7 @@ def _insert(
     # one Core executemany, no ORM objects: a booking plans dozens of reminders (so recorded here, S7);
     # carriers before their riders, which refer to them (R38)
     ordered = sorted(plans, key=lambda p: p.merged_into is not None)
-    rows = [_row(p, ids, patient, starts[p.session_id], now) for p in ordered]
+    rows = [_row(p, ids, patient, sessions[p.session_id], now) for p in ordered]
     uow.insert(Reminder, rows, same={"patient_id": patient.id, "created_at": now})
 
 
@@ -382,9 +383,10 @@ def _row(
     plan: PlannedReminder,
     ids: dict[str, uuid.UUID],
     patient: Patient,
-    start_at: datetime,
+    session: Session,
     now: datetime,
 ) -> dict[str, Any]:
+    start_at = session.start_at
     return dict(
         id=ids[plan.idempotency_key],
         kind=plan.kind,
@@ -397,7 +399,7 @@ def _row(
         attempts=0,
         idempotency_key=plan.idempotency_key,
         patient_id=patient.id,
-        session_id=uuid.UUID(plan.session_id),
+        session_id=session.id,
         rule_code=plan.rule_code or "",
         offset_minutes=plan.offset_minutes or 0,
         reason=plan.reason,

@@ -6,12 +6,15 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlmodel import col
 
 from api.services.api_keys import create_api_key
 from api.services.practitioners import create_practitioner
 from api.store import actors
+from api.store.db import one_of
 from api.store.unit_of_work import NoActor, ReadOnly, reading, writing
-from models import Actor, Practitioner, PractitionerCreate, Role
+from models import Actor, Practitioner, PractitionerCreate, Reminder, Role
+from scheduling.reminders import ReminderStatus
 from tests.conftest import DEFAULT_NOW, Database
 
 
@@ -93,3 +96,15 @@ def test_a_bulk_insert_stores_and_records_empty_columns_as_null(clean_db: Databa
     ]
     after = [a if isinstance(a, dict) else json.loads(a) for a in recorded]
     assert [(a["name"], a["working_hours"]) for a in after] == [(r["name"], r["working_hours"]) for r in rows]
+
+
+def test_a_fixed_set_of_states_is_written_into_the_statement_and_nothing_else_is(clean_db: Database) -> None:
+    statuses = [ReminderStatus.pending, ReminderStatus.merged]
+    query = select(func.count()).select_from(Reminder).where(one_of(col(Reminder.status), statuses))
+    sql = str(query.compile(dialect=clean_db.engine.dialect))
+    assert "IN ('merged', 'pending')" in sql and "POSTCOMPILE" not in sql  # run as compiled, never re-expanded
+    with clean_db.engine.connect() as conn:
+        assert conn.execute(query).scalar_one() == 0  # the database reads it
+    for outside in ["pending') OR ('1'='1", "Pending", ""]:
+        with pytest.raises(ValueError, match="not a state name"):
+            one_of(col(Reminder.status), [outside])
