@@ -17,6 +17,7 @@ Prolo can be compared on a shared machine. Prints instructions per booking.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -96,7 +97,9 @@ def _instructions(url: str, key: str, bookings: int, seed: int, tmp: Path) -> in
         "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
         sys.executable, __file__, "--book", str(bookings), "--url", url, "--key", key, "--seed", str(seed),
     ]  # fmt: skip
-    subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
+    # the same string hashes in every run: dictionaries and sets then probe alike, run after run
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    subprocess.run(command, check=True, cwd=ROOT, capture_output=True, env=environment)
     summary = re.search(r"^summary:\s+(\d+)", out.read_text(), re.MULTILINE)
     if summary is None:
         raise RuntimeError(f"no summary in {out}")

@@ -14,7 +14,7 @@ from sqlalchemy import Row, Select, bindparam, select
 from sqlmodel import col
 
 from api.services.clinic import get_clinic, to_intervals
-from api.store.db import one_of
+from api.store.db import Prepared, one_of
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Closure, Practitioner, Session, TimeOff, WaitlistOpening
 from models.protocol import MAX_SESSION_MINUTES
@@ -55,9 +55,9 @@ def _active_query(column: str, *, excluding_course: bool) -> Select[datetime, da
     return query.where(col(Session.course_id) != bindparam("course_id")) if excluding_course else query
 
 
-# Built once: composing a statement costs about as much as running it on a small calendar.
+# Built and compiled once: composing a statement costs about as much as running it on a small calendar.
 _ACTIVE_QUERIES = {
-    (column, excluding): _active_query(column, excluding_course=excluding)
+    (column, excluding): Prepared(_active_query(column, excluding_course=excluding))
     for column in ("practitioner_id", "patient_id")
     for excluding in (False, True)
 }
@@ -81,14 +81,16 @@ def active_sessions(
         "lowest_start": start - timedelta(minutes=MAX_SESSION_MINUTES),
         "course_id": exclude_course_id,
     }
-    # Core, not the ORM session: plain rows, hundreds per planning pass
-    return _busy(uow.rows(query, params).all())
+    # plain rows, hundreds per planning pass
+    return _busy(uow.fetch(query, params))
 
 
-_CLOSURES = select(col(Closure.start_date), col(Closure.end_date)).where(
-    col(Closure.start_date) <= bindparam("last_date"), col(Closure.end_date) >= bindparam("first_date")
+_CLOSURES = Prepared(
+    select(col(Closure.start_date), col(Closure.end_date)).where(
+        col(Closure.start_date) <= bindparam("last_date"), col(Closure.end_date) >= bindparam("first_date")
+    )
 )
-_TIME_OFF = (
+_TIME_OFF = Prepared(
     select(col(TimeOff.start_at), col(TimeOff.end_at))
     .where(
         col(TimeOff.practitioner_id) == bindparam("practitioner_id"),
@@ -99,7 +101,7 @@ _TIME_OFF = (
 )
 
 
-_HELD = (
+_HELD = Prepared(
     select(col(WaitlistOpening.start_at), col(WaitlistOpening.end_at))
     .where(
         col(WaitlistOpening.practitioner_id) == bindparam("practitioner_id"),
@@ -130,7 +132,7 @@ def held_spans(
         "now": now,
         "ignored": ignore_hold or uuid.UUID(int=0),
     }
-    return _busy(uow.rows(_HELD, params).all())
+    return _busy(uow.fetch(_HELD, params))
 
 
 def load_calendar(
@@ -154,15 +156,15 @@ def load_calendar(
     clinic = clinic or get_clinic(uow)
     zone = clinic.zone
     start, end = local_day_bounds(span.start_date, span.end_date, zone)
-    closures = uow.rows(_CLOSURES, {"first_date": span.start_date, "last_date": span.end_date})
-    time_off = uow.rows(_TIME_OFF, {"practitioner_id": practitioner.id, "start": start, "end": end})
+    closures = uow.fetch(_CLOSURES, {"first_date": span.start_date, "last_date": span.end_date})
+    time_off = uow.fetch(_TIME_OFF, {"practitioner_id": practitioner.id, "start": start, "end": end})
     return Calendar(
         zone=zone,
         opening_hours=to_intervals(clinic.opening_hours),
         working_hours=to_intervals(practitioner.working_hours or clinic.opening_hours),
         slot_minutes=clinic.slot_minutes,
         closures=tuple(DateRange(start_date=r.start_date, end_date=r.end_date) for r in closures),
-        time_off=_busy(time_off.all()),
+        time_off=_busy(time_off),
         practitioner_busy=tuple(
             sorted(
                 active_sessions(
@@ -194,6 +196,6 @@ def load_open_days(uow: UnitOfWork, *, clinic: Clinic, follow_up_days: Iterable[
     span = follow_up_reach(follow_up_days)
     if span is None:
         return None
-    closures = uow.rows(_CLOSURES, {"first_date": span.start_date, "last_date": span.end_date})
+    closures = uow.fetch(_CLOSURES, {"first_date": span.start_date, "last_date": span.end_date})
     found = (DateRange(start_date=r.start_date, end_date=r.end_date) for r in closures)
     return OpenDays.of(to_intervals(clinic.opening_hours), found, span)

@@ -37,7 +37,7 @@ from api.services.clinic import get_clinic, phone_for_people
 from api.services.contacts import patient_contact
 from api.services.links import message_links
 from api.services.offer_messages import replan_offer_messages
-from api.store.db import one_of
+from api.store.db import Prepared, one_of
 from api.store.unit_of_work import UnitOfWork
 from models import Clinic, Course, Patient, Reminder, Session
 from models.base import new_id
@@ -145,7 +145,7 @@ def _planned(uow: UnitOfWork, course: Course, now: datetime, patient: Patient, c
 
 
 # the patient's live reminders in their other courses (R38), built once: every booking asks
-_OTHERS_LIVE = (
+_OTHERS_LIVE = Prepared(
     select(
         col(Reminder.id),
         col(Reminder.status),
@@ -169,7 +169,7 @@ def _others(
 ) -> list[_CourseReplan]:
     """R38 is per patient: the patient's other courses whose live reminders share a (channel, local date) with
     this course's, old or new, replanned with it; none (one indexed read) when nothing is shared."""
-    found = uow.rows(_OTHERS_LIVE, {"patient_id": patient.id, "course_id": first.course.id}).all()
+    found = uow.fetch(_OTHERS_LIVE, {"patient_id": patient.id, "course_id": first.course.id})
     mine = {first.existing[key].id for key in first.live}
     # a rider whose carrier left (sent) left with it; even with merging turned off, what rides across courses
     # is undone across them

@@ -11,8 +11,10 @@ one deadline: the whole story is in api/store/admission.py.
 import re
 import threading
 import uuid
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from operator import itemgetter
@@ -26,7 +28,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    Dialect,
     Engine,
+    Select,
     Table,
     Uuid,
     create_engine,
@@ -37,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeEngine
+from sqlalchemy.util.typing import TupleAny
 from sqlmodel import Session as DbSession
 
 from api.store.admission import WAIT_SECONDS, AdmissionTimeout, Deadline
@@ -44,6 +49,7 @@ from models.base import EnumText, UTCDateTime, sqlite_instant
 
 __all__ = [
     "DbSession",
+    "Prepared",
     "insert_rows",
     "make_engine",
     "one_of",
@@ -267,6 +273,68 @@ def _ready(kind: TypeEngine[Any], dialect: str) -> Callable[[Any], Any] | None:
 
 def _hex(value: uuid.UUID) -> str:
     return value.hex
+
+
+class Prepared:
+    """A small indexed SELECT run many times a request (the planner's busy time, closures, time off),
+    compiled once per database and run by the driver's own cursor, in the caller's transaction; each
+    row comes back as a named tuple of values converted by the columns' own types, as SQLAlchemy would.
+
+    SQLAlchemy's execution of a cached statement (its parameters, result metadata and row objects)
+    costs several times what SQLite spends answering these reads (bench/README.md). A statement
+    with an IN list of parameters cannot be prepared (it is rewritten at every run): use
+    :func:`one_of` for fixed states.
+    """
+
+    def __init__(self, statement: Select[*TupleAny]) -> None:
+        self.statement = statement
+        self.row: Any = namedtuple("Row", [column.key for column in statement.selected_columns])  # type: ignore[misc]
+        self._plans: dict[str, _PreparedPlan] = {}
+
+    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[Any]:
+        """The rows for these parameters (those the statement does not name are ignored)."""
+        dialect = connection.dialect
+        plan = self._plans.get(dialect.name)
+        if plan is None:
+            plan = self._plans[dialect.name] = _PreparedPlan.of(self.statement, dialect)
+        ready = plan.parameters(params)
+        found = connection.connection.driver_connection.execute(plan.sql, ready).fetchall()  # type: ignore[union-attr]
+        make = self.row._make
+        if not plan.converted:
+            return [make(values) for values in found]
+        converters = plan.converters
+        return [
+            make([v if v is None or f is None else f(v) for f, v in zip(converters, values, strict=True)])
+            for values in found
+        ]
+
+
+@dataclass(frozen=True)
+class _PreparedPlan:
+    sql: str
+    names: tuple[str, ...]
+    positional: bool
+    binders: tuple[Callable[[Any], Any] | None, ...]
+    converters: tuple[Callable[[Any], Any] | None, ...]
+    converted: bool
+
+    @classmethod
+    def of(cls, statement: Select[*TupleAny], dialect: Dialect) -> "_PreparedPlan":
+        compiled = statement.compile(dialect=dialect)
+        sql = compiled.string
+        if "POSTCOMPILE" in sql:
+            raise ValueError("an IN list of parameters is rewritten at every run: use one_of() for fixed states")
+        names = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else tuple(compiled.binds)
+        binders = tuple(compiled.binds[name].type._cached_bind_processor(dialect) for name in names)
+        converters = tuple(column.type._cached_result_processor(dialect, None) for column in statement.selected_columns)
+        return cls(sql, names, compiled.positional, binders, converters, any(converters))
+
+    def parameters(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        values = [
+            params[name] if f is None or params[name] is None else f(params[name])
+            for name, f in zip(self.names, self.binders, strict=True)
+        ]
+        return values if self.positional else dict(zip(self.names, values, strict=True))
 
 
 @contextmanager

@@ -43,7 +43,7 @@ from sqlmodel import SQLModel, col
 
 from api.store import actors, audit, freshness
 from api.store.admission import Deadline
-from api.store.db import DbSession, insert_rows, read_session, write_session
+from api.store.db import DbSession, Prepared, insert_rows, read_session, write_session
 from api.store.errors import NotFound
 from api.store.locks import Locked, ReadOnly, RowLocks
 from api.store.tokens import LinkKeys
@@ -128,6 +128,12 @@ class UnitOfWork(RowLocks):
         pending changes so the read sees them, as an ORM read would."""
         self._db.flush()
         return self._db.connection().execute(statement, params)
+
+    def fetch(self, query: Prepared, params: Mapping[str, Any]) -> list[Any]:
+        """A prepared read's rows (named tuples), after flushing this transaction's pending changes so the
+        read sees them: the planner's reads, run several times a request (api/store/db.py :class:`Prepared`)."""
+        self._db.flush()
+        return query.rows(self._db.connection(), params)
 
     def find(self, model: type[Model], row_id: uuid.UUID | int | str) -> Model | None:
         """The row with this id, or None."""
