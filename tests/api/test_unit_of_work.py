@@ -3,18 +3,23 @@
 import json
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlmodel import col
 
+from api.services import calendars, reminder_plans
 from api.services.api_keys import create_api_key
 from api.services.practitioners import create_practitioner
 from api.store import actors
-from api.store.db import one_of
+from api.store.db import Prepared, one_of
 from api.store.unit_of_work import NoActor, ReadOnly, reading, writing
 from models import Actor, Practitioner, PractitionerCreate, Reminder, Role
 from scheduling.reminders import ReminderStatus
+from tests.api.helpers import book, patient, practitioner
 from tests.conftest import DEFAULT_NOW, Database
 
 
@@ -108,3 +113,37 @@ def test_a_fixed_set_of_states_is_written_into_the_statement_and_nothing_else_is
     for outside in ["pending') OR ('1'='1", "Pending", ""]:
         with pytest.raises(ValueError, match="not a state name"):
             one_of(col(Reminder.status), [outside])
+
+
+def test_prepared_reads_answer_what_sqlalchemy_answers(client: TestClient, clean_db: Database) -> None:
+    """The planner's prepared reads (compiled once, run by the driver) give the rows, types and names the
+    same statements give through SQLAlchemy, on both databases."""
+    prac, pat = practitioner(client), patient(client)
+    course = book(client, pat, prac)
+    sessions = course["sessions"]
+    first, last = datetime.fromisoformat(sessions[0]["start"]), datetime.fromisoformat(sessions[-1]["end"])
+    span = {"start": first - timedelta(days=1), "end": last + timedelta(days=1), "now": DEFAULT_NOW}
+    reads: list[tuple[Prepared, dict[str, Any]]] = [
+        *(
+            (query, {**span, "owner_id": uuid.UUID(owner), "lowest_start": span["start"], "course_id": uuid.uuid4()})
+            for (column, _), query in calendars._ACTIVE_QUERIES.items()
+            for owner in [prac["id"] if column == "practitioner_id" else pat["id"]]
+        ),
+        (calendars._CLOSURES, {"first_date": first.date(), "last_date": last.date()}),
+        (calendars._TIME_OFF, {**span, "practitioner_id": uuid.UUID(prac["id"])}),
+        (calendars._HELD, {**span, "practitioner_id": uuid.UUID(prac["id"]), "ignored": uuid.uuid4()}),
+        (reminder_plans._OTHERS_LIVE, {"patient_id": uuid.UUID(pat["id"]), "course_id": uuid.uuid4()}),
+    ]
+    with reading(clean_db.engine) as uow:
+        answers = [(uow.fetch(query, params), uow.rows(query.statement, params).all()) for query, params in reads]
+    for prepared, expected in answers:
+        assert [tuple(row) for row in prepared] == [tuple(row) for row in expected]
+        assert [row._fields for row in prepared] == [tuple(row._fields) for row in expected]
+    practitioners_busy, _ = answers[0]
+    assert [row.start_at for row in practitioners_busy] == [datetime.fromisoformat(s["start"]) for s in sessions]
+
+
+def test_a_read_with_an_in_list_of_parameters_cannot_be_prepared(clean_db: Database) -> None:
+    query = Prepared(select(col(Reminder.id)).where(col(Reminder.status).in_(["pending", "merged"])))
+    with clean_db.engine.connect() as conn, pytest.raises(ValueError, match="one_of"):
+        query.rows(conn, {})
