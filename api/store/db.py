@@ -193,13 +193,15 @@ def insert_rows(
     """
     if not rows:
         return
-    same, sql = same or {}, sql or {}
+    sql = sql or {}
     first = rows[0]
-    names = tuple(name for name in first if name not in sql and name not in same)
-    # A column that is None in every row is written as NULL in the statement itself: SQLite's driver hands
-    # each None parameter through its adaptation protocol (two failed attribute lookups, some 3 000 CPU
-    # instructions), and a booking's reminders have a dozen columns still empty in three dozen rows.
-    nulls = tuple(n for n in names if first[n] is None and all(row[n] is None for row in rows))
+    # A column that is None in every row (or in `same`) is written as NULL in the statement itself: SQLite's
+    # driver hands each None parameter through its adaptation protocol (two failed attribute lookups, some
+    # 3 000 CPU instructions), and a booking's reminders have a dozen columns still empty in three dozen rows.
+    nulls = [name for name, value in (same or {}).items() if value is None]
+    same = {name: value for name, value in (same or {}).items() if value is not None}
+    names = tuple(name for name in first if name not in sql and name not in same and name not in nulls)
+    nulls += [n for n in names if first[n] is None and all(row[n] is None for row in rows)]
     if nulls:
         names = tuple(n for n in names if n not in nulls)
     statement, shared_ready, converted = _insert_plan(

@@ -147,3 +147,12 @@ def test_a_read_with_an_in_list_of_parameters_cannot_be_prepared(clean_db: Datab
     query = Prepared(select(col(Reminder.id)).where(col(Reminder.status).in_(["pending", "merged"])))
     with clean_db.engine.connect() as conn, pytest.raises(ValueError, match="one_of"):
         query.rows(conn, {})
+
+
+def test_a_bulk_insert_stores_an_empty_shared_column_as_null(clean_db: Database) -> None:
+    rows = [{"id": uuid.uuid4(), "name": f"Dr. Shared {n}"} for n in range(2)]
+    with writing(clean_db.engine, actor=actors.COMMAND_LINE, action="test") as uow:
+        uow.insert(Practitioner, rows, same={"working_hours": None})
+    with clean_db.engine.connect() as conn:
+        stored = conn.execute(text("SELECT name, working_hours FROM practitioner ORDER BY name")).all()
+    assert [tuple(r) for r in stored] == [(r["name"], None) for r in rows]
