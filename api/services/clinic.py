@@ -1,6 +1,7 @@
 """The clinic's settings: made once from `PROLO_CLINIC_TIMEZONE`, then edited by admins."""
 
 from datetime import datetime, time
+from functools import lru_cache
 
 import phonenumbers
 
@@ -72,9 +73,14 @@ def _open_weekdays(week: list[dict[str, str]]) -> set[str]:
 
 def phone_for_people(clinic: Clinic) -> str | None:
     """The clinic's phone as people dial it from abroad too: "+49 30 1234567" (stored as E.164)."""
-    if clinic.phone is None:
-        return None
-    number = phonenumbers.parse(clinic.phone, None)
+    return None if clinic.phone is None else _international(clinic.phone)
+
+
+@lru_cache(maxsize=64)
+def _international(e164: str) -> str:
+    """Formatted once per number: every message a booking plans names the clinic's phone, and the formatting
+    library parses and formats in Python."""
+    number = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 

@@ -337,6 +337,7 @@ def _plan(
     # R16: the follow-up calls go on open days, the same ones the handout and the feeds show
     open_days = load_open_days(uow, clinic=clinic, follow_up_days=follow_up_rule_days(refs, rules, clinic.zone))
     links = message_links(uow, sessions, patient, now)  # R23: every message about a session carries its link
+    clinic_phone = phone_for_people(clinic)
     return [
         reminder
         for s in sorted(sessions, key=lambda s: s.number)
@@ -348,7 +349,7 @@ def _plan(
             clinic_name=clinic.name,
             now=now,
             open_days=open_days,
-            clinic_phone=phone_for_people(clinic),
+            clinic_phone=clinic_phone,
         )
     ]
 
