@@ -33,9 +33,15 @@ class Reminder(SQLModel, table=True):
         # booking's three dozen keys land together at the index's end, not on three dozen random pages
         # (a quarter of the pages a booking's commit wrote). It also finds a session's reminders.
         sa.Index("uq_reminder_session_id_idempotency_key", "session_id", "idempotency_key", unique=True),
-        # R30: what one inbound text causes is made once (its answer, its staff items), whatever retries come
+        # R30: what one inbound text causes is made once (its answer, its staff items), whatever retries come;
+        # only reminders that answer a text are in it (a booking's dozens are not: migration 0014)
         sa.Index(
-            "uq_reminder_inbound_message_id_idempotency_key", "inbound_message_id", "idempotency_key", unique=True
+            "uq_reminder_inbound_message_id_idempotency_key",
+            "inbound_message_id",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=sa.text("inbound_message_id IS NOT NULL"),
+            postgresql_where=sa.text("inbound_message_id IS NOT NULL"),
         ),
     )
 
