@@ -28,7 +28,10 @@ JSONColumn = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
 def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
+    zone = value.tzinfo
+    if zone is UTC:  # most instants are UTC already (read back, or planned so): no new object
+        return value
+    if zone is None:
         raise ValueError("naive datetime given for an instant column")
     return value.astimezone(UTC)
 

@@ -191,7 +191,7 @@ def _replan(uow: UnitOfWork, first: _CourseReplan, patient: Patient, clinic: Cli
     """Store the plans of a course and of the patient's courses sharing a day with it (R38 across them)."""
     replans = [first, *_others(uow, first, patient, clinic, now)]
     merged = {p.idempotency_key: p for p in _same_day([p for r in replans for p in r.free], clinic)}
-    settings = reminder_settings(clinic)
+    settings: ReminderSettings | None = None  # read only when a stored reminder is dropped (a new course has none)
     wanted: list[dict[str, PlannedReminder]] = []
     for replan in replans:
         own = {p.idempotency_key: merged[p.idempotency_key] for p in replan.free}
@@ -202,6 +202,7 @@ def _replan(uow: UnitOfWork, first: _CourseReplan, patient: Patient, clinic: Cli
             row = replan.existing[key]
             if key not in own:
                 session = by_id[row.session_id]
+                settings = settings or reminder_settings(clinic)
                 reason = stale_reason(row.kind, row.offset_minutes, session.status, replan.course.status, settings)
                 row.status, row.reason, row.merged_into = ReminderStatus.cancelled, reason or row.reason, None
     uow.flush()  # the cancelled rows leave the one-pending-per-slot index before new ones arrive
