@@ -283,6 +283,11 @@ def read(clinic: Clinic, path: str) -> dict[str, Any]:
     return body
 
 
+def server_clock(clinic: Clinic) -> str:
+    """The server's own clock as its answers say it (the Date header), for a failing assertion to show."""
+    return f"server's clock {clinic.staff.get('/healthz').headers.get('date')}"
+
+
 def opening_now(clinic: Clinic, opening: dict[str, Any]) -> dict[str, Any]:
     return read(clinic, f"/v1/waitlist/openings/{opening['id']}")
 
@@ -483,12 +488,15 @@ def test_r40_an_opening_lapses_when_taken_or_nearer_than_min_lead_and_r39_its_en
 
     start = instant(near["start"])
     clinic.clock.to(start - timedelta(hours=3, minutes=1))  # weeks later: still 3 h ahead
-    clinic.dispatch()
-    assert opening_now(clinic, near)["status"] == "offering"
+    summary = clinic.dispatch()
+    still = opening_now(clinic, near)
+    assert still["status"] == "offering", f"pass {summary}; opening {still}; {server_clock(clinic)}"
     clinic.clock.to(start - timedelta(hours=2, minutes=59))
-    clinic.dispatch()
+    summary = clinic.dispatch()
     lapsed = opening_now(clinic, near)
-    assert (lapsed["status"], lapsed["end_reason"], lapsed["hold_until"]) == ("lapsed", "too_near", None)
+    assert (lapsed["status"], lapsed["end_reason"], lapsed["hold_until"]) == ("lapsed", "too_near", None), (
+        f"pass {summary}; opening {lapsed}; {server_clock(clinic)}; the test's clock {clinic.clock.now()}"
+    )
     # R39: the entry waits until its session's local day begins, and the first pass that day closes it
     assert read(clinic, f"/v1/waitlist/{entry['id']}")["status"] == "waiting"
     clinic.clock.to(at_local(monday + timedelta(days=28), "00:00") + timedelta(seconds=1))
