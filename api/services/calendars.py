@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select, union_all
 from sqlmodel import col
 
 from api.services.clinic import get_clinic, to_intervals
@@ -38,26 +38,22 @@ def _busy(rows: Iterable[Row[datetime, datetime]]) -> tuple[Busy, ...]:
 
 
 def _active_query(column: str, *, excluding_course: bool) -> Select[datetime, datetime]:
-    """Active sessions of one owner overlapping [:start, :end), by start; built once, executed often."""
+    """Active sessions of one owner overlapping [:start, :end); built once, executed often."""
     owner = getattr(Session, column)
-    query = (
-        select(col(Session.start_at), col(Session.end_at))
-        .where(
-            owner == bindparam("owner_id"),
-            one_of(col(Session.status), ACTIVE),
-            col(Session.start_at) < bindparam("end"),
-            col(Session.end_at) > bindparam("start"),
-            # a lower bound on start_at too, so the (owner, start_at) index bounds the scan on both sides
-            col(Session.start_at) > bindparam("lowest_start"),
-        )
-        .order_by(col(Session.start_at))
+    query = select(col(Session.start_at), col(Session.end_at)).where(
+        owner == bindparam("owner_id"),
+        one_of(col(Session.status), ACTIVE),
+        col(Session.start_at) < bindparam("end"),
+        col(Session.end_at) > bindparam("start"),
+        # a lower bound on start_at too, so the (owner, start_at) index bounds the scan on both sides
+        col(Session.start_at) > bindparam("lowest_start"),
     )
     return query.where(col(Session.course_id) != bindparam("course_id")) if excluding_course else query
 
 
 # Built and compiled once: composing a statement costs about as much as running it on a small calendar.
 _ACTIVE_QUERIES = {
-    (column, excluding): Prepared(_active_query(column, excluding_course=excluding))
+    (column, excluding): Prepared(_active_query(column, excluding_course=excluding).order_by(col(Session.start_at)))
     for column in ("practitioner_id", "patient_id")
     for excluding in (False, True)
 }
@@ -101,17 +97,19 @@ _TIME_OFF = Prepared(
 )
 
 
-_HELD = Prepared(
-    select(col(WaitlistOpening.start_at), col(WaitlistOpening.end_at))
-    .where(
-        col(WaitlistOpening.practitioner_id) == bindparam("practitioner_id"),
-        col(WaitlistOpening.hold_until) > bindparam("now"),  # a hold ends at hold_until, pass or no pass
-        col(WaitlistOpening.id) != bindparam("ignored"),
-        col(WaitlistOpening.start_at) < bindparam("end"),
-        col(WaitlistOpening.end_at) > bindparam("start"),
-    )
-    .order_by(col(WaitlistOpening.start_at))
+_HELD_NOW = select(col(WaitlistOpening.start_at), col(WaitlistOpening.end_at)).where(
+    col(WaitlistOpening.practitioner_id) == bindparam("owner_id"),
+    col(WaitlistOpening.hold_until) > bindparam("now"),  # a hold ends at hold_until, pass or no pass
+    col(WaitlistOpening.id) != bindparam("ignored"),
+    col(WaitlistOpening.start_at) < bindparam("end"),
+    col(WaitlistOpening.end_at) > bindparam("start"),
 )
+_HELD = Prepared(_HELD_NOW.order_by(col(WaitlistOpening.start_at)))
+# The planner's view of a practitioner: their active sessions and the spans held for waitlist offers, in one read
+_PRACTITIONER_BUSY = {
+    excluding: Prepared(union_all(_active_query("practitioner_id", excluding_course=excluding), _HELD_NOW))
+    for excluding in (False, True)
+}
 
 
 def held_spans(
@@ -125,14 +123,11 @@ def held_spans(
 ) -> tuple[Busy, ...]:
     """R43: the spans of the practitioner's openings held for offered patients at `now` (until their
     hold_until, whether or not a dispatch pass has cleared it yet), overlapping [start, end)."""
-    params = {
-        "practitioner_id": practitioner_id,
-        "start": start,
-        "end": end,
-        "now": now,
-        "ignored": ignore_hold or uuid.UUID(int=0),
-    }
+    params = {"owner_id": practitioner_id, "start": start, "end": end, "now": now, "ignored": ignore_hold or _NO_HOLD}
     return _busy(uow.fetch(_HELD, params))
+
+
+_NO_HOLD = uuid.UUID(int=0)
 
 
 def load_calendar(
@@ -167,15 +162,20 @@ def load_calendar(
         time_off=_busy(time_off),
         practitioner_busy=tuple(
             sorted(
-                active_sessions(
-                    uow,
-                    column="practitioner_id",
-                    owner_id=practitioner.id,
-                    start=start,
-                    end=end,
-                    exclude_course_id=exclude_course_id,
-                )
-                + held_spans(uow, practitioner.id, start, end, now=now, ignore_hold=ignore_hold),
+                _busy(
+                    uow.fetch(
+                        _PRACTITIONER_BUSY[exclude_course_id is not None],
+                        {
+                            "owner_id": practitioner.id,
+                            "start": start,
+                            "end": end,
+                            "lowest_start": start - timedelta(minutes=MAX_SESSION_MINUTES),
+                            "course_id": exclude_course_id,
+                            "now": now,
+                            "ignored": ignore_hold or _NO_HOLD,
+                        },
+                    )
+                ),
                 key=lambda b: b.start_at,
             )
         ),

@@ -26,6 +26,7 @@ import pydantic_core
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    CompoundSelect,
     Connection,
     Date,
     Dialect,
@@ -288,7 +289,7 @@ class Prepared:
     :func:`one_of` for fixed states.
     """
 
-    def __init__(self, statement: Select[*TupleAny]) -> None:
+    def __init__(self, statement: Select[*TupleAny] | CompoundSelect[*TupleAny]) -> None:
         self.statement = statement
         self.row: Any = namedtuple("Row", [column.key for column in statement.selected_columns])  # type: ignore[misc]
         self._plans: dict[str, _PreparedPlan] = {}
@@ -321,7 +322,7 @@ class _PreparedPlan:
     converted: bool
 
     @classmethod
-    def of(cls, statement: Select[*TupleAny], dialect: Dialect) -> "_PreparedPlan":
+    def of(cls, statement: Select[*TupleAny] | CompoundSelect[*TupleAny], dialect: Dialect) -> "_PreparedPlan":
         compiled = statement.compile(dialect=dialect)
         sql = compiled.string
         if "POSTCOMPILE" in sql:

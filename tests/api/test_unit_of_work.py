@@ -131,7 +131,20 @@ def test_prepared_reads_answer_what_sqlalchemy_answers(client: TestClient, clean
         ),
         (calendars._CLOSURES, {"first_date": first.date(), "last_date": last.date()}),
         (calendars._TIME_OFF, {**span, "practitioner_id": uuid.UUID(prac["id"])}),
-        (calendars._HELD, {**span, "practitioner_id": uuid.UUID(prac["id"]), "ignored": uuid.uuid4()}),
+        (calendars._HELD, {**span, "owner_id": uuid.UUID(prac["id"]), "ignored": uuid.uuid4()}),
+        *(
+            (
+                query,
+                {
+                    **span,
+                    "owner_id": uuid.UUID(prac["id"]),
+                    "lowest_start": span["start"],
+                    "ignored": uuid.uuid4(),
+                    "course_id": uuid.uuid4(),
+                },
+            )
+            for query in calendars._PRACTITIONER_BUSY.values()
+        ),
         (reminder_plans._OTHERS_LIVE, {"patient_id": uuid.UUID(pat["id"]), "course_id": uuid.uuid4()}),
     ]
     with reading(clean_db.engine) as uow:
