@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, col
 
@@ -235,6 +235,15 @@ class FilledClinic:
     sessions: int
     day_sessions: int
     api_key: str
+
+
+def without_r35_r38(url: str) -> None:
+    """The clinic sends no confirm requests (R35) and merges no messages (R38): a booking plans the reminders
+    of the versions before those rules (36 for a six-session course), for comparing with them."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(update(table_of(Clinic)).values(confirm_request_offset_minutes=None, one_message_per_day=False))
+    engine.dispose()
 
 
 def measured_day(now: datetime) -> date:

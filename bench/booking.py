@@ -42,6 +42,7 @@ from _support import (
     server_env,
     stop_on_sigterm,
     uvicorn_server,
+    without_r35_r38,
 )
 
 TARGET = 100.0
@@ -77,6 +78,8 @@ def main() -> int:
     today = measured_day(now)
     with tempfile.TemporaryDirectory(prefix="prolo-booking-") as tmp, bench_database(args.database_url) as url:
         clinic = fill_clinic(url, now=now, day=today)
+        if args.without_r35_r38:
+            without_r35_r38(url)
         print(
             f"database: {url.split('@')[-1]}  sessions: {clinic.sessions}  "
             f"practitioners: {len(clinic.practitioner_ids)}  patients: {len(clinic.patient_ids)}"
@@ -100,6 +103,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients in the last round (0: none)")
     parser.add_argument("--max-seconds", type=float, default=40, help="a round stops after this long")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--without-r35-r38", action="store_true", help="no confirm requests, no merging: the reminders of before"
+    )
     return parser.parse_args()
 
 

@@ -27,11 +27,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _support import ROOT, bench_database, fill_clinic, measured_day
-from sqlalchemy import create_engine, update
-
-from models import Clinic
-from models.base import table_of
+from _support import ROOT, bench_database, fill_clinic, measured_day, without_r35_r38
+from sqlalchemy import create_engine
 
 FILL_SESSIONS = 5_000
 
@@ -46,7 +43,7 @@ def main() -> int:
         tmp.mkdir(parents=True, exist_ok=True)
         clinic = fill_clinic(url, now=now, day=measured_day(now), sessions=FILL_SESSIONS)
         if args.without_r35_r38:
-            _without_r35_r38(url)
+            without_r35_r38(url)
         print(f"database: {FILL_SESSIONS} sessions; booking {args.bookings} courses under callgrind (slow)")
         filled = Path(url.removeprefix("sqlite:///"))
         runs = (0, args.bookings)
@@ -71,13 +68,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
     return parser.parse_args()
-
-
-def _without_r35_r38(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(update(table_of(Clinic)).values(confirm_request_offset_minutes=None, one_message_per_day=False))
-    engine.dispose()
 
 
 def _copy(filled: Path, tmp: Path, bookings: int) -> str:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _support import bench_database, fill_clinic, measured_day
+from _support import bench_database, fill_clinic, measured_day, without_r35_r38
 from booking import _Requests  # the same requests bench/booking.py sends
 from fastapi.testclient import TestClient
 from sqlalchemy import event
@@ -45,6 +45,8 @@ def main() -> int:
     now = datetime.now(UTC)
     with bench_database(None) as url:
         clinic = fill_clinic(url, now=now, day=measured_day(now))
+        if args.without_r35_r38:
+            without_r35_r38(url)
         path = Path(url.split("///", 1)[1])
         requests = _Requests(clinic, first_date=measured_day(now) + timedelta(days=1), seed=args.seed)
         engine = make_engine(url)
@@ -70,6 +72,9 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bookings", type=int, default=400, help="bookings counted (after 20 that warm up)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--without-r35-r38", action="store_true", help="no confirm requests, no merging: the reminders of before"
+    )
     return parser.parse_args()
 
 
