@@ -97,6 +97,8 @@ _TIME_OFF = Prepared(
 )
 
 
+# R43: the spans of the practitioner's openings held for offered patients at :now (until hold_until, whether or
+# not a dispatch pass has cleared them yet), except the hold of the offer being accepted (:ignored)
 _HELD_NOW = select(col(WaitlistOpening.start_at), col(WaitlistOpening.end_at)).where(
     col(WaitlistOpening.practitioner_id) == bindparam("owner_id"),
     col(WaitlistOpening.hold_until) > bindparam("now"),  # a hold ends at hold_until, pass or no pass
@@ -104,27 +106,11 @@ _HELD_NOW = select(col(WaitlistOpening.start_at), col(WaitlistOpening.end_at)).w
     col(WaitlistOpening.start_at) < bindparam("end"),
     col(WaitlistOpening.end_at) > bindparam("start"),
 )
-_HELD = Prepared(_HELD_NOW.order_by(col(WaitlistOpening.start_at)))
 # The planner's view of a practitioner: their active sessions and the spans held for waitlist offers, in one read
 _PRACTITIONER_BUSY = {
     excluding: Prepared(union_all(_active_query("practitioner_id", excluding_course=excluding), _HELD_NOW))
     for excluding in (False, True)
 }
-
-
-def held_spans(
-    uow: UnitOfWork,
-    practitioner_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
-    *,
-    now: datetime,
-    ignore_hold: uuid.UUID | None = None,
-) -> tuple[Busy, ...]:
-    """R43: the spans of the practitioner's openings held for offered patients at `now` (until their
-    hold_until, whether or not a dispatch pass has cleared it yet), overlapping [start, end)."""
-    params = {"owner_id": practitioner_id, "start": start, "end": end, "now": now, "ignored": ignore_hold or _NO_HOLD}
-    return _busy(uow.fetch(_HELD, params))
 
 
 _NO_HOLD = uuid.UUID(int=0)

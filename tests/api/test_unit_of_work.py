@@ -131,7 +131,6 @@ def test_prepared_reads_answer_what_sqlalchemy_answers(client: TestClient, clean
         ),
         (calendars._CLOSURES, {"first_date": first.date(), "last_date": last.date()}),
         (calendars._TIME_OFF, {**span, "practitioner_id": uuid.UUID(prac["id"])}),
-        (calendars._HELD, {**span, "owner_id": uuid.UUID(prac["id"]), "ignored": uuid.uuid4()}),
         *(
             (
                 query,
