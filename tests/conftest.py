@@ -88,9 +88,14 @@ class Database:
 
     engine: Engine
     url: str
-    seed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # kept out of repr: a failing property test prints its fixtures, and these hold every seeded row
+    seed: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
-    metadata: MetaData | None = None
+    metadata: MetaData | None = field(default=None, repr=False)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis prints a failing example's fixtures this way (its own printer shows every field)."""
+        printer.text(repr(self))
 
     def tables(self) -> MetaData:
         """The migrated tables (reflected once: the schema does not change during a run)."""

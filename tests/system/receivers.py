@@ -217,11 +217,16 @@ class WebhookReceiver:
 
     secret: str
     url: str = ""
-    script: deque[Reply] = field(default_factory=deque)
-    requests: list[WebhookRequest] = field(default_factory=list)
-    deliveries: dict[str, list[Any]] = field(default_factory=dict)  # accepted payloads by Idempotency-Key
-    stopping: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # what it received is kept out of repr: a failing property test prints its fixtures
+    script: deque[Reply] = field(default_factory=deque, repr=False)
+    requests: list[WebhookRequest] = field(default_factory=list, repr=False)
+    deliveries: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # accepted payloads by Idempotency-Key
+    stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis prints a failing example's fixtures this way (its own printer shows every field)."""
+        printer.text(repr(self))
 
     def reply(self, *replies: Reply) -> None:
         """Answer the next requests with these replies, in order."""

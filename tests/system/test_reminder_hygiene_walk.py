@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from api.settings import Settings
@@ -90,6 +90,9 @@ class Walk:
                 return
             self.clock.now = max(self.clock.now, min(due) + timedelta(seconds=1))
             assert self.api.post("/v1/reminders/dispatch", json={}).status_code == 200
+            # the pass took its time: a change made next comes after what it sent, so `state_at` a message's
+            # sent_at never sees a change the message could not know of (made at the same instant, after it)
+            self.clock.now += timedelta(seconds=1)
 
     def act(self, step: Step) -> None:
         sessions = sorted(self.course["sessions"], key=lambda s: s["number"])
@@ -117,6 +120,8 @@ class Walk:
 
 
 @given(walk=steps)
+# a change notice due at the very minute a change is made: sent first, then the change (seen once in CI)
+@example(walk=[("cancel", 1, True), ("wait", 1), ("wait", 1), ("wait", 1), ("wait", 1), ("move", 0, 1, 9, True)])
 @settings(
     max_examples=int(os.environ.get("PROLO_WALK_EXAMPLES", "25")),
     deadline=None,
