@@ -170,6 +170,12 @@ def _others(
     """R38 is per patient: the patient's other courses whose live reminders share a (channel, local date) with
     this course's, old or new, replanned with it; none (one indexed read) when nothing is shared."""
     found = uow.fetch(_OTHERS_LIVE, {"patient_id": patient.id, "course_id": first.course.id})
+    if (
+        not clinic.one_message_per_day
+        and not any(row.status == ReminderStatus.merged for row in found)
+        and not any(first.existing[key].merged_into for key in first.live)
+    ):
+        return []  # merging is off and nothing rides across courses: a shared day changes nothing elsewhere
     mine = {first.existing[key].id for key in first.live}
     # a rider whose carrier left (sent) left with it; even with merging turned off, what rides across courses
     # is undone across them
