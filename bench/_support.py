@@ -10,6 +10,7 @@ the same clinic, and each row's shape is spelled out so it matches the migrated 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -117,12 +118,27 @@ def uvicorn_server(app: str, env: dict[str, str], *, log_dir: Path, root: Path =
         env = {**env, "PYTHONPATH": str(root)}
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base_url = f"http://127.0.0.1:{port}"
         try:
-            base_url = f"http://127.0.0.1:{port}"
             _wait_ready(base_url, process, log_path)
+            SERVERS[base_url] = process.pid
             yield base_url
         finally:
+            SERVERS.pop(base_url, None)
             _stop(process)
+
+
+SERVERS: dict[str, int] = {}  # the process of each server `uvicorn_server` runs, by base URL
+
+
+def server_cpu_seconds(base_url: str) -> float | None:
+    """The CPU time (user + system) the server at `base_url` has used so far; None where /proc cannot tell."""
+    try:
+        with open(f"/proc/{SERVERS[base_url]}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (KeyError, OSError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
@@ -235,6 +251,35 @@ class FilledClinic:
     sessions: int
     day_sessions: int
     api_key: str
+
+
+_FILL_ELSEWHERE = """
+import json, sys
+from datetime import date, datetime
+sys.path.insert(0, sys.argv[1] + "/bench")
+from _support import fill_clinic
+clinic = fill_clinic(sys.argv[2], now=datetime.fromisoformat(sys.argv[3]), day=date.fromisoformat(sys.argv[4]))
+print(json.dumps({**vars(clinic), "practitioner_ids": [str(i) for i in clinic.practitioner_ids],
+                  "patient_ids": [str(i) for i in clinic.patient_ids], "day": clinic.day.isoformat()}))
+"""
+
+
+def fill_clinic_of(root: Path, database_url: str, *, now: datetime, day: date) -> FilledClinic:
+    """`fill_clinic` as another checkout of Prolo (`root`) does it, with its own models and migrations, in a
+    process of its own: the same clinic for a before/after run, in the schema that version writes."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FILL_ELSEWHERE, str(root), database_url, now.isoformat(), day.isoformat()],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return FilledClinic(
+        practitioner_ids=[uuid.UUID(i) for i in found["practitioner_ids"]],
+        patient_ids=[uuid.UUID(i) for i in found["patient_ids"]],
+        day=date.fromisoformat(found["day"]),
+        sessions=found["sessions"],
+        day_sessions=found["day_sessions"],
+        api_key=found["api_key"],
+    )
 
 
 def without_r35_r38(url: str) -> None:

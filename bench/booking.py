@@ -11,7 +11,14 @@ connection, and one round of the same N spread over a few concurrent clients.
 Prints courses/s per round and their median, and per-booking latency median and p90.
 Every booking is sent as front-desk software sends it, with an `Idempotency-Key` (S5), and
 writes its audit events (S7): the figure includes both. Target: ≥ 100 courses/s on SQLite,
-sequentially.
+sequentially. Each round also gives the server's CPU time per answer (user + system, from /proc).
+
+``--before DIR`` compares with another checkout of Prolo (``git worktree add /tmp/before <commit>``):
+each version fills a database of its own alike, with its own code, and gets its own server; both book
+the same requests in turns of ``--courses`` (``--turns`` of them, the order swapped every turn), so the
+machine's drift hits both alike. Compare the server CPU per answer and the latency medians: on a shared
+machine they move less than courses/s from turn to turn (a run of this checkout against a copy of itself
+gave 0.999 and 0.997, with turn-by-turn courses/s ratios from 0.84 to 1.29).
 """
 
 from __future__ import annotations
@@ -32,18 +39,22 @@ from typing import Any
 
 import httpx
 from _support import (
+    BENCH_DATABASE,
     CONDITIONS,
     FilledClinic,
     StealMeter,
     bench_database,
     fill_clinic,
+    fill_clinic_of,
     measured_day,
     percentile,
+    server_cpu_seconds,
     server_env,
     stop_on_sigterm,
     uvicorn_server,
     without_r35_r38,
 )
+from sqlalchemy import create_engine, inspect
 
 TARGET = 100.0
 WARMUP = 10
@@ -60,6 +71,7 @@ class Round:
     session_counts: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
     steal: StealMeter = field(default_factory=StealMeter)
+    server_cpu: float | None = None  # seconds the server spent on the CPU (user + system), where /proc tells
 
     @property
     def courses_per_second(self) -> float:
@@ -76,6 +88,8 @@ def main() -> int:
     stop_on_sigterm()
     now = datetime.now(UTC)
     today = measured_day(now)
+    if args.before is not None:
+        return _before_and_after(args, now=now, today=today)
     with tempfile.TemporaryDirectory(prefix="prolo-booking-") as tmp, bench_database(args.database_url) as url:
         clinic = fill_clinic(url, now=now, day=today)
         if args.without_r35_r38:
@@ -106,7 +120,75 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--without-r35-r38", action="store_true", help="no confirm requests, no merging: the reminders of before"
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout of Prolo (git worktree add /tmp/before <commit>): booked in turns with this one",
+    )
+    parser.add_argument("--turns", type=int, default=8, help="with --before: turns of --courses bookings per side")
     return parser.parse_args()
+
+
+def _before_and_after(args: argparse.Namespace, *, now: datetime, today: date) -> int:
+    """This checkout and `--before`, each on its own database filled alike by its own code, one uvicorn server
+    each, booking the same requests in turns of `--courses` (this, before; then before, this; …): drift on the
+    machine hits both alike. Prints each turn and the medians over turns, and their ratio."""
+    before = args.before.resolve()
+    with (
+        tempfile.TemporaryDirectory(prefix="prolo-booking-") as tmp,
+        bench_database(args.database_url) as url,
+        bench_database(args.database_url, name=f"{BENCH_DATABASE}_before") as before_url,
+    ):
+        clinics = {
+            "this": fill_clinic(url, now=now, day=today),
+            "before": fill_clinic_of(before, before_url, now=now, day=today),
+        }
+        if args.without_r35_r38:
+            without_r35_r38(url)
+            if _has_r35(before_url):  # a version before R35 plans none anyway
+                without_r35_r38(before_url)
+        print(
+            f"database: {url.split('@')[-1]} and {before_url.split('@')[-1]}  sessions: {clinics['this'].sessions} each"
+        )
+        requests = {
+            side: _Requests(clinic, first_date=today + timedelta(days=1), seed=args.seed)
+            for side, clinic in clinics.items()
+        }
+        with (
+            uvicorn_server("api.main:app", server_env(url), log_dir=Path(tmp)) as this_url,
+            uvicorn_server("api.main:app", server_env(before_url), log_dir=Path(tmp), root=before) as before_url_,
+        ):
+            bases = {"this": this_url, "before": before_url_}
+            for side in bases:
+                _book(bases[side], clinics[side].api_key, requests[side].take(WARMUP), deadline=time.monotonic() + 30)
+            turns: dict[str, list[Round]] = {"this": [], "before": []}
+            for turn in range(args.turns):
+                batch = {side: requests[side].take(args.courses) for side in bases}
+                order = ("this", "before") if turn % 2 == 0 else ("before", "this")
+                for side in order:
+                    turns[side].append(
+                        _sequential_round(bases[side], clinics[side].api_key, batch[side], args.max_seconds)
+                    )
+                    _print_round(f"turn {turn + 1} {side:>6}", turns[side][-1])
+    rates = {side: statistics.median(r.courses_per_second for r in rounds) for side, rounds in turns.items()}
+    cpu = {side: _cpu_per_answer(rounds) for side, rounds in turns.items()}
+    latency = {side: statistics.median(x for r in rounds for x in r.latencies) for side, rounds in turns.items()}
+    ratios = [t.courses_per_second / b.courses_per_second for t, b in zip(turns["this"], turns["before"], strict=True)]
+    for side in turns:
+        print(
+            f"{side:>6}: median {rates[side]:.1f} courses/s, latency median {latency[side] * 1000:.2f} ms, "
+            f"server CPU per answer {_ms(cpu[side])}"
+        )
+    print(
+        f"this / before, turn by turn: median {statistics.median(ratios):.3f} "
+        f"(range {min(ratios):.3f}-{max(ratios):.3f}); latency {latency['this'] / latency['before']:.3f}"
+    )
+    if cpu["this"] is not None and cpu["before"] is not None:
+        print(f"server CPU per answer, this / before: {cpu['this'] / cpu['before']:.3f}")
+    unexpected = sum(
+        n for rounds in turns.values() for r in rounds for status, n in r.statuses.items() if status not in (201, 409)
+    )
+    return 1 if unexpected else 0
 
 
 class _Requests:
@@ -150,11 +232,14 @@ def _book(base_url: str, key: str, requests: list[dict[str, Any]], *, deadline: 
 
 
 def _sequential_round(base_url: str, key: str, requests: list[dict[str, Any]], max_seconds: float) -> Round:
+    cpu = server_cpu_seconds(base_url)
     with StealMeter() as steal:
         started = time.perf_counter()
         result = _book(base_url, key, requests, deadline=time.monotonic() + max_seconds)
         result.seconds = time.perf_counter() - started
+    after = server_cpu_seconds(base_url)
     result.steal = steal
+    result.server_cpu = after - cpu if after is not None and cpu is not None else None
     return result
 
 
@@ -204,6 +289,25 @@ def _report(sequential: list[Round], concurrent: Round | None, args: argparse.Na
     return 0
 
 
+def _has_r35(url: str) -> bool:
+    engine = create_engine(url)
+    try:
+        return any(c["name"] == "confirm_request_offset_minutes" for c in inspect(engine).get_columns("clinic"))
+    finally:
+        engine.dispose()
+
+
+def _cpu_per_answer(rounds: list[Round]) -> float | None:
+    """The server's CPU seconds per answer over these rounds (a 409 plans as much as a 201 before it fails)."""
+    if any(r.server_cpu is None for r in rounds):
+        return None
+    return sum(r.server_cpu or 0.0 for r in rounds) / sum(r.statuses.total() for r in rounds)
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:.2f} ms"
+
+
 def _print_round(label: str, result: Round) -> None:
     statuses = ", ".join(f"{status}: {n}" for status, n in sorted(result.statuses.items()))
     sizes = ", ".join(f"{n}×{size}" for size, n in sorted(result.session_counts.items()))
@@ -212,6 +316,7 @@ def _print_round(label: str, result: Round) -> None:
         f"latency median {statistics.median(result.latencies) * 1000:6.1f} ms, "
         f"p90 {percentile(result.latencies, 0.9) * 1000:6.1f} ms   "
         f"answers {{{statuses}}} in {result.seconds:.1f} s   sessions per course: {sizes}   "
+        f"server CPU {_ms(_cpu_per_answer([result]))} per answer   "
         f"CPU {result.steal.text()}"
     )
 

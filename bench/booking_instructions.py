@@ -1,7 +1,7 @@
 """Count the CPU instructions one booking costs, with valgrind's callgrind: a figure no noisy neighbour moves.
 
 Run from the repository root: ``.venv/bin/python bench/booking_instructions.py`` (needs
-``valgrind``: ``apt-get install -y valgrind``). A SQLite clinic is filled (5 000 sessions),
+``valgrind``: ``apt-get install -y valgrind``). A SQLite clinic is filled (5 000 sessions; ``--sessions N``),
 then the real app books courses in-process (FastAPI's TestClient, every booking with an
 `Idempotency-Key`) under callgrind twice, each on its own copy of the filled clinic: N bookings,
 and none. The difference over N is
@@ -41,10 +41,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="prolo-instructions-") as scratch, bench_database(None) as url:
         tmp = args.keep or Path(scratch)
         tmp.mkdir(parents=True, exist_ok=True)
-        clinic = fill_clinic(url, now=now, day=measured_day(now), sessions=FILL_SESSIONS)
+        clinic = fill_clinic(url, now=now, day=measured_day(now), sessions=args.sessions)
         if args.without_r35_r38:
             without_r35_r38(url)
-        print(f"database: {FILL_SESSIONS} sessions; booking {args.bookings} courses under callgrind (slow)")
+        print(f"database: {args.sessions} sessions; booking {args.bookings} courses under callgrind (slow)")
         filled = Path(url.removeprefix("sqlite:///"))
         runs = (0, args.bookings)
         counts = {n: _instructions(_copy(filled, tmp, n), clinic.api_key, n, args.seed, tmp) for n in runs}
@@ -58,6 +58,9 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bookings", type=int, default=60, help="bookings counted (the first 10 warm up, uncounted)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--sessions", type=int, default=FILL_SESSIONS, help="sessions the clinic is filled with (booking.py's: 50000)"
+    )
     parser.add_argument(
         "--without-r35-r38", action="store_true", help="no confirm requests, no merging: the reminders of before"
     )
