@@ -406,6 +406,19 @@ def test_r38_turning_merging_off_frees_the_riders_of_the_other_course(
     assert all(sum(w in body for w in words) == 1 for body in sent)  # each alone
 
 
+def test_r38_with_merging_off_a_second_course_on_the_same_day_merges_nothing(
+    api: TestClient, clock: Clock, sms_hook: WebhookReceiver
+) -> None:
+    clinic_settings(api, one_message_per_day=False)
+    knee, shoulder = _knee_and_shoulder(api)  # the knee's booking shares Mon 1 Mar with the shoulder's course
+    on_the_day = _on(api, "2027-03-01", knee) + _on(api, "2027-03-01", shoulder)
+    assert {(r["status"], r["merged_into"]) for r in on_the_day} == {("pending", None)}
+    sent = _sent_on_the_1st(api, clock, sms_hook, knee["patient_id"])
+    words = ("reminder of your appointment", "Please avoid anti-inflammatory painkillers", "please start the exercises")
+    assert sorted(next(w for w in words if w in body) for body in sent) == sorted([*words, words[1]])
+    assert all(sum(w in body for w in words) == 1 for body in sent)  # each alone
+
+
 def test_r35_r38_a_clinic_that_turns_them_off_gets_the_old_reminders(api: TestClient) -> None:
     clinic_settings(api, **OLD_REMINDERS)
     course = book(api, sms_patient(api), practitioner(api), session_count=1)
