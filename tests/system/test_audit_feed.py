@@ -100,9 +100,14 @@ def events_of(engine: Engine, name: str) -> tuple[list[int], set[int]]:
 
 
 def naive_read(engine: Engine, last_seen: int) -> list[int]:
-    """What a reader of `id > last seen` would be handed now."""
+    """What a reader of `id > last seen` would be handed now, of the scenario's own transactions (`write_events`):
+    another writer of the test database may commit during the scenario (seen once in CI on PostgreSQL: two
+    events, ids below T1's, committed while T1 was open), and it is not what the scenario is about."""
     with engine.connect() as conn:
-        found = conn.execute(text("SELECT id FROM audit_event WHERE id > :last ORDER BY id"), {"last": last_seen})
+        found = conn.execute(
+            text("SELECT id FROM audit_event WHERE id > :last AND action LIKE 'feed-test.%' ORDER BY id"),
+            {"last": last_seen},
+        )
         return [int(i) for i in found.scalars()]
 
 
@@ -183,7 +188,10 @@ def test_a_transaction_that_commits_late_holds_the_feed_back_and_none_of_its_eve
     assert len(t1_txids) == len(t2_txids) == 1 and max(t1_txids) < min(t2_txids), "one transaction id each, T1's first"
 
     seen, cursor = follow(client, cursor, len(t1_ids) + len(t2_ids), limit=1)
-    assert seen == t1_ids + t2_ids, "each event of T1 and T2 exactly once, T1's first (the feed's order)"
+    assert len(seen) == len(set(seen)), "no event twice"
+    scenario = set(t1_ids + t2_ids)
+    ours = [i for i in seen if i in scenario]  # another writer's events may come too (see naive_read)
+    assert ours == t1_ids + t2_ids, "each event of T1 and T2 exactly once, T1's first (the feed's order)"
     assert feed_page(client, cursor, 100)["items"] == [], "nothing more behind the cursor"
 
     # Without the horizon, T1's events would be lost for ever: they sit behind the naive cursor.
