@@ -123,6 +123,11 @@ def new_id() -> uuid.UUID:
     return uuid7()
 
 
+def only_where(condition: str) -> dict[str, Any]:
+    """A partial index's condition, the same on both databases: `sa.Index(..., **only_where("status = 'x'"))`."""
+    return {"sqlite_where": sa.text(condition), "postgresql_where": sa.text(condition)}
+
+
 def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     instant = UTCDateTime().with_variant(SQLiteInstant(), "sqlite")  # type: ignore[no-untyped-call]
     return sa.Column(instant, nullable=nullable, index=index)
@@ -133,6 +138,7 @@ def json_column(*, nullable: bool = False) -> Any:
 
 
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 
 
 class EnumText(sa.types.TypeDecorator[E]):
@@ -154,14 +160,14 @@ class EnumText(sa.types.TypeDecorator[E]):
 
     def text_of(self, value: E | str) -> str:
         """The stored text of a member or of its text; ValueError for anything else, as the enum would."""
-        try:
-            return self._texts[value]
-        except KeyError:
-            raise ValueError(f"{value!r} is not a valid {self.enum_type.__name__}") from None
+        return self._look_up(self._texts, value)
 
     def member_of(self, value: str) -> E:
+        return self._look_up(self._members, value)
+
+    def _look_up(self, table: dict[str, T], value: E | str) -> T:
         try:
-            return self._members[value]
+            return table[value]
         except KeyError:
             raise ValueError(f"{value!r} is not a valid {self.enum_type.__name__}") from None
 
@@ -193,9 +199,6 @@ class Problem(BaseModel):
     code: str = Field(description="Stable snake_case code to branch on (README, Errors)", examples=["not_found"])
     detail: str | None = None
     instance: str | None = None
-
-
-T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):

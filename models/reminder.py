@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import enum_column, json_column, new_id, utc_column
+from models.base import enum_column, json_column, new_id, only_where, utc_column
 from scheduling.reminders import ReminderKind, ReminderStatus
 
 
@@ -25,8 +25,7 @@ class Reminder(SQLModel, table=True):
             "rule_code",
             "offset_minutes",
             unique=True,
-            sqlite_where=sa.text("status = 'pending'"),
-            postgresql_where=sa.text("status = 'pending'"),
+            **only_where("status = 'pending'"),
         ),
         # R21: a key is made from its session's id (scheduling.reminders.reminder_key), so a key unique
         # within its session is unique everywhere. Session first: session ids are time-ordered, so a
@@ -40,8 +39,7 @@ class Reminder(SQLModel, table=True):
             "inbound_message_id",
             "idempotency_key",
             unique=True,
-            sqlite_where=sa.text("inbound_message_id IS NOT NULL"),
-            postgresql_where=sa.text("inbound_message_id IS NOT NULL"),
+            **only_where("inbound_message_id IS NOT NULL"),
         ),
     )
 

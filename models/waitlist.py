@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from models.base import SingleLine, enum_column, json_column, new_id, utc_column
+from models.base import SingleLine, enum_column, json_column, new_id, only_where, utc_column
 from models.hours import WeekHours
 from scheduling.waitlist import EntryStatus, Mode, OfferStatus, OpeningStatus, Priority
 
@@ -23,8 +23,7 @@ class WaitlistEntry(SQLModel, table=True):
             "uq_waitlist_entry_course_id_waiting",
             "course_id",
             unique=True,
-            sqlite_where=sa.text("status = 'waiting'"),
-            postgresql_where=sa.text("status = 'waiting'"),
+            **only_where("status = 'waiting'"),
         ),
         sa.Index("ix_waitlist_entry_practitioner_id_status", "practitioner_id", "status"),
     )

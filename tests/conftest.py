@@ -82,8 +82,17 @@ def drop_schema(engine: Engine) -> None:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
+class ShortInExamples:
+    """Printed by its own repr in a failing Hypothesis example: Hypothesis's printer shows every field of a
+    dataclass, `repr=False` or not (a fixture holding every seeded row made a 720 kB repr, and a warning
+    that hid the failure)."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
 @dataclass
-class Database:
+class Database(ShortInExamples):
     """The migrated test database and how to bring it back to its freshly migrated state."""
 
     engine: Engine
@@ -92,10 +101,6 @@ class Database:
     seed: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     metadata: MetaData | None = field(default=None, repr=False)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        """Hypothesis prints a failing example's fixtures this way (its own printer shows every field)."""
-        printer.text(repr(self))
 
     def tables(self) -> MetaData:
         """The migrated tables (reflected once: the schema does not change during a run)."""

@@ -7,7 +7,7 @@ the calendar carries them, and the planner refuses to look past them.
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, Select, bindparam, select, union_all
@@ -70,15 +70,21 @@ def active_sessions(
 ) -> tuple[Busy, ...]:
     """Active sessions of one practitioner or patient overlapping [start, end), by start."""
     query = _ACTIVE_QUERIES[column, exclude_course_id is not None]
-    params = {
+    # plain rows, hundreds per planning pass
+    return _busy(uow.fetch(query, _active_params(owner_id, start, end, exclude_course_id)))
+
+
+def _active_params(
+    owner_id: uuid.UUID, start: datetime, end: datetime, exclude_course_id: uuid.UUID | None
+) -> dict[str, Any]:
+    """The parameters of :func:`_active_query`."""
+    return {
         "owner_id": owner_id,
         "start": start,
         "end": end,
         "lowest_start": start - timedelta(minutes=MAX_SESSION_MINUTES),
         "course_id": exclude_course_id,
     }
-    # plain rows, hundreds per planning pass
-    return _busy(uow.fetch(query, params))
 
 
 _CLOSURES = Prepared(
@@ -151,15 +157,8 @@ def load_calendar(
                 _busy(
                     uow.fetch(
                         _PRACTITIONER_BUSY[exclude_course_id is not None],
-                        {
-                            "owner_id": practitioner.id,
-                            "start": start,
-                            "end": end,
-                            "lowest_start": start - timedelta(minutes=MAX_SESSION_MINUTES),
-                            "course_id": exclude_course_id,
-                            "now": now,
-                            "ignored": ignore_hold or _NO_HOLD,
-                        },
+                        _active_params(practitioner.id, start, end, exclude_course_id)
+                        | {"now": now, "ignored": ignore_hold or _NO_HOLD},
                     )
                 ),
                 key=lambda b: b.start_at,

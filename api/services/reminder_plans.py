@@ -27,6 +27,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
 from sqlmodel import col
@@ -167,30 +168,32 @@ _OTHERS_LIVE = Prepared(
 def _others(
     uow: UnitOfWork, first: _CourseReplan, patient: Patient, clinic: Clinic, now: datetime
 ) -> list[_CourseReplan]:
-    """R38 is per patient: the patient's other courses whose live reminders share a (channel, local date) with
-    this course's, old or new, replanned with it; none (one indexed read) when nothing is shared."""
+    """R38 is per patient: the patient's other courses replanned with this one, when a reminder rides across
+    them (to merge or free it), or, with merging on, when their live reminders share a (channel, local date)
+    with this course's, old or new; none (one indexed read) otherwise."""
     found = uow.fetch(_OTHERS_LIVE, {"patient_id": patient.id, "course_id": first.course.id})
-    if (
-        not clinic.one_message_per_day
-        and not any(row.status == ReminderStatus.merged for row in found)
-        and not any(first.existing[key].merged_into for key in first.live)
-    ):
-        return []  # merging is off and nothing rides across courses: a shared day changes nothing elsewhere
     mine = {first.existing[key].id for key in first.live}
     # a rider whose carrier left (sent) left with it; even with merging turned off, what rides across courses
     # is undone across them
     carriers = {row.id for row in found if row.status == ReminderStatus.pending} | mine
     others = [row for row in found if row.status == ReminderStatus.pending or row.merged_into in carriers]
-    zone = clinic.zone
-    days = {(p.channel, p.due_at.astimezone(zone).date()) for p in first.free}
-    days |= {(first.existing[k].channel, first.existing[k].due_at.astimezone(zone).date()) for k in first.live}
-    if not any((row.channel, row.due_at.astimezone(zone).date()) in days or row.merged_into in mine for row in others):
-        return []
+    rides_across = any(row.merged_into in mine for row in others) or any(
+        first.existing[k].merged_into for k in first.live
+    )
+    if not rides_across and not (clinic.one_message_per_day and _share_a_day(first, others, clinic.zone)):
+        return []  # with merging off, a shared day changes nothing in the other course
     # every course with a live reminder: a shared day may reach a third course through the second
     return [
         _planned(uow, uow.get(Course, course_id), now, patient, clinic)
         for course_id in sorted({r.course_id for r in others})
     ]
+
+
+def _share_a_day(first: _CourseReplan, others: list[Any], zone: ZoneInfo) -> bool:
+    """Whether another course's live reminder goes on a (channel, local date) of this course's, old or new."""
+    days = {(p.channel, p.due_at.astimezone(zone).date()) for p in first.free}
+    days |= {(first.existing[k].channel, first.existing[k].due_at.astimezone(zone).date()) for k in first.live}
+    return any((row.channel, row.due_at.astimezone(zone).date()) in days for row in others)
 
 
 def _replan(uow: UnitOfWork, first: _CourseReplan, patient: Patient, clinic: Clinic, now: datetime) -> None:

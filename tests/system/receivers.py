@@ -33,6 +33,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tests.conftest import ShortInExamples
 from tests.system.conftest import free_port
 
 HOST = "127.0.0.1"
@@ -212,7 +213,7 @@ class WebhookRequest:
 
 
 @dataclass
-class WebhookReceiver:
+class WebhookReceiver(ShortInExamples):
     """Checks `Prolo-Signature` against the raw body; answers scripted replies, then 200 with an id."""
 
     secret: str
@@ -223,10 +224,6 @@ class WebhookReceiver:
     deliveries: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # accepted payloads by Idempotency-Key
     stopping: threading.Event = field(default_factory=threading.Event, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        """Hypothesis prints a failing example's fixtures this way (its own printer shows every field)."""
-        printer.text(repr(self))
 
     def reply(self, *replies: Reply) -> None:
         """Answer the next requests with these replies, in order."""

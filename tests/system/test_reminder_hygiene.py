@@ -392,6 +392,14 @@ def test_r38_one_message_a_day_across_a_patients_courses(
     assert len(on_the_1st) == 2 and {r["status"] for r in on_the_1st} == {"completed"}
 
 
+def _each_alone(sent: list[str]) -> None:
+    """The texts of Mon 1 Mar with merging off: the knee's 2 h reminder, both NSAID windows and the shoulder's
+    exercises, each in a message of its own."""
+    words = ("reminder of your appointment", "Please avoid anti-inflammatory painkillers", "please start the exercises")
+    assert sorted(next(w for w in words if w in body) for body in sent) == sorted([*words, words[1]])
+    assert all(sum(w in body for w in words) == 1 for body in sent)  # each alone
+
+
 def test_r38_turning_merging_off_frees_the_riders_of_the_other_course(
     api: TestClient, clock: Clock, sms_hook: WebhookReceiver
 ) -> None:
@@ -401,9 +409,7 @@ def test_r38_turning_merging_off_frees_the_riders_of_the_other_course(
     ok(api.post(f"/v1/sessions/{knee['sessions'][0]['id']}/confirm"))  # replans the knee's course
     assert {r["status"] for r in _on(api, "2027-03-01", knee) + _on(api, "2027-03-01", shoulder)} == {"pending"}
     sent = _sent_on_the_1st(api, clock, sms_hook, knee["patient_id"])
-    words = ("reminder of your appointment", "Please avoid anti-inflammatory painkillers", "please start the exercises")
-    assert sorted(next(w for w in words if w in body) for body in sent) == sorted([*words, words[1]])
-    assert all(sum(w in body for w in words) == 1 for body in sent)  # each alone
+    _each_alone(sent)
 
 
 def test_r38_with_merging_off_a_second_course_on_the_same_day_merges_nothing(
@@ -414,9 +420,7 @@ def test_r38_with_merging_off_a_second_course_on_the_same_day_merges_nothing(
     on_the_day = _on(api, "2027-03-01", knee) + _on(api, "2027-03-01", shoulder)
     assert {(r["status"], r["merged_into"]) for r in on_the_day} == {("pending", None)}
     sent = _sent_on_the_1st(api, clock, sms_hook, knee["patient_id"])
-    words = ("reminder of your appointment", "Please avoid anti-inflammatory painkillers", "please start the exercises")
-    assert sorted(next(w for w in words if w in body) for body in sent) == sorted([*words, words[1]])
-    assert all(sum(w in body for w in words) == 1 for body in sent)  # each alone
+    _each_alone(sent)
 
 
 def test_r35_r38_a_clinic_that_turns_them_off_gets_the_old_reminders(api: TestClient) -> None:
